@@ -1,0 +1,53 @@
+//! # mdm-mapping
+//!
+//! The shared vocabulary of the MDM device sources, and the logic built on it.
+//! No HTTP lives here: the vendor clients (`jamf-client`, `kandji-client`,
+//! `abm-client`) do the I/O and speak this crate's types.
+//!
+//! - [`DeviceSource`]: the object-safe, paged trait every client implements.
+//! - [`SourceDevice`]: the normalized record, with [`Fields`] of typed [`Value`]s
+//!   and an optional [`Assignee`].
+//! - [`normalize`]: the rules every value goes through (serials, MACs, emails,
+//!   date-times, booleans, sentinels, ids, lists).
+//! - [`catalog`]: every vendor field with its JSON path, type, guidance and
+//!   identifier recommendation.
+//! - [`advice`]: ranked identifiers, validation of a chosen identifier, and an
+//!   identifier health report over real records.
+//! - [`net`]: the HTTP-free parts the clients share (URL checks, retry decision,
+//!   `Retry-After` parsing).
+//!
+//! ```
+//! use mdm_mapping::{Entity, SourceDevice, Vendor};
+//!
+//! let mut device = SourceDevice::new(Vendor::Jamf, Entity::Computer, "42");
+//! device
+//!     .fields
+//!     .serial("serial_number", Some(" c02xk1abjg5h "))
+//!     .mac("primary_mac_address", Some("A4-83-E7-0B-1C-2D"))
+//!     .datetime("last_inventory_update", Some("2024-01-26 16:15:36.087016+00:00"))
+//!     .count("total_number_of_cores", Some(-1)); // "not reported": no value
+//!
+//! let json = serde_json::to_value(&device).unwrap();
+//! assert_eq!(json["fields"]["serial_number"], "C02XK1ABJG5H");
+//! assert_eq!(json["fields"]["primary_mac_address"], "a4:83:e7:0b:1c:2d");
+//! assert!(json["fields"].get("total_number_of_cores").is_none());
+//! ```
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod advice;
+pub mod catalog;
+mod catalog_data;
+pub mod net;
+pub mod normalize;
+pub mod record;
+pub mod source;
+
+pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
+pub use source::{Cursor, DevicePage, DeviceSource, SourceError, SourceErrorKind};
+
+/// The README's examples are doc-tested.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

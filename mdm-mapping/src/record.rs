@@ -1,0 +1,744 @@
+//! The normalized record every source yields: [`SourceDevice`], its [`Fields`],
+//! typed [`Value`]s and the [`Assignee`].
+//!
+//! The JSON form is fixed by the project design:
+//!
+//! ```json
+//! {"vendor":"jamf","entity":"computer","source_id":"42",
+//!  "fields":{"serial_number":"C02XK1ABJG5H","model":"MacBook Pro (13-inch, 2018)"},
+//!  "assignee":{"email":"ana@example.com","full_name":"Ana Díaz","username":"ana"}}
+//! ```
+//!
+//! A field with no value is absent, never `""` or `null`; `assignee` is absent
+//! when the device has no user. The setters on [`Fields`] and [`Assignee`]
+//! normalize as they store, so a record built through them always obeys
+//! those rules.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::normalize;
+
+/// A device-management source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vendor {
+    /// Jamf Pro.
+    Jamf,
+    /// Kandji (Iru Endpoint Management).
+    Kandji,
+    /// Apple Business Manager or Apple School Manager.
+    Abm,
+}
+
+impl Vendor {
+    /// Every vendor, in a stable order.
+    pub const ALL: [Vendor; 3] = [Vendor::Jamf, Vendor::Kandji, Vendor::Abm];
+
+    /// The lower-case name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::Jamf => "jamf",
+            Vendor::Kandji => "kandji",
+            Vendor::Abm => "abm",
+        }
+    }
+}
+
+impl fmt::Display for Vendor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Vendor {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "jamf" => Ok(Vendor::Jamf),
+            "kandji" | "iru" => Ok(Vendor::Kandji),
+            "abm" | "asm" => Ok(Vendor::Abm),
+            _ => Err(UnknownName {
+                what: "vendor",
+                name: s.to_string(),
+                expected: "jamf, kandji, abm",
+            }),
+        }
+    }
+}
+
+/// What kind of record a [`SourceDevice`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    /// A Jamf Pro computer.
+    Computer,
+    /// A Jamf Pro mobile device (iPhone, iPad, Apple TV, Vision Pro).
+    MobileDevice,
+    /// A Kandji or ABM device.
+    Device,
+    /// A user record.
+    User,
+}
+
+impl Entity {
+    /// The snake-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Computer => "computer",
+            Entity::MobileDevice => "mobile_device",
+            Entity::Device => "device",
+            Entity::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Entity {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "computer" => Ok(Entity::Computer),
+            "mobile_device" => Ok(Entity::MobileDevice),
+            "device" => Ok(Entity::Device),
+            "user" => Ok(Entity::User),
+            _ => Err(UnknownName {
+                what: "entity",
+                name: s.to_string(),
+                expected: "computer, mobile_device, device, user",
+            }),
+        }
+    }
+}
+
+/// A name that is not one of the known values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {name:?} (expected one of: {expected})")]
+pub struct UnknownName {
+    /// What was being parsed ("vendor", "entity").
+    pub what: &'static str,
+    /// The name given.
+    pub name: String,
+    /// The accepted names.
+    pub expected: &'static str,
+}
+
+/// A normalized field value.
+///
+/// Serialized untagged: a JSON boolean, number, string or array of strings.
+/// Date-times are [`Value::Text`] in RFC 3339 UTC (`2024-01-26T16:15:36Z`),
+/// dates are `YYYY-MM-DD`; the catalog's value type says which is which.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A boolean.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A number with a fraction.
+    Float(f64),
+    /// A string (also date-times, dates, IDs, MAC addresses, serial numbers).
+    Text(String),
+    /// A list of strings (IMEI, tags, FileVault users). Never empty.
+    List(Vec<String>),
+}
+
+impl Value {
+    /// The text, if this is a [`Value::Text`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is a [`Value::Bool`].
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is a [`Value::Int`].
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The list, if this is a [`Value::List`].
+    pub fn as_list(&self) -> Option<&[String]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Every string this value holds: one for text, each item for a list,
+    /// none for booleans and numbers (their display form is not an identifier).
+    pub fn strings(&self) -> Vec<&str> {
+        match self {
+            Value::Text(s) => vec![s.as_str()],
+            Value::List(l) => l.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// This value as a `serde_json::Value`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Text(s) => serde_json::Value::String(s.clone()),
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().cloned().map(serde_json::Value::String).collect())
+            }
+        }
+    }
+
+    /// Reads a value back from JSON. `null`, `""`, `[]`, objects, non-finite
+    /// numbers and arrays holding non-strings are no value (`None`).
+    pub fn from_json(v: &serde_json::Value) -> Option<Value> {
+        match v {
+            serde_json::Value::Bool(b) => Some(Value::Bool(*b)),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Some(Value::Int(i)),
+                None => n.as_f64().filter(|f| f.is_finite()).map(Value::Float),
+            },
+            serde_json::Value::String(s) => normalize::text(s).map(Value::Text),
+            serde_json::Value::Array(items) => {
+                let strings: Option<Vec<&str>> = items.iter().map(|i| i.as_str()).collect();
+                normalize::list(strings?.into_iter()).map(Value::List)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Text(s) => f.write_str(s),
+            Value::List(l) => f.write_str(&l.join(", ")),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(f) => serializer.serialize_f64(*f),
+            Value::Text(s) => serializer.serialize_str(s),
+            Value::List(l) => l.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = serde_json::Value::deserialize(deserializer)?;
+        Value::from_json(&raw).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "a field value must be a boolean, a number, a non-empty string or a non-empty list of strings, got {raw}"
+            ))
+        })
+    }
+}
+
+/// The fields of a record, keyed by catalog key, in a stable (sorted) order.
+///
+/// The typed setters normalize their input and store nothing when the input
+/// is no value, so `fields` never holds `""`, `null` or an empty list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fields(BTreeMap<String, Value>);
+
+impl Fields {
+    /// An empty set of fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    /// The text value of `key`, if present and text.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(Value::as_str)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// Number of fields with a value.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no field has a value.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.0.remove(key)
+    }
+
+    /// Stores an already-normalized value; `None` removes nothing and stores nothing.
+    /// Text is trimmed and an empty text or list is dropped, so the "no empty
+    /// values" rule holds even for callers that skip the typed setters.
+    pub fn set(&mut self, key: &str, value: Option<Value>) -> &mut Self {
+        let value = match value {
+            Some(Value::Text(s)) => normalize::text(&s).map(Value::Text),
+            Some(Value::List(l)) => normalize::list(l.iter().map(String::as_str)).map(Value::List),
+            Some(Value::Float(f)) if !f.is_finite() => None,
+            other => other,
+        };
+        if let Some(v) = value {
+            self.0.insert(key.to_string(), v);
+        }
+        self
+    }
+
+    /// Stores trimmed text.
+    pub fn text(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::text).map(Value::Text))
+    }
+
+    /// Stores a serial number ([`normalize::serial`]).
+    pub fn serial(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::serial).map(Value::Text))
+    }
+
+    /// Stores a MAC address ([`normalize::mac`]).
+    pub fn mac(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::mac).map(Value::Text))
+    }
+
+    /// Stores an email address ([`normalize::email`]).
+    pub fn email(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::email).map(Value::Text))
+    }
+
+    /// Stores a date-time in any vendor format ([`normalize::datetime`]).
+    pub fn datetime(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::datetime).map(Value::Text))
+    }
+
+    /// Stores a date-time given as epoch milliseconds ([`normalize::datetime_from_epoch_millis`]).
+    pub fn datetime_millis(&mut self, key: &str, raw: Option<i64>) -> &mut Self {
+        self.set(
+            key,
+            raw.and_then(normalize::datetime_from_epoch_millis)
+                .map(Value::Text),
+        )
+    }
+
+    /// Stores a date ([`normalize::date`]).
+    pub fn date(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::date).map(Value::Text))
+    }
+
+    /// Stores a boolean.
+    pub fn bool(&mut self, key: &str, raw: Option<bool>) -> &mut Self {
+        self.set(key, raw.map(Value::Bool))
+    }
+
+    /// Stores a boolean given as text (`"True"`, `"no"`, `"1"`, …, [`normalize::boolean_str`]).
+    pub fn bool_str(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::boolean_str).map(Value::Bool))
+    }
+
+    /// Stores a boolean from any JSON value ([`normalize::boolean_json`]).
+    pub fn bool_json(&mut self, key: &str, raw: Option<&serde_json::Value>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::boolean_json).map(Value::Bool))
+    }
+
+    /// Stores a count or quantity; negative values (the `-1` "not reported"
+    /// sentinel) are no value ([`normalize::count`]).
+    pub fn count(&mut self, key: &str, raw: Option<i64>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::count).map(Value::Int))
+    }
+
+    /// Stores a measured hardware quantity; `0` and negative values are no
+    /// value ([`normalize::measured`]).
+    pub fn measured(&mut self, key: &str, raw: Option<i64>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::measured).map(Value::Int))
+    }
+
+    /// Stores an identifier from a JSON string or number ([`normalize::id_json`]).
+    pub fn id_json(&mut self, key: &str, raw: Option<&serde_json::Value>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::id_json).map(Value::Text))
+    }
+
+    /// Stores an identifier given as text ([`normalize::id`]).
+    pub fn id(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.set(key, raw.and_then(normalize::id).map(Value::Text))
+    }
+
+    /// Stores a list of strings ([`normalize::list`]).
+    pub fn list<'a, I>(&mut self, key: &str, raw: I) -> &mut Self
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        self.set(key, normalize::list(raw).map(Value::List))
+    }
+}
+
+impl FromIterator<(String, Value)> for Fields {
+    fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
+        let mut f = Fields::new();
+        for (k, v) in iter {
+            f.set(&k, Some(v));
+        }
+        f
+    }
+}
+
+/// The person a device is assigned to, as the source reports them.
+///
+/// Every field is optional and normalized; a field with no value is absent
+/// from the JSON form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignee {
+    /// The source's own user id (always a string: Kandji's old integer ids become `"1"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Email address, trimmed and lower case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    /// Given name, when the source reports it separately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Family name, when the source reports it separately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Login name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// Job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+    /// Whether the user is active in the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    /// Whether the user is archived in the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+}
+
+impl Assignee {
+    /// Builds an assignee, normalizing every value (trimmed text, lower-case email).
+    pub fn normalized(self) -> Assignee {
+        let t = |s: Option<String>| s.as_deref().and_then(normalize::text);
+        Assignee {
+            id: self.id.as_deref().and_then(normalize::id),
+            email: self.email.as_deref().and_then(normalize::email),
+            full_name: t(self.full_name),
+            first_name: t(self.first_name),
+            last_name: t(self.last_name),
+            username: t(self.username),
+            phone_number: t(self.phone_number),
+            position: t(self.position),
+            active: self.active,
+            archived: self.archived,
+        }
+    }
+
+    /// Whether the assignee carries anything that identifies a person
+    /// (id, email, name or username). Flags alone do not make a user.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_none()
+            && self.email.is_none()
+            && self.full_name.is_none()
+            && self.first_name.is_none()
+            && self.last_name.is_none()
+            && self.username.is_none()
+    }
+
+    /// Normalizes and returns `Some` only when the assignee identifies someone.
+    pub fn into_option(self) -> Option<Assignee> {
+        let a = self.normalized();
+        (!a.is_empty()).then_some(a)
+    }
+
+    /// First and last name: the separate fields when present, otherwise
+    /// `full_name` split at its last space ("Ana María Díaz" → "Ana María", "Díaz").
+    pub fn split_name(&self) -> (Option<String>, Option<String>) {
+        if self.first_name.is_some() || self.last_name.is_some() {
+            return (self.first_name.clone(), self.last_name.clone());
+        }
+        match self.full_name.as_deref().map(str::trim) {
+            Some(full) => match full.rsplit_once(char::is_whitespace) {
+                Some((first, last)) => (normalize::text(first), normalize::text(last)),
+                None => (normalize::text(full), None),
+            },
+            None => (None, None),
+        }
+    }
+}
+
+/// Secret values of a record, by name (`recovery_key`, `recovery_lock_password`).
+///
+/// `Debug` shows only the names; the values are reachable only through
+/// [`secrecy::ExposeSecret`].
+#[derive(Clone, Default)]
+pub struct Secrets(BTreeMap<String, SecretString>);
+
+impl Secrets {
+    /// Stores a secret; blank values are not stored.
+    pub fn insert(&mut self, name: &str, value: SecretString) {
+        use secrecy::ExposeSecret;
+        if !value.expose_secret().trim().is_empty() {
+            self.0.insert(name.to_string(), value);
+        }
+    }
+
+    /// The secret called `name`.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        self.0.get(name)
+    }
+
+    /// The names of the secrets held.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Whether no secret is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq for Secrets {
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(other.0.iter())
+                .all(|((ka, va), (kb, vb))| ka == kb && va.expose_secret() == vb.expose_secret())
+    }
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "[redacted]")))
+            .finish()
+    }
+}
+
+/// One normalized device (or user) record from a source.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceDevice {
+    /// Which source reported it.
+    pub vendor: Vendor,
+    /// What kind of record it is.
+    pub entity: Entity,
+    /// The source's own id for it (Jamf id, Kandji device_id, ABM id).
+    pub source_id: String,
+    /// Catalog key → normalized value.
+    #[serde(default)]
+    pub fields: Fields,
+    /// The assigned user, absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
+    /// Secret values read on opt-in (FileVault recovery key, recovery lock
+    /// password). Never serialized, never printed by `Debug`.
+    #[serde(skip)]
+    pub secrets: Secrets,
+}
+
+impl SourceDevice {
+    /// A record with no fields yet.
+    pub fn new(vendor: Vendor, entity: Entity, source_id: impl Into<String>) -> Self {
+        SourceDevice {
+            vendor,
+            entity,
+            source_id: source_id.into(),
+            fields: Fields::new(),
+            assignee: None,
+            secrets: Secrets::default(),
+        }
+    }
+
+    /// The normalized serial number, if the record has one.
+    pub fn serial_number(&self) -> Option<&str> {
+        self.fields.get_str("serial_number")
+    }
+
+    /// The value of a catalog key.
+    pub fn field(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key)
+    }
+}
+
+impl fmt::Debug for SourceDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceDevice")
+            .field("vendor", &self.vendor)
+            .field("entity", &self.entity)
+            .field("source_id", &self.source_id)
+            .field("fields", &self.fields)
+            .field("assignee", &self.assignee)
+            .field("secrets", &self.secrets)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn json_form_round_trips() {
+        let json = r#"{"vendor":"jamf","entity":"computer","source_id":"42","fields":{"managed":true,"model":"MacBook Pro (13-inch, 2018)","serial_number":"C02XK1ABJG5H","tags":["a","b"],"total_ram":16384},"assignee":{"email":"ana@example.com","full_name":"Ana Díaz","username":"ana"}}"#;
+        let d: SourceDevice = serde_json::from_str(json).expect("decodes");
+        assert_eq!(d.serial_number(), Some("C02XK1ABJG5H"));
+        assert_eq!(d.field("total_ram"), Some(&Value::Int(16384)));
+        assert_eq!(serde_json::to_string(&d).expect("encodes"), json);
+    }
+
+    #[test]
+    fn empty_values_are_rejected_on_decode() {
+        for bad in [r#""""#, "null", "[]", "{}", r#"["a",1]"#] {
+            let json = format!(
+                r#"{{"vendor":"abm","entity":"device","source_id":"X","fields":{{"color":{bad}}}}}"#
+            );
+            let err = serde_json::from_str::<SourceDevice>(&json).expect_err(bad);
+            assert!(err.to_string().contains("field value"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn setters_drop_no_value() {
+        let mut f = Fields::new();
+        f.text("a", Some("  "))
+            .text("b", None)
+            .list("c", ["", " "])
+            .count("d", Some(-1))
+            .measured("e", Some(0))
+            .serial("f", Some("Not Available"))
+            .set("g", Some(Value::Text(" ".into())))
+            .set("h", Some(Value::Float(f64::NAN)));
+        assert!(f.is_empty(), "{f:?}");
+        f.text("a", Some(" x "));
+        assert_eq!(f.get_str("a"), Some("x"));
+    }
+
+    #[test]
+    fn assignee_absent_when_it_names_nobody() {
+        let a = Assignee {
+            email: Some("  ".into()),
+            active: Some(true),
+            ..Assignee::default()
+        };
+        assert_eq!(a.into_option(), None);
+        let a = Assignee {
+            email: Some(" Ana@Example.COM ".into()),
+            ..Assignee::default()
+        }
+        .into_option()
+        .expect("has email");
+        assert_eq!(a.email.as_deref(), Some("ana@example.com"));
+    }
+
+    #[test]
+    fn split_name_uses_last_space() {
+        let a = Assignee {
+            full_name: Some("Ana María Díaz".into()),
+            ..Assignee::default()
+        };
+        assert_eq!(
+            a.split_name(),
+            (Some("Ana María".into()), Some("Díaz".into()))
+        );
+        let a = Assignee {
+            full_name: Some("Cher".into()),
+            ..Assignee::default()
+        };
+        assert_eq!(a.split_name(), (Some("Cher".into()), None));
+    }
+
+    #[test]
+    fn secrets_never_serialized_or_debugged() {
+        let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, "1");
+        d.secrets
+            .insert("recovery_key", SecretString::from("ABCD-SECRET-KEY-1234"));
+        let json = serde_json::to_string(&d).expect("encodes");
+        let dbg = format!("{d:?}");
+        assert!(!json.contains("SECRET"), "{json}");
+        assert!(!dbg.contains("SECRET"), "{dbg}");
+        assert!(dbg.contains("recovery_key"));
+        assert_eq!(
+            d.secrets.get("recovery_key").map(|s| s.expose_secret()),
+            Some("ABCD-SECRET-KEY-1234")
+        );
+    }
+
+    #[test]
+    fn vendor_and_entity_parse() {
+        assert_eq!("Jamf".parse::<Vendor>(), Ok(Vendor::Jamf));
+        assert!("intune".parse::<Vendor>().is_err());
+        assert_eq!("mobile_device".parse::<Entity>(), Ok(Entity::MobileDevice));
+    }
+}
