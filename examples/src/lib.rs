@@ -1,3 +1,6 @@
-//! The `mdm` binary's library: the vendor simulator and the SQLite store.
+//! The `mdm` binary's library: the command line, the vendor simulator and the
+//! SQLite store, shared with the end-to-end tests and benchmarks.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod cli;

@@ -1,5 +1,31 @@
-//! The `mdm` command line.
-fn main() {
-    eprintln!("mdm: not built yet");
-    std::process::exit(1);
+//! The `mdm` command line: demo, devices, catalog, plan, sync, simulate.
+//!
+//! Exit codes: 0 success (conflicts are reported, not errors), 1 a failure,
+//! 2 bad usage or bad input. A failure prints one line naming what failed and why.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use mdm_examples::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    cli::init_logging(args.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mdm: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mdm: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
