@@ -39,6 +39,7 @@
 pub mod advice;
 pub mod catalog;
 mod catalog_data;
+pub mod model;
 pub mod net;
 pub mod normalize;
 pub mod record;
