@@ -13,6 +13,18 @@
 //! assert_eq!(serial.json_path, "hardware.serialNumber");
 //! assert_eq!(serial.recommendation, Recommendation::Recommended);
 //! assert!(catalog::for_vendor(Vendor::Abm).count() >= 17);
+//!
+//! // Jamf Pro computers and mobile devices share keys; pick the record kind.
+//! use mdm_mapping::Entity;
+//! let imei = catalog::for_entity(Vendor::Jamf, Entity::MobileDevice)
+//!     .find(|f| f.key == "imei")
+//!     .unwrap();
+//! assert_eq!(imei.default_target, Some("imei"));
+//!
+//! // The catalog serializes as the `mdm catalog --format json` objects.
+//! let json = serde_json::to_value(serial).unwrap();
+//! assert_eq!(json["recommendation"], "recommended");
+//! assert_eq!(json["value_type"], "serial");
 //! ```
 
 use std::fmt;
@@ -166,10 +178,16 @@ pub struct FieldSpec {
     pub entity: Entity,
     /// The display name exactly as the vendor tables write it.
     pub name: &'static str,
-    /// The catalog key ([`normalize::catalog_key`] of the name).
+    /// The catalog key ([`normalize::catalog_key`] of the name; ABM's
+    /// "Purchase Source ID/Type" is two rows, `purchase_source_id` and
+    /// `purchase_source_type`).
     pub key: &'static str,
-    /// Where it is in the vendor payload (dotted path; `a + b` when two
-    /// values are joined, `[]` for list items).
+    /// Where it is in the vendor payload: a dotted path relative to one
+    /// vendor record (a Jamf Pro `computers-inventory` or `mobile-devices/detail`
+    /// result, a Kandji device, an ABM `orgDevices` resource). `a + b` when
+    /// two values are joined with a space, `a | b` when the vendor uses
+    /// either name (first present wins), `[]` for the items of a list, and a
+    /// parenthesised note when the value needs another request.
     pub json_path: &'static str,
     /// The normalized value's type.
     pub value_type: ValueType,
@@ -195,12 +213,23 @@ pub fn for_vendor(vendor: Vendor) -> impl Iterator<Item = &'static FieldSpec> {
     CATALOG.iter().filter(move |f| f.vendor == vendor)
 }
 
-/// A vendor's field by catalog key.
+/// The fields of one vendor's record kind (Jamf Pro `computer`,
+/// `mobile_device` or `user`; Kandji and ABM `device`).
+pub fn for_entity(vendor: Vendor, entity: Entity) -> impl Iterator<Item = &'static FieldSpec> {
+    CATALOG
+        .iter()
+        .filter(move |f| f.vendor == vendor && f.entity == entity)
+}
+
+/// A vendor's field by catalog key. Jamf Pro computers and mobile devices
+/// share keys (`serial_number`, `udid`, …); this returns the first row, the
+/// computer's. Use [`for_entity`] to pick a record kind.
 pub fn field(vendor: Vendor, key: &str) -> Option<&'static FieldSpec> {
     CATALOG.iter().find(|f| f.vendor == vendor && f.key == key)
 }
 
-/// A vendor's field by display name (case-insensitive, or by key).
+/// A vendor's field by display name (ASCII case-insensitive) or by key
+/// (any spelling whose [`normalize::catalog_key`] is the key).
 pub fn find(vendor: Vendor, name_or_key: &str) -> Option<&'static FieldSpec> {
     let key = normalize::catalog_key(name_or_key);
     CATALOG.iter().find(|f| {
