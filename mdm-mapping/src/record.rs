@@ -222,7 +222,7 @@ impl Value {
             serde_json::Value::String(s) => normalize::text(s).map(Value::Text),
             serde_json::Value::Array(items) => {
                 let strings: Option<Vec<&str>> = items.iter().map(|i| i.as_str()).collect();
-                normalize::list(strings?.into_iter()).map(Value::List)
+                normalize::list(strings?).map(Value::List)
             }
             _ => None,
         }
