@@ -1,0 +1,338 @@
+//! Lenient deserializers: Apple's examples, its schema and live tenants
+//! disagree on several attribute types, so every attribute decodes from the
+//! shapes seen in the wild and anything unusable becomes "no value" instead
+//! of a failed page.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A scalar read as text: strings as they are, numbers and booleans in their
+/// JSON spelling. `null`, arrays and objects are `None`.
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(ScalarText)
+}
+
+struct ScalarText;
+
+impl<'de> Visitor<'de> for ScalarText {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number, boolean or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ScalarText)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// A list of strings that may also arrive as a single string (`"a"` →
+/// `["a"]`). Numbers in the list become text; `null` is `None`; other
+/// items are skipped.
+pub(crate) fn opt_string_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    d.deserialize_any(StringOrList)
+}
+
+struct StringOrList;
+
+impl<'de> Visitor<'de> for StringOrList {
+    type Value = Option<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, a list of strings or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(vec![v.to_string()]))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(vec![v]))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(vec![v.to_string()]))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(vec![v.to_string()]))
+    }
+    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _v: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(StringOrList)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(ItemSeed)? {
+            if let Some(s) = item {
+                out.push(s);
+            }
+        }
+        Ok(Some(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+struct ItemSeed;
+
+impl<'de> de::DeserializeSeed<'de> for ItemSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ScalarText)
+    }
+}
+
+/// A boolean from `true`/`false`, `"true"`/`"false"` (any case) or `1`/`0`;
+/// anything else is `None`.
+pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let raw = opt_scalar_json(d)?;
+    Ok(raw.as_ref().and_then(mdm_mapping::normalize::boolean_json))
+}
+
+/// A whole number from a number or numeric string; anything else is `None`.
+pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let raw = opt_scalar_json(d)?;
+    Ok(raw.as_ref().and_then(mdm_mapping::normalize::int_json))
+}
+
+/// A date-time in any RFC 3339 spelling Apple uses (with or without
+/// fractions). Text that is not a date-time is `None`, logged at debug level.
+pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = opt_string(d)? else {
+        return Ok(None);
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let parsed = mdm_mapping::normalize::parse_datetime(&text);
+    if parsed.is_none() {
+        tracing::debug!(value = %text, "ignoring a date-time that does not parse");
+    }
+    Ok(parsed)
+}
+
+fn opt_scalar_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    d.deserialize_any(ScalarJson)
+}
+
+struct ScalarJson;
+
+impl<'de> Visitor<'de> for ScalarJson {
+    type Value = Option<serde_json::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a scalar or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(serde_json::Value::String(v.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map(serde_json::Value::Number))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.into()))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ScalarJson)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// Declares an "open" enum: the values Apple documents, plus `Other(String)`
+/// for anything new, kept verbatim. Serialized as the API string.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $s:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this version of the crate does not know, as Apple sent it.
+            Other(String),
+        }
+
+        impl $name {
+            /// Every documented value, in Apple's order.
+            pub const KNOWN: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $s, )+
+                    $name::Other(s) => s.as_str(),
+                }
+            }
+
+            /// Reads an API value: an exact match, then a case-insensitive
+            /// one, else [`Other`](Self::Other) with the text as sent.
+            pub fn from_api(raw: &str) -> $name {
+                let t = raw.trim();
+                $( if t == $s { return $name::$variant; } )+
+                $( if t.eq_ignore_ascii_case($s) { return $name::$variant; } )+
+                $name::Other(raw.to_string())
+            }
+
+            /// Whether this is a value the crate does not know.
+            pub fn is_other(&self) -> bool {
+                matches!(self, $name::Other(_))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name::from_api(s)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = $crate::model::de::opt_string(d)?;
+                Ok($name::from_api(raw.as_deref().unwrap_or_default()))
+            }
+        }
+    };
+}
+
+pub(crate) use open_enum;
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug, Default)]
+    struct T {
+        #[serde(default, deserialize_with = "super::opt_string")]
+        s: Option<String>,
+        #[serde(default, deserialize_with = "super::opt_string_list")]
+        l: Option<Vec<String>>,
+        #[serde(default, deserialize_with = "super::opt_bool")]
+        b: Option<bool>,
+        #[serde(default, deserialize_with = "super::opt_i64")]
+        i: Option<i64>,
+        #[serde(default, deserialize_with = "super::opt_datetime")]
+        d: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    fn t(json: &str) -> T {
+        serde_json::from_str(json).expect(json)
+    }
+
+    #[test]
+    fn scalars_are_lenient() {
+        assert_eq!(t(r#"{"s":"x"}"#).s.as_deref(), Some("x"));
+        assert_eq!(t(r#"{"s":12}"#).s.as_deref(), Some("12"));
+        assert_eq!(t(r#"{"s":null}"#).s, None);
+        assert_eq!(t(r#"{"s":{"a":[1]}}"#).s, None);
+        assert_eq!(t(r#"{"s":[1,2]}"#).s, None);
+        assert_eq!(t(r#"{}"#).s, None);
+        assert_eq!(t(r#"{"b":"TRUE"}"#).b, Some(true));
+        assert_eq!(t(r#"{"b":0}"#).b, Some(false));
+        assert_eq!(t(r#"{"b":"maybe"}"#).b, None);
+        assert_eq!(t(r#"{"i":"128"}"#).i, Some(128));
+        assert_eq!(t(r#"{"i":1.5}"#).i, None);
+    }
+
+    #[test]
+    fn lists_accept_one_string() {
+        assert_eq!(t(r#"{"l":"a"}"#).l, Some(vec!["a".to_string()]));
+        assert_eq!(
+            t(r#"{"l":["a",2,null,{"x":1}]}"#).l,
+            Some(vec!["a".to_string(), "2".to_string()])
+        );
+        assert_eq!(t(r#"{"l":[]}"#).l, Some(vec![]));
+        assert_eq!(t(r#"{"l":null}"#).l, None);
+    }
+
+    #[test]
+    fn datetimes_with_and_without_fractions() {
+        let d = t(r#"{"d":"2025-04-30T22:05:14.192Z"}"#).d.expect("parses");
+        assert_eq!(d.to_rfc3339(), "2025-04-30T22:05:14.192+00:00");
+        assert!(t(r#"{"d":"2011-08-15T07:00:00Z"}"#).d.is_some());
+        assert_eq!(t(r#"{"d":"not a date"}"#).d, None);
+        assert_eq!(t(r#"{"d":""}"#).d, None);
+        assert_eq!(t(r#"{"d":null}"#).d, None);
+    }
+}

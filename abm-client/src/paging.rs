@@ -1,0 +1,216 @@
+//! Cursor paging: pages, list queries, and lazy page streams.
+//!
+//! The next page is always requested by rebuilding the URL from
+//! `meta.paging.nextCursor` with this client's own `limit` and `fields`;
+//! `links.next` is never followed (Apple's `next` links carry only the
+//! cursor, and one of Apple's examples even names a different host). A page
+//! can be fetched from a saved cursor, so a listing resumes where it stopped.
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use url::Url;
+
+use crate::error::{ConfigError, Error};
+use crate::model::{ListDocument, MdmServerField, OrgDeviceField};
+
+/// The largest page Apple serves.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Page<T> {
+    /// The resources on this page.
+    pub data: Vec<T>,
+    /// The cursor this page was read at (`None`: the first page).
+    pub cursor: Option<String>,
+    /// The cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// The page size the server reported.
+    pub limit: Option<i64>,
+    /// The total count, when the server reports it.
+    pub total: Option<i64>,
+}
+
+impl<T> Page<T> {
+    pub(crate) fn from_document(doc: ListDocument<T>, cursor: Option<&str>) -> Page<T> {
+        let paging = doc.meta.and_then(|m| m.paging).unwrap_or_default();
+        let next_cursor = paging
+            .next_cursor
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| {
+                // No meta cursor: take the cursor out of links.next (the URL
+                // itself is not followed).
+                doc.links
+                    .as_ref()
+                    .and_then(|l| l.next.as_deref())
+                    .and_then(|n| Url::parse(n).ok())
+                    .and_then(|u| {
+                        u.query_pairs()
+                            .find(|(k, _)| k == "cursor")
+                            .map(|(_, v)| v.into_owned())
+                    })
+                    .filter(|c| !c.trim().is_empty())
+            });
+        Page {
+            data: doc.data,
+            cursor: cursor.map(str::to_string),
+            next_cursor,
+            limit: paging.limit,
+            total: paging.total,
+        }
+    }
+}
+
+/// A field name for a `fields[...]` query parameter.
+pub trait FieldName: Clone + Send + Sync + 'static {
+    /// The query parameter (`fields[orgDevices]`).
+    const PARAM: &'static str;
+    /// The field as the API spells it.
+    fn api_name(&self) -> &str;
+}
+
+impl FieldName for OrgDeviceField {
+    const PARAM: &'static str = "fields[orgDevices]";
+    fn api_name(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl FieldName for MdmServerField {
+    const PARAM: &'static str = "fields[mdmServers]";
+    fn api_name(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// The page size and sparse fieldset of a listing.
+///
+/// ```
+/// use abm_client::{DeviceQuery, model::OrgDeviceField};
+///
+/// let q = DeviceQuery::new()
+///     .limit(500)
+///     .fields([OrgDeviceField::SerialNumber, OrgDeviceField::Status]);
+/// assert_eq!(q.page_size(), 500);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery<F> {
+    limit: u32,
+    fields: Vec<F>,
+}
+
+/// A listing of `orgDevices`.
+pub type DeviceQuery = ListQuery<OrgDeviceField>;
+/// A listing of `mdmServers`.
+pub type ServerQuery = ListQuery<MdmServerField>;
+
+impl<F: FieldName> Default for ListQuery<F> {
+    fn default() -> Self {
+        ListQuery {
+            limit: MAX_LIMIT,
+            fields: Vec::new(),
+        }
+    }
+}
+
+impl<F: FieldName> ListQuery<F> {
+    /// Pages of [`MAX_LIMIT`] (1000) resources with every attribute.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The page size, 1 to 1000 (checked when a request is made).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Only these fields (a sparse fieldset). Empty: every attribute.
+    pub fn fields<I: IntoIterator<Item = F>>(mut self, fields: I) -> Self {
+        self.fields = fields.into_iter().collect();
+        self
+    }
+
+    /// The page size.
+    pub fn page_size(&self) -> u32 {
+        self.limit
+    }
+
+    /// The fields asked for.
+    pub fn field_names(&self) -> &[F] {
+        &self.fields
+    }
+
+    /// Adds `limit`, `fields[...]` and `cursor` to `url`.
+    pub(crate) fn apply(&self, url: &mut Url, cursor: Option<&str>) -> Result<(), ConfigError> {
+        check_limit(self.limit)?;
+        let mut q = url.query_pairs_mut();
+        q.append_pair("limit", &self.limit.to_string());
+        if !self.fields.is_empty() {
+            let names: Vec<&str> = self.fields.iter().map(FieldName::api_name).collect();
+            q.append_pair(F::PARAM, &names.join(","));
+        }
+        if let Some(c) = cursor {
+            q.append_pair("cursor", c);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_limit(limit: u32) -> Result<(), ConfigError> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(())
+    } else {
+        Err(ConfigError::Limit(limit))
+    }
+}
+
+/// A lazy stream of pages from `from` (or the first page): one request per
+/// page, one page in memory. Ends after the last page, after the first
+/// error, or when the server repeats a cursor (a loop guard).
+pub(crate) fn paginate<'a, T, F, Fut>(
+    from: Option<String>,
+    fetch: F,
+) -> BoxStream<'a, Result<Page<T>, Error>>
+where
+    T: Send + 'a,
+    F: Fn(Option<String>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Page<T>, Error>> + Send + 'a,
+{
+    struct State<F> {
+        next: Option<Option<String>>,
+        seen: HashSet<String>,
+        fetch: F,
+    }
+    let mut seen = HashSet::new();
+    if let Some(c) = &from {
+        seen.insert(c.clone());
+    }
+    let state = State {
+        next: Some(from),
+        seen,
+        fetch,
+    };
+    stream::unfold(state, |mut st| async move {
+        let cursor = st.next.take()?;
+        match (st.fetch)(cursor).await {
+            Ok(mut page) => {
+                st.next = match page.next_cursor.clone() {
+                    Some(c) if st.seen.insert(c.clone()) => Some(Some(c)),
+                    Some(c) => {
+                        tracing::warn!(cursor = %c, "the server repeated a cursor; stopping");
+                        page.next_cursor = None;
+                        None
+                    }
+                    None => None,
+                };
+                Some((Ok(page), st))
+            }
+            Err(e) => Some((Err(e), st)),
+        }
+    })
+    .boxed()
+}

@@ -1,0 +1,296 @@
+//! [`AbmSource`]: the [`DeviceSource`] over `orgDevices`.
+//!
+//! Each `orgDevices` resource becomes one [`SourceDevice`] (vendor `abm`,
+//! entity `device`, `source_id` = the resource id, no assignee: ABM knows no
+//! users of devices). Its fields, keyed by catalog key:
+//!
+//! | key | from | normalized as |
+//! |---|---|---|
+//! | `serial_number` | `serialNumber` (else the id) | serial |
+//! | `imei`, `meid` | `imei`, `meid` (string or list) | list |
+//! | `eid` | `eid` | text |
+//! | `wifi_mac_address`, `bluetooth_mac_address` | string or list (first valid) | MAC |
+//! | `ethernet_mac_address` | `ethernetMacAddress` / `builtInEthernetMacAddress` | list of MACs |
+//! | `device_model`, `product_type`, `product_family`, `color`, `device_capacity`, `part_number`, `order_number` | same names | text |
+//! | `status`, `purchase_source_type` | same names | text, as Apple spells it (`ASSIGNED`, `RESELLER`) |
+//! | `purchase_source_id` | `purchaseSourceId` / `purchaseSourceUid` | id |
+//! | `added_to_org_date_time`, `updated_date_time`, `order_date_time`, `released_from_org_date_time` | same names | RFC 3339 UTC |
+//! | `assigned_server_id` | the `assignedServer` relationship's id when included, or (opt-in) the servers' device lists | id |
+//! | `applecare_status`, `applecare_end_date` | opt-in: `appleCareCoverage` | text, date |
+//!
+//! The cursor is Apple's `nextCursor`; pages hold up to 1000 devices (one
+//! request per 1000 devices).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::TryStreamExt;
+use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor};
+
+use crate::client::AbmClient;
+use crate::error::Error;
+use crate::model::{AppleCareCoverage, CoverageStatus, OrgDevice};
+use crate::paging::{DeviceQuery, MAX_LIMIT, ServerQuery};
+
+/// The catalog keys an [`AbmSource`] can fill.
+pub const FIELD_KEYS: &[&str] = &[
+    "serial_number",
+    "imei",
+    "meid",
+    "eid",
+    "bluetooth_mac_address",
+    "wifi_mac_address",
+    "ethernet_mac_address",
+    "device_model",
+    "product_type",
+    "product_family",
+    "status",
+    "color",
+    "device_capacity",
+    "part_number",
+    "order_number",
+    "purchase_source_id",
+    "purchase_source_type",
+    "added_to_org_date_time",
+    "updated_date_time",
+    "order_date_time",
+    "released_from_org_date_time",
+    "assigned_server_id",
+    "applecare_status",
+    "applecare_end_date",
+];
+
+/// A [`DeviceSource`] over `GET /v1/orgDevices`.
+///
+/// ```no_run
+/// # async fn run(client: abm_client::AbmClient) -> Result<(), mdm_mapping::SourceError> {
+/// use futures::TryStreamExt;
+/// use mdm_mapping::DeviceSource;
+///
+/// let source = client.device_source().with_assigned_servers(true);
+/// let mut devices = source.devices(None);
+/// while let Some(device) = devices.try_next().await? {
+///     println!("{}", serde_json::to_string(&device).unwrap_or_default());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AbmSource {
+    client: AbmClient,
+    limit: u32,
+    applecare: bool,
+    assigned_servers: bool,
+    server_map: Arc<tokio::sync::OnceCell<HashMap<String, String>>>,
+}
+
+impl AbmSource {
+    /// A source with pages of 1000 devices and no opt-in reads.
+    pub fn new(client: AbmClient) -> Self {
+        AbmSource {
+            client,
+            limit: MAX_LIMIT,
+            applecare: false,
+            assigned_servers: false,
+            server_map: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// The page size, 1 to 1000 (default 1000; checked on the first fetch).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Opt-in: reads each device's AppleCare coverage to fill
+    /// `applecare_status` and `applecare_end_date`. One extra request per
+    /// device, so slow on a large tenant under Apple's rate limit.
+    pub fn with_applecare(mut self, on: bool) -> Self {
+        self.applecare = on;
+        self
+    }
+
+    /// Opt-in: fills `assigned_server_id` for every device by listing the
+    /// MDM servers and their device ids once (a few requests in all,
+    /// whatever the fleet size), before the first page.
+    pub fn with_assigned_servers(mut self, on: bool) -> Self {
+        self.assigned_servers = on;
+        self
+    }
+
+    /// The client underneath.
+    pub fn client(&self) -> &AbmClient {
+        &self.client
+    }
+
+    async fn server_map(&self) -> Result<&HashMap<String, String>, Error> {
+        self.server_map
+            .get_or_try_init(|| async {
+                let mut map = HashMap::new();
+                let mut servers = self.client.mdm_servers(ServerQuery::new(), None);
+                let mut ids = Vec::new();
+                while let Some(page) = servers.try_next().await? {
+                    ids.extend(page.data.into_iter().map(|s| s.id));
+                }
+                drop(servers);
+                for server in ids {
+                    let mut pages = self.client.mdm_server_device_ids(&server, MAX_LIMIT, None);
+                    while let Some(page) = pages.try_next().await? {
+                        for d in page.data {
+                            map.entry(d.id).or_insert_with(|| server.clone());
+                        }
+                    }
+                }
+                Ok::<_, Error>(map)
+            })
+            .await
+    }
+
+    async fn fetch(&self, cursor: Option<&Cursor>) -> Result<DevicePage, Error> {
+        let map = if self.assigned_servers {
+            Some(self.server_map().await?)
+        } else {
+            None
+        };
+        let query = DeviceQuery::new().limit(self.limit);
+        let page = self
+            .client
+            .org_devices_page(&query, cursor.map(Cursor::as_str))
+            .await?;
+        let mut devices = Vec::with_capacity(page.data.len());
+        for device in &page.data {
+            let mut record = source_device(device);
+            if let Some(map) = map
+                && !record.fields.contains("assigned_server_id")
+            {
+                record.fields.id(
+                    "assigned_server_id",
+                    map.get(&device.id).map(String::as_str),
+                );
+            }
+            if self.applecare {
+                let coverage = self.client.apple_care_coverage(&device.id).await?;
+                apply_applecare(&mut record, &coverage);
+            }
+            devices.push(record);
+        }
+        Ok(DevicePage {
+            devices,
+            next: page.next_cursor.map(Cursor::new),
+        })
+    }
+}
+
+#[async_trait]
+impl DeviceSource for AbmSource {
+    fn vendor(&self) -> Vendor {
+        Vendor::Abm
+    }
+
+    async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        self.fetch(cursor)
+            .await
+            .map_err(|e| SourceError::from(e).at_cursor(cursor.cloned()))
+    }
+}
+
+fn rfc3339(dt: &Option<DateTime<Utc>>) -> Option<String> {
+    dt.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// Normalizes one `orgDevices` resource into a [`SourceDevice`] (see the
+/// [module docs](self) for the field table).
+pub fn source_device(device: &OrgDevice) -> SourceDevice {
+    let a = &device.attributes;
+    let mut d = SourceDevice::new(Vendor::Abm, Entity::Device, device.id.trim());
+    let f = &mut d.fields;
+    f.serial("serial_number", Some(device.serial_number()));
+    f.list("imei", a.imei.iter().flatten().map(String::as_str));
+    f.list("meid", a.meid.iter().flatten().map(String::as_str));
+    f.text("eid", a.eid.as_deref());
+    let first_mac = |list: &Option<Vec<String>>| {
+        list.iter()
+            .flatten()
+            .find_map(|m| mdm_mapping::normalize::mac(m))
+    };
+    f.mac(
+        "wifi_mac_address",
+        first_mac(&a.wifi_mac_address).as_deref(),
+    );
+    f.mac(
+        "bluetooth_mac_address",
+        first_mac(&a.bluetooth_mac_address).as_deref(),
+    );
+    let ethernet: Vec<String> = a
+        .ethernet_mac_addresses()
+        .into_iter()
+        .filter_map(mdm_mapping::normalize::mac)
+        .collect();
+    f.list("ethernet_mac_address", ethernet.iter().map(String::as_str));
+    f.text("device_model", a.device_model.as_deref());
+    f.text("product_type", a.product_type.as_deref());
+    f.text(
+        "product_family",
+        a.product_family.as_ref().map(|p| p.as_str()),
+    );
+    f.text("status", a.status.as_ref().map(|s| s.as_str()));
+    f.text("color", a.color.as_deref());
+    f.text("device_capacity", a.device_capacity.as_deref());
+    f.text("part_number", a.part_number.as_deref());
+    f.text("order_number", a.order_number.as_deref());
+    f.id("purchase_source_id", a.purchase_source());
+    f.text(
+        "purchase_source_type",
+        a.purchase_source_type.as_ref().map(|p| p.as_str()),
+    );
+    f.datetime(
+        "added_to_org_date_time",
+        rfc3339(&a.added_to_org_date_time).as_deref(),
+    );
+    f.datetime(
+        "updated_date_time",
+        rfc3339(&a.updated_date_time).as_deref(),
+    );
+    f.datetime("order_date_time", rfc3339(&a.order_date_time).as_deref());
+    f.datetime(
+        "released_from_org_date_time",
+        rfc3339(&a.released_from_org_date_time).as_deref(),
+    );
+    f.id("assigned_server_id", device.assigned_server_id());
+    d
+}
+
+/// Fills `applecare_status` and `applecare_end_date` from a device's
+/// coverages.
+///
+/// The status is `ACTIVE` when any coverage is active, otherwise the first
+/// coverage's status. The end date is the latest `endDateTime` among the
+/// active coverages (among all, when none is active), as `YYYY-MM-DD`; an
+/// open-ended subscription (no end date) sets none.
+pub fn apply_applecare(device: &mut SourceDevice, coverages: &[AppleCareCoverage]) {
+    let active: Vec<&AppleCareCoverage> = coverages
+        .iter()
+        .filter(|c| c.attributes.status == Some(CoverageStatus::Active))
+        .collect();
+    let status = if active.is_empty() {
+        coverages
+            .iter()
+            .find_map(|c| c.attributes.status.as_ref())
+            .map(|s| s.as_str().to_string())
+    } else {
+        Some(CoverageStatus::Active.as_str().to_string())
+    };
+    let pool: Vec<&AppleCareCoverage> = if active.is_empty() {
+        coverages.iter().collect()
+    } else {
+        active
+    };
+    let end = pool
+        .iter()
+        .filter_map(|c| c.attributes.end_date_time)
+        .max()
+        .map(|d| d.format("%Y-%m-%d").to_string());
+    device.fields.text("applecare_status", status.as_deref());
+    device.fields.date("applecare_end_date", end.as_deref());
+}
