@@ -1,0 +1,321 @@
+//! Lenient deserializers for Kandji's loosely typed JSON.
+//!
+//! - text: a string, or a number or boolean written as one; `""` and `null` are `None`.
+//! - booleans: `true`, `"True"`, `"False"`, `"Yes"`, `"No"`, `1`, `0`; `""`, `null`
+//!   and unknown words are `None`.
+//! - ids: a string or an integer (`1` → `"1"`).
+//! - lists: `null` is empty.
+//! - the `user` object: an object, or `""`, `null`, `[]` (no user).
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::models::DeviceUser;
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, a number or null")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((!v.trim().is_empty()).then(|| v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok((!v.trim().is_empty()).then_some(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+/// Text: string, number or boolean; `""`/`null` → `None`.
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(TextVisitor)
+}
+
+/// A required id: a non-empty string or an integer.
+pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match d.deserialize_any(TextVisitor)? {
+        Some(s) => Ok(s),
+        None => Err(de::Error::custom("expected a non-empty id (string or integer)")),
+    }
+}
+
+struct BoolVisitor;
+
+impl<'de> Visitor<'de> for BoolVisitor {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean, \"True\"/\"False\", \"Yes\"/\"No\", 1/0 or null")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(mdm_mapping::normalize::boolean_str(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(match v {
+            1 => Some(true),
+            0 => Some(false),
+            _ => None,
+        })
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(match v {
+            1 => Some(true),
+            0 => Some(false),
+            _ => None,
+        })
+    }
+
+    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(BoolVisitor)
+    }
+}
+
+/// A boolean in any of Kandji's spellings.
+pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    d.deserialize_any(BoolVisitor)
+}
+
+/// A whole number, or a string holding one (`"8"`); anything else is `None`.
+pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(text(d)?.and_then(|s| mdm_mapping::normalize::int_str(&s)))
+}
+
+/// A list where `null` means empty.
+pub(crate) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list of strings: items may be numbers; `null` items are skipped; a
+/// single string is a list of one.
+pub(crate) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of strings")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element_seed(TextSeed)? {
+                out.extend(item);
+            }
+            Ok(out)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(TextVisitor.visit_str::<E>(v)?.into_iter().collect())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+struct TextSeed;
+
+impl<'de> de::DeserializeSeed<'de> for TextSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+/// The polymorphic `user` / `assigned_user`: an object when a user is
+/// assigned; `""`, `null`, `[]` or a missing key when not. Any other shape
+/// is treated as "no user" and logged.
+pub(crate) fn user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DeviceUser>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<DeviceUser>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a user object, \"\", null or []")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            DeviceUser::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut n = 0usize;
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            if n > 0 {
+                tracing::warn!(items = n, "Kandji sent a user as a non-empty list; treating it as no user");
+            }
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if !v.trim().is_empty() {
+                tracing::warn!("Kandji sent a user as a non-empty string; treating it as no user");
+            }
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _v: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _v: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _v: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct T {
+        #[serde(default, deserialize_with = "text")]
+        s: Option<String>,
+        #[serde(default, deserialize_with = "boolean")]
+        b: Option<bool>,
+        #[serde(default, deserialize_with = "int")]
+        i: Option<i64>,
+        #[serde(default, deserialize_with = "strings")]
+        l: Vec<String>,
+        #[serde(default, deserialize_with = "user")]
+        u: Option<DeviceUser>,
+    }
+
+    fn t(json: &str) -> T {
+        serde_json::from_str(json).expect(json)
+    }
+
+    #[test]
+    fn text_forms() {
+        assert_eq!(t(r#"{"s":"x"}"#).s.as_deref(), Some("x"));
+        assert_eq!(t(r#"{"s":""}"#).s, None);
+        assert_eq!(t(r#"{"s":" "}"#).s, None);
+        assert_eq!(t(r#"{"s":null}"#).s, None);
+        assert_eq!(t(r#"{}"#).s, None);
+        assert_eq!(t(r#"{"s":8}"#).s.as_deref(), Some("8"));
+        assert_eq!(t(r#"{"s":1.5}"#).s.as_deref(), Some("1.5"));
+        assert!(serde_json::from_str::<T>(r#"{"s":{}}"#).is_err());
+    }
+
+    #[test]
+    fn bool_forms() {
+        for (json, want) in [
+            (r#"{"b":true}"#, Some(true)),
+            (r#"{"b":"True"}"#, Some(true)),
+            (r#"{"b":"False"}"#, Some(false)),
+            (r#"{"b":"Yes"}"#, Some(true)),
+            (r#"{"b":"No"}"#, Some(false)),
+            (r#"{"b":1}"#, Some(true)),
+            (r#"{"b":0}"#, Some(false)),
+            (r#"{"b":""}"#, None),
+            (r#"{"b":null}"#, None),
+            (r#"{"b":"maybe"}"#, None),
+            (r#"{"b":7}"#, None),
+        ] {
+            assert_eq!(t(json).b, want, "{json}");
+        }
+    }
+
+    #[test]
+    fn int_and_list_forms() {
+        assert_eq!(t(r#"{"i":"8"}"#).i, Some(8));
+        assert_eq!(t(r#"{"i":8}"#).i, Some(8));
+        assert_eq!(t(r#"{"i":"8 GB"}"#).i, None);
+        assert_eq!(t(r#"{"l":null}"#).l, Vec::<String>::new());
+        assert_eq!(t(r#"{"l":["a",1,null,""]}"#).l, ["a", "1"]);
+        assert_eq!(t(r#"{"l":"a"}"#).l, ["a"]);
+    }
+
+    #[test]
+    fn user_forms() {
+        for json in [
+            r#"{"u":""}"#,
+            r#"{"u":null}"#,
+            r#"{"u":[]}"#,
+            r#"{}"#,
+            r#"{"u":"someone"}"#,
+            r#"{"u":5}"#,
+        ] {
+            assert!(t(json).u.is_none(), "{json}");
+        }
+        let u = t(r#"{"u":{"id":1,"email":"a@b.c","name":"A","is_archived":"False"}}"#)
+            .u
+            .expect("user");
+        assert_eq!(u.id.as_deref(), Some("1"));
+        assert_eq!(u.is_archived, Some(false));
+    }
+}
