@@ -1,0 +1,452 @@
+//! Credentials, the shared token cache and the injectable [`Clock`].
+//!
+//! Jamf Pro issues bearer tokens two ways:
+//!
+//! - **API clients** (OAuth client credentials, Jamf Pro 10.49+):
+//!   `POST /api/v1/oauth/token` (older servers: `/api/oauth/token`, used when
+//!   the first answers 404) with `grant_type=client_credentials`,
+//!   `client_id` and `client_secret` as form fields. The token lives
+//!   `expires_in` seconds (configured per API client, often 60–600 s) and has
+//!   no refresh token: a new one is requested before the old one expires.
+//! - **User accounts**: `POST /api/v1/auth/token` with HTTP Basic
+//!   credentials. The token lives 30 minutes and is extended with
+//!   `POST /api/v1/auth/keep-alive`, which returns a new token.
+//!
+//! One cache is shared by every clone of a [`Client`](crate::Client). It is a
+//! `tokio::sync::Mutex` held across the refresh, so when a token is due only
+//! one task fetches a new one while the others wait and then use it (no
+//! thundering herd). Tokens are refreshed ahead of expiry — half the
+//! lifetime, at most 60 s early — and once more when a request answers 401.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::transport::{AuthHeader, Body, Transport};
+
+/// How the client authenticates. `Debug` never shows a secret.
+///
+/// ```
+/// use jamf_client::Credentials;
+///
+/// let creds = Credentials::client_credentials("b1c2-client-id", "s3cr3t-value");
+/// assert!(!format!("{creds:?}").contains("s3cr3t"));
+/// ```
+#[derive(Clone)]
+pub struct Credentials(Kind);
+
+#[derive(Clone)]
+enum Kind {
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+    },
+    UserPassword {
+        username: String,
+        password: SecretString,
+    },
+    Bearer(SecretString),
+}
+
+impl Credentials {
+    /// An API client (API Roles and Clients): client id and client secret.
+    pub fn client_credentials(
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        Credentials(Kind::ClientCredentials {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        })
+    }
+
+    /// A Jamf Pro user account: username and password, exchanged for a
+    /// 30-minute bearer token.
+    pub fn user_password(username: impl Into<String>, password: impl Into<SecretString>) -> Self {
+        Credentials(Kind::UserPassword {
+            username: username.into(),
+            password: password.into(),
+        })
+    }
+
+    /// A bearer token obtained elsewhere. It is never refreshed.
+    pub fn bearer_token(token: impl Into<SecretString>) -> Self {
+        Credentials(Kind::Bearer(token.into()))
+    }
+
+    /// What kind of credentials these are, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self.0 {
+            Kind::ClientCredentials { .. } => "API client credentials",
+            Kind::UserPassword { .. } => "username and password",
+            Kind::Bearer(_) => "bearer token",
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Kind::ClientCredentials { client_id, .. } => f
+                .debug_struct("ClientCredentials")
+                .field("client_id", client_id)
+                .field("client_secret", &"[redacted]")
+                .finish(),
+            Kind::UserPassword { username, .. } => f
+                .debug_struct("UserPassword")
+                .field("username", username)
+                .field("password", &"[redacted]")
+                .finish(),
+            Kind::Bearer(_) => f.debug_tuple("BearerToken").field(&"[redacted]").finish(),
+        }
+    }
+}
+
+/// The source of "now" for token expiry and `Retry-After` dates.
+///
+/// The default is the system clock. Tests inject their own to move time
+/// forward without sleeping.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current wall-clock time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Which OAuth token path the server answers on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OAuthPath {
+    /// `/api/v1/oauth/token` (current).
+    V1,
+    /// `/api/oauth/token` (older servers).
+    Legacy,
+}
+
+impl OAuthPath {
+    fn segments(self) -> &'static [&'static str] {
+        match self {
+            OAuthPath::V1 => &["api", "v1", "oauth", "token"],
+            OAuthPath::Legacy => &["api", "oauth", "token"],
+        }
+    }
+}
+
+struct Token {
+    value: SecretString,
+    expires_at: SystemTime,
+    refresh_at: SystemTime,
+}
+
+struct TokenState {
+    current: Option<Token>,
+    /// Bumped on every new token, so a 401 only discards the token it was sent with.
+    generation: u64,
+    oauth_path: OAuthPath,
+}
+
+/// A token handed to a request, with the generation to name it on a 401.
+pub(crate) struct IssuedToken {
+    pub(crate) value: SecretString,
+    pub(crate) generation: u64,
+}
+
+/// The token cache shared (through the client's `Arc`) by every clone.
+pub(crate) struct TokenCache {
+    credentials: Credentials,
+    state: tokio::sync::Mutex<TokenState>,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cached = self
+            .state
+            .try_lock()
+            .map(|s| if s.current.is_some() { "yes" } else { "no" })
+            .unwrap_or("refreshing");
+        f.debug_struct("TokenCache")
+            .field("credentials", &self.credentials)
+            .field("token_cached", &cached)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct OAuthTokenResponse {
+    #[serde(deserialize_with = "crate::de::secret")]
+    access_token: SecretString,
+    #[serde(default, deserialize_with = "crate::de::opt_i64")]
+    expires_in: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AuthTokenResponse {
+    #[serde(deserialize_with = "crate::de::secret")]
+    token: SecretString,
+    #[serde(default, deserialize_with = "crate::de::opt_datetime")]
+    expires: Option<DateTime<Utc>>,
+}
+
+/// A user token's lifetime when the server does not say.
+const USER_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// An OAuth token's lifetime when the server does not say.
+const OAUTH_DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+
+impl TokenCache {
+    pub(crate) fn new(credentials: Credentials) -> Self {
+        TokenCache {
+            credentials,
+            state: tokio::sync::Mutex::new(TokenState {
+                current: None,
+                generation: 0,
+                oauth_path: OAuthPath::V1,
+            }),
+        }
+    }
+
+    /// A token that is not due for refresh, fetching one if needed. The lock
+    /// is held across the fetch: concurrent callers wait for one refresh.
+    pub(crate) async fn token(&self, transport: &Transport) -> Result<IssuedToken, Error> {
+        let mut st = self.state.lock().await;
+        let now = transport.clock.now();
+        if let Some(t) = &st.current {
+            if now < t.refresh_at {
+                return Ok(IssuedToken {
+                    value: t.value.clone(),
+                    generation: st.generation,
+                });
+            }
+        }
+        let token = match &self.credentials.0 {
+            Kind::Bearer(value) => Token {
+                value: value.clone(),
+                expires_at: far_future(now),
+                refresh_at: far_future(now),
+            },
+            Kind::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                let mut path = st.oauth_path;
+                let t = fetch_oauth(transport, client_id, client_secret, &mut path).await?;
+                st.oauth_path = path;
+                t
+            }
+            Kind::UserPassword { username, password } => {
+                let still_valid = st
+                    .current
+                    .as_ref()
+                    .filter(|t| now < t.expires_at)
+                    .map(|t| t.value.clone());
+                match still_valid {
+                    Some(old) => match keep_alive(transport, &old).await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "Jamf keep-alive failed; requesting a new token");
+                            fetch_user_token(transport, username, password).await?
+                        }
+                    },
+                    None => fetch_user_token(transport, username, password).await?,
+                }
+            }
+        };
+        st.generation = st.generation.wrapping_add(1);
+        let issued = IssuedToken {
+            value: token.value.clone(),
+            generation: st.generation,
+        };
+        st.current = Some(token);
+        Ok(issued)
+    }
+
+    /// Forgets the token of `generation` after the server refused it (401),
+    /// unless another task already replaced it.
+    pub(crate) async fn discard(&self, generation: u64) {
+        let mut st = self.state.lock().await;
+        if st.generation == generation {
+            st.current = None;
+        }
+    }
+
+    /// Forgets the cached token; for user tokens also tells the server to
+    /// invalidate it. The next request authenticates again.
+    pub(crate) async fn invalidate(&self, transport: &Transport) -> Result<(), Error> {
+        let mut st = self.state.lock().await;
+        let Some(token) = st.current.take() else {
+            return Ok(());
+        };
+        if let Kind::UserPassword { .. } = self.credentials.0 {
+            let url = transport.url(&["api", "v1", "auth", "invalidate-token"]);
+            let resp = transport
+                .execute(
+                    Method::POST,
+                    &url,
+                    &[],
+                    AuthHeader::Bearer(&token.value),
+                    Body::None,
+                )
+                .await?;
+            // 401: the token had already expired, which is what we wanted.
+            if !resp.status.is_success() && resp.status != StatusCode::UNAUTHORIZED {
+                return Err(resp.into_error(Method::POST, url, true));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn far_future(now: SystemTime) -> SystemTime {
+    now + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+/// A token of `lifetime` issued at `now`, refreshed half its lifetime (at
+/// most 60 s) before it expires.
+fn token_for(value: SecretString, now: SystemTime, lifetime: Duration) -> Token {
+    let early = (lifetime / 2).min(Duration::from_secs(60));
+    Token {
+        value,
+        expires_at: now + lifetime,
+        refresh_at: now + lifetime - early,
+    }
+}
+
+async fn fetch_oauth(
+    transport: &Transport,
+    client_id: &str,
+    client_secret: &SecretString,
+    path: &mut OAuthPath,
+) -> Result<Token, Error> {
+    let candidates: &[OAuthPath] = match path {
+        OAuthPath::V1 => &[OAuthPath::V1, OAuthPath::Legacy],
+        OAuthPath::Legacy => &[OAuthPath::Legacy],
+    };
+    let mut last_404 = None;
+    for &candidate in candidates {
+        let url = transport.url(candidate.segments());
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose_secret()),
+        ];
+        let resp = transport
+            .execute(Method::POST, &url, &[], AuthHeader::None, Body::Form(&form))
+            .await?;
+        if resp.status == StatusCode::NOT_FOUND && candidate == OAuthPath::V1 {
+            tracing::debug!(%url, "no /api/v1/oauth/token on this server; trying /api/oauth/token");
+            last_404 = Some(resp.into_error(Method::POST, url, true));
+            continue;
+        }
+        if !resp.status.is_success() {
+            return Err(resp.into_error(Method::POST, url, true));
+        }
+        let now = transport.clock.now();
+        let body: OAuthTokenResponse = resp.decode_secret("OAuth token response")?;
+        let lifetime = body
+            .expires_in
+            .filter(|s| *s > 0)
+            .map(|s| Duration::from_secs(s.unsigned_abs()))
+            .unwrap_or(OAUTH_DEFAULT_LIFETIME);
+        *path = candidate;
+        return Ok(token_for(body.access_token, now, lifetime));
+    }
+    Err(last_404.unwrap_or_else(|| Error::InvalidArgument {
+        name: "oauth",
+        reason: "no OAuth token endpoint to try".into(),
+    }))
+}
+
+async fn fetch_user_token(
+    transport: &Transport,
+    username: &str,
+    password: &SecretString,
+) -> Result<Token, Error> {
+    let url = transport.url(&["api", "v1", "auth", "token"]);
+    let resp = transport
+        .execute(
+            Method::POST,
+            &url,
+            &[],
+            AuthHeader::Basic(username, password),
+            Body::None,
+        )
+        .await?;
+    user_token_from(transport, resp, url)
+}
+
+async fn keep_alive(transport: &Transport, token: &SecretString) -> Result<Token, Error> {
+    let url = transport.url(&["api", "v1", "auth", "keep-alive"]);
+    let resp = transport
+        .execute(
+            Method::POST,
+            &url,
+            &[],
+            AuthHeader::Bearer(token),
+            Body::None,
+        )
+        .await?;
+    user_token_from(transport, resp, url)
+}
+
+fn user_token_from(
+    transport: &Transport,
+    resp: crate::transport::RawResponse,
+    url: url::Url,
+) -> Result<Token, Error> {
+    if !resp.status.is_success() {
+        return Err(resp.into_error(Method::POST, url, true));
+    }
+    let now = transport.clock.now();
+    let body: AuthTokenResponse = resp.decode_secret("auth token response")?;
+    // The server's clock may differ from ours: use the lifetime it implies,
+    // kept within sane bounds, rather than its absolute time.
+    let lifetime = body
+        .expires
+        .and_then(|exp| SystemTime::from(exp).duration_since(now).ok())
+        .map(|d| d.clamp(Duration::from_secs(30), Duration::from_secs(24 * 3600)))
+        .unwrap_or(USER_TOKEN_LIFETIME);
+    Ok(token_for(body.token, now, lifetime))
+}
+
+/// A shared, cloneable clock handle.
+pub(crate) type SharedClock = Arc<dyn Clock>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_is_ahead_of_expiry() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let t = token_for(SecretString::from("x"), now, Duration::from_secs(60));
+        assert_eq!(t.refresh_at, now + Duration::from_secs(30));
+        let t = token_for(SecretString::from("x"), now, Duration::from_secs(1800));
+        assert_eq!(t.refresh_at, now + Duration::from_secs(1740));
+        assert_eq!(t.expires_at, now + Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn credentials_debug_is_redacted() {
+        for c in [
+            Credentials::client_credentials("id-1", "hunter2-secret"),
+            Credentials::user_password("ana", "hunter2-secret"),
+            Credentials::bearer_token("hunter2-secret"),
+        ] {
+            let d = format!("{c:?}");
+            assert!(!d.contains("hunter2"), "{d}");
+            assert!(d.contains("[redacted]"), "{d}");
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! [`Client`] and its [`ClientBuilder`]: configuration, the retry loop,
+//! re-authentication on 401, and the server version probe.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::Retryable;
+use futures::stream::{self, BoxStream, StreamExt};
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use mdm_mapping::net::RetryPolicy;
+
+use crate::auth::{Clock, Credentials, SharedClock, SystemClock, TokenCache};
+use crate::error::{ConfigError, Error};
+use crate::models::Page;
+use crate::transport::{AuthHeader, Body, RawResponse, Transport};
+use crate::version::{InventoryVersion, JamfProVersion};
+
+/// The `User-Agent` sent by default: `jamf-client/VERSION`.
+pub const DEFAULT_USER_AGENT: &str = concat!("jamf-client/", env!("CARGO_PKG_VERSION"));
+
+/// Jamf's advice: no more than 5 concurrent connections.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 5;
+
+/// The default per-attempt timeout. Large inventory pages take tens of
+/// seconds to render; Jamf Cloud's gateway gives up at 90 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A lazy stream of pages; memory holds one page at a time.
+pub type PageStream<T> = BoxStream<'static, Result<Page<T>, Error>>;
+
+/// Configures and builds a [`Client`]. `Debug` never shows a secret.
+///
+/// ```
+/// use std::time::Duration;
+/// use jamf_client::Client;
+///
+/// let client = Client::builder("https://acme.jamfcloud.com")
+///     .client_credentials("4f1c9a2e-client-id", "client-secret")
+///     .timeout(Duration::from_secs(60))
+///     .max_concurrent_requests(3)
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url().as_str(), "https://acme.jamfcloud.com/");
+///
+/// // Plain http:// is refused except to loopback addresses.
+/// assert!(Client::builder("http://jamf.example.com:8080")
+///     .user_password("api-reader", "password")
+///     .build()
+///     .is_err());
+/// ```
+#[must_use = "call .build() to get a Client"]
+pub struct ClientBuilder {
+    base_url: String,
+    credentials: Option<Credentials>,
+    http: Option<reqwest::Client>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    user_agent: String,
+    retry: RetryPolicy,
+    max_concurrent: usize,
+    clock: SharedClock,
+    inventory_version: Option<InventoryVersion>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .field("custom_http_client", &self.http.is_some())
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("clock", &self.clock)
+            .field("inventory_version", &self.inventory_version)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder for the Jamf Pro server at `base_url`: Jamf Cloud
+    /// (`https://acme.jamfcloud.com`) or on-premises with its port
+    /// (`https://jamf.example.com:8443`), optionally with a path prefix.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ClientBuilder {
+            base_url: base_url.into(),
+            credentials: None,
+            http: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            retry: RetryPolicy::default(),
+            max_concurrent: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            clock: Arc::new(SystemClock),
+            inventory_version: None,
+        }
+    }
+
+    /// Authenticate as an API client (API Roles and Clients, OAuth client credentials).
+    pub fn client_credentials(
+        self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        self.credentials(Credentials::client_credentials(client_id, client_secret))
+    }
+
+    /// Authenticate as a Jamf Pro user (username and password → bearer token).
+    pub fn user_password(
+        self,
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
+        self.credentials(Credentials::user_password(username, password))
+    }
+
+    /// Use a bearer token obtained elsewhere (never refreshed).
+    pub fn bearer_token(self, token: impl Into<SecretString>) -> Self {
+        self.credentials(Credentials::bearer_token(token))
+    }
+
+    /// Set the credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Use this `reqwest::Client` for every request (proxies, custom root
+    /// certificates). Build it with `redirect(reqwest::redirect::Policy::none())`:
+    /// the client's own default never follows redirects, so credentials
+    /// (including the token form body) can never be sent to another host.
+    /// With a client that follows redirects, reqwest still drops the
+    /// `Authorization` header across hosts, and this client refuses any
+    /// response that comes from another origin. The connect timeout of this
+    /// builder does not apply to an injected client.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// The timeout of each attempt (default 120 s). Backoff waits between
+    /// attempts are not counted.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// No per-attempt timeout.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// The connect timeout (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header (default `jamf-client/VERSION`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How requests are retried (default: [`RetryPolicy::default`], 5 retries
+    /// with jittered exponential backoff, `Retry-After` honoured up to 60 s).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// At most this many requests in flight at once, across every clone of
+    /// the client (default 5, as Jamf advises).
+    pub fn max_concurrent_requests(mut self, n: usize) -> Self {
+        self.max_concurrent = n;
+        self
+    }
+
+    /// The clock used for token expiry and `Retry-After` dates (default: the
+    /// system clock). Tests inject their own.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Use this computers-inventory version instead of asking the server
+    /// (`GET /api/v1/jamf-pro-version`).
+    pub fn inventory_version(mut self, version: InventoryVersion) -> Self {
+        self.inventory_version = Some(version);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the base URL is not usable (`http://` to a
+    /// host that is not loopback, a query, credentials in the URL), when no
+    /// credentials were given, when a setting is out of range, or when the
+    /// HTTP client cannot be built.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = mdm_mapping::net::base_url(&self.base_url).map_err(ConfigError::Url)?;
+        let credentials = self.credentials.ok_or(ConfigError::MissingCredentials)?;
+        if self.max_concurrent == 0 {
+            return Err(ConfigError::Invalid {
+                name: "max_concurrent_requests",
+                reason: "must be at least 1".into(),
+            }
+            .into());
+        }
+        let user_agent =
+            HeaderValue::from_str(&self.user_agent).map_err(|_| ConfigError::Invalid {
+                name: "user_agent",
+                reason: "not a valid HTTP header value".into(),
+            })?;
+        let http = match self.http {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(ConfigError::HttpClient)?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport: Transport {
+                    http,
+                    base,
+                    semaphore: Semaphore::new(self.max_concurrent),
+                    max_concurrent: self.max_concurrent,
+                    timeout: self.timeout,
+                    user_agent,
+                    clock: self.clock,
+                },
+                tokens: TokenCache::new(credentials),
+                retry: self.retry,
+                server_version: tokio::sync::OnceCell::new(),
+                inventory: tokio::sync::Mutex::new(self.inventory_version),
+                pinned_inventory: self.inventory_version,
+            }),
+        })
+    }
+}
+
+/// An async Jamf Pro client. Cheap to clone: clones share the connection
+/// pool, the token cache and the concurrency limit.
+///
+/// Build one with [`Client::builder`]. See the crate docs for the methods by area.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) tokens: TokenCache,
+    pub(crate) retry: RetryPolicy,
+    server_version: tokio::sync::OnceCell<Option<JamfProVersion>>,
+    inventory: tokio::sync::Mutex<Option<InventoryVersion>>,
+    pinned_inventory: Option<InventoryVersion>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.transport.base.as_str())
+            .field("auth", &self.inner.tokens)
+            .field("transport", &self.inner.transport)
+            .field("retry", &self.inner.retry)
+            .field("server_version", &self.inner.server_version.get())
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct VersionBody {
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    version: Option<String>,
+}
+
+impl Client {
+    /// Starts configuring a client for the server at `base_url`.
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(base_url)
+    }
+
+    /// The base URL (always ending in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.transport.base
+    }
+
+    /// The retry policy in use.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The most requests this client (and its clones) keep in flight.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.inner.transport.max_concurrent
+    }
+
+    /// Gets a token now (normally done on the first request), so bad
+    /// credentials show up early.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] when the token endpoint refuses; transport errors.
+    pub async fn authenticate(&self) -> Result<(), Error> {
+        let op = || async {
+            self.inner
+                .tokens
+                .token(&self.inner.transport)
+                .await
+                .map(|_| ())
+        };
+        self.with_retries(op, true).await
+    }
+
+    /// Forgets the cached token; for a user token also invalidates it on
+    /// the server (`POST /api/v1/auth/invalidate-token`). Call when done.
+    ///
+    /// # Errors
+    ///
+    /// When the server refuses to invalidate the token.
+    pub async fn invalidate_token(&self) -> Result<(), Error> {
+        self.inner.tokens.invalidate(&self.inner.transport).await
+    }
+
+    /// The Jamf Pro version (`GET /api/v1/jamf-pro-version`), asked once and
+    /// cached. `None` when the server has no such endpoint (very old servers).
+    ///
+    /// # Errors
+    ///
+    /// Authentication, transport and decode errors.
+    pub async fn server_version(&self) -> Result<Option<JamfProVersion>, Error> {
+        self.inner
+            .server_version
+            .get_or_try_init(|| async {
+                let r: Result<VersionBody, Error> = self
+                    .get_json(&["api", "v1", "jamf-pro-version"], &[], "Jamf Pro version")
+                    .await;
+                match r {
+                    Ok(body) => Ok(body.version.as_deref().and_then(JamfProVersion::parse)),
+                    Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// The computers-inventory version used: the one given to the builder,
+    /// else the one the server's version implies (v1 when unknown).
+    ///
+    /// # Errors
+    ///
+    /// Errors of [`server_version`](Self::server_version).
+    pub async fn inventory_version(&self) -> Result<InventoryVersion, Error> {
+        if let Some(v) = self.inner.pinned_inventory {
+            return Ok(v);
+        }
+        let mut current = self.inner.inventory.lock().await;
+        if let Some(v) = *current {
+            return Ok(v);
+        }
+        let v = match self.server_version().await? {
+            Some(sv) => InventoryVersion::for_server(&sv),
+            None => InventoryVersion::V1,
+        };
+        tracing::debug!(inventory = %v, "chose the computers-inventory version");
+        *current = Some(v);
+        Ok(v)
+    }
+
+    /// After `failed` answered 404: the next older version to use, if any.
+    pub(crate) async fn downgrade_inventory(
+        &self,
+        failed: InventoryVersion,
+    ) -> Option<InventoryVersion> {
+        if self.inner.pinned_inventory.is_some() {
+            return None;
+        }
+        let mut current = self.inner.inventory.lock().await;
+        if *current == Some(failed) {
+            *current = failed.older();
+            if let Some(v) = *current {
+                tracing::info!(from = %failed, to = %v, "computers-inventory version missing on the server; using an older one");
+            }
+        }
+        *current
+    }
+
+    /// `GET` an API path (segments are encoded one by one) and decode the JSON body.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(String, String)],
+        context: &str,
+    ) -> Result<T, Error> {
+        let url = self.inner.transport.url(segments);
+        let resp = self.get(&url, query).await?;
+        resp.decode(context)
+    }
+
+    /// `GET` with retries and re-authentication; the response is a success.
+    pub(crate) async fn get(
+        &self,
+        url: &Url,
+        query: &[(String, String)],
+    ) -> Result<RawResponse, Error> {
+        let op = || self.attempt(Method::GET, url, query);
+        self.with_retries(op, true).await
+    }
+
+    /// Runs `op` under the retry policy.
+    async fn with_retries<T, F, Fut>(&self, op: F, idempotent: bool) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let policy = &self.inner.retry;
+        op.retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|e: &Error| should_retry(policy, e, idempotent))
+            .adjust(|e: &Error, backoff: Option<Duration>| {
+                backoff.map(|b| policy.delay_for(e.retry_after(), b))
+            })
+            .notify(|e: &Error, wait: Duration| {
+                tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "Jamf request failed; retrying");
+            })
+            .await
+    }
+
+    /// One attempt: a token, the request, and once more with a new token if
+    /// the server answers 401.
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &Url,
+        query: &[(String, String)],
+    ) -> Result<RawResponse, Error> {
+        let transport = &self.inner.transport;
+        let mut reauthenticated = false;
+        loop {
+            let token = self.inner.tokens.token(transport).await?;
+            let resp = transport
+                .execute(
+                    method.clone(),
+                    url,
+                    query,
+                    AuthHeader::Bearer(&token.value),
+                    Body::None,
+                )
+                .await?;
+            if resp.status == StatusCode::UNAUTHORIZED && !reauthenticated {
+                tracing::debug!(%url, "Jamf answered 401; getting a new token and trying once more");
+                self.inner.tokens.discard(token.generation).await;
+                reauthenticated = true;
+                continue;
+            }
+            if !resp.status.is_success() {
+                return Err(resp.into_error(method, url.clone(), false));
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// A lazy stream of pages from `fetch(page)`, stopping after an empty
+    /// page or once `totalCount` items were seen (never on a short page:
+    /// Jamf silently caps page sizes).
+    pub(crate) fn page_stream<T, F, Fut>(fetch: F) -> PageStream<T>
+    where
+        T: Send + 'static,
+        F: Fn(u32) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Page<T>, Error>> + Send + 'static,
+    {
+        struct State<F> {
+            fetch: F,
+            page: u32,
+            seen: u64,
+            done: bool,
+        }
+        let state = State {
+            fetch,
+            page: 0,
+            seen: 0,
+            done: false,
+        };
+        stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            match (st.fetch)(st.page).await {
+                Ok(page) => {
+                    st.seen += page.items.len() as u64;
+                    st.page = st.page.saturating_add(1);
+                    st.done =
+                        page.items.is_empty() || page.total_count.is_some_and(|t| st.seen >= t);
+                    if page.items.is_empty() {
+                        // An empty page ends the listing; do not yield it
+                        // unless it is the only one.
+                        if page.page > 0 {
+                            return None;
+                        }
+                    }
+                    Some((Ok(page), st))
+                }
+                Err(e) => {
+                    st.done = true;
+                    Some((Err(e), st))
+                }
+            }
+        })
+        .boxed()
+    }
+}
+
+/// Whether the page after `page` (which held `items` of `total` items) may
+/// hold more, computed from the page alone (no state): the page size the
+/// server really used is not known, so a short last page may cost one extra,
+/// empty request, but a silently capped page size never ends the listing early.
+pub(crate) fn has_next_page(page: u32, items: usize, total: Option<u64>) -> bool {
+    if items == 0 {
+        return false;
+    }
+    match total {
+        Some(total) => (u64::from(page) + 1).saturating_mul(items as u64) < total,
+        None => true,
+    }
+}
+
+fn should_retry(policy: &RetryPolicy, e: &Error, idempotent: bool) -> bool {
+    match e {
+        Error::Api(h) | Error::Auth(h) => policy.should_retry_status(h.status.as_u16(), idempotent),
+        Error::Transport { source, .. } => {
+            policy.should_retry_transport(source.is_connect(), idempotent)
+                && (source.is_connect()
+                    || source.is_timeout()
+                    || source.is_request()
+                    || source.is_body())
+        }
+        _ => false,
+    }
+}
+
+/// Checks an id argument: not empty. (Path characters are encoded, so
+/// `a/b` or `..` stay one path segment.)
+pub(crate) fn check_id<'a>(name: &'static str, id: &'a str) -> Result<&'a str, Error> {
+    if id.trim().is_empty() {
+        return Err(Error::InvalidArgument {
+            name,
+            reason: "must not be empty".into(),
+        });
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_page_rule_never_stops_early() {
+        // 4500 items, server capped at 2000 per page.
+        assert!(has_next_page(0, 2000, Some(4500)));
+        assert!(has_next_page(1, 2000, Some(4500)));
+        // Last page of 500: one extra (empty) request at most.
+        assert!(has_next_page(2, 500, Some(4500)));
+        assert!(!has_next_page(3, 0, Some(4500)));
+        // Exact fit ends without an extra request.
+        assert!(!has_next_page(1, 2000, Some(4000)));
+        assert!(!has_next_page(0, 1, Some(1)));
+        assert!(!has_next_page(0, 0, Some(0)));
+        // Unknown total: go on until an empty page.
+        assert!(has_next_page(7, 10, None));
+    }
+
+    #[test]
+    fn builder_refuses_bad_configuration() {
+        let e = Client::builder("http://jamf.example.com")
+            .user_password("u", "p")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(ConfigError::Url(_))), "{e}");
+        let e = Client::builder("https://jamf.example.com:8443")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Config(ConfigError::MissingCredentials)),
+            "{e}"
+        );
+        let e = Client::builder("https://jamf.example.com")
+            .bearer_token("t")
+            .max_concurrent_requests(0)
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("max_concurrent_requests"), "{e}");
+        let c = Client::builder("https://jamf.example.com:8443/jss")
+            .bearer_token("t")
+            .build()
+            .unwrap();
+        assert_eq!(c.base_url().as_str(), "https://jamf.example.com:8443/jss/");
+        assert_eq!(c.max_concurrent_requests(), 5);
+        assert!(
+            Client::builder("http://127.0.0.1:9")
+                .bearer_token("t")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn ids_must_not_be_empty() {
+        assert!(check_id("id", " ").is_err());
+        assert_eq!(check_id("id", "a/b").unwrap(), "a/b");
+    }
+}

@@ -1,0 +1,585 @@
+//! Turning Jamf records into normalized [`SourceDevice`]s.
+//!
+//! Keys are the catalog keys of the Jamf fields (the display names of the
+//! Jamf table, lower-cased with `_` for each run of other characters), and
+//! every value goes through the normalizing setters of [`Fields`]: serials
+//! upper-cased, MACs in colon form, dates in RFC 3339 UTC, `-1` and (for
+//! measured quantities) `0` sentinels dropped, blanks dropped.
+//!
+//! ```
+//! use jamf_client::map::{self, SecurityReads};
+//!
+//! let computer: jamf_client::models::ComputerInventory = serde_json::from_str(r#"{
+//!   "id": "42", "udid": "CA40F812-60A3-11E4-90B8-12DF261F2C7E",
+//!   "general": {"name": "Ana's Mac", "site": {"id": "-1", "name": "None"}},
+//!   "hardware": {"serialNumber": "c02xk1abjg5h", "processorSpeedMhz": 0, "coreCount": -1,
+//!                "macAddress": "68-5B-35-CA-12-56"},
+//!   "operatingSystem": {"name": "macOS", "version": "15.2.0"},
+//!   "userAndLocation": {"email": "Ana@Example.com", "realname": "Ana Díaz", "username": "ana"}
+//! }"#).unwrap();
+//! let d = map::computer(&computer, &SecurityReads::none());
+//! assert_eq!(d.source_id, "42");
+//! assert_eq!(d.fields.get_str("serial_number"), Some("C02XK1ABJG5H"));
+//! assert_eq!(d.fields.get_str("primary_mac_address"), Some("68:5b:35:ca:12:56"));
+//! assert_eq!(d.fields.get_str("operating_system"), Some("macOS 15.2.0"));
+//! assert!(!d.fields.contains("processor_speed")); // 0 MHz: not reported
+//! assert!(!d.fields.contains("total_number_of_cores")); // -1: not reported
+//! assert!(!d.fields.contains("site")); // {"id":"-1","name":"None"}
+//! assert_eq!(d.assignee.unwrap().email.as_deref(), Some("ana@example.com"));
+//! ```
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use mdm_mapping::{Assignee, Entity, Fields, SourceDevice, Vendor};
+
+use crate::models::{ComputerInventory, MobileDevice};
+
+/// Which opt-in security reads a [`JamfDeviceSource`](crate::JamfDeviceSource)
+/// makes. Each needs its own Jamf privilege, so each is off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SecurityReads {
+    /// Request the SECURITY section and fill `activation_lock_enabled` and
+    /// (computers) `recovery_lock_enabled`.
+    pub activation_lock: bool,
+    /// Fill `applecare_id` from the purchasing section.
+    pub applecare_id: bool,
+    /// Read each computer's FileVault personal recovery key into
+    /// `SourceDevice.secrets["recovery_key"]` (one request per computer;
+    /// privilege "View Disk Encryption Recovery Key").
+    pub filevault_recovery_key: bool,
+    /// Read each computer's Recovery Lock password into
+    /// `SourceDevice.secrets["recovery_lock_password"]` (one request per
+    /// computer; privilege "View Recovery Lock").
+    pub recovery_lock_password: bool,
+}
+
+impl SecurityReads {
+    /// No security reads (the default).
+    pub fn none() -> Self {
+        SecurityReads::default()
+    }
+
+    /// Every security read.
+    pub fn all() -> Self {
+        SecurityReads {
+            activation_lock: true,
+            applecare_id: true,
+            filevault_recovery_key: true,
+            recovery_lock_password: true,
+        }
+    }
+
+    /// Turns the Activation Lock / Recovery Lock status read on or off.
+    pub fn with_activation_lock(mut self, on: bool) -> Self {
+        self.activation_lock = on;
+        self
+    }
+
+    /// Turns the AppleCare id on or off.
+    pub fn with_applecare_id(mut self, on: bool) -> Self {
+        self.applecare_id = on;
+        self
+    }
+
+    /// Turns the FileVault recovery key read on or off.
+    pub fn with_filevault_recovery_key(mut self, on: bool) -> Self {
+        self.filevault_recovery_key = on;
+        self
+    }
+
+    /// Turns the Recovery Lock password read on or off.
+    pub fn with_recovery_lock_password(mut self, on: bool) -> Self {
+        self.recovery_lock_password = on;
+        self
+    }
+
+    /// Whether any per-computer secret is read.
+    pub fn reads_secrets(&self) -> bool {
+        self.filevault_recovery_key || self.recovery_lock_password
+    }
+}
+
+/// Site id → site name, to name the site of mobile devices (their
+/// inventory carries only `general.siteId`).
+pub type SiteNames = HashMap<String, String>;
+
+fn dt(v: Option<DateTime<Utc>>) -> Option<String> {
+    v.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+fn date(v: Option<NaiveDate>) -> Option<String> {
+    v.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// IMEI/MEID as one identifier: whitespace removed (`"59 105109 176278 3"`
+/// → `"591051091762783"`).
+fn device_identifier(raw: Option<&str>) -> Option<String> {
+    raw.map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+/// "macOS" + "15.2.0" → "macOS 15.2.0"; the name alone when there is no version.
+fn os_string(name: Option<&str>, version: Option<&str>) -> Option<String> {
+    let name = name.map(str::trim).filter(|s| !s.is_empty())?;
+    match version.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(v) => Some(format!("{name} {v}")),
+        None => Some(name.to_string()),
+    }
+}
+
+fn user_fields(
+    f: &mut Fields,
+    email: Option<&str>,
+    full_name: Option<&str>,
+    username: Option<&str>,
+    phone: Option<&str>,
+    position: Option<&str>,
+) -> Option<Assignee> {
+    f.email("email_address", email)
+        .text("full_name", full_name)
+        .text("username", username)
+        .text("phone_number", phone)
+        .text("position", position);
+    Assignee {
+        email: email.map(str::to_string),
+        full_name: full_name.map(str::to_string),
+        username: username.map(str::to_string),
+        phone_number: phone.map(str::to_string),
+        position: position.map(str::to_string),
+        ..Assignee::default()
+    }
+    .into_option()
+}
+
+/// A computer as a normalized [`SourceDevice`] (entity `computer`).
+///
+/// Security fields (`activation_lock_enabled`, `recovery_lock_enabled`,
+/// `applecare_id`) are filled only when `security` opts in. Secrets are
+/// never filled here (see [`JamfDeviceSource`](crate::JamfDeviceSource)).
+pub fn computer(c: &ComputerInventory, security: &SecurityReads) -> SourceDevice {
+    let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, c.id.as_str());
+    let f = &mut d.fields;
+    f.id("jamf_pro_computer_id", Some(c.id.as_str()))
+        .text("udid", c.udid.as_deref());
+
+    if let Some(g) = &c.general {
+        f.text("computer_name", g.name.as_deref())
+            .text("asset_tag", g.asset_tag.as_deref())
+            .text("bar_code_1", g.barcode1.as_deref())
+            .text("bar_code_2", g.barcode2.as_deref())
+            .text("ip_address", g.last_ip_address.as_deref())
+            .text("jamf_binary_version", g.jamf_binary_version.as_deref())
+            .text("platform", g.platform.as_deref())
+            .bool("supervised", g.supervised)
+            .bool(
+                "managed",
+                g.remote_management.as_ref().and_then(|r| r.managed),
+            )
+            .bool(
+                "mdm_capability",
+                g.mdm_capable.as_ref().and_then(|m| m.capable),
+            )
+            .datetime("last_contact_time", dt(g.last_contact_time()).as_deref())
+            .datetime("last_inventory_update", dt(g.report_date).as_deref())
+            .datetime("last_enrolled_date", dt(g.last_enrolled_date).as_deref())
+            .text("site", g.site.as_ref().and_then(|s| s.real_name()));
+    }
+
+    if let Some(h) = &c.hardware {
+        f.serial("serial_number", h.serial_number.as_deref())
+            .text("make", h.make.as_deref())
+            .text("model", h.model.as_deref())
+            .text("model_identifier", h.model_identifier.as_deref())
+            .text("processor_type", h.processor_type.as_deref())
+            .text("architecture_type", h.processor_architecture.as_deref())
+            .measured("processor_speed", h.processor_speed_mhz)
+            .measured("bus_speed", h.bus_speed_mhz)
+            .measured("cache_size", h.cache_size_kilobytes)
+            .measured("number_of_processors", h.processor_count)
+            .measured("total_number_of_cores", h.core_count)
+            .measured("total_ram", h.total_ram_megabytes)
+            .mac("primary_mac_address", h.mac_address.as_deref())
+            .mac("secondary_mac_address", h.alt_mac_address.as_deref())
+            .text("nic_speed", h.nic_speed.as_deref())
+            .text("optical_drive", h.optical_drive.as_deref())
+            .text("smc_version", h.smc_version.as_deref())
+            .bool("bluetooth_low_energy_capability", h.ble_capable);
+    }
+
+    if let Some(os) = &c.operating_system {
+        f.text(
+            "operating_system",
+            os_string(os.name.as_deref(), os.version.as_deref()).as_deref(),
+        )
+        .text("operating_system_version", os.version.as_deref())
+        .text("operating_system_build", os.build.as_deref())
+        .text(
+            "active_directory_status",
+            os.active_directory_status.as_deref(),
+        );
+    }
+
+    if let Some(p) = &c.purchasing {
+        f.bool("is_leased", p.leased)
+            .bool("is_purchased", p.purchased)
+            .text("po_number", p.po_number.as_deref())
+            .date("po_date", date(p.po_date).as_deref())
+            .text("vendor", p.vendor.as_deref())
+            .text("purchase_price", p.purchase_price.as_deref())
+            .date("warranty_expiration", date(p.warranty_date).as_deref())
+            .date("lease_expiration", date(p.lease_date).as_deref())
+            .measured("life_expectancy", p.life_expectancy);
+        if security.applecare_id {
+            f.text("applecare_id", p.apple_care_id.as_deref());
+        }
+    }
+
+    if let Some(e) = &c.disk_encryption {
+        f.list(
+            "filevault_2_enabled_users",
+            e.file_vault2_enabled_user_names.iter().map(String::as_str),
+        );
+    }
+
+    if security.activation_lock
+        && let Some(s) = &c.security
+    {
+        f.bool("activation_lock_enabled", s.activation_lock_enabled)
+            .bool("recovery_lock_enabled", s.recovery_lock_enabled);
+    }
+
+    if let Some(u) = &c.user_and_location {
+        f.id("building_id", u.building_id.as_deref())
+            .id("department_id", u.department_id.as_deref())
+            .text("room", u.room.as_deref());
+        d.assignee = user_fields(
+            &mut d.fields,
+            u.email.as_deref(),
+            u.realname.as_deref(),
+            u.username.as_deref(),
+            u.phone.as_deref(),
+            u.position.as_deref(),
+        );
+    }
+    d
+}
+
+/// A mobile device as a normalized [`SourceDevice`] (entity `mobile_device`).
+/// `sites` names the site of `general.siteId` (pass an empty map to leave
+/// `site` out).
+pub fn mobile_device(
+    m: &MobileDevice,
+    sites: &SiteNames,
+    security: &SecurityReads,
+) -> SourceDevice {
+    let mut d = SourceDevice::new(
+        Vendor::Jamf,
+        Entity::MobileDevice,
+        m.mobile_device_id.as_str(),
+    );
+    let f = &mut d.fields;
+    f.id(
+        "jamf_pro_mobile_device_id",
+        Some(m.mobile_device_id.as_str()),
+    )
+    .text("device_type", m.device_type.as_ref().map(|t| t.as_str()));
+
+    if let Some(g) = &m.general {
+        let os_name = m.device_type.as_ref().map(|t| t.as_str());
+        f.text("udid", g.udid.as_deref())
+            .text("device_name", g.display_name.as_deref())
+            .text("asset_tag", g.asset_tag.as_deref())
+            .bool("managed", g.managed)
+            .bool("supervised", g.supervised)
+            .text(
+                "operating_system",
+                os_string(os_name, g.os_version.as_deref()).as_deref(),
+            )
+            .text("operating_system_version", g.os_version.as_deref())
+            .text("operating_system_build", g.os_build.as_deref())
+            .text("ip_address", g.ip_address.as_deref())
+            .datetime(
+                "last_inventory_update",
+                dt(g.last_inventory_update_date).as_deref(),
+            )
+            .datetime("last_contact_time", dt(g.last_contact_date).as_deref())
+            .datetime("last_enrolled_date", dt(g.last_enrolled_date).as_deref());
+        let site = g
+            .site_id
+            .as_deref()
+            .filter(|id| !id.trim().is_empty() && id.trim() != "-1")
+            .and_then(|id| sites.get(id.trim()));
+        f.text("site", site.map(String::as_str));
+    }
+
+    if let Some(h) = &m.hardware {
+        f.serial("serial_number", h.serial_number.as_deref())
+            .text("model", h.model.as_deref())
+            .text("model_identifier", h.model_identifier.as_deref())
+            .mac("wifi_mac_address", h.wifi_mac_address.as_deref())
+            .mac("bluetooth_mac_address", h.bluetooth_mac_address.as_deref());
+    }
+
+    if let Some(n) = &m.network {
+        let imei = device_identifier(n.imei.as_deref());
+        let meid = device_identifier(n.meid.as_deref());
+        f.list("imei", imei.as_deref())
+            .list("meid", meid.as_deref());
+    }
+
+    if let Some(p) = &m.purchasing {
+        f.bool("is_leased", p.leased)
+            .bool("is_purchased", p.purchased)
+            .text("po_number", p.po_number.as_deref())
+            .date("po_date", date(p.po_date).as_deref())
+            .text("vendor", p.vendor.as_deref())
+            .text("purchase_price", p.purchase_price.as_deref())
+            .date(
+                "warranty_expiration",
+                date(p.warranty_expires_date).as_deref(),
+            )
+            .date("lease_expiration", date(p.lease_expires_date).as_deref())
+            .measured("life_expectancy", p.life_expectancy);
+        if security.applecare_id {
+            f.text("applecare_id", p.apple_care_id.as_deref());
+        }
+    }
+
+    if security.activation_lock
+        && let Some(s) = &m.security
+    {
+        f.bool("activation_lock_enabled", s.activation_lock_enabled);
+    }
+
+    if let Some(u) = &m.user_and_location {
+        f.id("building_id", u.building_id.as_deref())
+            .id("department_id", u.department_id.as_deref())
+            .text("room", u.room.as_deref());
+        d.assignee = user_fields(
+            &mut d.fields,
+            u.email_address.as_deref(),
+            u.real_name.as_deref(),
+            u.username.as_deref(),
+            u.phone_number.as_deref(),
+            u.position.as_deref(),
+        );
+    }
+    d
+}
+
+/// Every catalog key [`computer`] can fill (security keys included).
+pub const COMPUTER_KEYS: &[&str] = &[
+    "active_directory_status",
+    "activation_lock_enabled",
+    "applecare_id",
+    "architecture_type",
+    "asset_tag",
+    "bar_code_1",
+    "bar_code_2",
+    "bluetooth_low_energy_capability",
+    "building_id",
+    "bus_speed",
+    "cache_size",
+    "computer_name",
+    "department_id",
+    "email_address",
+    "filevault_2_enabled_users",
+    "full_name",
+    "ip_address",
+    "is_leased",
+    "is_purchased",
+    "jamf_binary_version",
+    "jamf_pro_computer_id",
+    "last_contact_time",
+    "last_enrolled_date",
+    "last_inventory_update",
+    "lease_expiration",
+    "life_expectancy",
+    "make",
+    "managed",
+    "mdm_capability",
+    "model",
+    "model_identifier",
+    "nic_speed",
+    "number_of_processors",
+    "operating_system",
+    "operating_system_build",
+    "operating_system_version",
+    "optical_drive",
+    "phone_number",
+    "platform",
+    "po_date",
+    "po_number",
+    "position",
+    "primary_mac_address",
+    "processor_speed",
+    "processor_type",
+    "purchase_price",
+    "recovery_lock_enabled",
+    "room",
+    "secondary_mac_address",
+    "serial_number",
+    "site",
+    "smc_version",
+    "supervised",
+    "total_number_of_cores",
+    "total_ram",
+    "udid",
+    "username",
+    "vendor",
+    "warranty_expiration",
+];
+
+/// Every catalog key [`mobile_device`] can fill (security keys included).
+pub const MOBILE_DEVICE_KEYS: &[&str] = &[
+    "activation_lock_enabled",
+    "applecare_id",
+    "asset_tag",
+    "bluetooth_mac_address",
+    "building_id",
+    "department_id",
+    "device_name",
+    "device_type",
+    "email_address",
+    "full_name",
+    "imei",
+    "ip_address",
+    "is_leased",
+    "is_purchased",
+    "jamf_pro_mobile_device_id",
+    "last_contact_time",
+    "last_enrolled_date",
+    "last_inventory_update",
+    "lease_expiration",
+    "life_expectancy",
+    "managed",
+    "meid",
+    "model",
+    "model_identifier",
+    "operating_system",
+    "operating_system_build",
+    "operating_system_version",
+    "phone_number",
+    "po_date",
+    "po_number",
+    "position",
+    "purchase_price",
+    "room",
+    "serial_number",
+    "site",
+    "supervised",
+    "udid",
+    "username",
+    "vendor",
+    "warranty_expiration",
+    "wifi_mac_address",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mdm_mapping::normalize::catalog_key;
+
+    /// The display names of the Jamf table and the extra catalog rows.
+    const NAMES: &[&str] = &[
+        "Active Directory Status",
+        "Architecture Type",
+        "Asset Tag",
+        "Bar Code 1",
+        "Bar Code 2",
+        "Bluetooth Low Energy Capability",
+        "Building ID",
+        "Bus Speed",
+        "Cache Size",
+        "Computer Name",
+        "Department ID",
+        "Email Address",
+        "FileVault 2 Enabled Users",
+        "Full Name",
+        "IP Address",
+        "Is Leased",
+        "Is Purchased",
+        "Jamf Binary Version",
+        "Jamf Pro Computer ID",
+        "Lease Expiration",
+        "Life Expectancy",
+        "Make",
+        "Managed",
+        "MDM Capability",
+        "Model",
+        "Model Identifier",
+        "NIC Speed",
+        "Number of Processors",
+        "Operating System",
+        "Operating System Build",
+        "Optical Drive",
+        "Phone Number",
+        "Platform",
+        "PO Date",
+        "PO Number",
+        "Position",
+        "Primary MAC Address",
+        "Processor Speed",
+        "Processor Type",
+        "Purchase Price",
+        "Room",
+        "Secondary MAC Address",
+        "Serial Number",
+        "SMC Version",
+        "Supervised",
+        "Total Number of Cores",
+        "Total RAM",
+        "UDID",
+        "Username",
+        "Vendor",
+        "Warranty Expiration",
+        // CATALOG_EXTRAS.md
+        "Operating System Version",
+        "Last Contact Time",
+        "Last Inventory Update",
+        "Last Enrolled Date",
+        "Site",
+        "Activation Lock Enabled",
+        "Recovery Lock Enabled",
+        "AppleCare ID",
+        "Jamf Pro Mobile Device ID",
+        "Device Name",
+        "WiFi MAC Address",
+        "Bluetooth MAC Address",
+        "IMEI",
+        "MEID",
+        "Device Type",
+    ];
+
+    #[test]
+    fn every_key_is_a_catalog_key_of_a_display_name() {
+        let known: Vec<String> = NAMES.iter().map(|n| catalog_key(n)).collect();
+        assert_eq!(known.len(), 51 + 15);
+        for key in COMPUTER_KEYS.iter().chain(MOBILE_DEVICE_KEYS) {
+            assert!(known.iter().any(|k| k == key), "{key} is not a catalog key");
+        }
+        // Every name of the Jamf table is filled for computers.
+        for name in &NAMES[..51] {
+            assert!(
+                COMPUTER_KEYS.contains(&catalog_key(name).as_str()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn identifiers_lose_their_spaces() {
+        assert_eq!(
+            device_identifier(Some("59 105109 176278 3")).as_deref(),
+            Some("591051091762783")
+        );
+        assert_eq!(device_identifier(Some("  ")), None);
+        assert_eq!(
+            os_string(Some("macOS"), Some(" ")).as_deref(),
+            Some("macOS")
+        );
+        assert_eq!(os_string(None, Some("15.2")), None);
+    }
+}
