@@ -279,9 +279,7 @@ impl KandjiClientBuilder {
                 ));
             }
         };
-        let token = self
-            .token
-            .ok_or_else(|| Error::config("no API token"))?;
+        let token = self.token.ok_or_else(|| Error::config("no API token"))?;
         let auth = auth_header(&token)?;
         let http = match self.http {
             Some(c) => c,
@@ -413,7 +411,11 @@ impl KandjiClient {
     /// # Errors
     ///
     /// Any [`Error`]; a decode error names the offset and the JSON path.
-    pub async fn list_devices(&self, query: &DeviceQuery, offset: u32) -> Result<Vec<Device>, Error> {
+    pub async fn list_devices(
+        &self,
+        query: &DeviceQuery,
+        offset: u32,
+    ) -> Result<Vec<Device>, Error> {
         let mut url = self.url(&["api", "v1", "devices"]);
         {
             let mut q = url.query_pairs_mut();
@@ -438,7 +440,10 @@ impl KandjiClient {
     /// short or empty page. Devices already seen on an earlier page (offset
     /// drift while the list changes) are dropped; a full page of nothing
     /// but repeats ends the listing (a server ignoring `offset`).
-    pub fn device_pages(&self, query: DeviceQuery) -> BoxStream<'static, Result<DeviceListPage, Error>> {
+    pub fn device_pages(
+        &self,
+        query: DeviceQuery,
+    ) -> BoxStream<'static, Result<DeviceListPage, Error>> {
         struct State {
             client: KandjiClient,
             query: DeviceQuery,
@@ -467,7 +472,10 @@ impl KandjiClient {
                         offset.checked_add(u32::try_from(got).unwrap_or(u32::MAX))
                     } else {
                         if full {
-                            tracing::warn!(offset, "a full page of devices held only repeats; stopping");
+                            tracing::warn!(
+                                offset,
+                                "a full page of devices held only repeats; stopping"
+                            );
                         }
                         None
                     };
@@ -550,7 +558,11 @@ impl KandjiClient {
     /// # Errors
     ///
     /// Any [`Error`].
-    pub async fn users_page(&self, query: &UserQuery, cursor: Option<&str>) -> Result<UsersPage, Error> {
+    pub async fn users_page(
+        &self,
+        query: &UserQuery,
+        cursor: Option<&str>,
+    ) -> Result<UsersPage, Error> {
         let mut pairs: Vec<(String, String)> = query
             .to_query_pairs()
             .into_iter()
@@ -633,7 +645,10 @@ impl KandjiClient {
         self.drf_stream(
             Endpoint::ListBlueprints,
             &["api", "v1", "blueprints"],
-            vec![("limit".into(), "300".into()), ("offset".into(), "0".into())],
+            vec![
+                ("limit".into(), "300".into()),
+                ("offset".into(), "0".into()),
+            ],
         )
     }
 
@@ -834,7 +849,9 @@ fn should_retry(policy: &RetryPolicy, e: &Error, idempotent: bool) -> bool {
     match e {
         Error::RateLimited { .. } => policy.should_retry_status(429, idempotent),
         Error::Api { status, .. } => policy.should_retry_status(*status, idempotent),
-        Error::Transport { before_send, .. } => policy.should_retry_transport(*before_send, idempotent),
+        Error::Transport { before_send, .. } => {
+            policy.should_retry_transport(*before_send, idempotent)
+        }
         _ => false,
     }
 }
@@ -855,7 +872,11 @@ fn first_byte(body: &[u8]) -> Option<u8> {
     body.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
-fn decode<T: DeserializeOwned>(endpoint: Endpoint, page: Option<String>, body: &[u8]) -> Result<T, Error> {
+fn decode<T: DeserializeOwned>(
+    endpoint: Endpoint,
+    page: Option<String>,
+    body: &[u8],
+) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let result = match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => de.end().map(|()| v).map_err(|e| (".".to_string(), e)),
@@ -898,7 +919,12 @@ fn query_of(link: &str) -> Option<Vec<(String, String)>> {
 }
 
 fn describe_pairs(pairs: &[(String, String)]) -> Option<String> {
-    let find = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let find = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(o) = find("offset") {
         Some(format!("offset {o}"))
     } else if let Some(c) = find("cursor") {
@@ -949,9 +975,15 @@ mod tests {
 
     #[test]
     fn build_requires_tenant_and_token() {
-        let e = KandjiClient::builder().token("t").build().expect_err("no tenant");
+        let e = KandjiClient::builder()
+            .token("t")
+            .build()
+            .expect_err("no tenant");
         assert!(e.to_string().contains("no tenant"), "{e}");
-        let e = KandjiClient::builder().tenant("acme").build().expect_err("no token");
+        let e = KandjiClient::builder()
+            .tenant("acme")
+            .build()
+            .expect_err("no token");
         assert!(e.to_string().contains("no API token"), "{e}");
         let e = KandjiClient::builder()
             .base_url("http://acme.example")

@@ -139,9 +139,9 @@ impl Error {
     /// The parsed error body, for HTTP errors.
     pub fn body(&self) -> Option<&ErrorBody> {
         match self {
-            Error::Auth { body, .. } | Error::RateLimited { body, .. } | Error::Api { body, .. } => {
-                Some(body)
-            }
+            Error::Auth { body, .. }
+            | Error::RateLimited { body, .. }
+            | Error::Api { body, .. } => Some(body),
             _ => None,
         }
     }
@@ -222,9 +222,13 @@ fn auth_message(status: u16, endpoint: Endpoint, body: &ErrorBody) -> String {
 
 fn api_hint(status: u16, endpoint: Endpoint, body: &ErrorBody) -> &'static str {
     match (status, endpoint) {
-        (404, Endpoint::ListDevices | Endpoint::ListUsers | Endpoint::ListTags | Endpoint::ListBlueprints) => {
-            "; a 404 on a listing usually means a wrong subdomain or region in the base URL"
-        }
+        (
+            404,
+            Endpoint::ListDevices
+            | Endpoint::ListUsers
+            | Endpoint::ListTags
+            | Endpoint::ListBlueprints,
+        ) => "; a 404 on a listing usually means a wrong subdomain or region in the base URL",
         (404, _) if matches!(body, ErrorBody::Html { .. }) => {
             "; the server answered with an HTML page: check the base URL"
         }
@@ -272,7 +276,10 @@ impl ErrorBody {
             return Self::from_json(json);
         }
         let lower = t.get(..t.len().min(512)).unwrap_or(t).to_ascii_lowercase();
-        if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body") {
+        if lower.starts_with("<!doctype html")
+            || lower.starts_with("<html")
+            || lower.contains("<body")
+        {
             return ErrorBody::Html {
                 title: html_title(t),
             };

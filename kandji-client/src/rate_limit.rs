@@ -118,7 +118,8 @@ impl Window {
         let burst = burst.clamp(1, max.saturating_sub(1).max(1));
         let spaced = max.saturating_sub(burst).max(1);
         let interval = (period / spaced).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(interval)?.allow_burst(NonZeroU32::new(burst).unwrap_or(max_nz));
+        let quota =
+            Quota::with_period(interval)?.allow_burst(NonZeroU32::new(burst).unwrap_or(max_nz));
         Some(Window {
             max,
             period,
@@ -207,7 +208,9 @@ mod tests {
         // Degenerate quotas do not panic.
         assert_eq!(RateLimiter::new(RateLimits::new(1, 1)).windows.len(), 2);
         assert_eq!(
-            RateLimiter::new(RateLimits::new(u32::MAX, u32::MAX)).windows.len(),
+            RateLimiter::new(RateLimits::new(u32::MAX, u32::MAX))
+                .windows
+                .len(),
             2
         );
     }

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use mdm_mapping::{
-    Assignee, Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError,
-    Vendor,
+    Assignee, Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor,
 };
 
 use crate::client::KandjiClient;
@@ -247,7 +246,10 @@ pub fn to_source_device(
         .text(OS_VERSION, d.os_version.as_deref())
         .text(PLATFORM, d.platform_str())
         .serial(SERIAL_NUMBER, d.serial_number.as_deref())
-        .text(SUPPLEMENTAL_BUILD_VERSION, d.supplemental_build_version.as_deref())
+        .text(
+            SUPPLEMENTAL_BUILD_VERSION,
+            d.supplemental_build_version.as_deref(),
+        )
         .text(
             SUPPLEMENTAL_OS_VERSION_EXTRA,
             d.supplemental_os_version_extra.as_deref(),
@@ -262,10 +264,9 @@ pub fn to_source_device(
     });
     let mut assignee = None;
     if let Some(u) = user {
-        let status = u
-            .id
-            .as_deref()
-            .and_then(|id| users.and_then(|dir| dir.get(id)));
+        let status =
+            u.id.as_deref()
+                .and_then(|id| users.and_then(|dir| dir.get(id)));
         let active = status.and_then(|s| s.active);
         f.email(USER_EMAIL, u.email.as_deref())
             .id(USER_ID, u.id.as_deref())
@@ -287,28 +288,31 @@ pub fn to_source_device(
     if let Some(x) = details {
         let hw = x.hardware_overview.as_ref();
         let f = &mut out.fields;
-        f.text(MODEL_IDENTIFIER, hw.and_then(|h| h.model_identifier.as_deref()))
-            .text(UDID, x.udid())
-            .mac(MAC_ADDRESS, x.mac_address())
-            .bool(SUPERVISED, x.mdm.as_ref().and_then(|m| m.supervised))
-            .text(PROCESSOR, hw.and_then(|h| h.processor_name.as_deref()))
-            .text(MEMORY, hw.and_then(|h| h.memory.as_deref()))
-            .bool(
-                FILEVAULT_ENABLED,
-                x.filevault.as_ref().and_then(|v| v.filevault_enabled),
-            )
-            .bool(
-                ACTIVATION_LOCK_ENABLED,
-                x.activation_lock
-                    .as_ref()
-                    .and_then(|a| a.device_activation_lock_enabled),
-            )
-            .bool(
-                RECOVERY_LOCK_ENABLED,
-                x.recovery_information
-                    .as_ref()
-                    .and_then(|r| r.recovery_lock_enabled),
-            );
+        f.text(
+            MODEL_IDENTIFIER,
+            hw.and_then(|h| h.model_identifier.as_deref()),
+        )
+        .text(UDID, x.udid())
+        .mac(MAC_ADDRESS, x.mac_address())
+        .bool(SUPERVISED, x.mdm.as_ref().and_then(|m| m.supervised))
+        .text(PROCESSOR, hw.and_then(|h| h.processor_name.as_deref()))
+        .text(MEMORY, hw.and_then(|h| h.memory.as_deref()))
+        .bool(
+            FILEVAULT_ENABLED,
+            x.filevault.as_ref().and_then(|v| v.filevault_enabled),
+        )
+        .bool(
+            ACTIVATION_LOCK_ENABLED,
+            x.activation_lock
+                .as_ref()
+                .and_then(|a| a.device_activation_lock_enabled),
+        )
+        .bool(
+            RECOVERY_LOCK_ENABLED,
+            x.recovery_information
+                .as_ref()
+                .and_then(|r| r.recovery_lock_enabled),
+        );
         // Older list responses lack lost_mode_status; details always have the section.
         if !f.contains(LOST_MODE_STATUS) {
             f.text(
@@ -427,7 +431,8 @@ impl KandjiSource {
         if let Some(dir) = slot.as_ref() {
             return Ok(Some(dir.clone()));
         }
-        let loaded: Result<Vec<User>, Error> = self.client.users(UserQuery::new()).try_collect().await;
+        let loaded: Result<Vec<User>, Error> =
+            self.client.users(UserQuery::new()).try_collect().await;
         let dir = match loaded {
             Ok(users) => UserDirectory::from_users(&users),
             Err(e) if e.is_auth() => {
@@ -504,7 +509,10 @@ impl KandjiSource {
         match self.client.device_details(device_id).await {
             Ok(x) => Ok(Some(x)),
             Err(e) if e.is_not_found() => {
-                tracing::warn!(device_id, "device vanished before its details were read; keeping its list fields");
+                tracing::warn!(
+                    device_id,
+                    "device vanished before its details were read; keeping its list fields"
+                );
                 Ok(None)
             }
             Err(e) => Err(e),

@@ -68,7 +68,9 @@ pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D:
 pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     match d.deserialize_any(TextVisitor)? {
         Some(s) => Ok(s),
-        None => Err(de::Error::custom("expected a non-empty id (string or integer)")),
+        None => Err(de::Error::custom(
+            "expected a non-empty id (string or integer)",
+        )),
     }
 }
 
@@ -201,7 +203,10 @@ pub(crate) fn user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DeviceUser>
                 n += 1;
             }
             if n > 0 {
-                tracing::warn!(items = n, "Kandji sent a user as a non-empty list; treating it as no user");
+                tracing::warn!(
+                    items = n,
+                    "Kandji sent a user as a non-empty list; treating it as no user"
+                );
             }
             Ok(None)
         }
