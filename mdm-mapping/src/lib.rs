@@ -39,11 +39,14 @@
 pub mod advice;
 pub mod catalog;
 mod catalog_data;
+pub mod mapping;
 pub mod model;
 pub mod net;
 pub mod normalize;
 pub mod record;
 pub mod source;
+pub mod store;
+pub mod upsert;
 
 pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
 pub use source::{Cursor, DevicePage, DeviceSource, SourceError, SourceErrorKind};
