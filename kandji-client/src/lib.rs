@@ -21,7 +21,7 @@
 //! - **Rate limits**: 50 requests/s and 10,000/h enforced client-side
 //!   ([`RateLimiter`]); 429s are retried after `Retry-After` (else
 //!   `Ratelimit-Reset`, else a jittered backoff), as are 502/503/504 and
-//!   connection errors, within a [`RetryPolicy`](mdm_mapping::net::RetryPolicy).
+//!   connection errors, within a [`RetryPolicy`].
 //! - **Errors** ([`Error`]) keep the status, the parsed body ([`ErrorBody`])
 //!   and the raw body; 401/403 name the token permission the endpoint needs;
 //!   decode errors name the JSON path and the page.

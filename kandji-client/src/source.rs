@@ -594,6 +594,15 @@ mod tests {
     }
 
     #[test]
+    fn keys_match_the_kandji_catalog_both_ways() {
+        let ours: HashSet<&str> = keys::LIST.iter().chain(keys::DETAILS).copied().collect();
+        let catalog: HashSet<&str> = mdm_mapping::catalog::for_vendor(Vendor::Kandji)
+            .map(|f| f.key)
+            .collect();
+        assert_eq!(ours, catalog);
+    }
+
+    #[test]
     fn directory_indexes_legacy_ids() {
         let users: Vec<User> = serde_json::from_str(
             r#"[{"id":"69c009ca","active":false,"deprecated_user_id":"1"},{"id":"u2","active":true}]"#,

@@ -171,6 +171,20 @@ async fn details_opt_in_fills_the_extra_rows() {
         "null is no value"
     );
 
+    // Every key is a Kandji catalog key and its value already has the catalog's normal form.
+    for r in &records {
+        for (key, value) in r.fields.iter() {
+            let spec = mdm_mapping::catalog::field(mdm_mapping::Vendor::Kandji, key)
+                .unwrap_or_else(|| panic!("{key} is not in the Kandji catalog"));
+            assert_eq!(
+                spec.value_type.normalize(&value.to_json()).as_ref(),
+                Some(value),
+                "{key} of {}",
+                r.source_id
+            );
+        }
+    }
+
     let iphone = by_id(&records, IPHONE);
     assert_eq!(
         iphone.serial_number(),
