@@ -78,6 +78,27 @@ pub enum KeyError {
 }
 
 /// The API account's P-256 private key. `Debug` never shows it.
+///
+/// [`from_pem`](Self::from_pem) reads the first PEM block whatever its label
+/// and tries PKCS#8, then SEC1, so it accepts `BEGIN PRIVATE KEY` (PKCS#8),
+/// `BEGIN EC PRIVATE KEY` (SEC1), and the PKCS#8 body under the
+/// `EC PRIVATE KEY` label that Apple's portal has been reported to ship
+/// (which `jsonwebtoken` and `p256`'s PEM loaders reject). A key of another
+/// type (RSA, P-384, Ed25519) is a [`KeyError::WrongKeyType`].
+///
+/// ```
+/// use abm_client::{KeyError, PrivateKey};
+/// use p256::pkcs8::{EncodePrivateKey, LineEnding};
+///
+/// let throwaway = p256::SecretKey::random(&mut rand_core::OsRng);
+/// let der = throwaway.to_pkcs8_der().unwrap();
+/// let apple_style = pem::encode(&pem::Pem::new("EC PRIVATE KEY", der.as_bytes().to_vec()));
+/// let key = PrivateKey::from_pem(&apple_style).unwrap();
+/// assert!(key.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
+/// assert_eq!(format!("{key:?}"), "PrivateKey([redacted])");
+///
+/// assert!(matches!(PrivateKey::from_pem("not a key"), Err(KeyError::NotPem)));
+/// ```
 #[derive(Clone)]
 pub struct PrivateKey {
     signing: SigningKey,
@@ -112,8 +133,8 @@ fn curve_name(oid: ObjectIdentifier) -> String {
 }
 
 impl PrivateKey {
-    /// Loads a key from the bytes of a `.pem` file (any of the forms in the
-    /// [module docs](self)), bare base64, or DER.
+    /// Loads a key from the bytes of a `.pem` file (PKCS#8, SEC1, or a
+    /// PKCS#8 body under an `EC PRIVATE KEY` label), bare base64, or DER.
     ///
     /// # Errors
     /// A [`KeyError`] naming what is wrong; never containing key material.
@@ -243,7 +264,17 @@ impl PrivateKey {
             return KeyError::WrongKeyType { found };
         }
         if let Ok(sec1) = sec1::EcPrivateKey::try_from(der) {
-            return match sec1.parameters.and_then(|p| p.named_curve()) {
+            // Without curve parameters (some writers omit them), the size of
+            // the private scalar tells the curve.
+            let curve =
+                sec1.parameters
+                    .and_then(|p| p.named_curve())
+                    .or(match sec1.private_key.len() {
+                        48 => Some(OID_P384),
+                        65 | 66 => Some(OID_P521),
+                        _ => None,
+                    });
+            return match curve {
                 Some(OID_P256) | None => KeyError::Malformed {
                     reason: "an EC key that is not a valid P-256 key".into(),
                 },
