@@ -336,7 +336,9 @@ pub fn to_source_device(
 ///   once per sync (on the first page that has an assigned user; a new sync
 ///   starts when the cursor is `None`), in cursor pages of 300. Turn it off
 ///   with [`with_user_active(false)`](Self::with_user_active). A token
-///   without the users permission only leaves "User Active" out (logged).
+///   without the users permission (401/403), or a 404 from the users
+///   endpoint, only leaves "User Active" out (logged); other failures fail
+///   the page.
 /// - With [`with_details(true)`](Self::with_details), each device's
 ///   `/details` is read too (one request per device) for the extra catalog
 ///   rows; a device deleted meanwhile (404) keeps its list fields.
@@ -435,7 +437,7 @@ impl KandjiSource {
             self.client.users(UserQuery::new()).try_collect().await;
         let dir = match loaded {
             Ok(users) => UserDirectory::from_users(&users),
-            Err(e) if e.is_auth() => {
+            Err(e) if e.is_auth() || e.is_not_found() => {
                 tracing::warn!(error = %e, "cannot read Kandji users; \"User Active\" is left out of this sync");
                 UserDirectory::default()
             }

@@ -246,22 +246,43 @@ async fn user_active_can_be_turned_off() {
 
 #[tokio::test]
 async fn a_token_without_the_users_permission_only_loses_user_active() {
+    for status in [401u16, 403, 404] {
+        let server = MockServer::start().await;
+        mount_fleet(&server).await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/users"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        catch_all(&server).await;
+        let records = collect(&client(&server).device_source()).await;
+        assert_eq!(records.len(), 5, "{status}");
+        assert!(
+            records
+                .iter()
+                .all(|r| !r.fields.contains(keys::USER_ACTIVE))
+        );
+    }
+}
+
+#[tokio::test]
+async fn other_users_failures_fail_the_page() {
     let server = MockServer::start().await;
     mount_fleet(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/v1/users"))
-        .respond_with(ResponseTemplate::new(403))
+        .respond_with(ResponseTemplate::new(500))
         .expect(1)
         .mount(&server)
         .await;
-    catch_all(&server).await;
-    let records = collect(&client(&server).device_source()).await;
-    assert_eq!(records.len(), 5);
-    assert!(
-        records
-            .iter()
-            .all(|r| !r.fields.contains(keys::USER_ACTIVE))
-    );
+    let e = client(&server)
+        .device_source()
+        .fetch_page(None)
+        .await
+        .expect_err("users 500");
+    assert_eq!(e.kind(), SourceErrorKind::Api);
+    assert!(e.to_string().contains("GET /api/v1/users"), "{e}");
 }
 
 #[tokio::test]
