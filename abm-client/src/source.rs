@@ -113,7 +113,10 @@ impl AbmSource {
 
     /// Opt-in: fills `assigned_server_id` for every device by listing the
     /// MDM servers and their device ids once (a few requests in all,
-    /// whatever the fleet size), before the first page.
+    /// whatever the fleet size), before the first page. The map is kept for
+    /// the life of this source and its clones; make a new source for a
+    /// fresh one. (A device whose resource includes the relationship's id
+    /// keeps that id.)
     pub fn with_assigned_servers(mut self, on: bool) -> Self {
         self.assigned_servers = on;
         self
@@ -170,7 +173,11 @@ impl AbmSource {
                 );
             }
             if self.applecare {
-                let coverage = self.client.apple_care_coverage(&device.id).await?;
+                // A device Apple has no coverage record for is not an error.
+                let coverage = match self.client.apple_care_coverage(&device.id).await {
+                    Err(e) if e.is_not_found() => Vec::new(),
+                    other => other?,
+                };
                 apply_applecare(&mut record, &coverage);
             }
             devices.push(record);

@@ -209,3 +209,23 @@ async fn page_size_is_checked_before_sending() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn pages_pass_through_the_rate_limiter() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    mount_pages(&server, "1000").await;
+    mount_catch_all(&server).await;
+    // 100 requests a second, burst 1: paced, but quick enough for a test.
+    let limit = abm_client::RateLimit::per_minute(6000).expect("nonzero");
+    let client = builder(&server, TestKey::generate().credentials(BUSINESS_CLIENT_ID))
+        .rate_limit(Some(limit))
+        .build()
+        .expect("builds");
+    let pages: Vec<_> = client
+        .org_devices(DeviceQuery::new(), None)
+        .try_collect()
+        .await
+        .expect("pages");
+    assert_eq!(pages.len(), 3);
+}

@@ -278,14 +278,22 @@ async fn opt_in_reads_fill_assigned_server_and_applecare() {
         .expect(1)
         .mount(&server)
         .await;
-    for id in ["PAGE1DEV1", "PAGE1DEV2"] {
-        Mock::given(method("GET"))
-            .and(path(format!("/v1/orgDevices/{id}/appleCareCoverage")))
-            .respond_with(json(include_str!("../fixtures/applecare_coverage.json")))
-            .expect(1)
-            .mount(&server)
-            .await;
-    }
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices/PAGE1DEV1/appleCareCoverage"))
+        .respond_with(json(include_str!("../fixtures/applecare_coverage.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // No coverage record at all: a 404 is "no coverage", not a failed page.
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices/PAGE1DEV2/appleCareCoverage"))
+        .respond_with(wiremock::ResponseTemplate::new(404).set_body_raw(
+            include_str!("../fixtures/error_404.json"),
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
     mount_catch_all(&server).await;
     let source = client(&server)
         .device_source()
@@ -298,8 +306,13 @@ async fn opt_in_reads_fill_assigned_server_and_applecare() {
         .map(|d| d.fields.get_str("assigned_server_id"))
         .collect();
     assert_eq!(servers, [Some("SERVER-A"), Some("SERVER-B")]);
-    for d in &page.devices {
-        assert_eq!(d.fields.get_str("applecare_status"), Some("ACTIVE"));
-        assert_eq!(d.fields.get_str("applecare_end_date"), Some("2027-04-17"));
-    }
+    let covered = &page.devices[0];
+    assert_eq!(covered.fields.get_str("applecare_status"), Some("ACTIVE"));
+    assert_eq!(
+        covered.fields.get_str("applecare_end_date"),
+        Some("2027-04-17")
+    );
+    let uncovered = &page.devices[1];
+    assert!(!uncovered.fields.contains("applecare_status"));
+    assert!(!uncovered.fields.contains("applecare_end_date"));
 }
