@@ -567,6 +567,9 @@ struct Slot {
 struct Hit {
     key: u8,
     asset: u32,
+    /// Found through a Jamf id on an asset of unknown kind (computer or
+    /// mobile): kept only when no other identifier contradicts it.
+    weak: bool,
 }
 
 /// A value a record gives a field, without copying it.
@@ -626,6 +629,7 @@ struct Planner<'a, 'c> {
     emp_by_email: Option<HashMap<String, u32>>,
     emp_by_name: Option<HashMap<(String, String), Vec<u32>>>,
     planned: HashMap<String, usize>,
+    planned_by_name: HashMap<(String, String), String>,
     employee_actions: Vec<EmployeeAction>,
     likely: HashMap<String, usize>,
     likely_duplicates: Vec<LikelyDuplicate>,
@@ -781,6 +785,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             emp_by_email: None,
             emp_by_name: None,
             planned: HashMap::new(),
+            planned_by_name: HashMap::new(),
             employee_actions: Vec::new(),
             likely: HashMap::new(),
             likely_duplicates: Vec::new(),
@@ -896,8 +901,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                 } else {
                     union(parent, r, slot.first_rec);
                 }
-                let mut hit = |asset: u32| {
-                    hits.push(Hit { key: ki, asset });
+                let mut hit = |asset: u32, weak: bool| {
+                    hits.push(Hit {
+                        key: ki,
+                        asset,
+                        weak,
+                    });
                     if asset & MULTI != 0 {
                         for a in &multis[(asset & !MULTI) as usize] {
                             seen[*a as usize] |= bit;
@@ -907,7 +916,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     }
                 };
                 if slot.asset != NONE {
-                    hit(slot.asset);
+                    hit(slot.asset, false);
                 }
                 if let Some(value) = extra
                     && let Some(s) = index.get(&IdKey {
@@ -917,7 +926,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     })
                     && s.asset != NONE
                 {
-                    hit(s.asset);
+                    hit(s.asset, true);
                 }
             });
             self.can_create[r as usize] = can_create;
@@ -1045,8 +1054,12 @@ impl<'a, 'c> Planner<'a, 'c> {
         let mut single: Vec<(u32, u8)> = Vec::new();
         let mut multi: Vec<u32> = Vec::new();
         let mut multi_key: Option<u8> = None;
+        let weak_ok = self.weak_hits_ok(&kept);
         for &r in &kept {
             for h in self.hits_of(r) {
+                if h.weak && !weak_ok.contains(&h.asset) {
+                    continue;
+                }
                 if h.asset & MULTI != 0 {
                     multi_key.get_or_insert(h.key);
                     for a in &self.multis[(h.asset & !MULTI) as usize] {
@@ -1117,6 +1130,52 @@ impl<'a, 'c> Planner<'a, 'c> {
             None => Outcome::Create,
         };
         group
+    }
+
+    /// The weak hits (Jamf id on an asset of unknown kind) of a group that no
+    /// other identifier contradicts: the asset has a value for an identifier
+    /// the group also has, but the group's value does not point at it.
+    fn weak_hits_ok(&self, kept: &[u32]) -> Vec<u32> {
+        let mut weak: Vec<u32> = Vec::new();
+        for &r in kept {
+            for h in self.hits_of(r) {
+                if h.weak && !weak.contains(&h.asset) {
+                    weak.push(h.asset);
+                }
+            }
+        }
+        if weak.is_empty() {
+            return weak;
+        }
+        let c = self.c;
+        let mut group_keys: u64 = 0;
+        for &r in kept {
+            Self::record_ids(c, &self.incoming[r as usize], |ki, _| {
+                group_keys |= 1u64 << (ki % 64)
+            });
+        }
+        weak.retain(|&a| {
+            if a & MULTI != 0 {
+                return true;
+            }
+            let asset = &self.inv.assets[a as usize];
+            c.keys.iter().enumerate().all(|(ki, k)| {
+                if k.vendor_id || group_keys & (1u64 << (ki % 64)) == 0 {
+                    return true;
+                }
+                let name = &c.targets[usize::from(k.target)].name;
+                let mut has = false;
+                if let Some(v) = asset.fields.get(name) {
+                    ident::for_each_id(k.norm, v, |_| has = true);
+                }
+                !has || kept.iter().any(|r| {
+                    self.hits_of(*r)
+                        .iter()
+                        .any(|h| usize::from(h.key) == ki && h.asset == a)
+                })
+            })
+        });
+        weak
     }
 
     /// Two kept records of a group with different values for one
@@ -1416,6 +1475,22 @@ impl<'a, 'c> Planner<'a, 'c> {
                 });
                 return None;
             }
+            // The same name already planned under another email: the same
+            // rule as for existing employees, so an interrupted run and its
+            // rerun decide alike.
+            if let Some(other) = self.planned_by_name.get(&key).cloned() {
+                self.likely
+                    .insert(email.clone(), self.likely_duplicates.len());
+                self.likely_duplicates.push(LikelyDuplicate {
+                    email,
+                    first_name: f.clone(),
+                    last_name: l.clone(),
+                    employee_id: format!("(new employee {other})"),
+                    employee_emails: vec![other],
+                    sources,
+                });
+                return None;
+            }
         }
         if !self.c.config.create_employees {
             return None;
@@ -1424,6 +1499,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         self.planned.insert(email.clone(), idx);
         match (first, last) {
             (Some(first_name), Some(last_name)) => {
+                self.planned_by_name.insert(
+                    (first_name.to_lowercase(), last_name.to_lowercase()),
+                    email.clone(),
+                );
                 self.employee_actions.push(EmployeeAction {
                     action: EmployeeActionKind::Create,
                     email: email.clone(),
