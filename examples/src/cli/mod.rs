@@ -4,7 +4,11 @@
 //! project design; see the README.
 
 mod catalog;
+pub mod devices;
 mod output;
+pub mod plan;
+pub mod sources;
+pub mod sync;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -249,6 +253,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Catalog(args) => catalog::run(&args, &mut out),
+        Command::Devices(args) => devices::run(&args, &mut out).await,
+        Command::Plan(args) => plan::run(&args, &mut out),
+        Command::Sync(args) => sync::run(&args, &mut out).await,
         _ => Err(CliError::failure("this command is not built yet")),
     }
 }

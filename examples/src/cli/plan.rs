@@ -1,0 +1,133 @@
+//! `mdm plan`: what a sync would do to an inventory file, touching nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use mdm_mapping::SourceDevice;
+use mdm_mapping::store::Inventory;
+use mdm_mapping::upsert::{self, Action, ActionKind, Config, Plan};
+
+use super::{CliError, DocFormat, PlanArgs, Table};
+
+pub(super) fn run(args: &PlanArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let inventory = read_inventory(&args.existing)?;
+    let (incoming, bad) = read_incoming(&args.incoming)?;
+    let mut plan = upsert::plan(&inventory, &incoming, &Config::default(), &[])
+        .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
+    // Lines that are not records are skipped with their reason, like any bad record.
+    for (line, reason) in bad {
+        plan.actions.push(skip_line(&args.incoming, line, &reason));
+        plan.summary.skip += 1;
+    }
+    print_plan(&plan, args.format, out)
+}
+
+fn skip_line(path: &Path, line: usize, reason: &str) -> Action {
+    Action {
+        action: ActionKind::Skip,
+        sources: Vec::new(),
+        target_id: None,
+        matched_on: None,
+        changes: Default::default(),
+        reason: format!("{}:{line}: {reason}", path.display()).into(),
+        candidates: Vec::new(),
+    }
+}
+
+/// The action's name as the JSON writes it.
+pub fn action_name(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create => "create",
+        ActionKind::Update => "update",
+        ActionKind::Unchanged => "unchanged",
+        ActionKind::Conflict => "conflict",
+        ActionKind::Skip => "skip",
+    }
+}
+
+/// Reads `{"assets":[...],"employees":[...]}`.
+pub fn read_inventory(path: &Path) -> Result<Inventory, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    Inventory::from_json(&text).map_err(|e| CliError::input(format!("{}: {e}", path.display())))
+}
+
+/// Reads one `SourceDevice` per line. Blank lines are ignored; a line that is
+/// not a record is returned with its reason, so one bad line never aborts.
+pub fn read_incoming(path: &Path) -> Result<(Vec<SourceDevice>, Vec<(usize, String)>), CliError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+    let mut devices = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line =
+            line.map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<SourceDevice>(&line) {
+            Ok(d) => devices.push(d),
+            Err(e) => bad.push((i + 1, format!("not a device record: {e}"))),
+        }
+    }
+    Ok((devices, bad))
+}
+
+/// Prints a plan as JSON or as a table.
+pub fn print_plan(plan: &Plan, format: DocFormat, out: &mut impl Write) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
+    match format {
+        DocFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, plan)
+                .map_err(|e| CliError::failure(format!("cannot encode the plan: {e}")))?;
+            writeln!(out).map_err(io)
+        }
+        DocFormat::Table => write!(out, "{}", plan_table(plan)).map_err(io),
+    }
+}
+
+/// The plan as a summary line and a table of the actions that do something.
+pub fn plan_table(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut t = Table::new([
+        "action",
+        "sources",
+        "target",
+        "matched_on",
+        "changes / reason",
+    ]);
+    for a in plan
+        .actions
+        .iter()
+        .filter(|a| a.action != ActionKind::Unchanged)
+    {
+        let sources = a
+            .sources
+            .iter()
+            .map(|r| format!("{}:{}", r.vendor, r.source_id))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let detail = if a.changes.is_empty() {
+            a.reason.to_string()
+        } else {
+            let mut keys: Vec<String> = a.changes.iter().map(|(k, _)| k.to_string()).collect();
+            if keys.len() > 6 {
+                let more = keys.len() - 6;
+                keys.truncate(6);
+                keys.push(format!("+{more} more"));
+            }
+            keys.join(", ")
+        };
+        t.row([
+            action_name(a.action).to_string(),
+            sources,
+            a.target_id.clone().unwrap_or_default(),
+            a.matched_on.as_deref().unwrap_or_default().to_string(),
+            detail,
+        ]);
+    }
+    format!(
+        "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}\n\n{t}",
+        s.create, s.update, s.unchanged, s.conflict, s.skip, s.employee_create
+    )
+}
