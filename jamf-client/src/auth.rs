@@ -222,13 +222,13 @@ impl TokenCache {
     pub(crate) async fn token(&self, transport: &Transport) -> Result<IssuedToken, Error> {
         let mut st = self.state.lock().await;
         let now = transport.clock.now();
-        if let Some(t) = &st.current {
-            if now < t.refresh_at {
-                return Ok(IssuedToken {
-                    value: t.value.clone(),
-                    generation: st.generation,
-                });
-            }
+        if let Some(t) = &st.current
+            && now < t.refresh_at
+        {
+            return Ok(IssuedToken {
+                value: t.value.clone(),
+                generation: st.generation,
+            });
         }
         let token = match &self.credentials.0 {
             Kind::Bearer(value) => Token {

@@ -530,29 +530,52 @@ impl Client {
     }
 }
 
-/// Whether the page after `page` (which held `items` of `total` items) may
-/// hold more, computed from the page alone (no state): the page size the
-/// server really used is not known, so a short last page may cost one extra,
-/// empty request, but a silently capped page size never ends the listing early.
-pub(crate) fn has_next_page(page: u32, items: usize, total: Option<u64>) -> bool {
+/// Where the listing goes after page `page`, requested at `size` rows,
+/// returned `items` rows of `total`: `Some((next_page, next_size))`, or
+/// `None` at the end. Computed from the page alone (the cursor carries the
+/// size), so a `DeviceSource` can resume anywhere:
+///
+/// - an empty page ends the listing;
+/// - a full page goes on while rows are left by `totalCount`;
+/// - a short page ends the listing when it holds the last rows, which is
+///   certain because the pages before it were full. A short *first* page
+///   that does not reach `totalCount` reveals a lower silent cap: the
+///   listing goes on at that size (Jamf numbers pages by the size it
+///   served, so nothing is skipped). A short page is never taken as the end
+///   on its own.
+pub(crate) fn next_page(
+    page: u32,
+    size: u32,
+    items: usize,
+    total: Option<u64>,
+) -> Option<(u32, u32)> {
     if items == 0 {
-        return false;
+        return None;
+    }
+    let size = size.max(1);
+    let items_u32 = u32::try_from(items).unwrap_or(u32::MAX);
+    let next = page.checked_add(1)?;
+    let seen = u64::from(page) * u64::from(size) + items as u64;
+    if items_u32 >= size {
+        return match total {
+            Some(t) if seen >= t => None,
+            _ => Some((next, size)),
+        };
     }
     match total {
-        Some(total) => (u64::from(page) + 1).saturating_mul(items as u64) < total,
-        None => true,
+        Some(t) if seen >= t => None,
+        _ if page == 0 => Some((next, items_u32)),
+        _ => Some((next, size)),
     }
 }
 
 fn should_retry(policy: &RetryPolicy, e: &Error, idempotent: bool) -> bool {
     match e {
         Error::Api(h) | Error::Auth(h) => policy.should_retry_status(h.status.as_u16(), idempotent),
-        Error::Transport { source, .. } => {
-            policy.should_retry_transport(source.is_connect(), idempotent)
-                && (source.is_connect()
-                    || source.is_timeout()
-                    || source.is_request()
-                    || source.is_body())
+        Error::Transport(t) => {
+            let e = &t.source;
+            policy.should_retry_transport(e.is_connect(), idempotent)
+                && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
         }
         _ => false,
     }
@@ -575,19 +598,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn next_page_rule_never_stops_early() {
-        // 4500 items, server capped at 2000 per page.
-        assert!(has_next_page(0, 2000, Some(4500)));
-        assert!(has_next_page(1, 2000, Some(4500)));
-        // Last page of 500: one extra (empty) request at most.
-        assert!(has_next_page(2, 500, Some(4500)));
-        assert!(!has_next_page(3, 0, Some(4500)));
-        // Exact fit ends without an extra request.
-        assert!(!has_next_page(1, 2000, Some(4000)));
-        assert!(!has_next_page(0, 1, Some(1)));
-        assert!(!has_next_page(0, 0, Some(0)));
-        // Unknown total: go on until an empty page.
-        assert!(has_next_page(7, 10, None));
+    fn next_page_never_stops_early_and_rarely_asks_twice() {
+        // 4500 rows at 2000 per page: three pages, no extra request.
+        assert_eq!(next_page(0, 2000, 2000, Some(4500)), Some((1, 2000)));
+        assert_eq!(next_page(1, 2000, 2000, Some(4500)), Some((2, 2000)));
+        assert_eq!(next_page(2, 2000, 500, Some(4500)), None);
+        // Exact fit: no extra request.
+        assert_eq!(next_page(1, 2000, 2000, Some(4000)), None);
+        assert_eq!(next_page(0, 2, 1, Some(1)), None);
+        // Empty page: the end, whatever totalCount says.
+        assert_eq!(next_page(3, 2000, 0, Some(9000)), None);
+        // A server that silently serves 1000 although asked 2000: carry on
+        // at 1000, even when page*asked+rows happens to equal totalCount.
+        assert_eq!(next_page(0, 2000, 1000, Some(3000)), Some((1, 1000)));
+        assert_eq!(next_page(1, 1000, 1000, Some(3000)), Some((2, 1000)));
+        assert_eq!(next_page(2, 1000, 1000, Some(3000)), None);
+        // A short page after full ones (rows deleted meanwhile): go on.
+        assert_eq!(next_page(1, 2000, 1500, Some(5000)), Some((2, 2000)));
+        // Unknown total: on until an empty page.
+        assert_eq!(next_page(7, 10, 10, None), Some((8, 10)));
+        assert_eq!(next_page(0, 10, 4, None), Some((1, 4)));
     }
 
     #[test]

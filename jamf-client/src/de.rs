@@ -164,8 +164,17 @@ fn collection_from_value<T: DeserializeOwned>(v: Value) -> Result<Vec<T>, String
             if meaningful.is_empty() {
                 return Ok(Vec::new());
             }
-            // A single element first; if that does not fit, an XML wrapper
-            // holding the element(s) under one key.
+            // An XML wrapper: one key (besides `size`) holding an object or
+            // an array (`{"user":{...}}`, `{"site":[...]}`). Classic list
+            // elements have several keys or scalar values, so this cannot
+            // be mistaken for one.
+            if let [(_, inner)] = meaningful.as_slice()
+                && (inner.is_object() || inner.is_array())
+            {
+                return collection_from_value((*inner).clone());
+            }
+            // A single element; if that does not fit, a wrapper around a
+            // scalar (`{"mdm_capable_user":"ana"}`).
             let whole = Value::Object(map.clone());
             match serde_json::from_value::<T>(whole) {
                 Ok(one) => Ok(vec![one]),
@@ -299,6 +308,16 @@ mod tests {
         let c: Coll = serde_json::from_value(json!({"items": {"size": 0}, "names": {}})).unwrap();
         assert!(c.items.is_empty() && c.names.is_empty());
         let c: Coll = serde_json::from_value(json!({"items": {"id": 1, "name": "a"}})).unwrap();
+        assert_eq!(
+            c.items,
+            vec![Named {
+                id: 1,
+                name: Some("a".into())
+            }]
+        );
+        // A one-key wrapper is not read as an element with every field missing.
+        let c: Coll =
+            serde_json::from_value(json!({"items": {"site": {"id": 1, "name": "a"}}})).unwrap();
         assert_eq!(
             c.items,
             vec![Named {

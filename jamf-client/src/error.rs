@@ -39,46 +39,17 @@ pub enum Error {
     /// The server answered with a redirect. Redirects are never followed,
     /// so credentials cannot leak to another host; usually the base URL is
     /// wrong (`http://` instead of `https://`, a missing path, an SSO page).
-    #[error(
-        "{method} {url}: the server redirected (HTTP {status}) to {}; redirects are not followed, check the base URL",
-        location.as_deref().unwrap_or("an unnamed location")
-    )]
-    Redirect {
-        /// The request method.
-        method: Method,
-        /// The URL requested.
-        url: Url,
-        /// The 3xx status.
-        status: StatusCode,
-        /// The `Location` header, if any.
-        location: Option<String>,
-    },
+    #[error("{0}")]
+    Redirect(Box<RedirectError>),
 
     /// The request did not complete: DNS, connection refused or reset, TLS,
     /// timeout.
-    #[error("{method} {url}: {}: {source}", transport_kind(source))]
-    Transport {
-        /// The request method.
-        method: Method,
-        /// The URL requested.
-        url: Url,
-        /// What reqwest reported.
-        #[source]
-        source: reqwest::Error,
-    },
+    #[error("{0}")]
+    Transport(Box<TransportError>),
 
     /// A response arrived but its body is not what the API documents.
-    #[error("could not decode {context} from {url}: at JSON path `{path}`: {message}")]
-    Decode {
-        /// The URL that answered (with its query, so the page is named).
-        url: Url,
-        /// What was being read ("computer inventory page 3", "OAuth token").
-        context: String,
-        /// The JSON path that failed (`results[3].hardware.coreCount`), `.` for the root.
-        path: String,
-        /// Why it failed. For token responses this never quotes values.
-        message: String,
-    },
+    #[error("{0}")]
+    Decode(Box<DecodeError>),
 
     /// An argument cannot be sent to Jamf (an empty id, a page size of 0).
     #[error("invalid argument `{name}`: {reason}")]
@@ -88,6 +59,54 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+/// A redirect answer (see [`Error::Redirect`]).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{method} {url}: the server redirected (HTTP {}) to {}; redirects are not followed, check the base URL",
+    status.as_u16(),
+    location.as_deref().unwrap_or("an unnamed location")
+)]
+#[non_exhaustive]
+pub struct RedirectError {
+    /// The request method.
+    pub method: Method,
+    /// The URL requested.
+    pub url: Url,
+    /// The 3xx status.
+    pub status: StatusCode,
+    /// The `Location` header, if any.
+    pub location: Option<String>,
+}
+
+/// A request that did not complete (see [`Error::Transport`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {url}: {}: {source}", transport_kind(source))]
+#[non_exhaustive]
+pub struct TransportError {
+    /// The request method.
+    pub method: Method,
+    /// The URL requested.
+    pub url: Url,
+    /// What reqwest reported.
+    #[source]
+    pub source: reqwest::Error,
+}
+
+/// A body that could not be decoded (see [`Error::Decode`]).
+#[derive(Debug, thiserror::Error)]
+#[error("could not decode {context} from {url}: at JSON path `{path}`: {message}")]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The URL that answered (with its query, so the page is named).
+    pub url: Url,
+    /// What was being read ("computer inventory page 3", "OAuth token response").
+    pub context: String,
+    /// The JSON path that failed (`results[3].hardware.coreCount`), `.` for the root.
+    pub path: String,
+    /// Why it failed. For token responses this never quotes values.
+    pub message: String,
 }
 
 fn transport_kind(e: &reqwest::Error) -> &'static str {
@@ -107,8 +126,8 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(e) | Error::Auth(e) => Some(e.status),
-            Error::Redirect { status, .. } => Some(*status),
-            Error::Transport { source, .. } => source.status(),
+            Error::Redirect(r) => Some(r.status),
+            Error::Transport(t) => t.source.status(),
             _ => None,
         }
     }
@@ -129,7 +148,7 @@ impl Error {
             Error::Api(e) | Error::Auth(e) => {
                 mdm_mapping::net::is_retryable_status(e.status.as_u16())
             }
-            Error::Transport { source, .. } => source.is_connect() || source.is_timeout(),
+            Error::Transport(t) => t.source.is_connect() || t.source.is_timeout(),
             _ => false,
         }
     }
@@ -155,7 +174,7 @@ impl Error {
     /// The [`SourceErrorKind`] this error is, for [`DeviceSource`](mdm_mapping::DeviceSource) callers.
     pub fn source_kind(&self) -> SourceErrorKind {
         match self {
-            Error::Config(_) | Error::Redirect { .. } | Error::InvalidArgument { .. } => {
+            Error::Config(_) | Error::Redirect(_) | Error::InvalidArgument { .. } => {
                 SourceErrorKind::Config
             }
             Error::Auth(e) if e.status.as_u16() == 429 => SourceErrorKind::RateLimited,
@@ -165,17 +184,17 @@ impl Error {
                 429 => SourceErrorKind::RateLimited,
                 _ => SourceErrorKind::Api,
             },
-            Error::Transport { .. } => SourceErrorKind::Transport,
-            Error::Decode { .. } => SourceErrorKind::Decode,
+            Error::Transport(_) => SourceErrorKind::Transport,
+            Error::Decode(_) => SourceErrorKind::Decode,
         }
     }
 
     pub(crate) fn transport(method: &Method, url: &Url, source: reqwest::Error) -> Error {
-        Error::Transport {
+        Error::Transport(Box::new(TransportError {
             method: method.clone(),
             url: url.clone(),
             source: source.without_url(),
-        }
+        }))
     }
 }
 
@@ -309,20 +328,20 @@ impl ErrorBody {
         if t.is_empty() {
             return ErrorBody::Empty;
         }
-        if t.starts_with('{') || t.starts_with('[') {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
-                if v.get("httpStatus").is_some() || v.get("errors").is_some() {
-                    if let Ok(e) = serde_json::from_value::<JamfApiError>(v.clone()) {
-                        return ErrorBody::Jamf(e);
-                    }
-                }
-                if v.get("error").is_some_and(|e| e.is_string()) {
-                    if let Ok(e) = serde_json::from_value::<OAuthError>(v.clone()) {
-                        return ErrorBody::OAuth(e);
-                    }
-                }
-                return ErrorBody::Json(v);
+        if (t.starts_with('{') || t.starts_with('['))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(t)
+        {
+            if (v.get("httpStatus").is_some() || v.get("errors").is_some())
+                && let Ok(e) = serde_json::from_value::<JamfApiError>(v.clone())
+            {
+                return ErrorBody::Jamf(e);
             }
+            if v.get("error").is_some_and(|e| e.is_string())
+                && let Ok(e) = serde_json::from_value::<OAuthError>(v.clone())
+            {
+                return ErrorBody::OAuth(e);
+            }
+            return ErrorBody::Json(v);
         }
         if t.starts_with('<') || t.to_ascii_lowercase().contains("<html") {
             return ErrorBody::Html {
@@ -590,6 +609,15 @@ Please continue your visit at our <a href="/">home page</a>.
         assert_eq!(ErrorBody::parse("oops"), ErrorBody::Text("oops".into()));
         assert!(matches!(ErrorBody::parse("{\"a\":1}"), ErrorBody::Json(_)));
         assert!(matches!(ErrorBody::parse("{not json"), ErrorBody::Text(_)));
+    }
+
+    #[test]
+    fn errors_are_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 48,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]

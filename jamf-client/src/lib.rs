@@ -102,7 +102,9 @@ pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, PageStream,
 };
-pub use error::{ConfigError, Error, ErrorBody, HttpError};
+pub use error::{
+    ConfigError, DecodeError, Error, ErrorBody, HttpError, RedirectError, TransportError,
+};
 pub use map::SecurityReads;
 pub use mdm_mapping::net::RetryPolicy;
 pub use models::{JamfId, Page};

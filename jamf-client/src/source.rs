@@ -19,7 +19,7 @@ use mdm_mapping::{
 
 use crate::api::computers::{ComputerQuery, ComputerSection, MAX_PAGE_SIZE};
 use crate::api::mobile::{MobileDeviceQuery, MobileDeviceSection};
-use crate::client::{Client, has_next_page};
+use crate::client::{Client, next_page};
 use crate::error::Error;
 use crate::map::{self, SecurityReads, SiteNames};
 
@@ -110,26 +110,40 @@ enum Phase {
     Mobile,
 }
 
-/// A parsed [`Cursor`]: phase and 0-based page.
+/// A parsed [`Cursor`]: phase, 0-based page, and the page size when it
+/// differs from the configured one (a server that serves fewer rows than
+/// asked: `computers:3:1000`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Position {
     phase: Phase,
     page: u32,
+    size: Option<u32>,
 }
 
 impl Position {
+    fn start(phase: Phase) -> Self {
+        Position {
+            phase,
+            page: 0,
+            size: None,
+        }
+    }
+
     fn cursor(self) -> Cursor {
         let phase = match self.phase {
             Phase::Computers => "computers",
             Phase::Mobile => "mobile",
         };
-        Cursor::new(format!("{phase}:{}", self.page))
+        match self.size {
+            Some(size) => Cursor::new(format!("{phase}:{}:{size}", self.page)),
+            None => Cursor::new(format!("{phase}:{}", self.page)),
+        }
     }
 }
 
 /// A cursor this source did not write.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("invalid Jamf cursor {0:?} (expected computers:N or mobile:N)")]
+#[error("invalid Jamf cursor {0:?} (expected computers:N or mobile:N, optionally :SIZE)")]
 pub struct InvalidCursor(String);
 
 impl FromStr for Position {
@@ -137,14 +151,29 @@ impl FromStr for Position {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || InvalidCursor(s.to_string());
-        let (phase, page) = s.trim().split_once(':').ok_or_else(bad)?;
-        let phase = match phase {
-            "computers" => Phase::Computers,
-            "mobile" => Phase::Mobile,
+        let mut parts = s.trim().split(':');
+        let phase = match parts.next() {
+            Some("computers") => Phase::Computers,
+            Some("mobile") => Phase::Mobile,
             _ => return Err(bad()),
         };
-        let page = page.parse::<u32>().map_err(|_| bad())?;
-        Ok(Position { phase, page })
+        let page = parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .ok_or_else(bad)?;
+        let size = match parts.next() {
+            None => None,
+            Some(n) => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                    .ok_or_else(bad)?,
+            ),
+        };
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(Position { phase, page, size })
     }
 }
 
@@ -212,24 +241,34 @@ impl JamfDeviceSource {
 
     fn first(&self) -> Option<Position> {
         if self.options.computers {
-            Some(Position {
-                phase: Phase::Computers,
-                page: 0,
-            })
+            Some(Position::start(Phase::Computers))
         } else if self.options.mobile_devices {
-            Some(Position {
-                phase: Phase::Mobile,
-                page: 0,
-            })
+            Some(Position::start(Phase::Mobile))
         } else {
             None
         }
     }
 
-    fn computer_query(&self) -> ComputerQuery {
+    /// The position after a page of `items` rows of `total`.
+    fn after(&self, at: Position, items: usize, total: Option<u64>) -> Option<Position> {
+        let size = at.size.unwrap_or(self.options.page_size);
+        match next_page(at.page, size, items, total) {
+            Some((page, next_size)) => Some(Position {
+                phase: at.phase,
+                page,
+                size: (next_size != self.options.page_size).then_some(next_size),
+            }),
+            None if at.phase == Phase::Computers && self.options.mobile_devices => {
+                Some(Position::start(Phase::Mobile))
+            }
+            None => None,
+        }
+    }
+
+    fn computer_query(&self, size: u32) -> ComputerQuery {
         let mut q = ComputerQuery::new()
             .sections(ComputerSection::INVENTORY)
-            .page_size(self.options.page_size);
+            .page_size(size);
         if self.options.security.activation_lock {
             q = q.section(ComputerSection::Security);
         }
@@ -239,10 +278,10 @@ impl JamfDeviceSource {
         q
     }
 
-    fn mobile_query(&self) -> MobileDeviceQuery {
+    fn mobile_query(&self, size: u32) -> MobileDeviceQuery {
         let mut q = MobileDeviceQuery::new()
             .sections(MobileDeviceSection::INVENTORY)
-            .page_size(self.options.page_size);
+            .page_size(size);
         if self.options.security.activation_lock {
             q = q.section(MobileDeviceSection::Security);
         }
@@ -252,24 +291,13 @@ impl JamfDeviceSource {
         q
     }
 
-    async fn computers_page(&self, page: u32) -> Result<DevicePage, Error> {
+    async fn computers_page(&self, at: Position) -> Result<DevicePage, Error> {
+        let size = at.size.unwrap_or(self.options.page_size);
         let result = self
             .client
-            .computers_page(&self.computer_query(), page)
+            .computers_page(&self.computer_query(size), at.page)
             .await?;
-        let next = if has_next_page(page, result.items.len(), result.total_count) {
-            Some(Position {
-                phase: Phase::Computers,
-                page: page + 1,
-            })
-        } else if self.options.mobile_devices {
-            Some(Position {
-                phase: Phase::Mobile,
-                page: 0,
-            })
-        } else {
-            None
-        };
+        let next = self.after(at, result.items.len(), result.total_count);
         let security = self.options.security;
         let mut devices: Vec<SourceDevice> = result
             .items
@@ -285,10 +313,11 @@ impl JamfDeviceSource {
         })
     }
 
-    async fn mobile_page(&self, page: u32) -> Result<DevicePage, Error> {
+    async fn mobile_page(&self, at: Position) -> Result<DevicePage, Error> {
+        let size = at.size.unwrap_or(self.options.page_size);
         let result = self
             .client
-            .mobile_devices_page(&self.mobile_query(), page)
+            .mobile_devices_page(&self.mobile_query(size), at.page)
             .await?;
         let needs_sites = result.items.iter().any(|m| {
             m.general
@@ -307,11 +336,7 @@ impl JamfDeviceSource {
             .iter()
             .map(|m| map::mobile_device(m, sites, &self.options.security))
             .collect();
-        let next =
-            has_next_page(page, result.items.len(), result.total_count).then_some(Position {
-                phase: Phase::Mobile,
-                page: page + 1,
-            });
+        let next = self.after(at, result.items.len(), result.total_count);
         Ok(DevicePage {
             devices,
             next: next.map(Position::cursor),
@@ -406,8 +431,8 @@ impl DeviceSource for JamfDeviceSource {
             })?,
         };
         let result = match position.phase {
-            Phase::Computers => self.computers_page(position.page).await,
-            Phase::Mobile => self.mobile_page(position.page).await,
+            Phase::Computers => self.computers_page(position).await,
+            Phase::Mobile => self.mobile_page(position).await,
         };
         result.map_err(|e| SourceError::from(e).at_cursor(Some(position.cursor())))
     }
@@ -419,11 +444,26 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        for s in ["computers:0", "computers:3", "mobile:0", "mobile:12"] {
+        for s in [
+            "computers:0",
+            "computers:3",
+            "mobile:0",
+            "mobile:12",
+            "computers:2:1000",
+        ] {
             let p: Position = s.parse().unwrap();
             assert_eq!(p.cursor().as_str(), s);
         }
-        for bad in ["", "computers", "computers:-1", "tablets:1", "mobile:x"] {
+        for bad in [
+            "",
+            "computers",
+            "computers:-1",
+            "tablets:1",
+            "mobile:x",
+            "mobile:1:0",
+            "mobile:1:5000",
+            "mobile:1:2:3",
+        ] {
             assert!(bad.parse::<Position>().is_err(), "{bad}");
         }
     }

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::auth::SharedClock;
-use crate::error::{Error, HttpError};
+use crate::error::{DecodeError, Error, HttpError, RedirectError};
 
 /// The credentials header of one request.
 pub(crate) enum AuthHeader<'a> {
@@ -135,12 +135,12 @@ impl Transport {
             .and_then(|v| mdm_mapping::net::parse_retry_after(v, self.clock.now()));
         if !mdm_mapping::net::same_origin(url, &final_url) {
             // Only an injected client that follows redirects gets here.
-            return Err(Error::Redirect {
+            return Err(Error::Redirect(Box::new(RedirectError {
                 method,
                 url: url.clone(),
                 status,
                 location: Some(final_url.to_string()),
-            });
+            })));
         }
         Ok(RawResponse {
             status,
@@ -157,7 +157,7 @@ impl RawResponse {
     /// (from a token endpoint) an authentication error.
     pub(crate) fn into_error(self, method: Method, url: Url, token_endpoint: bool) -> Error {
         if self.status.is_redirection() {
-            return Error::Redirect {
+            return Error::Redirect(Box::new(RedirectError {
                 method,
                 url,
                 status: self.status,
@@ -166,7 +166,7 @@ impl RawResponse {
                     .get(LOCATION)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string),
-            };
+            }));
         }
         let http = HttpError::new(method, url, self.status, self.retry_after, &self.body);
         if token_endpoint {
@@ -220,12 +220,12 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
         } else {
             inner.to_string()
         };
-        Error::Decode {
+        Error::Decode(Box::new(DecodeError {
             url: url.clone(),
             context: context.to_string(),
             path,
             message,
-        }
+        }))
     })
 }
 

@@ -177,7 +177,7 @@ impl ComputerQuery {
         self
     }
 
-    /// An RSQL filter (see [`rsql`](crate::rsql) to build one safely).
+    /// An RSQL filter (see [`crate::rsql`] to build one safely).
     pub fn filter(mut self, rsql: impl Into<String>) -> Self {
         let f = rsql.into();
         self.filter = (!f.trim().is_empty()).then_some(f);

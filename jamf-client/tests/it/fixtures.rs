@@ -1,0 +1,146 @@
+//! Fixture records normalized into SourceDevices, snapshotted with insta,
+//! and a check that decoding keeps every field Jamf sent.
+
+use std::collections::BTreeSet;
+
+use jamf_client::map::{self, SecurityReads, SiteNames};
+use jamf_client::models::{ComputerInventory, MobileDevice};
+use mdm_mapping::SourceDevice;
+use serde_json::Value;
+
+use crate::common::{fixture, fixture_json};
+
+fn computer(name: &str, security: SecurityReads) -> SourceDevice {
+    let c: ComputerInventory = serde_json::from_str(&fixture(name)).unwrap();
+    map::computer(&c, &security)
+}
+
+fn mobile(name: &str, security: SecurityReads) -> SourceDevice {
+    let m: MobileDevice = serde_json::from_str(&fixture(name)).unwrap();
+    let sites: SiteNames = [("1".to_string(), "Eau Claire".to_string())].into();
+    map::mobile_device(&m, &sites, &security)
+}
+
+#[test]
+fn intel_mac() {
+    let d = computer("computers/intel_mac_v1.json", SecurityReads::none());
+    // Quirks: bus speed 0 and cores -1 dropped, "Not Bound" kept, the room's
+    // tabs and newlines trimmed at the ends, the email lower-cased.
+    assert!(!d.fields.contains("bus_speed"));
+    assert!(!d.fields.contains("total_number_of_cores"));
+    assert!(!d.fields.contains("site"));
+    assert!(!d.fields.contains("department_id"), "-1 is no id");
+    insta::assert_json_snapshot!("intel_mac", d);
+}
+
+#[test]
+fn apple_silicon_mac_with_security_reads() {
+    let d = computer("computers/apple_silicon_v4.json", SecurityReads::all());
+    assert!(
+        !d.fields.contains("processor_speed"),
+        "0 MHz on Apple Silicon"
+    );
+    assert!(!d.fields.contains("cache_size"));
+    assert!(!d.fields.contains("smc_version"));
+    assert_eq!(d.fields.get_str("purchase_price"), Some("$500"));
+    // v4's lastContact, not v1's lastContactTime.
+    assert_eq!(
+        d.fields.get_str("last_contact_time"),
+        Some("2025-01-15T07:45:00Z")
+    );
+    insta::assert_json_snapshot!("apple_silicon_mac", d);
+}
+
+#[test]
+fn sparse_record_with_nulls() {
+    let d = computer("computers/sparse_v1.json", SecurityReads::all());
+    assert!(d.assignee.is_none());
+    assert!(!d.fields.contains("serial_number"), "Not Available");
+    assert!(!d.fields.contains("primary_mac_address"), "all-zero MAC");
+    insta::assert_json_snapshot!("sparse_computer", d);
+}
+
+#[test]
+fn iphone() {
+    let d = mobile("mobile/iphone.json", SecurityReads::all());
+    assert_eq!(
+        d.fields.get("imei").and_then(|v| v.as_list()),
+        Some(&["358823340832230".to_string()][..])
+    );
+    assert_eq!(d.fields.get_str("po_date"), Some("2024-09-20"));
+    insta::assert_json_snapshot!("iphone", d);
+}
+
+#[test]
+fn apple_tv() {
+    let d = mobile("mobile/apple_tv.json", SecurityReads::none());
+    assert!(d.assignee.is_none());
+    assert!(!d.fields.contains("site"), "site id -1");
+    insta::assert_json_snapshot!("apple_tv", d);
+}
+
+/// Every JSON path (objects descended, arrays by their first element) of `v`.
+fn paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let p = format!("{prefix}.{k}");
+                out.insert(p.clone());
+                paths(child, &p, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().take(1) {
+                paths(item, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn decoding_keeps_every_field() {
+    fn check<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) {
+        let original = fixture_json(name);
+        let decoded: T = serde_json::from_value(original.clone()).unwrap();
+        let again = serde_json::to_value(&decoded).unwrap();
+        let (mut a, mut b) = (BTreeSet::new(), BTreeSet::new());
+        paths(&original, "", &mut a);
+        paths(&again, "", &mut b);
+        let lost: Vec<_> = a.difference(&b).collect();
+        assert!(lost.is_empty(), "{name} lost {lost:?}");
+    }
+    check::<ComputerInventory>("computers/intel_mac_v1.json");
+    check::<ComputerInventory>("computers/apple_silicon_v4.json");
+    check::<ComputerInventory>("computers/sparse_v1.json");
+    check::<MobileDevice>("mobile/iphone.json");
+    check::<MobileDevice>("mobile/apple_tv.json");
+}
+
+#[test]
+fn the_reference_shapes_decode() {
+    // The by-id mobile detail and the summary list have their own shapes.
+    let detail: jamf_client::models::MobileDeviceDetail = serde_json::from_value(serde_json::json!({
+        "id": "1", "name": "Jon's iPad", "serialNumber": "DMQVGC0DHLF0",
+        "lastInventoryUpdateTimestamp": "2018-10-15T16:39:56Z",
+        "site": {"id": "1", "divisionId": null, "name": "Eau Claire"},
+        "location": {"username": "admin", "realName": "IT Bob", "emailAddress": "ITBob@jamf.com"},
+        "type": "ios", "ios": {"model": "iPad 5th Generation (Wi-Fi)", "supervised": true}
+    }))
+    .unwrap();
+    assert_eq!(detail.device_type.as_ref().map(|t| t.as_str()), Some("iOS"));
+    assert_eq!(
+        detail.site.as_ref().and_then(|s| s.real_name()),
+        Some("Eau Claire")
+    );
+    let summary: jamf_client::models::MobileDeviceSummary =
+        serde_json::from_value(serde_json::json!({
+            "id": "1", "name": "iPad", "type": "tvos", "softwareUpdateDeviceId": "J132AP"
+        }))
+        .unwrap();
+    assert_eq!(
+        summary.device_type.as_ref().map(|t| t.as_str()),
+        Some("tvOS")
+    );
+    assert!(summary.extra.contains_key("softwareUpdateDeviceId"));
+}
