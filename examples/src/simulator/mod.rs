@@ -1,0 +1,892 @@
+//! A vendor simulator: one loopback HTTP server that speaks enough of Jamf Pro,
+//! Kandji and Apple Business Manager for the three clients, over a generated
+//! fleet.
+//!
+//! # URLs
+//!
+//! One server, bound to `127.0.0.1` (port 0 = any free port), serves the three
+//! vendors under path prefixes. Give each client the URL from the handle:
+//!
+//! | what | URL | from |
+//! |---|---|---|
+//! | Jamf Pro base URL | `http://127.0.0.1:PORT/jamf` | [`Simulator::jamf_url`] |
+//! | Kandji base URL | `http://127.0.0.1:PORT/kandji` | [`Simulator::kandji_url`] |
+//! | ABM API base URL | `http://127.0.0.1:PORT/abm` | [`Simulator::abm_url`] |
+//! | ABM token URL | `http://127.0.0.1:PORT/abm-auth/auth/oauth2/token` | [`Simulator::abm_token_url`] |
+//!
+//! The clients append the vendor paths (`/api/v1/...`, `/v1/...`) to these.
+//!
+//! # Auth
+//!
+//! Real flows with the credentials of [`SimCredentials`] (random unless given):
+//! - **Jamf**: OAuth client credentials at `POST /api/v1/oauth/token` and the
+//!   older `/api/oauth/token` (form `grant_type=client_credentials`,
+//!   `client_id`, `client_secret`; bad ones get 400 `invalid_client`), and
+//!   `POST /api/v1/auth/token` with Basic auth (→ `{token, expires}`), with
+//!   `keep-alive` (new token, the old one stops working) and
+//!   `invalidate-token` (204). Tokens expire after [`TokenLifetimes`].
+//! - **Kandji**: the static bearer token.
+//! - **ABM**: `POST /abm-auth/auth/oauth2/token` (also `/auth/oauth2/v2/token`)
+//!   with an ES256 client assertion checked against the public half of
+//!   [`SimCredentials::abm_private_key_pem`] — see
+//!   [`auth::verify_client_assertion`] for the rules — and `scope=business.api`
+//!   (`school.api` for a `SCHOOLAPI.` client id). ABM API calls need the bearer
+//!   and `Accept: application/json` (else 406).
+//!
+//! [`Simulator::expire_tokens`] expires every issued token at once, for tests.
+//!
+//! # The fleet
+//!
+//! See [`fleet`]: N deterministic devices, most in ABM, managed by Jamf or
+//! Kandji, some in all three, one re-enrolled Mac with two Jamf records.
+//! [`Fleet::counts`] gives the numbers each vendor serves.
+//!
+//! # Faults and latency
+//!
+//! [`SimulatorConfig::latency`] delays every response. With
+//! [`SimulatorConfig::fault_rate`] > 0, requests get 429 (`Retry-After: 1`),
+//! 503, a connection reset, or an expired-token 401 — deterministically for
+//! [`SimulatorConfig::fault_seed`]; see [`faults`]. Faults never touch data.
+//! [`SimulatorConfig::mutate_kandji_between_pages`] adds one Kandji device and
+//! removes another after every device-list page.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
+//!
+//! # async fn demo() -> Result<(), mdm_examples::simulator::SimulatorError> {
+//! let sim = Simulator::start(SimulatorConfig {
+//!     fleet: FleetConfig { devices: 500, seed: 7, ..Default::default() },
+//!     ..Default::default()
+//! })
+//! .await?;
+//! println!("jamf at {} with client id {}", sim.jamf_url(), sim.credentials().jamf_client_id);
+//! assert_eq!(sim.fleet().counts().physical_devices, 500);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod faults;
+pub mod fleet;
+
+mod abm;
+mod jamf;
+mod kandji;
+mod render;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use mdm_mapping::Vendor;
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt as _;
+
+pub use auth::{AssertionError, SimCredentials, TokenLifetimes};
+pub use faults::{FaultConfig, FaultCounts, FaultKind};
+pub use fleet::{Device, DeviceKind, Fleet, FleetConfig, FleetCounts, JamfRecord, MdmServer, User};
+
+use auth::{TokenKind, TokenRejection, TokenStore};
+use faults::FaultInjector;
+
+/// What can go wrong starting the simulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimulatorError {
+    /// The port could not be bound.
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ABM private key in the credentials is unusable.
+    #[error("ABM private key: {0}")]
+    AbmKey(String),
+    /// A configuration value is out of range.
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
+    /// Writing the ABM key file failed.
+    #[error("cannot write the ABM key to {path}: {source}")]
+    KeyFile {
+        /// Where.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for Ctrl-C failed.
+    #[error("cannot wait for Ctrl-C: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+/// How to run the simulator. `SimulatorConfig { fault_rate: 0.1, ..Default::default() }`.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// The fleet to serve.
+    pub fleet: FleetConfig,
+    /// Port on 127.0.0.1; 0 = any free port.
+    pub port: u16,
+    /// Delay added to every response (token endpoints included).
+    pub latency: Duration,
+    /// Probability that an API request is faulted, 0..=1.
+    pub fault_rate: f64,
+    /// Seed of the fault sequence.
+    pub fault_seed: u64,
+    /// The fault kinds drawn from (all four by default).
+    pub fault_kinds: Vec<FaultKind>,
+    /// Also fault the token endpoints.
+    pub faults_on_token_endpoints: bool,
+    /// After this many faults in a row at one URL the next attempt succeeds.
+    pub max_consecutive_faults: u32,
+    /// Add one Kandji device and remove another after every `/api/v1/devices` page.
+    pub mutate_kandji_between_pages: bool,
+    /// One Jamf mobile device has "data processing issues": with
+    /// `exception-handling=STRICT` (the default) every `/api/v2/mobile-devices/detail`
+    /// page holding it is a 500; with `LENIENT` its broken section is null.
+    pub jamf_broken_mobile_device: bool,
+    /// The accepted credentials.
+    pub credentials: SimCredentials,
+    /// Token lifetimes.
+    pub token_lifetimes: TokenLifetimes,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            fleet: FleetConfig::default(),
+            port: 0,
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            fault_seed: 1,
+            fault_kinds: FaultKind::ALL.to_vec(),
+            faults_on_token_endpoints: false,
+            max_consecutive_faults: 2,
+            mutate_kandji_between_pages: false,
+            jamf_broken_mobile_device: true,
+            credentials: SimCredentials::generate(),
+            token_lifetimes: TokenLifetimes::default(),
+        }
+    }
+}
+
+/// Requests one vendor received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VendorStats {
+    /// Every request (token endpoints included).
+    pub requests: u64,
+    /// Requests to token endpoints.
+    pub token_requests: u64,
+    /// Requests refused for a missing, unknown, expired or revoked token.
+    pub unauthorized: u64,
+    /// Requests per endpoint, keyed `"GET /api/v1/computers-inventory"` (route templates).
+    pub endpoints: BTreeMap<String, u64>,
+    /// Faults injected.
+    pub faults: FaultCounts,
+}
+
+/// Request counters, for tests and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Jamf.
+    pub jamf: VendorStats,
+    /// Kandji.
+    pub kandji: VendorStats,
+    /// ABM (API and token endpoint).
+    pub abm: VendorStats,
+}
+
+impl SimStats {
+    /// One vendor's counters.
+    pub fn vendor(&self, vendor: Vendor) -> &VendorStats {
+        match vendor {
+            Vendor::Jamf => &self.jamf,
+            Vendor::Kandji => &self.kandji,
+            Vendor::Abm => &self.abm,
+        }
+    }
+
+    fn vendor_mut(&mut self, vendor: Vendor) -> &mut VendorStats {
+        match vendor {
+            Vendor::Jamf => &mut self.jamf,
+            Vendor::Kandji => &mut self.kandji,
+            Vendor::Abm => &mut self.abm,
+        }
+    }
+
+    /// All requests.
+    pub fn total_requests(&self) -> u64 {
+        self.jamf.requests + self.kandji.requests + self.abm.requests
+    }
+
+    /// All faults injected.
+    pub fn faults(&self) -> FaultCounts {
+        let mut all = FaultCounts::default();
+        for v in [&self.jamf, &self.kandji, &self.abm] {
+            all.rate_limited += v.faults.rate_limited;
+            all.unavailable += v.faults.unavailable;
+            all.connection_reset += v.faults.connection_reset;
+            all.expired_token += v.faults.expired_token;
+        }
+        all
+    }
+}
+
+/// The Kandji page-to-page mutations done so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KandjiMutations {
+    /// Number of mutations (one per device-list page served).
+    pub generation: u64,
+    /// Serials added (new Macs, Kandji only), in order.
+    pub added: Vec<String>,
+    /// Serials removed, in order.
+    pub removed: Vec<String>,
+}
+
+/// Shared state of a running simulator.
+#[derive(Debug)]
+pub(crate) struct SimState {
+    pub(crate) fleet: Arc<Fleet>,
+    pub(crate) creds: SimCredentials,
+    pub(crate) abm_key: p256::ecdsa::VerifyingKey,
+    pub(crate) lifetimes: TokenLifetimes,
+    pub(crate) tokens: TokenStore,
+    pub(crate) faults: FaultInjector,
+    pub(crate) stats: Mutex<SimStats>,
+    pub(crate) latency: Duration,
+    pub(crate) base: String,
+    pub(crate) jamf: jamf::JamfState,
+    pub(crate) kandji: kandji::KandjiState,
+    pub(crate) abm: abm::AbmState,
+}
+
+impl SimState {
+    fn record(&self, vendor: Vendor, endpoint: String, token_endpoint: bool) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let v = stats.vendor_mut(vendor);
+        v.requests += 1;
+        if token_endpoint {
+            v.token_requests += 1;
+        }
+        *v.endpoints.entry(endpoint).or_insert(0) += 1;
+    }
+
+    fn record_fault(&self, vendor: Vendor, kind: FaultKind) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.vendor_mut(vendor).faults.add(kind);
+    }
+
+    fn record_unauthorized(&self, vendor: Vendor) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.vendor_mut(vendor).unauthorized += 1;
+    }
+
+    pub(crate) fn prefix(vendor: Vendor) -> &'static str {
+        match vendor {
+            Vendor::Jamf => "/jamf",
+            Vendor::Kandji => "/kandji",
+            Vendor::Abm => "/abm",
+        }
+    }
+}
+
+/// Query parameters in order (repeated keys kept).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub(crate) fn parse(uri: &Uri) -> Self {
+        Self::parse_str(uri.query().unwrap_or(""))
+    }
+
+    pub(crate) fn parse_str(query: &str) -> Self {
+        Params(
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A non-negative integer parameter; `Err` names the bad value.
+    pub(crate) fn number(&self, key: &str) -> Result<Option<usize>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .map(Some)
+                .map_err(|_| format!("{key}={v:?} is not a non-negative integer")),
+        }
+    }
+}
+
+/// A JSON response.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
+    json_bytes(status, body.to_string().into_bytes(), "application/json")
+}
+
+pub(crate) fn json_bytes(
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// Marker: the connection is to be reset instead of answered.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResetConnection;
+
+/// The validated token kind, for handlers that care.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Authed(pub(crate) Option<TokenKind>);
+
+#[derive(Debug, Clone)]
+pub(crate) struct Guard {
+    pub(crate) state: Arc<SimState>,
+    pub(crate) vendor: Vendor,
+    pub(crate) token_endpoint: bool,
+}
+
+/// Latency, counting, faults, the ABM `Accept` check and bearer auth, around
+/// every vendor route.
+pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response {
+    let state = &g.state;
+    if !state.latency.is_zero() {
+        tokio::time::sleep(state.latency).await;
+    }
+    let vendor = g.vendor;
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let template = match vendor {
+        Vendor::Abm if template.starts_with("/abm-auth") => {
+            template.trim_start_matches("/abm-auth").to_string()
+        }
+        _ => template
+            .trim_start_matches(SimState::prefix(vendor))
+            .to_string(),
+    };
+    state.record(
+        vendor,
+        format!("{} {}", req.method(), template),
+        g.token_endpoint,
+    );
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let classic = req.uri().path().contains("/JSSResource/");
+
+    let mut resp = if let Some(kind) = state.faults.draw(
+        vendor,
+        req.method().as_str(),
+        &path_and_query,
+        g.token_endpoint,
+    ) {
+        state.record_fault(vendor, kind);
+        if kind == FaultKind::ExpiredToken
+            && let Some(token) = auth::bearer(req.headers())
+        {
+            state.tokens.revoke(token);
+        }
+        fault_response(vendor, kind, classic)
+    } else if g.token_endpoint {
+        next.run(req).await
+    } else if vendor == Vendor::Abm && !abm::accepts_json(req.headers()) {
+        abm::error(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "The requested media type is not acceptable",
+            "Send Accept: application/json.",
+        )
+    } else {
+        let token = auth::bearer(req.headers());
+        let checked = match vendor {
+            Vendor::Kandji => match token {
+                None => Err(TokenRejection::Missing),
+                Some(t) if t == state.creds.kandji_token.expose_secret() => Ok(None),
+                Some(_) => Err(TokenRejection::Unknown),
+            },
+            _ => state.tokens.check(token, vendor).map(Some),
+        };
+        match checked {
+            Ok(kind) => {
+                req.extensions_mut().insert(Authed(kind));
+                next.run(req).await
+            }
+            Err(why) => {
+                state.record_unauthorized(vendor);
+                unauthorized(vendor, why, classic)
+            }
+        }
+    };
+    if vendor == Vendor::Kandji {
+        kandji::rate_limit_headers(state, resp.headers_mut());
+    }
+    resp
+}
+
+fn unauthorized(vendor: Vendor, why: TokenRejection, classic: bool) -> Response {
+    match vendor {
+        Vendor::Jamf if classic => jamf::classic_status_page(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "The request requires user authentication",
+        ),
+        Vendor::Jamf => jamf::api_error(
+            StatusCode::UNAUTHORIZED,
+            Some("INVALID_TOKEN"),
+            "Unauthorized",
+        ),
+        Vendor::Kandji => {
+            let detail = match why {
+                TokenRejection::Missing => "Authentication credentials were not provided.",
+                _ => "Invalid token.",
+            };
+            json_response(StatusCode::UNAUTHORIZED, &json!({ "detail": detail }))
+        }
+        Vendor::Abm => abm::error(
+            StatusCode::UNAUTHORIZED,
+            "NOT_AUTHORIZED",
+            "Authentication credentials are missing or invalid.",
+            match why {
+                TokenRejection::Missing => "Provide a bearer token in the Authorization header.",
+                TokenRejection::Expired | TokenRejection::Revoked => {
+                    "The access token has expired. Request a new one."
+                }
+                TokenRejection::Unknown => "The access token is not valid.",
+            },
+        ),
+    }
+}
+
+fn fault_response(vendor: Vendor, kind: FaultKind, classic: bool) -> Response {
+    let mut resp = match kind {
+        FaultKind::ConnectionReset => {
+            let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            r.extensions_mut().insert(ResetConnection);
+            return r;
+        }
+        FaultKind::ExpiredToken => unauthorized(vendor, TokenRejection::Expired, classic),
+        FaultKind::RateLimited => match vendor {
+            Vendor::Jamf => jamf::api_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("RATE_LIMIT_EXCEEDED"),
+                "Rate limit exceeded",
+            ),
+            Vendor::Kandji => json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({"message": "API rate limit exceeded"}),
+            ),
+            Vendor::Abm => abm::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMIT_EXCEEDED",
+                "The request rate limit has been reached.",
+                "Wait before sending more requests.",
+            ),
+        },
+        FaultKind::Unavailable => match vendor {
+            Vendor::Abm => abm::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "The service is temporarily unavailable.",
+                "Try again later.",
+            ),
+            _ => {
+                let mut r = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1><p>No server is available to handle this request.</p></body></html>",
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                r
+            }
+        },
+    };
+    if kind == FaultKind::RateLimited {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+fn build_router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .nest("/jamf", jamf::router(state.clone()))
+        .nest("/kandji", kandji::router(state.clone()))
+        .nest("/abm", abm::router(state.clone()))
+        .nest("/abm-auth", abm::auth_router(state.clone()))
+        .route("/", axum::routing::get(index).with_state(state))
+}
+
+async fn index(State(state): State<Arc<SimState>>) -> Response {
+    let b = &state.base;
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "simulator": "mdm vendor simulator",
+            "jamf_url": format!("{b}/jamf"),
+            "kandji_url": format!("{b}/kandji"),
+            "abm_url": format!("{b}/abm"),
+            "abm_token_url": format!("{b}/abm-auth/auth/oauth2/token"),
+            "devices": state.fleet.devices().len(),
+        }),
+    )
+}
+
+#[derive(Debug)]
+struct ResetError;
+
+impl std::fmt::Display for ResetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by the fault injector")
+    }
+}
+
+impl std::error::Error for ResetError {}
+
+async fn serve_connection(stream: TcpStream, router: Router) {
+    let _ = stream.set_nodelay(true);
+    #[cfg(unix)]
+    let dup = {
+        use std::os::fd::AsFd as _;
+        stream
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .map(socket2::Socket::from)
+    };
+    let reset = Arc::new(AtomicBool::new(false));
+    let flag = reset.clone();
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        let flag = flag.clone();
+        async move {
+            let resp = match router.oneshot(req.map(Body::new)).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            };
+            if resp.extensions().get::<ResetConnection>().is_some() {
+                flag.store(true, Ordering::SeqCst);
+                return Err(ResetError);
+            }
+            Ok(resp)
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = conn.await;
+    #[cfg(unix)]
+    if reset.load(Ordering::SeqCst)
+        && let Some(sock) = &dup
+    {
+        // Linger 0: closing the last descriptor sends a TCP RST.
+        let _ = sock.set_linger(Some(Duration::ZERO));
+    }
+    #[cfg(unix)]
+    drop(dup);
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    conns.spawn(serve_connection(stream, router.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "simulator: accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    conns.shutdown().await;
+}
+
+/// A running simulator. Dropping it stops the server; [`Simulator::shutdown`]
+/// also waits for it.
+#[derive(Debug)]
+pub struct Simulator {
+    addr: SocketAddr,
+    state: Arc<SimState>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Generates the fleet, binds 127.0.0.1:`config.port` and starts serving.
+    pub async fn start(config: SimulatorConfig) -> Result<Simulator, SimulatorError> {
+        if !(0.0..=1.0).contains(&config.fault_rate) {
+            return Err(SimulatorError::Config(format!(
+                "fault_rate must be within 0..=1, got {}",
+                config.fault_rate
+            )));
+        }
+        let abm_key = config.credentials.abm_verifying_key()?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+            .await
+            .map_err(|source| SimulatorError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SimulatorError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let fleet_config = config.fleet.clone();
+        let fleet = tokio::task::spawn_blocking(move || Fleet::generate(fleet_config))
+            .await
+            .map_err(|e| SimulatorError::Config(format!("fleet generation failed: {e}")))?;
+        let fleet = Arc::new(fleet);
+        let state = Arc::new(SimState {
+            jamf: jamf::JamfState::new(&fleet, config.jamf_broken_mobile_device),
+            kandji: kandji::KandjiState::new(&fleet, config.mutate_kandji_between_pages),
+            abm: abm::AbmState::default(),
+            fleet,
+            creds: config.credentials,
+            abm_key,
+            lifetimes: config.token_lifetimes,
+            tokens: TokenStore::default(),
+            faults: FaultInjector::new(FaultConfig {
+                rate: config.fault_rate,
+                seed: config.fault_seed,
+                kinds: config.fault_kinds,
+                on_token_endpoints: config.faults_on_token_endpoints,
+                max_consecutive: config.max_consecutive_faults,
+            }),
+            stats: Mutex::new(SimStats::default()),
+            latency: config.latency,
+            base: format!("http://{addr}"),
+        });
+        let router = build_router(state.clone());
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, router, rx));
+        Ok(Simulator {
+            addr,
+            state,
+            shutdown: tx,
+            task: Some(task),
+        })
+    }
+
+    /// The bound address (127.0.0.1:PORT).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.state.base.clone()
+    }
+
+    /// Jamf Pro base URL: `http://127.0.0.1:PORT/jamf`.
+    pub fn jamf_url(&self) -> String {
+        format!("{}/jamf", self.state.base)
+    }
+
+    /// Kandji base URL: `http://127.0.0.1:PORT/kandji`.
+    pub fn kandji_url(&self) -> String {
+        format!("{}/kandji", self.state.base)
+    }
+
+    /// ABM API base URL: `http://127.0.0.1:PORT/abm`.
+    pub fn abm_url(&self) -> String {
+        format!("{}/abm", self.state.base)
+    }
+
+    /// ABM token URL: `http://127.0.0.1:PORT/abm-auth/auth/oauth2/token`.
+    pub fn abm_token_url(&self) -> String {
+        format!("{}/abm-auth/auth/oauth2/token", self.state.base)
+    }
+
+    /// The credentials the simulator accepts.
+    pub fn credentials(&self) -> &SimCredentials {
+        &self.state.creds
+    }
+
+    /// The fleet being served.
+    pub fn fleet(&self) -> &Fleet {
+        &self.state.fleet
+    }
+
+    /// A shared handle on the fleet.
+    pub fn fleet_arc(&self) -> Arc<Fleet> {
+        self.state.fleet.clone()
+    }
+
+    /// A snapshot of the request counters.
+    pub fn stats(&self) -> SimStats {
+        self.state
+            .stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_stats(&self) {
+        *self.state.stats.lock().unwrap_or_else(|e| e.into_inner()) = SimStats::default();
+    }
+
+    /// Expires every token issued so far (the next API call with one gets 401).
+    pub fn expire_tokens(&self) {
+        self.state.tokens.expire_all();
+    }
+
+    /// The Kandji mutations done so far (empty unless `mutate_kandji_between_pages`).
+    pub fn kandji_mutations(&self) -> KandjiMutations {
+        self.state.kandji.mutations(&self.state.fleet)
+    }
+
+    /// Writes the ABM private key (Apple's form) to `path`, readable by the owner only.
+    pub fn write_abm_key(&self, path: &Path) -> Result<(), SimulatorError> {
+        let err = |source| SimulatorError::KeyFile {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(err)?;
+        std::io::Write::write_all(
+            &mut file,
+            self.state
+                .creds
+                .abm_private_key_pem
+                .expose_secret()
+                .as_bytes(),
+        )
+        .map_err(err)
+    }
+
+    /// A copy-pasteable `export NAME='value'` block for the `mdm` command line
+    /// (the simulator's own made-up credentials; `abm_key_path` is where
+    /// [`Simulator::write_abm_key`] put the key).
+    pub fn env_exports(&self, abm_key_path: &Path) -> String {
+        let c = &self.state.creds;
+        let q = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# mdm vendor simulator on {} ({} devices)",
+            self.state.base,
+            self.state.fleet.devices().len()
+        );
+        let _ = writeln!(out, "export JAMF_URL={}", q(&self.jamf_url()));
+        let _ = writeln!(out, "export JAMF_CLIENT_ID={}", q(&c.jamf_client_id));
+        let _ = writeln!(
+            out,
+            "export JAMF_CLIENT_SECRET={}",
+            q(c.jamf_client_secret.expose_secret())
+        );
+        let _ = writeln!(out, "# or user/password auth instead of the API client:");
+        let _ = writeln!(out, "# export JAMF_USERNAME={}", q(&c.jamf_username));
+        let _ = writeln!(
+            out,
+            "# export JAMF_PASSWORD={}",
+            q(c.jamf_password.expose_secret())
+        );
+        let _ = writeln!(out, "export KANDJI_URL={}", q(&self.kandji_url()));
+        let _ = writeln!(
+            out,
+            "export KANDJI_TOKEN={}",
+            q(c.kandji_token.expose_secret())
+        );
+        let _ = writeln!(out, "export ABM_URL={}", q(&self.abm_url()));
+        let _ = writeln!(out, "export ABM_TOKEN_URL={}", q(&self.abm_token_url()));
+        let _ = writeln!(out, "export ABM_CLIENT_ID={}", q(&c.abm_client_id));
+        let _ = writeln!(out, "export ABM_KEY_ID={}", q(&c.abm_key_id));
+        let _ = writeln!(
+            out,
+            "export ABM_PRIVATE_KEY={}",
+            q(&abm_key_path.display().to_string())
+        );
+        out
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Runs the simulator on 127.0.0.1:`port` until Ctrl-C: writes the ABM key to
+/// a file in the temp directory and prints the `export` block on stdout. Used
+/// by `mdm simulate`.
+pub async fn run_forever(mut config: SimulatorConfig, port: u16) -> Result<(), SimulatorError> {
+    config.port = port;
+    let sim = Simulator::start(config).await?;
+    let key_path =
+        std::env::temp_dir().join(format!("mdm-simulator-{}-abm-key.pem", sim.addr().port()));
+    sim.write_abm_key(&key_path)?;
+    println!("{}", sim.env_exports(&key_path));
+    println!("# Ctrl-C to stop");
+    let waited = tokio::signal::ctrl_c().await;
+    sim.shutdown().await;
+    let _ = std::fs::remove_file(&key_path);
+    waited.map_err(SimulatorError::Signal)
+}

@@ -1,0 +1,1677 @@
+//! The vendor simulator over real HTTP (reqwest against 127.0.0.1).
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns panic on purpose
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use mdm_examples::simulator::{
+    FaultKind, FleetConfig, SimCredentials, Simulator, SimulatorConfig, TokenLifetimes,
+};
+use mdm_mapping::Vendor;
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+fn config(devices: usize) -> SimulatorConfig {
+    SimulatorConfig {
+        fleet: FleetConfig {
+            devices,
+            seed: 11,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+async fn start(devices: usize) -> Simulator {
+    Simulator::start(config(devices)).await.unwrap()
+}
+
+async fn jamf_token(c: &reqwest::Client, sim: &Simulator) -> String {
+    let creds = sim.credentials();
+    let resp = c
+        .post(format!("{}/api/v1/oauth/token", sim.jamf_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.jamf_client_id.as_str()),
+            ("client_secret", creds.jamf_client_secret.expose_secret()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+fn pkcs8_der(pem_text: &str) -> Vec<u8> {
+    pem::parse(pem_text).unwrap().contents().to_vec()
+}
+
+fn assertion(
+    creds: &SimCredentials,
+    key_der: &[u8],
+    claims_patch: Value,
+    kid: Option<&str>,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "sub": creds.abm_client_id, "iss": creds.abm_client_id,
+        "aud": "https://account.apple.com/auth/oauth2/v2/token",
+        "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    for (k, v) in claims_patch.as_object().unwrap() {
+        claims[k] = v.clone();
+    }
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(kid.unwrap_or(&creds.abm_key_id).to_string());
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(key_der)).unwrap()
+}
+
+async fn abm_token_request(
+    c: &reqwest::Client,
+    sim: &Simulator,
+    jwt: &str,
+    scope: &str,
+) -> reqwest::Response {
+    c.post(sim.abm_token_url())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", sim.credentials().abm_client_id.as_str()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", jwt),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn abm_token(c: &reqwest::Client, sim: &Simulator) -> String {
+    let creds = sim.credentials();
+    let jwt = assertion(
+        creds,
+        &pkcs8_der(creds.abm_private_key_pem.expose_secret()),
+        json!({}),
+        None,
+    );
+    let resp = abm_token_request(c, sim, &jwt, "business.api").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "business.api");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn get_json(c: &reqwest::Client, url: &str, bearer: &str) -> (StatusCode, Value) {
+    let resp = c
+        .get(url)
+        .bearer_auth(bearer)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+// ------------------------------------------------------------------ auth
+
+#[tokio::test]
+async fn jamf_oauth_both_paths_and_bad_secret() {
+    let sim = start(20).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let (status, body) = get_json(
+        &c,
+        &format!("{}/api/v1/jamf-pro-version", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["version"].as_str().unwrap().starts_with("11.30.1-t"));
+
+    let creds = sim.credentials();
+    let old_path = c
+        .post(format!("{}/api/oauth/token", sim.jamf_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.jamf_client_id.as_str()),
+            ("client_secret", creds.jamf_client_secret.expose_secret()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_path.status(), StatusCode::OK);
+
+    let bad = c
+        .post(format!("{}/api/v1/oauth/token", sim.jamf_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.jamf_client_id.as_str()),
+            ("client_secret", "nope"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+
+    let (status, body) = get_json(
+        &c,
+        &format!("{}/api/v1/jamf-pro-version", sim.jamf_url()),
+        "garbage",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["errors"][0]["code"], "INVALID_TOKEN");
+    let no_auth = c
+        .get(format!("{}/api/v1/jamf-pro-version", sim.jamf_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_auth.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sim.stats().jamf.unauthorized, 2);
+}
+
+#[tokio::test]
+async fn jamf_basic_token_keep_alive_and_invalidate() {
+    let sim = start(20).await;
+    let c = client();
+    let creds = sim.credentials();
+    let url = |p: &str| format!("{}{p}", sim.jamf_url());
+    let bad = c
+        .post(url("/api/v1/auth/token"))
+        .basic_auth(&creds.jamf_username, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+
+    let resp = c
+        .post(url("/api/v1/auth/token"))
+        .basic_auth(
+            &creds.jamf_username,
+            Some(creds.jamf_password.expose_secret()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    let t1 = body["token"].as_str().unwrap().to_string();
+    let expires = body["expires"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(expires).unwrap() > chrono::Utc::now());
+    let (status, auth) = get_json(&c, &url("/api/v1/auth"), &t1).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(auth["authenticationType"], "JSS");
+
+    let resp = c
+        .post(url("/api/v1/auth/keep-alive"))
+        .bearer_auth(&t1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let t2 = resp.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(t1, t2);
+    assert_eq!(
+        get_json(&c, &url("/api/v1/jamf-pro-version"), &t1).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get_json(&c, &url("/api/v1/jamf-pro-version"), &t2).await.0,
+        StatusCode::OK
+    );
+
+    let resp = c
+        .post(url("/api/v1/auth/invalidate-token"))
+        .bearer_auth(&t2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        get_json(&c, &url("/api/v1/jamf-pro-version"), &t2).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // OAuth tokens cannot be kept alive.
+    let oauth = jamf_token(&c, &sim).await;
+    let resp = c
+        .post(url("/api/v1/auth/keep-alive"))
+        .bearer_auth(&oauth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn tokens_expire() {
+    let sim = Simulator::start(SimulatorConfig {
+        token_lifetimes: TokenLifetimes {
+            jamf_oauth: Duration::ZERO,
+            ..Default::default()
+        },
+        ..config(10)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    assert_eq!(
+        get_json(
+            &c,
+            &format!("{}/api/v1/jamf-pro-version", sim.jamf_url()),
+            &token
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let sim = start(10).await;
+    let token = jamf_token(&c, &sim).await;
+    let abm = abm_token(&c, &sim).await;
+    assert_eq!(
+        get_json(
+            &c,
+            &format!("{}/api/v1/jamf-pro-version", sim.jamf_url()),
+            &token
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    sim.expire_tokens();
+    assert_eq!(
+        get_json(
+            &c,
+            &format!("{}/api/v1/jamf-pro-version", sim.jamf_url()),
+            &token
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = get_json(&c, &format!("{}/v1/orgDevices", sim.abm_url()), &abm).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["errors"][0]["status"], "401");
+}
+
+#[tokio::test]
+async fn kandji_bearer_token() {
+    let sim = start(20).await;
+    let c = client();
+    let url = format!("{}/api/v1/devices", sim.kandji_url());
+    let (status, body) = get_json(&c, &url, sim.credentials().kandji_token.expose_secret()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.is_array());
+    let (status, body) = get_json(&c, &url, &uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["detail"], "Invalid token.");
+    let resp = c.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["x-ratelimit-limit-hour"], "10000");
+}
+
+#[tokio::test]
+async fn abm_assertion_checked_against_the_configured_key() {
+    let sim = start(20).await;
+    let c = client();
+    let creds = sim.credentials();
+    let good_key = pkcs8_der(creds.abm_private_key_pem.expose_secret());
+    let token = abm_token(&c, &sim).await;
+
+    // Signed with another key.
+    let other = SimCredentials::generate();
+    let other_key = pkcs8_der(other.abm_private_key_pem.expose_secret());
+    let resp = abm_token_request(
+        &c,
+        &sim,
+        &assertion(creds, &other_key, json!({}), None),
+        "business.api",
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("signature")
+    );
+
+    let now = chrono::Utc::now().timestamp();
+    for (patch, kid, scope) in [
+        (
+            json!({"aud": "https://account.apple.com/auth/oauth2/token"}),
+            None,
+            "business.api",
+        ),
+        (
+            json!({"exp": now - 10, "iat": now - 100}),
+            None,
+            "business.api",
+        ),
+        (json!({"exp": now + 181 * 86_400}), None, "business.api"),
+        (json!({"iss": "someone-else"}), None, "business.api"),
+        (json!({}), Some("another-key-id"), "business.api"),
+    ] {
+        let resp = abm_token_request(
+            &c,
+            &sim,
+            &assertion(creds, &good_key, patch.clone(), kid),
+            scope,
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{patch} {kid:?}");
+        assert_eq!(
+            resp.json::<Value>().await.unwrap()["error"],
+            "invalid_client",
+            "{patch}"
+        );
+    }
+    let resp = abm_token_request(
+        &c,
+        &sim,
+        &assertion(creds, &good_key, json!({}), None),
+        "school.api",
+    )
+    .await;
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "invalid_scope"
+    );
+    // 180 days exactly is accepted.
+    let resp = abm_token_request(
+        &c,
+        &sim,
+        &assertion(creds, &good_key, json!({"exp": now + 180 * 86_400}), None),
+        "business.api",
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // The API: bearer and Accept: application/json required.
+    let url = format!("{}/v1/orgDevices", sim.abm_url());
+    let resp = c.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_ACCEPTABLE);
+    let resp = c
+        .get(&url)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["errors"][0]["code"],
+        "NOT_AUTHORIZED"
+    );
+    let (status, body) = get_json(&c, &url, &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"].as_array().is_some_and(|d| !d.is_empty()));
+}
+
+// ------------------------------------------------------------------ paging
+
+async fn jamf_collect(
+    c: &reqwest::Client,
+    url: &str,
+    token: &str,
+    page_size: usize,
+) -> (usize, Vec<Value>, usize) {
+    let mut all = Vec::new();
+    let mut total = 0;
+    let mut pages = 0;
+    for page in 0.. {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let (status, body) = get_json(
+            c,
+            &format!("{url}{sep}page={page}&page-size={page_size}&sort=id:asc"),
+            token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        total = body["totalCount"].as_u64().unwrap() as usize;
+        let results = body["results"].as_array().unwrap().clone();
+        pages += 1;
+        if results.is_empty() {
+            break;
+        }
+        all.extend(results);
+        if all.len() >= total {
+            break;
+        }
+    }
+    (total, all, pages)
+}
+
+#[tokio::test]
+async fn jamf_paging_is_capped_at_2000_and_covers_every_record_once() {
+    let sim = Simulator::start(SimulatorConfig {
+        fleet: FleetConfig {
+            devices: 7000,
+            seed: 5,
+            jamf_share: 0.9,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let counts = sim.fleet().counts();
+    assert!(counts.jamf_computers > 2000, "{counts:?}");
+
+    let url = format!(
+        "{}/api/v3/computers-inventory?section=GENERAL&section=HARDWARE",
+        sim.jamf_url()
+    );
+    let (status, body) = get_json(&c, &format!("{url}&page-size=5000"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["results"].as_array().unwrap().len(), 2000);
+    assert_eq!(
+        body["totalCount"].as_u64().unwrap() as usize,
+        counts.jamf_computers
+    );
+
+    let (total, all, pages) = jamf_collect(&c, &url, &token, 5000).await;
+    assert_eq!(total, counts.jamf_computers);
+    assert_eq!(pages, counts.jamf_computers.div_ceil(2000));
+    let ids: HashSet<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), all.len(), "no record twice");
+    let expected: HashSet<String> = sim
+        .fleet()
+        .jamf_computers()
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(ids, expected.iter().map(String::as_str).collect());
+    // Sections not asked for are null; asked for are present.
+    assert!(all[0]["hardware"]["serialNumber"].is_string());
+    assert!(all[0]["purchasing"].is_null());
+    assert!(
+        all[0]["general"]["lastContactTime"].is_string(),
+        "v3 has lastContactTime"
+    );
+
+    // Mobile devices, list and detail.
+    let (total, mobiles, _) = jamf_collect(
+        &c,
+        &format!("{}/api/v2/mobile-devices", sim.jamf_url()),
+        &token,
+        700,
+    )
+    .await;
+    assert_eq!(total, counts.jamf_mobile_devices);
+    let ids: HashSet<&str> = mobiles.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), counts.jamf_mobile_devices);
+    let detail_url = format!(
+        "{}/api/v2/mobile-devices/detail?section=HARDWARE&exception-handling=LENIENT",
+        sim.jamf_url()
+    );
+    let (total, details, _) = jamf_collect(&c, &detail_url, &token, 1000).await;
+    assert_eq!(total, counts.jamf_mobile_devices);
+    let ids: HashSet<&str> = details
+        .iter()
+        .map(|r| r["mobileDeviceId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), counts.jamf_mobile_devices);
+}
+
+#[tokio::test]
+async fn kandji_paging_caps_limit_at_300_and_covers_every_device_once() {
+    let sim = start(1500).await;
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let expected: HashSet<String> = sim
+        .fleet()
+        .kandji_devices()
+        .iter()
+        .map(|&i| {
+            sim.fleet()
+                .device(i)
+                .unwrap()
+                .kandji_id
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(expected.len() > 300);
+    let (_, first) = get_json(
+        &c,
+        &format!("{}/api/v1/devices?limit=1000", sim.kandji_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(first.as_array().unwrap().len(), 300);
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (status, page) = get_json(
+            &c,
+            &format!(
+                "{}/api/v1/devices?limit=300&offset={offset}&ordering=serial_number",
+                sim.kandji_url()
+            ),
+            &token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let page = page.as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        seen.extend(
+            page.into_iter()
+                .map(|d| d["device_id"].as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(seen.len(), expected.len());
+    assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), expected);
+    let serial_sorted = {
+        let (_, page) = get_json(
+            &c,
+            &format!(
+                "{}/api/v1/devices?ordering=serial_number&limit=5",
+                sim.kandji_url()
+            ),
+            &token,
+        )
+        .await;
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["serial_number"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut sorted = serial_sorted.clone();
+    sorted.sort();
+    assert_eq!(serial_sorted, sorted);
+    // Filters.
+    let mac_count = sim
+        .fleet()
+        .kandji_devices()
+        .iter()
+        .filter(|&&i| sim.fleet().device(i).unwrap().model.kind.is_mac())
+        .count();
+    let mut macs = 0;
+    let mut offset = 0;
+    loop {
+        let (_, page) = get_json(
+            &c,
+            &format!(
+                "{}/api/v1/devices?platform=mac&offset={offset}",
+                sim.kandji_url()
+            ),
+            &token,
+        )
+        .await;
+        let n = page.as_array().unwrap().len();
+        macs += n;
+        offset += n;
+        if n == 0 {
+            break;
+        }
+    }
+    assert_eq!(macs, mac_count);
+}
+
+#[tokio::test]
+async fn kandji_users_next_link_points_at_another_host() {
+    let sim = start(400).await;
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let mut url = format!("{}/api/v1/users?limit=50", sim.kandji_url());
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, body) = get_json(&c, &url, &token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        pages += 1;
+        ids.extend(
+            body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string()),
+        );
+        let Some(next) = body["next"].as_str() else {
+            break;
+        };
+        let next = url::Url::parse(next).unwrap();
+        assert_eq!(next.host_str(), Some("example.kandji.io"));
+        let cursor = next
+            .query_pairs()
+            .find(|(k, _)| k == "cursor")
+            .unwrap()
+            .1
+            .to_string();
+        url = reqwest::Url::parse_with_params(
+            &format!("{}/api/v1/users", sim.kandji_url()),
+            &[("limit", "50"), ("cursor", &cursor)],
+        )
+        .unwrap()
+        .to_string();
+    }
+    assert!(pages > 2);
+    assert_eq!(ids.len(), sim.fleet().counts().kandji_users);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    let (status, _) = get_json(
+        &c,
+        &format!("{}/api/v1/users?cursor=bm9wZQ", sim.kandji_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn abm_serials(
+    c: &reqwest::Client,
+    sim: &Simulator,
+    token: &str,
+    limit: usize,
+) -> (Vec<String>, usize) {
+    let mut serials = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = reqwest::Url::parse(&format!("{}/v1/orgDevices", sim.abm_url())).unwrap();
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
+        if let Some(cur) = &cursor {
+            url.query_pairs_mut().append_pair("cursor", cur);
+        }
+        let (status, body) = get_json(c, url.as_str(), token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        pages += 1;
+        serials.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_str().unwrap().to_string()),
+        );
+        match body["meta"]["paging"]["nextCursor"].as_str() {
+            Some(next) => {
+                assert!(
+                    body["links"]["next"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(&sim.abm_url())
+                );
+                cursor = Some(next.to_string());
+            }
+            None => {
+                assert!(body["links"].get("next").is_none());
+                break;
+            }
+        }
+    }
+    (serials, pages)
+}
+
+#[tokio::test]
+async fn abm_cursor_paging_covers_every_device_once() {
+    let sim = start(2500).await;
+    let c = client();
+    let token = abm_token(&c, &sim).await;
+    let expected = sim.fleet().counts().abm_devices;
+    let (serials, pages) = abm_serials(&c, &sim, &token, 1000).await;
+    assert_eq!(serials.len(), expected);
+    assert_eq!(pages, expected.div_ceil(1000));
+    assert_eq!(serials.iter().collect::<HashSet<_>>().len(), expected);
+
+    let (status, body) = get_json(
+        &c,
+        &format!("{}/v1/orgDevices?limit=1001", sim.abm_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["source"]["parameter"], "limit");
+    let (status, _) = get_json(
+        &c,
+        &format!("{}/v1/orgDevices?cursor=garbage", sim.abm_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, body) = get_json(&c, &format!("{}/v1/orgDevices", sim.abm_url()), &token).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 100, "default limit");
+}
+
+// ------------------------------------------------------------------ fleet vs vendors
+
+#[tokio::test]
+async fn served_counts_match_the_fleet_and_serials_are_shared() {
+    let sim = start(600).await;
+    let c = client();
+    let fleet = sim.fleet();
+    let counts = fleet.counts();
+    assert_eq!(counts.physical_devices, 600);
+    assert!(counts.in_all_three >= 1);
+    assert_eq!(counts.jamf_duplicate_records, 1);
+    assert!(
+        counts.abm_devices > 450 && counts.abm_devices < 600,
+        "{counts:?}"
+    );
+    assert!(
+        counts.kandji_devices > 150 && counts.jamf_physical_devices > 150,
+        "{counts:?}"
+    );
+    assert!(counts.abm_only > 0);
+
+    let jamf = jamf_token(&c, &sim).await;
+    let (_, computers, _) = jamf_collect(
+        &c,
+        &format!(
+            "{}/api/v1/computers-inventory?section=HARDWARE",
+            sim.jamf_url()
+        ),
+        &jamf,
+        2000,
+    )
+    .await;
+    let (_, mobiles, _) = jamf_collect(
+        &c,
+        &format!("{}/api/v2/mobile-devices", sim.jamf_url()),
+        &jamf,
+        2000,
+    )
+    .await;
+    assert_eq!(
+        computers.len() + mobiles.len(),
+        counts.jamf_computers + counts.jamf_mobile_devices
+    );
+    let mut jamf_serials: HashMap<String, usize> = HashMap::new();
+    for s in computers
+        .iter()
+        .map(|r| r["hardware"]["serialNumber"].as_str().unwrap())
+        .chain(mobiles.iter().map(|r| r["serialNumber"].as_str().unwrap()))
+    {
+        *jamf_serials.entry(s.to_string()).or_insert(0) += 1;
+    }
+    let twice: Vec<&String> = jamf_serials
+        .iter()
+        .filter(|(_, n)| **n == 2)
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(twice.len(), 1);
+    assert_eq!(twice[0], fleet.jamf_reenrolled_serials()[0]);
+
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let mut kandji_serials = HashSet::new();
+    let mut offset = 0;
+    loop {
+        let (_, page) = get_json(
+            &c,
+            &format!("{}/api/v1/devices?offset={offset}", sim.kandji_url()),
+            &token,
+        )
+        .await;
+        let page = page.as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        kandji_serials.extend(
+            page.iter()
+                .map(|d| d["serial_number"].as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(kandji_serials.len(), counts.kandji_devices);
+
+    let abm = abm_token(&c, &sim).await;
+    let (abm_serials, _) = abm_serials(&c, &sim, &abm, 1000).await;
+    let abm_serials: HashSet<String> = abm_serials.into_iter().collect();
+    assert_eq!(abm_serials.len(), counts.abm_devices);
+
+    let jamf_set: HashSet<String> = jamf_serials.keys().cloned().collect();
+    let union: HashSet<&String> = jamf_set
+        .iter()
+        .chain(&kandji_serials)
+        .chain(&abm_serials)
+        .collect();
+    assert_eq!(union.len(), counts.physical_devices);
+    let all_three: BTreeSet<&String> = jamf_set
+        .iter()
+        .filter(|s| kandji_serials.contains(*s) && abm_serials.contains(*s))
+        .collect();
+    let expected: BTreeSet<String> = fleet
+        .serials_in_all_three()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        all_three.into_iter().cloned().collect::<BTreeSet<_>>(),
+        expected
+    );
+    assert!(expected.contains(&fleet.migration_anchor().unwrap().serial));
+    let shared = jamf_set
+        .iter()
+        .chain(&kandji_serials)
+        .filter(|s| abm_serials.contains(*s))
+        .count();
+    assert!(shared > 0);
+    assert_eq!(
+        fleet.shared_serials().len(),
+        fleet
+            .devices()
+            .iter()
+            .filter(|d| d.vendor_count() >= 2)
+            .count()
+    );
+}
+
+// ------------------------------------------------------------------ quirks
+
+#[tokio::test]
+async fn jamf_quirks_filter_sections_and_classic() {
+    let sim = start(300).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let base = sim.jamf_url();
+    let (_, all, _) = jamf_collect(&c, &format!("{base}/api/v4/computers-inventory?section=GENERAL&section=PURCHASING&section=HARDWARE&section=USER_AND_LOCATION"), &token, 2000).await;
+    assert!(
+        all[0]["general"]["lastContact"].is_string(),
+        "v4 has lastContact"
+    );
+    assert!(all[0]["general"].get("lastContactTime").is_none());
+    assert!(all.iter().all(|r| r["operatingSystem"].is_null()));
+    assert!(
+        all.iter()
+            .any(|r| r["general"]["site"] == json!({"id": "-1", "name": "None"}))
+    );
+    assert!(all.iter().any(|r| {
+        r["purchasing"]["purchasePrice"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('$'))
+    }));
+    assert!(
+        all.iter()
+            .any(|r| r["hardware"]["processorSpeedMhz"] == 0
+                && r["hardware"]["smcVersion"].is_null())
+    );
+    let dates: Vec<&str> = all
+        .iter()
+        .map(|r| r["general"]["reportDate"].as_str().unwrap())
+        .collect();
+    let fractions: HashSet<usize> = dates
+        .iter()
+        .map(|d| d.split('.').nth(1).map_or(0, |f| f.len() - 1))
+        .collect();
+    assert!(fractions.len() >= 3, "variable fractions: {fractions:?}");
+    assert!(
+        all.iter()
+            .any(|r| r["userAndLocation"]["username"].is_string()
+                && r["userAndLocation"]["email"].is_null())
+    );
+
+    // Incremental filter on reportDate.
+    let mut millis: Vec<i64> = dates
+        .iter()
+        .map(|d| {
+            chrono::DateTime::parse_from_rfc3339(d)
+                .unwrap()
+                .timestamp_millis()
+        })
+        .collect();
+    millis.sort();
+    let pivot = millis[millis.len() / 2];
+    let expected = millis.iter().filter(|m| **m > pivot).count();
+    let pivot_text = chrono::DateTime::from_timestamp_millis(pivot)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/api/v4/computers-inventory"),
+        &[
+            ("filter", format!("general.reportDate>\"{pivot_text}\"")),
+            ("page-size", "2000".into()),
+        ],
+    )
+    .unwrap();
+    let (status, body) = get_json(&c, url.as_str(), &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["totalCount"].as_u64().unwrap() as usize, expected);
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/api/v4/computers-inventory"),
+        &[("filter", "bogus.field==1")],
+    )
+    .unwrap();
+    let (status, body) = get_json(&c, url.as_str(), &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot filter by field")
+    );
+
+    // Detail, 404.
+    let id = all[0]["id"].as_str().unwrap();
+    let (status, detail) = get_json(
+        &c,
+        &format!("{base}/api/v1/computers-inventory-detail/{id}"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(detail["operatingSystem"]["version"].is_string() && detail["plugins"].is_array());
+    let (status, body) = get_json(
+        &c,
+        &format!("{base}/api/v1/computers-inventory-detail/999999"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["httpStatus"], 404);
+
+    // Mobile detail STRICT fails on the broken device; LENIENT nulls its section.
+    let (status, body) = get_json(
+        &c,
+        &format!("{base}/api/v2/mobile-devices/detail?section=SECURITY&page-size=2000"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, json!({"httpStatus": 500, "errors": []}));
+    let (status, body) = get_json(&c, &format!("{base}/api/v2/mobile-devices/detail?section=SECURITY&page-size=2000&exception-handling=LENIENT"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let results = body["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["deviceType"] == "iOS" && r["security"].is_null())
+    );
+    let mid = results.iter().find(|r| r["deviceType"] == "iOS").unwrap()["mobileDeviceId"]
+        .as_str()
+        .unwrap();
+    let (status, one) = get_json(
+        &c,
+        &format!("{base}/api/v2/mobile-devices/{mid}/detail"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["type"], "ios");
+    assert!(one["ios"]["model"].is_string());
+
+    // Buildings, departments, sites.
+    let (_, b) = get_json(&c, &format!("{base}/api/v1/buildings"), &token).await;
+    assert_eq!(b["totalCount"], 4);
+    let (_, s) = get_json(&c, &format!("{base}/api/v1/sites"), &token).await;
+    assert!(s.is_array());
+
+    // Classic users: JSON labelled text/plain.
+    let resp = c
+        .get(format!("{base}/JSSResource/users"))
+        .bearer_auth(&token)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let users: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    let first = users["users"][0]["id"].as_u64().unwrap();
+    let resp = c
+        .get(format!("{base}/JSSResource/users/id/{first}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let user: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(user["user"]["id"], first);
+    assert_eq!(user["user"]["ldap_server"]["id"], -1);
+    let resp = c
+        .get(format!("{base}/JSSResource/users/id/0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(resp.text().await.unwrap().contains("Status page"));
+}
+
+#[tokio::test]
+async fn kandji_quirks() {
+    let sim = start(600).await;
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let mut all = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (_, page) = get_json(
+            &c,
+            &format!("{}/api/v1/devices?offset={offset}", sim.kandji_url()),
+            &token,
+        )
+        .await;
+        let page = page.as_array().unwrap().clone();
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        all.extend(page);
+    }
+    assert!(all.iter().any(|d| d["user"] == ""));
+    assert!(all.iter().any(|d| d["user"]["id"].is_u64()));
+    assert!(all.iter().any(|d| d["user"]["id"].is_string()));
+    assert!(all.iter().any(|d| d["last_check_in"] == ""));
+    assert!(all.iter().any(|d| {
+        d["last_check_in"]
+            .as_str()
+            .is_some_and(|s| s.ends_with('Z'))
+    }));
+    let fe = all[0]["first_enrollment"].as_str().unwrap();
+    assert!(fe.contains(' ') && fe.ends_with("+00:00"), "{fe}");
+
+    for platform in ["Mac", "iPhone", "iPad", "AppleTV"] {
+        let d = all
+            .iter()
+            .find(|d| d["platform"] == platform)
+            .unwrap_or_else(|| panic!("no {platform}"));
+        let id = d["device_id"].as_str().unwrap();
+        let (status, details) = get_json(
+            &c,
+            &format!("{}/api/v1/devices/{id}/details", sim.kandji_url()),
+            &token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(details["mdm"]["mdm_enabled"], "True");
+        assert_eq!(
+            details["hardware_overview"]["serial_number"],
+            d["serial_number"]
+        );
+        match platform {
+            "Mac" => assert!(
+                details["hardware_overview"]["model_identifier"].is_string()
+                    && details["hardware_overview"]["udid"].is_string()
+            ),
+            "AppleTV" => {
+                assert!(details.get("lost_mode").is_none() && details.get("cellular").is_none());
+                assert!(details["mdm"].get("supervised").is_none());
+            }
+            _ => assert!(details["hardware_overview"]["uuid"].is_string()),
+        }
+        let (status, one) = get_json(
+            &c,
+            &format!("{}/api/v1/devices/{id}", sim.kandji_url()),
+            &token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(&one, d);
+    }
+    let (status, body) = get_json(
+        &c,
+        &format!(
+            "{}/api/v1/devices/{}",
+            sim.kandji_url(),
+            uuid::Uuid::new_v4()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["detail"], "Not found.");
+    let (_, bp) = get_json(
+        &c,
+        &format!("{}/api/v1/blueprints", sim.kandji_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(bp["count"], 4);
+    let (_, tags) = get_json(
+        &c,
+        &format!("{}/api/v1/tags?search=vip", sim.kandji_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(tags["results"][0]["name"], "vip");
+}
+
+#[tokio::test]
+async fn abm_quirks_and_endpoints() {
+    let sim = start(800).await;
+    let c = client();
+    let token = abm_token(&c, &sim).await;
+    let base = sim.abm_url();
+    let (_, page) = get_json(&c, &format!("{base}/v1/orgDevices?limit=1000"), &token).await;
+    let data = page["data"].as_array().unwrap();
+    let attrs: Vec<&Value> = data.iter().map(|d| &d["attributes"]).collect();
+    assert!(attrs.iter().any(|a| a.get("purchaseSourceUid").is_some()));
+    assert!(attrs.iter().any(|a| a.get("purchaseSourceId").is_some()));
+    assert!(attrs.iter().any(|a| a["wifiMacAddress"].is_array()));
+    assert!(attrs.iter().any(|a| a["wifiMacAddress"].is_string()));
+    assert!(attrs.iter().any(|a| a["color"] == ""));
+    assert!(
+        attrs.iter().any(|a| a["status"] == "ASSIGNED")
+            && attrs.iter().any(|a| a["status"] == "UNASSIGNED")
+    );
+    assert!(attrs.iter().any(|a| a["imei"].is_array()));
+
+    let (status, sparse) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices?fields%5BorgDevices%5D=serialNumber,status&limit=5"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let keys: BTreeSet<&str> = sparse["data"][0]["attributes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["serialNumber", "status"]));
+    assert!(sparse["data"][0].get("relationships").is_none());
+    let (status, _) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices?fields%5BorgDevices%5D=bogus"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let assigned = data
+        .iter()
+        .find(|d| d["attributes"]["status"] == "ASSIGNED")
+        .unwrap();
+    let serial = assigned["id"].as_str().unwrap();
+    let (status, one) = get_json(&c, &format!("{base}/v1/orgDevices/{serial}"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["data"]["id"], serial);
+    let (_, link) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices/{serial}/relationships/assignedServer"),
+        &token,
+    )
+    .await;
+    let server_id = link["data"]["id"].as_str().unwrap().to_string();
+    let (_, server) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices/{serial}/assignedServer"),
+        &token,
+    )
+    .await;
+    assert_eq!(server["data"]["id"], server_id.as_str());
+    let (_, ac) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices/{serial}/appleCareCoverage"),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        ac["data"][0]["attributes"]["description"],
+        "Limited Warranty"
+    );
+    let (status, nf) = get_json(&c, &format!("{base}/v1/orgDevices/NOPE123"), &token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(nf["errors"][0]["code"], "NOT_FOUND");
+
+    // Servers and their devices add up to the assigned devices.
+    let (_, servers) = get_json(&c, &format!("{base}/v1/mdmServers"), &token).await;
+    let mut assigned_total = 0;
+    for s in servers["data"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(cur) => format!(
+                    "{base}/v1/mdmServers/{id}/relationships/devices?limit=100&cursor={cur}"
+                ),
+                None => format!("{base}/v1/mdmServers/{id}/relationships/devices?limit=100"),
+            };
+            let (status, body) = get_json(&c, &url, &token).await;
+            assert_eq!(status, StatusCode::OK);
+            assigned_total += body["data"].as_array().unwrap().len();
+            match body["meta"]["paging"]["nextCursor"].as_str() {
+                Some(n) => cursor = Some(n.to_string()),
+                None => break,
+            }
+        }
+        let (status, _) = get_json(&c, &format!("{base}/v1/mdmServers/{id}/devices"), &token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let expected = sim
+        .fleet()
+        .devices()
+        .iter()
+        .filter(|d| d.abm_server().is_some())
+        .count();
+    assert_eq!(assigned_total, expected);
+
+    // Activities.
+    let body = json!({"data": {"type": "orgDeviceActivities", "attributes": {"activityType": "ASSIGN_DEVICES"},
+        "relationships": {"mdmServer": {"data": {"type": "mdmServers", "id": server_id}},
+            "devices": {"data": [{"type": "orgDevices", "id": serial}]}}}});
+    let resp = c
+        .post(format!("{base}/v1/orgDeviceActivities"))
+        .bearer_auth(&token)
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["data"]["attributes"]["status"], "IN_PROGRESS");
+    let aid = created["data"]["id"].as_str().unwrap();
+    let (status, act) = get_json(&c, &format!("{base}/v1/orgDeviceActivities/{aid}"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(act["data"]["attributes"]["status"], "COMPLETED");
+}
+
+// ------------------------------------------------------------------ faults
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Status(u16),
+    TransportError,
+}
+
+/// Walks Kandji's device list with retries; returns every attempt's outcome and the pages.
+async fn walk_with_retries(sim: &Simulator) -> (Vec<Outcome>, Vec<Value>) {
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let mut outcomes = Vec::new();
+    let mut pages = Vec::new();
+    let mut offset = 0;
+    loop {
+        let url = format!(
+            "{}/api/v1/devices?limit=20&offset={offset}",
+            sim.kandji_url()
+        );
+        let page = loop {
+            match c.get(&url).bearer_auth(&token).send().await {
+                Err(_) => outcomes.push(Outcome::TransportError),
+                Ok(resp) => {
+                    let status = resp.status();
+                    outcomes.push(Outcome::Status(status.as_u16()));
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        assert_eq!(resp.headers()["retry-after"], "1");
+                    }
+                    if status == StatusCode::OK {
+                        break resp.json::<Value>().await.unwrap();
+                    }
+                }
+            }
+            assert!(outcomes.len() < 10_000, "no progress");
+        };
+        let n = page.as_array().unwrap().len();
+        pages.push(page);
+        if n == 0 {
+            break;
+        }
+        offset += n;
+    }
+    for i in 0..30 {
+        let url = format!(
+            "{}/api/v1/devices/{}",
+            sim.kandji_url(),
+            sim.fleet()
+                .device(sim.fleet().kandji_devices()[i])
+                .unwrap()
+                .kandji_id
+                .unwrap()
+        );
+        loop {
+            match c.get(&url).bearer_auth(&token).send().await {
+                Err(_) => outcomes.push(Outcome::TransportError),
+                Ok(resp) => {
+                    outcomes.push(Outcome::Status(resp.status().as_u16()));
+                    if resp.status() == StatusCode::OK {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (outcomes, pages)
+}
+
+#[tokio::test]
+async fn faults_are_deterministic_and_never_change_data() {
+    let faulty = || SimulatorConfig {
+        fault_rate: 0.3,
+        fault_seed: 99,
+        ..config(400)
+    };
+    let a = Simulator::start(faulty()).await.unwrap();
+    let b = Simulator::start(faulty()).await.unwrap();
+    let clean = start(400).await;
+    let (outcomes_a, pages_a) = walk_with_retries(&a).await;
+    let (outcomes_b, pages_b) = walk_with_retries(&b).await;
+    let (outcomes_clean, pages_clean) = walk_with_retries(&clean).await;
+    assert_eq!(outcomes_a, outcomes_b, "same seed, same faults");
+    assert_eq!(pages_a, pages_clean, "faults never change data");
+    assert_eq!(pages_a, pages_b);
+    assert!(outcomes_clean.iter().all(|o| *o == Outcome::Status(200)));
+
+    let faults = outcomes_a
+        .iter()
+        .filter(|o| **o != Outcome::Status(200))
+        .count();
+    let rate = faults as f64 / outcomes_a.len() as f64;
+    assert!((0.15..0.45).contains(&rate), "observed fault rate {rate}");
+    assert!(outcomes_a.contains(&Outcome::Status(429)));
+    assert!(outcomes_a.contains(&Outcome::Status(503)));
+    assert!(outcomes_a.contains(&Outcome::TransportError));
+    assert!(
+        !outcomes_a.contains(&Outcome::Status(401)),
+        "Kandji tokens never expire"
+    );
+    let stats = a.stats();
+    assert_eq!(stats.faults().total() as usize, faults);
+    assert_eq!(
+        stats.kandji.faults.connection_reset as usize,
+        outcomes_a
+            .iter()
+            .filter(|o| **o == Outcome::TransportError)
+            .count()
+    );
+    assert_eq!(stats.kandji.requests as usize, outcomes_a.len());
+    assert_eq!(
+        stats.vendor(Vendor::Kandji).endpoints["GET /api/v1/devices/{id}"] as usize,
+        outcomes_a.len() - stats.kandji.endpoints["GET /api/v1/devices"] as usize
+    );
+
+    let other = Simulator::start(SimulatorConfig {
+        fault_seed: 100,
+        ..faulty()
+    })
+    .await
+    .unwrap();
+    let (outcomes_other, _) = walk_with_retries(&other).await;
+    assert_ne!(outcomes_a, outcomes_other, "another seed, other faults");
+}
+
+#[tokio::test]
+async fn connection_reset_drops_the_connection_without_a_response() {
+    let sim = Simulator::start(SimulatorConfig {
+        fault_rate: 1.0,
+        fault_kinds: vec![FaultKind::ConnectionReset],
+        max_consecutive_faults: 1,
+        ..config(10)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let url = format!("{}/api/v1/devices", sim.kandji_url());
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let err = c.get(&url).bearer_auth(&token).send().await.unwrap_err();
+    assert!(!err.is_status(), "{err:?}");
+    let ok = c.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(sim.stats().kandji.faults.connection_reset, 1);
+}
+
+#[tokio::test]
+async fn expired_token_fault_revokes_the_token_and_re_auth_works() {
+    let sim = Simulator::start(SimulatorConfig {
+        fault_rate: 1.0,
+        fault_kinds: vec![FaultKind::ExpiredToken],
+        max_consecutive_faults: 1,
+        ..config(10)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let url = format!("{}/api/v1/jamf-pro-version", sim.jamf_url());
+    let t1 = jamf_token(&c, &sim).await;
+    let (status, body) = get_json(&c, &url, &t1).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["errors"][0]["code"], "INVALID_TOKEN");
+    // Re-authenticate and retry: the retry is not faulted (max 1 in a row).
+    let t2 = jamf_token(&c, &sim).await;
+    assert_eq!(get_json(&c, &url, &t2).await.0, StatusCode::OK);
+    // The fault revoked t1 for good (token endpoints are never faulted by default).
+    let resp = c
+        .post(format!("{}/api/v1/auth/invalidate-token", sim.jamf_url()))
+        .bearer_auth(&t1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = c
+        .post(format!("{}/api/v1/auth/invalidate-token", sim.jamf_url()))
+        .bearer_auth(&t2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let stats = sim.stats();
+    assert_eq!(stats.jamf.faults.expired_token, 1);
+    assert_eq!(stats.jamf.token_requests, 4);
+}
+
+#[tokio::test]
+async fn kandji_mutation_adds_and_removes_between_pages() {
+    let sim = Simulator::start(SimulatorConfig {
+        mutate_kandji_between_pages: true,
+        ..config(500)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    let mut pages = 0;
+    loop {
+        let (_, page) = get_json(
+            &c,
+            &format!(
+                "{}/api/v1/devices?limit=50&offset={offset}",
+                sim.kandji_url()
+            ),
+            &token,
+        )
+        .await;
+        let page = page.as_array().unwrap().clone();
+        pages += 1;
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len();
+        seen.extend(
+            page.iter()
+                .map(|d| d["serial_number"].as_str().unwrap().to_string()),
+        );
+    }
+    let m = sim.kandji_mutations();
+    assert_eq!(m.generation, pages);
+    assert_eq!(m.added.len() as u64, pages);
+    assert_eq!(m.removed.len() as u64, pages);
+    // The walk saw added devices (appended at the end) that the fleet does not have.
+    assert!(seen.iter().any(|s| m.added.contains(s)));
+    assert!(
+        seen.iter()
+            .all(|s| sim.fleet().device_by_serial(s).is_some() || m.added.contains(s))
+    );
+    // A removed device is gone from the detail endpoint.
+    let removed = sim.fleet().device_by_serial(&m.removed[0]).unwrap();
+    let (status, _) = get_json(
+        &c,
+        &format!(
+            "{}/api/v1/devices/{}",
+            sim.kandji_url(),
+            removed.kandji_id.unwrap()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Without the option nothing moves.
+    let still = start(50).await;
+    let _ = get_json(
+        &c,
+        &format!("{}/api/v1/devices", still.kandji_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(still.kandji_mutations().generation, 0);
+}
+
+// ------------------------------------------------------------------ handle
+
+#[tokio::test]
+async fn handle_urls_stats_exports_and_shutdown() {
+    let sim = start(30).await;
+    let port = sim.addr().port();
+    assert!(sim.addr().ip().is_loopback());
+    assert_eq!(sim.jamf_url(), format!("http://127.0.0.1:{port}/jamf"));
+    assert_eq!(sim.kandji_url(), format!("http://127.0.0.1:{port}/kandji"));
+    assert_eq!(sim.abm_url(), format!("http://127.0.0.1:{port}/abm"));
+    assert_eq!(
+        sim.abm_token_url(),
+        format!("http://127.0.0.1:{port}/abm-auth/auth/oauth2/token")
+    );
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let _ = get_json(
+        &c,
+        &format!("{}/api/v1/computers-inventory", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    let _ = get_json(
+        &c,
+        &format!("{}/api/v1/computers-inventory", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    let stats = sim.stats();
+    assert_eq!(stats.jamf.requests, 3);
+    assert_eq!(stats.jamf.token_requests, 1);
+    assert_eq!(stats.jamf.endpoints["GET /api/v1/computers-inventory"], 2);
+    assert_eq!(stats.jamf.endpoints["POST /api/v1/oauth/token"], 1);
+    assert_eq!(stats.total_requests(), 3);
+    sim.reset_stats();
+    assert_eq!(sim.stats().total_requests(), 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("abm.pem");
+    sim.write_abm_key(&key).unwrap();
+    let written = std::fs::read_to_string(&key).unwrap();
+    assert!(written.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+    let exports = sim.env_exports(&key);
+    for name in [
+        "JAMF_URL",
+        "JAMF_CLIENT_ID",
+        "JAMF_CLIENT_SECRET",
+        "KANDJI_URL",
+        "KANDJI_TOKEN",
+        "ABM_URL",
+        "ABM_TOKEN_URL",
+        "ABM_CLIENT_ID",
+        "ABM_KEY_ID",
+        "ABM_PRIVATE_KEY",
+    ] {
+        assert!(
+            exports.contains(&format!("export {name}='")),
+            "{name} missing in\n{exports}"
+        );
+    }
+    assert!(
+        !format!("{:?}", sim.credentials())
+            .contains(sim.credentials().kandji_token.expose_secret())
+    );
+
+    let url = format!("{}/api/v1/jamf-pro-version", sim.jamf_url());
+    sim.shutdown().await;
+    let fresh = client();
+    assert!(fresh.get(&url).send().await.is_err(), "server is gone");
+}
+
+#[tokio::test]
+async fn latency_is_applied() {
+    let sim = Simulator::start(SimulatorConfig {
+        latency: Duration::from_millis(30),
+        ..config(5)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let started = std::time::Instant::now();
+    let resp = c
+        .get(format!("{}/api/v1/devices", sim.kandji_url()))
+        .bearer_auth(sim.credentials().kandji_token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(30));
+}
+
+#[tokio::test]
+async fn serves_100k_devices() {
+    let sim = Simulator::start(SimulatorConfig {
+        fleet: FleetConfig {
+            devices: 100_000,
+            seed: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let counts = sim.fleet().counts();
+    assert_eq!(counts.physical_devices, 100_000);
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let (status, body) = get_json(
+        &c,
+        &format!(
+            "{}/api/v1/computers-inventory?page=10&page-size=2000&sort=id:asc",
+            sim.jamf_url()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["results"].as_array().unwrap().len(), 2000);
+    assert_eq!(
+        body["totalCount"].as_u64().unwrap() as usize,
+        counts.jamf_computers
+    );
+    let abm = abm_token(&c, &sim).await;
+    let (_, body) = get_json(
+        &c,
+        &format!("{}/v1/orgDevices?limit=1000", sim.abm_url()),
+        &abm,
+    )
+    .await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 1000);
+}
