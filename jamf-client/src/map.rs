@@ -113,7 +113,8 @@ fn date(v: Option<NaiveDate>) -> Option<String> {
     v.map(|d| d.format("%Y-%m-%d").to_string())
 }
 
-/// IMEI/MEID as one identifier: whitespace removed (`"59 105109 176278 3"`
+/// IMEI/MEID as one identifier: whitespace removed (as the upsert's
+/// identifier matching does anyway) (`"59 105109 176278 3"`
 /// → `"591051091762783"`).
 fn device_identifier(raw: Option<&str>) -> Option<String> {
     raw.map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
@@ -162,7 +163,7 @@ pub fn computer(c: &ComputerInventory, security: &SecurityReads) -> SourceDevice
     let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, c.id.as_str());
     let f = &mut d.fields;
     f.id("jamf_pro_computer_id", Some(c.id.as_str()))
-        .text("udid", c.udid.as_deref());
+        .id("udid", c.udid.as_deref());
 
     if let Some(g) = &c.general {
         f.text("computer_name", g.name.as_deref())
@@ -197,9 +198,9 @@ pub fn computer(c: &ComputerInventory, security: &SecurityReads) -> SourceDevice
             .measured("processor_speed", h.processor_speed_mhz)
             .measured("bus_speed", h.bus_speed_mhz)
             .measured("cache_size", h.cache_size_kilobytes)
-            .measured("number_of_processors", h.processor_count)
-            .measured("total_number_of_cores", h.core_count)
-            .measured("total_ram", h.total_ram_megabytes)
+            .count("number_of_processors", h.processor_count)
+            .count("total_number_of_cores", h.core_count)
+            .count("total_ram", h.total_ram_megabytes)
             .mac("primary_mac_address", h.mac_address.as_deref())
             .mac("secondary_mac_address", h.alt_mac_address.as_deref())
             .text("nic_speed", h.nic_speed.as_deref())
@@ -288,7 +289,7 @@ pub fn mobile_device(
 
     if let Some(g) = &m.general {
         let os_name = m.device_type.as_ref().map(|t| t.as_str());
-        f.text("udid", g.udid.as_deref())
+        f.id("udid", g.udid.as_deref())
             .text("device_name", g.display_name.as_deref())
             .text("asset_tag", g.asset_tag.as_deref())
             .bool("managed", g.managed)
@@ -326,7 +327,8 @@ pub fn mobile_device(
         let imei = device_identifier(n.imei.as_deref());
         let meid = device_identifier(n.meid.as_deref());
         f.list("imei", imei.as_deref())
-            .list("meid", meid.as_deref());
+            .list("meid", meid.as_deref())
+            .text("eid", n.eid.as_deref());
     }
 
     if let Some(p) = &m.purchasing {
@@ -442,6 +444,7 @@ pub const MOBILE_DEVICE_KEYS: &[&str] = &[
     "department_id",
     "device_name",
     "device_type",
+    "eid",
     "email_address",
     "full_name",
     "imei",
@@ -550,13 +553,14 @@ mod tests {
         "Bluetooth MAC Address",
         "IMEI",
         "MEID",
+        "EID",
         "Device Type",
     ];
 
     #[test]
     fn every_key_is_a_catalog_key_of_a_display_name() {
         let known: Vec<String> = NAMES.iter().map(|n| catalog_key(n)).collect();
-        assert_eq!(known.len(), 51 + 15);
+        assert_eq!(known.len(), 51 + 16);
         for key in COMPUTER_KEYS.iter().chain(MOBILE_DEVICE_KEYS) {
             assert!(known.iter().any(|k| k == key), "{key} is not a catalog key");
         }

@@ -144,3 +144,76 @@ fn the_reference_shapes_decode() {
     );
     assert!(summary.extra.contains_key("softwareUpdateDeviceId"));
 }
+
+/// The value at a dotted path (`general.site.name`) of a JSON document.
+fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |v, key| v.get(key))
+}
+
+/// Every key a record carries is a Jamf catalog key of its entity (or of
+/// the user rows), and where the catalog names one JSON path, normalizing
+/// the fixture's raw value with the catalog's value type gives the value
+/// the client stored: the client and the catalog agree.
+#[test]
+fn records_agree_with_the_catalog() {
+    use mdm_mapping::catalog;
+    use mdm_mapping::{Entity, Vendor};
+
+    let cases: Vec<(&str, SourceDevice)> = vec![
+        (
+            "computers/intel_mac_v1.json",
+            computer("computers/intel_mac_v1.json", SecurityReads::all()),
+        ),
+        (
+            "computers/apple_silicon_v4.json",
+            computer("computers/apple_silicon_v4.json", SecurityReads::all()),
+        ),
+        (
+            "computers/sparse_v1.json",
+            computer("computers/sparse_v1.json", SecurityReads::all()),
+        ),
+        (
+            "mobile/iphone.json",
+            mobile("mobile/iphone.json", SecurityReads::all()),
+        ),
+        (
+            "mobile/apple_tv.json",
+            mobile("mobile/apple_tv.json", SecurityReads::all()),
+        ),
+    ];
+    let mut checked = 0;
+    for (name, d) in &cases {
+        let raw = fixture_json(name);
+        for (key, value) in d.fields.iter() {
+            let spec = catalog::all()
+                .iter()
+                .find(|f| f.vendor == Vendor::Jamf && f.key == key && f.entity == d.entity)
+                .or_else(|| {
+                    catalog::all().iter().find(|f| {
+                        f.vendor == Vendor::Jamf && f.key == key && f.entity == Entity::User
+                    })
+                });
+            let spec = spec.unwrap_or_else(|| panic!("{name}: `{key}` is not a Jamf catalog key"));
+            let single_path = !spec.json_path.contains(['+', '|', ' ']);
+            let same_document = spec.entity == d.entity || d.entity == Entity::Computer;
+            if !single_path || !same_document || key == "site" {
+                continue;
+            }
+            let Some(raw_value) = at(&raw, spec.json_path) else {
+                panic!("{name}: `{key}` has no value at {}", spec.json_path)
+            };
+            let expected = spec.value_type.normalize(raw_value);
+            // IMEI/MEID lose their inner spaces in the client.
+            if matches!(key, "imei" | "meid") {
+                continue;
+            }
+            assert_eq!(
+                expected.as_ref(),
+                Some(value),
+                "{name}: `{key}` from {raw_value}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} values checked");
+}
