@@ -4,6 +4,7 @@
 //! project design; see the README.
 
 mod catalog;
+pub mod demo;
 pub mod devices;
 mod output;
 pub mod plan;
@@ -256,6 +257,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Devices(args) => devices::run(&args, &mut out).await,
         Command::Plan(args) => plan::run(&args, &mut out),
         Command::Sync(args) => sync::run(&args, &mut out).await,
-        _ => Err(CliError::failure("this command is not built yet")),
+        Command::Demo(args) => demo::run(&args, &mut out).await,
+        Command::Simulate(args) => {
+            drop(out);
+            demo::simulate(&args).await
+        }
     }
 }

@@ -1,0 +1,245 @@
+//! The `mdm` binary as a user runs it: exit codes, one-line errors, JSON shapes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
+use secrecy::ExposeSecret;
+
+fn mdm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mdm"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("mdm runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_one_line_failure(o: &Output, code: i32, mentions: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("mdm: "), "{err}");
+    assert!(err.contains(mentions), "{err} should mention {mentions}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p.display().to_string()
+}
+
+const EMPTY_INVENTORY: &str = r#"{"assets":[],"employees":[]}"#;
+
+#[test]
+fn catalog_json_has_the_design_keys() {
+    let o = mdm(&["catalog", "--vendor", "kandji", "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json array");
+    let rows = v.as_array().expect("array");
+    assert!(rows.len() >= 26);
+    for key in [
+        "vendor",
+        "entity",
+        "name",
+        "key",
+        "json_path",
+        "value_type",
+        "description",
+        "guidance",
+        "unique",
+        "recommendation",
+    ] {
+        assert!(rows.iter().all(|r| r.get(key).is_some()), "missing {key}");
+    }
+    assert!(rows.iter().all(|r| r["vendor"] == "kandji"));
+    let device_name = rows
+        .iter()
+        .find(|r| r["name"] == "Device Name")
+        .expect("Device Name");
+    assert_eq!(device_name["recommendation"], "caution");
+}
+
+#[test]
+fn plan_on_a_missing_file_exits_2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let incoming = write(dir.path(), "in.jsonl", "");
+    let o = mdm(&[
+        "plan",
+        "--existing",
+        "/nonexistent/inventory.json",
+        "--incoming",
+        &incoming,
+    ]);
+    assert_one_line_failure(&o, 2, "/nonexistent/inventory.json");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn plan_on_broken_json_exits_2_naming_the_place() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let existing = write(
+        dir.path(),
+        "inv.json",
+        r#"{"assets":[{"id":"a1","fields":{"#,
+    );
+    let incoming = write(dir.path(), "in.jsonl", "");
+    let o = mdm(&["plan", "--existing", &existing, "--incoming", &incoming]);
+    assert_one_line_failure(&o, 2, "inv.json");
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+}
+
+#[test]
+fn plan_skips_records_without_identifier_and_bad_lines_with_reasons() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let existing = write(dir.path(), "inv.json", EMPTY_INVENTORY);
+    let incoming = write(
+        dir.path(),
+        "in.jsonl",
+        concat!(
+            r#"{"vendor":"jamf","entity":"mobile_device","source_id":"7","fields":{"model":"iPhone 15"}}"#,
+            "\n",
+            "this is not json\n",
+            "\n",
+            r#"{"vendor":"kandji","entity":"device","source_id":"d1","fields":{"serial_number":"C02XK1ABJG5H","model":"MacBook Air (M2, 2022)"}}"#,
+            "\n"
+        ),
+    );
+    let o = mdm(&[
+        "plan",
+        "--existing",
+        &existing,
+        "--incoming",
+        &incoming,
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan json");
+    let s = &plan["summary"];
+    for key in [
+        "create",
+        "update",
+        "unchanged",
+        "conflict",
+        "skip",
+        "employee_create",
+    ] {
+        assert!(s[key].is_u64(), "summary.{key}");
+    }
+    assert_eq!(s["create"], 1);
+    assert_eq!(s["skip"], 2);
+    let reasons: Vec<&str> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["action"] == "skip")
+        .map(|a| a["reason"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("identifier")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("in.jsonl:2")),
+        "{reasons:?}"
+    );
+    for a in plan["actions"].as_array().expect("actions") {
+        for key in [
+            "action",
+            "sources",
+            "target_id",
+            "matched_on",
+            "changes",
+            "reason",
+        ] {
+            assert!(a.get(key).is_some(), "action without {key}: {a}");
+        }
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let o = mdm(&["devices", "--vendor", "intune"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = mdm(&["sync", "--db", "/tmp/never-created-by-mdm-tests.db"]);
+    assert_one_line_failure(&o, 2, "no source configured");
+    let o = mdm(&["devices", "--vendor", "jamf"]);
+    assert_one_line_failure(&o, 2, "JAMF_URL");
+}
+
+#[test]
+fn insecure_url_is_refused() {
+    let o = Command::new(env!("CARGO_BIN_EXE_mdm"))
+        .args(["devices", "--vendor", "kandji"])
+        .env_clear()
+        .env("KANDJI_URL", "http://acme.api.kandji.io")
+        .env("KANDJI_TOKEN", "00000000-1111-2222-3333-444444444444")
+        .output()
+        .expect("runs");
+    assert_one_line_failure(&o, 2, "http");
+    assert!(
+        !stderr(&o).contains("00000000-1111"),
+        "token leaked: {}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_jsonl_prints_one_record_per_simulated_jamf_device() {
+    let sim = Simulator::start(SimulatorConfig {
+        fleet: FleetConfig {
+            devices: 150,
+            seed: 21,
+            ..FleetConfig::default()
+        },
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let counts = sim.fleet().counts();
+    let creds = sim.credentials();
+    let jamf_url = sim.jamf_url();
+    let id = creds.jamf_client_id.clone();
+    let secret = creds.jamf_client_secret.expose_secret().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mdm"))
+            .args(["devices", "--vendor", "jamf", "--format", "jsonl"])
+            .env_clear()
+            .env("JAMF_URL", jamf_url)
+            .env("JAMF_CLIENT_ID", id)
+            .env("JAMF_CLIENT_SECRET", &secret)
+            .output()
+            .map(|o| (o, secret))
+    })
+    .await
+    .expect("join")
+    .expect("mdm runs");
+    let (o, secret) = out;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout.clone()).expect("utf-8");
+    let mut ids = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let d: mdm_mapping::SourceDevice =
+            serde_json::from_str(line).expect("each line is a record");
+        assert_eq!(d.vendor, mdm_mapping::Vendor::Jamf);
+        assert!(
+            ids.insert((d.entity, d.source_id.clone())),
+            "repeated {line}"
+        );
+    }
+    assert_eq!(
+        ids.len(),
+        counts.jamf_computers + counts.jamf_mobile_devices
+    );
+    assert!(!text.contains(&secret) && !stderr(&o).contains(&secret));
+    sim.shutdown().await;
+}

@@ -1,0 +1,228 @@
+//! End to end: the three clients against the simulator, synced into SQLite.
+//!
+//! Each test starts its own loopback simulator; nothing leaves the machine.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mdm_examples::cli::demo::simulator_sources;
+use mdm_examples::cli::sync::sync_sources;
+use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
+use mdm_examples::sqlite::SqliteStore;
+use mdm_mapping::store::{FieldWrite, Store};
+use mdm_mapping::upsert::{ActionKind, Config};
+use mdm_mapping::{Value, Vendor};
+
+async fn simulator(devices: usize, seed: u64) -> Simulator {
+    Simulator::start(SimulatorConfig {
+        fleet: FleetConfig {
+            devices,
+            seed,
+            ..FleetConfig::default()
+        },
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+fn serial_of(fields: &mdm_mapping::Fields) -> Option<String> {
+    fields.get_str("serial_number").map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_vendors_sync_into_one_asset_per_device_and_rerun_is_unchanged() {
+    let sim = simulator(300, 11).await;
+    let counts = sim.fleet().counts();
+    assert!(
+        counts.in_all_three > 0,
+        "the fleet must exercise a three-way merge"
+    );
+    assert!(
+        counts.jamf_duplicate_records > 0,
+        "and a re-enrolled Jamf record"
+    );
+    let sources = simulator_sources(&sim).expect("sources");
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(dir.path().join("inv.db")).expect("db");
+
+    let first = sync_sources(&sources, &store, &Config::default(), false, false)
+        .await
+        .expect("first sync");
+    assert!(first.source_errors.is_empty(), "{:?}", first.source_errors);
+    let read: BTreeMap<Vendor, usize> = first.read.iter().copied().collect();
+    assert_eq!(read[&Vendor::Abm], counts.abm_devices);
+    assert_eq!(
+        read[&Vendor::Jamf],
+        counts.jamf_computers + counts.jamf_mobile_devices
+    );
+    assert_eq!(read[&Vendor::Kandji], counts.kandji_devices);
+    assert_eq!(first.plan.summary.create, counts.physical_devices);
+    assert_eq!(
+        first.plan.summary.conflict,
+        0,
+        "{:#?}",
+        first
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.action == ActionKind::Conflict)
+            .collect::<Vec<_>>()
+    );
+    // The re-enrolled Mac's older Jamf record is collapsed, not a second asset.
+    assert_eq!(first.plan.summary.skip, counts.jamf_duplicate_records);
+    let report = first.report.as_ref().expect("applied");
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+
+    // One asset per physical device: every fleet serial exactly once.
+    let inv = store.load().await.expect("load");
+    assert_eq!(inv.assets.len(), counts.physical_devices);
+    let serials: Vec<String> = inv
+        .assets
+        .iter()
+        .filter_map(|a| serial_of(&a.fields))
+        .collect();
+    let distinct: BTreeSet<&String> = serials.iter().collect();
+    assert_eq!(distinct.len(), serials.len(), "a serial on two assets");
+    let fleet: BTreeSet<String> = sim
+        .fleet()
+        .devices()
+        .iter()
+        .map(|d| d.serial.clone())
+        .collect();
+    assert_eq!(
+        distinct.into_iter().cloned().collect::<BTreeSet<_>>(),
+        fleet
+    );
+
+    // A device in all three sources carries each source's id and ABM's purchasing data.
+    let shared = sim.fleet().serials_in_all_three()[0].to_string();
+    let asset = inv
+        .assets
+        .iter()
+        .find(|a| serial_of(&a.fields).as_deref() == Some(shared.as_str()))
+        .expect("shared device");
+    assert!(asset.fields.contains("jamf_id"), "{asset:?}");
+    assert!(asset.fields.contains("kandji_id"), "{asset:?}");
+    assert!(asset.fields.contains("purchase_source"), "{asset:?}");
+    assert_eq!(asset.fields.get_str("status"), Some("allocated"));
+
+    // Second run: every device unchanged, nothing written.
+    let second = sync_sources(&sources, &store, &Config::default(), false, false)
+        .await
+        .expect("second sync");
+    let s = second.plan.summary;
+    assert_eq!(
+        (s.create, s.update, s.conflict, s.employee_create),
+        (0, 0, 0, 0),
+        "{:#?}",
+        second
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.action == ActionKind::Update)
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(s.unchanged, counts.physical_devices);
+    assert_eq!(second.report.expect("applied").writes, 0);
+    assert_eq!(
+        store.load().await.expect("load").assets.len(),
+        counts.physical_devices
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_owned_fields_stay_and_ambiguity_is_a_conflict() {
+    let sim = simulator(120, 5).await;
+    let fleet = sim.fleet();
+    let devices = fleet.devices();
+    let owned = &devices[0];
+    let (a, b) = (&devices[1], &devices[2]);
+    let store = SqliteStore::open_in_memory().expect("db");
+
+    // An asset the inventory already tracks, with fields the inventory owns.
+    let kept = store
+        .create_asset(&[
+            FieldWrite::set("serial_number", owned.serial.as_str()),
+            FieldWrite::set("status", "in_repair"),
+            FieldWrite::set("location", "Lab 3"),
+            FieldWrite::set("condition", "cracked screen"),
+        ])
+        .await
+        .expect("seed");
+    // Two assets that both claim device `a`: one by serial, one by UDID of
+    // `a` but with the serial of `b` — the engine must not guess.
+    let by_serial = store
+        .create_asset(&[FieldWrite::set("serial_number", a.serial.as_str())])
+        .await
+        .expect("seed");
+    let by_udid = store
+        .create_asset(&[
+            FieldWrite::set("udid", a.udid_string().as_str()),
+            FieldWrite::set("serial_number", b.serial.as_str()),
+        ])
+        .await
+        .expect("seed");
+
+    let sources = simulator_sources(&sim).expect("sources");
+    let outcome = sync_sources(&sources, &store, &Config::default(), false, false)
+        .await
+        .expect("sync");
+    let inv = store.load().await.expect("load");
+    let asset = inv.asset(&kept).expect("kept asset");
+    assert_eq!(asset.fields.get_str("status"), Some("in_repair"));
+    assert_eq!(asset.fields.get_str("location"), Some("Lab 3"));
+    assert_eq!(asset.fields.get_str("condition"), Some("cracked screen"));
+    assert!(
+        asset.fields.contains("model"),
+        "source-owned fields are filled: {asset:?}"
+    );
+
+    let conflict = outcome
+        .plan
+        .actions
+        .iter()
+        .find(|x| x.action == ActionKind::Conflict)
+        .expect("a conflict is reported");
+    assert!(
+        conflict.candidates.contains(&by_serial) && conflict.candidates.contains(&by_udid),
+        "{conflict:?}"
+    );
+    assert!(!conflict.reason.is_empty());
+    // Nothing was written to either candidate, and no third asset was made for `a`.
+    let inv_serials: Vec<String> = inv
+        .assets
+        .iter()
+        .filter_map(|x| serial_of(&x.fields))
+        .collect();
+    assert_eq!(inv_serials.iter().filter(|s| **s == a.serial).count(), 1);
+    assert_eq!(
+        inv.asset(&by_udid)
+            .and_then(|x| x.fields.get("udid"))
+            .cloned(),
+        Some(Value::Text(a.udid_string()))
+    );
+    assert!(
+        outcome.into_result().is_ok(),
+        "conflicts are reported, not errors"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_writes_nothing() {
+    let sim = simulator(60, 3).await;
+    let sources = simulator_sources(&sim).expect("sources");
+    let store = SqliteStore::open_in_memory().expect("db");
+    let outcome = sync_sources(&sources, &store, &Config::default(), true, false)
+        .await
+        .expect("dry run");
+    assert_eq!(
+        outcome.plan.summary.create,
+        sim.fleet().counts().physical_devices
+    );
+    assert!(outcome.report.is_none());
+    assert_eq!(store.counts().expect("counts"), (0, 0));
+    sim.shutdown().await;
+}
