@@ -1675,3 +1675,45 @@ async fn serves_100k_devices() {
     .await;
     assert_eq!(body["data"].as_array().unwrap().len(), 1000);
 }
+
+#[tokio::test]
+async fn token_endpoints_are_faulted_only_when_asked() {
+    let always_503 = || SimulatorConfig {
+        fault_rate: 1.0,
+        fault_kinds: vec![FaultKind::Unavailable],
+        max_consecutive_faults: 100,
+        ..config(5)
+    };
+    let sim = Simulator::start(always_503()).await.unwrap();
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let _ = abm_token(&c, &sim).await;
+    let (status, _) = get_json(
+        &c,
+        &format!("{}/api/v1/jamf-pro-version", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(sim.stats().faults().unavailable, 1);
+
+    let sim = Simulator::start(SimulatorConfig {
+        faults_on_token_endpoints: true,
+        ..always_503()
+    })
+    .await
+    .unwrap();
+    let creds = sim.credentials();
+    let resp = c
+        .post(format!("{}/api/v1/oauth/token", sim.jamf_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.jamf_client_id.as_str()),
+            ("client_secret", creds.jamf_client_secret.expose_secret()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(sim.stats().jamf.faults.unavailable, 1);
+}

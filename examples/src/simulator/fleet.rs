@@ -23,7 +23,7 @@
 //!   have no user; users are drawn from a pool where some people share a full
 //!   name but not an email address.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
@@ -606,27 +606,37 @@ pub struct User {
     /// Position in [`Fleet::users`].
     pub index: usize,
     /// Given name.
-    pub first_name: String,
+    pub first_name: &'static str,
     /// Family name.
-    pub last_name: String,
+    pub last_name: &'static str,
     /// Unique, lower-case email address.
     pub email: String,
-    /// Short name (the email's local part).
-    pub username: String,
     /// Kandji user id (a UUID).
     pub kandji_id: Uuid,
     /// Kandji's legacy integer user id.
     pub legacy_id: u32,
     /// Job title.
     pub position: &'static str,
-    /// Phone number.
-    pub phone: String,
 }
 
 impl User {
     /// "First Last".
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// Short name: the email's local part.
+    pub fn username(&self) -> &str {
+        self.email.split('@').next().unwrap_or(&self.email)
+    }
+
+    /// Phone number (derived from the index).
+    pub fn phone(&self) -> String {
+        format!(
+            "+1 555 01{:02} {:04}",
+            self.index % 100,
+            (self.index * 7919 + 13) % 10_000
+        )
     }
 }
 
@@ -981,7 +991,7 @@ fn mac_for(slot: u32, salt: u32) -> [u8; 6] {
     ]
 }
 
-fn gen_serial(rng: &mut SplitMix64, model: &Model, seen: &mut HashSet<String>) -> String {
+fn gen_serial(rng: &mut SplitMix64, model: &Model, taken: impl Fn(&str) -> bool) -> String {
     loop {
         let mut s = String::with_capacity(12);
         if model.kind.is_mac() && !model.apple_silicon {
@@ -1003,7 +1013,7 @@ fn gen_serial(rng: &mut SplitMix64, model: &Model, seen: &mut HashSet<String>) -
                 ));
             }
         }
-        if seen.insert(s.clone()) {
+        if !taken(&s) {
             return s;
         }
     }
@@ -1017,7 +1027,7 @@ impl Fleet {
         let users = Self::generate_users(&config);
         let user_count = users.len();
 
-        let mut seen = HashSet::with_capacity(n);
+        let mut by_serial: HashMap<String, usize> = HashMap::with_capacity(n);
         let mut devices = Vec::with_capacity(n);
         let mac_salt = mix(seed, 0xAC) as u32;
         for index in 0..n {
@@ -1033,7 +1043,8 @@ impl Fleet {
                 DeviceKind::Tv
             };
             let model = pick_model(&mut rng, kind);
-            let serial = gen_serial(&mut rng, model, &mut seen);
+            let serial = gen_serial(&mut rng, model, |s| by_serial.contains_key(s));
+            by_serial.insert(serial.clone(), index);
             let udid = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
             let slot = (index as u32).wrapping_mul(3);
             let wifi_mac = mac_for(slot, mac_salt);
@@ -1227,10 +1238,6 @@ impl Fleet {
         let kandji_users: Vec<usize> = (0..user_count)
             .filter(|&u| in_kandji.get(u) == Some(&true) || has_device.get(u) == Some(&false))
             .collect();
-        let by_serial = devices
-            .iter()
-            .map(|d| (d.serial.clone(), d.index))
-            .collect();
         let by_kandji_id = devices
             .iter()
             .filter_map(|d| d.kandji_id.map(|k| (k, d.index)))
@@ -1282,15 +1289,15 @@ impl Fleet {
                 // Two different people with the same name.
                 users
                     .first()
-                    .map(|u: &User| (u.first_name.clone(), u.last_name.clone()))
-                    .unwrap_or_default()
+                    .map(|u: &User| (u.first_name, u.last_name))
+                    .unwrap_or(("Alex", "Kim"))
             } else {
                 (
-                    rng.pick(FIRST_NAMES).copied().unwrap_or("Alex").to_string(),
-                    rng.pick(LAST_NAMES).copied().unwrap_or("Kim").to_string(),
+                    rng.pick(FIRST_NAMES).copied().unwrap_or("Alex"),
+                    rng.pick(LAST_NAMES).copied().unwrap_or("Kim"),
                 )
             };
-            let base = format!("{}.{}", ascii_fold(&first), ascii_fold(&last));
+            let base = format!("{}.{}", ascii_fold(first), ascii_fold(last));
             let n = emails.entry(base.clone()).or_insert(0);
             *n += 1;
             let local = if *n == 1 { base } else { format!("{base}{n}") };
@@ -1300,11 +1307,9 @@ impl Fleet {
                 first_name: first,
                 last_name: last,
                 email,
-                username: local,
                 kandji_id: rng.uuid(),
                 legacy_id: 20_000 + index as u32,
                 position: rng.pick(POSITIONS).copied().unwrap_or("Engineer"),
-                phone: format!("+1 555 01{:02} {:04}", rng.below(100), rng.below(10_000)),
             });
         }
         users
@@ -1316,13 +1321,7 @@ impl Fleet {
     pub fn kandji_added_device(&self, k: u64) -> Device {
         let mut rng = SplitMix64::new(mix(self.config.seed, 0xADD0_0000 + k));
         let model = pick_model(&mut rng, DeviceKind::Laptop);
-        let mut seen: HashSet<String> = HashSet::new();
-        let serial = loop {
-            let s = gen_serial(&mut rng, model, &mut seen);
-            if !self.by_serial.contains_key(&s) {
-                break s;
-            }
-        };
+        let serial = gen_serial(&mut rng, model, |s| self.by_serial.contains_key(s));
         let index = self.devices.len() + k as usize;
         let slot = (index as u32).wrapping_mul(3);
         let mac_salt = mix(self.config.seed, 0xAC) as u32;
@@ -1487,6 +1486,7 @@ impl Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn deterministic_and_unique() {

@@ -746,7 +746,7 @@ fn computer_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldV
         "userAndLocation.email" if !d.quirks.jamf_null_email => {
             FieldValue::Text(user?.email.clone())
         }
-        "userAndLocation.username" => FieldValue::Text(user?.username.clone()),
+        "userAndLocation.username" => FieldValue::Text(user?.username().to_string()),
         _ => return None,
     })
 }
@@ -874,11 +874,11 @@ fn location_json(fleet: &Fleet, d: &Device, mobile: bool) -> Value {
         .map(|u| u.email.clone());
     if mobile {
         json!({
-            "username": user.map(|u| u.username.clone()),
+            "username": user.map(|u| u.username().to_string()),
             "realName": user.map(|u| u.full_name()),
             "emailAddress": email,
             "position": user.map(|u| u.position),
-            "phoneNumber": user.map(|u| u.phone.clone()),
+            "phoneNumber": user.map(|u| u.phone()),
             "departmentId": user.map(|_| dep.to_string()),
             "buildingId": user.map(|_| b.to_string()),
             "room": user.map(|_| format!("{}", 100 + d.index % 400)),
@@ -888,11 +888,11 @@ fn location_json(fleet: &Fleet, d: &Device, mobile: bool) -> Value {
         })
     } else {
         json!({
-            "username": user.map(|u| u.username.clone()),
+            "username": user.map(|u| u.username().to_string()),
             "realname": user.map(|u| u.full_name()),
             "email": email,
             "position": user.map(|u| u.position),
-            "phone": user.map(|u| u.phone.clone()),
+            "phone": user.map(|u| u.phone()),
             "departmentId": user.map(|_| dep.to_string()),
             "buildingId": user.map(|_| b.to_string()),
             "room": user.map(|_| format!("{}", 100 + d.index % 400)),
@@ -980,7 +980,7 @@ fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, vers
                 "assetTag": d.derive(0xA55).is_multiple_of(3).then(|| format!("A{:05}", d.index + 1)),
                 "remoteManagement": {"managed": !rec.stale, "managementUsername": null},
                 "supervised": d.in_abm(),
-                "mdmCapable": {"capable": !rec.stale, "capableUsers": user.map(|u| vec![u.username.clone()]).unwrap_or_default(), "userManagementInfo": []},
+                "mdmCapable": {"capable": !rec.stale, "capableUsers": user.map(|u| vec![u.username().to_string()]).unwrap_or_default(), "userManagementInfo": []},
                 "reportDate": report_ts,
                 "lastCloudBackupDate": null,
                 "lastEnrolledDate": render::jamf_ts(if rec.stale { dd.enrolled } else { dd.last_enrolled }, dd.ms),
@@ -997,7 +997,7 @@ fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, vers
                 "managementId": management_id.to_string(),
                 "lastLoggedInUsernameSelfService": null,
                 "lastLoggedInUsernameSelfServiceTimestamp": null,
-                "lastLoggedInUsernameBinary": user.map(|u| u.username.clone()),
+                "lastLoggedInUsernameBinary": user.map(|u| u.username().to_string()),
                 "lastLoggedInUsernameBinaryTimestamp": user.map(|_| render::jamf_ts(contact, 0)),
             });
             if let Some(obj) = g.as_object_mut() {
@@ -1069,7 +1069,7 @@ fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, vers
             "institutionalRecoveryKeyPresent": false,
             "diskEncryptionConfigurationName": "FileVault",
             "fileVault2Enabled": true,
-            "fileVault2EnabledUserNames": user.map(|u| vec![u.username.clone()]).unwrap_or_default(),
+            "fileVault2EnabledUserNames": user.map(|u| vec![u.username().to_string()]).unwrap_or_default(),
             "fileVault2EligibilityMessage": "Eligible",
         }),
         "security" => json!({
@@ -1146,7 +1146,7 @@ fn mobile_v2_json(fleet: &Fleet, rec: &JamfRecord, d: &Device) -> Value {
         "phoneNumber": (d.model.kind == DeviceKind::Phone).then(|| format!("+1 555 02{:02} {:04}", d.index % 100, d.derive(0x9E) % 10_000)),
         "model": d.model.name,
         "modelIdentifier": d.model.identifier,
-        "username": user.map(|u| u.username.clone()),
+        "username": user.map(|u| u.username().to_string()),
         "type": mobile_type(d),
         "managementId": render::derived_uuid(d, 0x3A1D ^ u64::from(rec.id)).to_string(),
         "softwareUpdateDeviceId": null,
@@ -1551,8 +1551,8 @@ async fn pro_users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
         .into_iter()
         .filter_map(|pos| users.get(pos).and_then(|&u| state.fleet.user(u)).map(|u| (pos, u)))
         .map(|(pos, u)| {
-            json!({"id": (pos + 1).to_string(), "username": u.username, "realname": u.full_name(), "email": u.email,
-                "phone": u.phone, "position": u.position, "enableCustomPhotoUrl": false, "customPhotoUrl": null, "managedAppleId": null})
+            json!({"id": (pos + 1).to_string(), "username": u.username(), "realname": u.full_name(), "email": u.email,
+                "phone": u.phone(), "position": u.position, "enableCustomPhotoUrl": false, "customPhotoUrl": null, "managedAppleId": null})
         })
         .collect();
     let total = users.len();
@@ -1578,7 +1578,7 @@ async fn classic_users(State(state): State<Arc<SimState>>) -> Response {
             state
                 .fleet
                 .user(u)
-                .map(|u| json!({"id": pos + 1, "name": u.username}))
+                .map(|u| json!({"id": pos + 1, "name": u.username()}))
         })
         .collect();
     classic_json(&json!({ "users": users }))
@@ -1624,11 +1624,11 @@ async fn classic_user(State(state): State<Arc<SimState>>, Path(id): Path<String>
     };
     classic_json(&json!({"user": {
         "id": pos + 1,
-        "name": u.username,
+        "name": u.username(),
         "full_name": u.full_name(),
         "email": email,
         "email_address": email,
-        "phone_number": u.phone,
+        "phone_number": u.phone(),
         "position": u.position,
         "managed_apple_id": "",
         "enable_custom_photo_url": false,

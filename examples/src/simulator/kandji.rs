@@ -269,7 +269,7 @@ fn details_json(fleet: &Fleet, d: &Device) -> Value {
         "system_version": if mac { format!("{os} ({build})") } else { String::new() },
         "boot_volume": if mac { "Macintosh HD" } else { "" },
         "time_since_boot": if mac { "3 days ago" } else { "" },
-        "last_user": user.filter(|_| mac).map(|u| u.username.clone()).unwrap_or_default(),
+        "last_user": user.filter(|_| mac).map(|u| u.username().to_string()).unwrap_or_default(),
         "asset_tag": if d.derive(0xA55).is_multiple_of(3) { format!("K{:05}", d.index + 1) } else { String::new() },
         "assigned_user": user_json(fleet, d),
         "blueprint_name": bp_name,
@@ -288,7 +288,7 @@ fn details_json(fleet: &Fleet, d: &Device) -> Value {
         "supervised": yes_no(d.in_abm() || mac),
         "install_date": render::py_ts(dd.last_enrolled, dd.micros),
         "last_check_in": render::py_ts(dd.contact, dd.micros),
-        "mdm_enabled_user": user.filter(|_| mac).map(|u| vec![u.username.clone()]).unwrap_or_default(),
+        "mdm_enabled_user": user.filter(|_| mac).map(|u| vec![u.username().to_string()]).unwrap_or_default(),
     });
     if tv && let Some(obj) = mdm.as_object_mut() {
         obj.remove("supervised");
@@ -368,7 +368,7 @@ fn details_json(fleet: &Fleet, d: &Device) -> Value {
             "password_has_been_set": mac && d.model.apple_silicon,
         },
         "users": {
-            "regular_users": user.filter(|_| mac).map(|u| vec![json!({"username": u.username, "uid": "501", "path": format!("/Users/{}", u.username), "admin": "Yes", "name": u.full_name()})]).unwrap_or_default(),
+            "regular_users": user.filter(|_| mac).map(|u| vec![json!({"username": u.username(), "uid": "501", "path": format!("/Users/{}", u.username()), "admin": "Yes", "name": u.full_name()})]).unwrap_or_default(),
             "system_users": if mac { json!([{"username": "_lp", "uid": "26", "path": "/var/spool/cups", "admin": "No"}]) } else { json!([]) },
         },
         "installed_profiles": [{
