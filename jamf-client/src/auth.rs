@@ -217,6 +217,11 @@ impl TokenCache {
         }
     }
 
+    /// Whether a new token can be had (not a fixed bearer token).
+    pub(crate) fn refreshable(&self) -> bool {
+        !matches!(self.credentials.0, Kind::Bearer(_))
+    }
+
     /// A token that is not due for refresh, fetching one if needed. The lock
     /// is held across the fetch: concurrent callers wait for one refresh.
     pub(crate) async fn token(&self, transport: &Transport) -> Result<IssuedToken, Error> {

@@ -328,7 +328,7 @@ impl Client {
                 .await
                 .map(|_| ())
         };
-        self.with_retries(op, true).await
+        self.with_retries(op, true, false).await
     }
 
     /// Forgets the cached token; for a user token also invalidates it on
@@ -424,11 +424,22 @@ impl Client {
         query: &[(String, String)],
     ) -> Result<RawResponse, Error> {
         let op = || self.attempt(Method::GET, url, query);
-        self.with_retries(op, true).await
+        let refreshable = self.inner.tokens.refreshable();
+        self.with_retries(op, true, refreshable).await
     }
 
-    /// Runs `op` under the retry policy.
-    async fn with_retries<T, F, Fut>(&self, op: F, idempotent: bool) -> Result<T, Error>
+    /// Runs `op` under the retry policy. With `retry_unauthorized`, an API
+    /// 401 (which [`attempt`](Self::attempt) only returns after it already
+    /// fetched a new token once) is retried too: a token revoked or not yet
+    /// known to every node of a Jamf Cloud cluster is worth another attempt,
+    /// and each attempt re-authenticates at most once, so a persistent 401
+    /// still ends after `max_retries`.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        op: F,
+        idempotent: bool,
+        retry_unauthorized: bool,
+    ) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
@@ -436,7 +447,12 @@ impl Client {
         let policy = &self.inner.retry;
         op.retry(policy.backoff())
             .sleep(tokio::time::sleep)
-            .when(|e: &Error| should_retry(policy, e, idempotent))
+            .when(|e: &Error| {
+                should_retry(policy, e, idempotent)
+                    || (retry_unauthorized
+                        && idempotent
+                        && matches!(e, Error::Api(h) if h.status == StatusCode::UNAUTHORIZED))
+            })
             .adjust(|e: &Error, backoff: Option<Duration>| {
                 backoff.map(|b| policy.delay_for(e.retry_after(), b))
             })

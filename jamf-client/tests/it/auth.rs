@@ -189,7 +189,7 @@ async fn a_401_gets_a_new_token_and_one_more_try() {
 }
 
 #[tokio::test]
-async fn a_second_401_is_an_auth_error_without_a_loop() {
+async fn a_persistent_401_ends_after_the_retries_with_one_new_token_per_attempt() {
     let server = MockServer::start().await;
     let tokens = TokenSeq::oauth(600);
     Mock::given(method("POST"))
@@ -197,13 +197,14 @@ async fn a_second_401_is_an_auth_error_without_a_loop() {
         .respond_with(tokens.clone())
         .mount(&server)
         .await;
+    // fast_retries(2): three attempts, each re-authenticating once.
     Mock::given(method("GET"))
         .and(path("/api/v1/departments"))
         .respond_with(ResponseTemplate::new(401).set_body_raw(
             fixture("errors/pro_401_invalid_token.json"),
             "application/json",
         ))
-        .expect(2)
+        .expect(6)
         .mount(&server)
         .await;
 
@@ -211,14 +212,48 @@ async fn a_second_401_is_an_auth_error_without_a_loop() {
     let e = first_department(&client).await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
     assert!(e.is_auth(), "{e}");
-    assert!(!e.is_retryable());
     match &e {
         Error::Api(http) => assert_eq!(http.codes(), ["INVALID_TOKEN"]),
         other => panic!("{other:?}"),
     }
-    assert_eq!(tokens.count(), 2, "exactly one re-authentication");
+    // tok-1; then one new token per attempt: tok-2, tok-3, tok-4.
+    assert_eq!(tokens.count(), 4);
+    let seen: Vec<String> = requests_to(&server, "/api/v1/departments")
+        .await
+        .iter()
+        .map(auth_header)
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "Bearer tok-1",
+            "Bearer tok-2",
+            "Bearer tok-2",
+            "Bearer tok-3",
+            "Bearer tok-3",
+            "Bearer tok-4"
+        ]
+    );
     let se = mdm_mapping::SourceError::from(e);
     assert_eq!(se.kind(), mdm_mapping::SourceErrorKind::Auth);
+}
+
+#[tokio::test]
+async fn a_401_with_a_fixed_bearer_token_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/departments"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .bearer_token("fixed")
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap();
+    let e = first_department(&client).await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(401));
 }
 
 #[tokio::test]
