@@ -50,8 +50,3 @@ pub mod upsert;
 
 pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
 pub use source::{Cursor, DevicePage, DeviceSource, SourceError, SourceErrorKind};
-
-/// The README's examples are doc-tested.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
