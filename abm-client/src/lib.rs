@@ -75,6 +75,7 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
 #![warn(clippy::missing_errors_doc)]
 
 pub mod auth;

@@ -80,6 +80,7 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
 #![warn(missing_debug_implementations)]
 
 pub mod api;

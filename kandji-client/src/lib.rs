@@ -97,6 +97,7 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
 
 mod client;
 mod endpoint;

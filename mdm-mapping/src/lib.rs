@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used)]
 
 pub mod advice;
 pub mod catalog;

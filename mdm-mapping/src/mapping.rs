@@ -300,8 +300,11 @@ pub const INVENTORY_OWNED_FIELDS: &[&str] = &["assignee_id", "location", "status
 
 use Vendor::{Abm as A, Jamf as J, Kandji as K};
 
+/// One inventory field's sources: (vendor, catalog keys tried in order).
+type FieldSources = &'static [(Vendor, &'static [&'static str])];
+
 /// The built-in table: (inventory field, [(vendor, keys)]).
-const BUILTIN: &[(&str, &[(Vendor, &[&str])])] = &[
+const BUILTIN: &[(&str, FieldSources)] = &[
     // identity
     (
         "serial_number",

@@ -527,8 +527,8 @@ pub fn parse_model_name(name: &str) -> Option<ParsedModel> {
     for token in phrases(&before) {
         qualifier(&token, &mut out, family.mac);
     }
-    let mut after_tokens = phrases(&after).into_iter().peekable();
-    while let Some(token) = after_tokens.next() {
+    let after_tokens = phrases(&after).into_iter().peekable();
+    for token in after_tokens {
         if let Some(g) = generation(&token) {
             out.generation = Some(g);
             gen_in_name = true;
@@ -618,21 +618,21 @@ fn phrases(words: &[&str]) -> Vec<String> {
         let next = words.get(i + 1).map(|s| s.trim_matches(','));
         let next_l = next.map(str::to_lowercase);
         // "+" joins connectivity: "Wi-Fi + Cellular", "WiFi+Cellular".
-        if next == Some("+") {
-            if let Some(third) = words.get(i + 2) {
-                let mut t = format!("{w} + {}", third.trim_matches(','));
-                i += 3;
-                // "Wi-Fi + 3G (GSM)" stays; "Wi-Fi + Cellular (TD-LTE)" handled in groups.
-                while words.get(i) == Some(&"+") {
-                    if let Some(more) = words.get(i + 1) {
-                        t.push_str(" + ");
-                        t.push_str(more);
-                    }
-                    i += 2;
+        if next == Some("+")
+            && let Some(third) = words.get(i + 2)
+        {
+            let mut t = format!("{w} + {}", third.trim_matches(','));
+            i += 3;
+            // "Wi-Fi + 3G (GSM)" stays; "Wi-Fi + Cellular (TD-LTE)" handled in groups.
+            while words.get(i) == Some(&"+") {
+                if let Some(more) = words.get(i + 1) {
+                    t.push_str(" + ");
+                    t.push_str(more);
                 }
-                out.push(t);
-                continue;
+                i += 2;
             }
+            out.push(t);
+            continue;
         }
         if next_l.as_deref() == Some("generation") || next_l.as_deref() == Some("gen") {
             out.push(format!("{w} generation"));

@@ -52,9 +52,12 @@ pub fn read_inventory(path: &Path) -> Result<Inventory, CliError> {
     Inventory::from_json(&text).map_err(|e| CliError::input(format!("{}: {e}", path.display())))
 }
 
+/// Lines of an incoming file that are not records: (1-based line number, reason).
+pub type BadLines = Vec<(usize, String)>;
+
 /// Reads one `SourceDevice` per line. Blank lines are ignored; a line that is
 /// not a record is returned with its reason, so one bad line never aborts.
-pub fn read_incoming(path: &Path) -> Result<(Vec<SourceDevice>, Vec<(usize, String)>), CliError> {
+pub fn read_incoming(path: &Path) -> Result<(Vec<SourceDevice>, BadLines), CliError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
     let mut devices = Vec::new();
