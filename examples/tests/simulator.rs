@@ -949,7 +949,10 @@ async fn jamf_quirks_filter_sections_and_classic() {
     let url = reqwest::Url::parse_with_params(
         &format!("{base}/api/v4/computers-inventory"),
         &[
-            ("filter", format!("general.reportDate>\"{pivot_text}\"")),
+            (
+                "filter",
+                format!("(general.platform==\"Mac\");(general.reportDate>\"{pivot_text}\")"),
+            ),
             ("page-size", "2000".into()),
         ],
     )
@@ -1053,6 +1056,36 @@ async fn jamf_quirks_filter_sections_and_classic() {
     assert_eq!(user["user"]["id"], first);
     assert_eq!(user["user"]["ldap_server"]["id"], -1);
     let resp = c
+        .get(format!("{base}/JSSResource/computers/subset/basic"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let basic: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(
+        basic["computers"].as_array().unwrap().len(),
+        sim.fleet().counts().jamf_computers
+    );
+    assert!(
+        basic["computers"][0]["report_date_utc"]
+            .as_str()
+            .unwrap()
+            .ends_with("+0000")
+    );
+    let resp = c
+        .get(format!("{base}/JSSResource/accounts/userid/1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let account: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert!(
+        account["account"]["privileges"]["jss_objects"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Read Computers"))
+    );
+    let resp = c
         .get(format!("{base}/JSSResource/users/id/0"))
         .bearer_auth(&token)
         .send()
@@ -1145,6 +1178,32 @@ async fn kandji_quirks() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["detail"], "Not found.");
+    let mac = all.iter().find(|d| d["platform"] == "Mac").unwrap();
+    let (status, apps) = get_json(
+        &c,
+        &format!(
+            "{}/api/v1/devices/{}/apps",
+            sim.kandji_url(),
+            mac["device_id"].as_str().unwrap()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(apps["device_id"], mac["device_id"]);
+    assert!(!apps["apps"].as_array().unwrap().is_empty());
+    let (status, one_bp) = get_json(
+        &c,
+        &format!(
+            "{}/api/v1/blueprints/{}",
+            sim.kandji_url(),
+            mac["blueprint_id"].as_str().unwrap()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one_bp["name"], mac["blueprint_name"]);
     let (_, bp) = get_json(
         &c,
         &format!("{}/api/v1/blueprints", sim.kandji_url()),
@@ -1236,6 +1295,14 @@ async fn abm_quirks_and_endpoints() {
         ac["data"][0]["attributes"]["description"],
         "Limited Warranty"
     );
+    let (status, lock) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices/{serial}/activationLockStatus"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(lock["data"]["attributes"]["isLocked"].is_boolean());
     let (status, nf) = get_json(&c, &format!("{base}/v1/orgDevices/NOPE123"), &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(nf["errors"][0]["code"], "NOT_FOUND");

@@ -177,6 +177,10 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         )
         .route("/v1/orgDevices/{id}/assignedServer", get(assigned_server))
         .route("/v1/orgDevices/{id}/appleCareCoverage", get(applecare))
+        .route(
+            "/v1/orgDevices/{id}/activationLockStatus",
+            get(activation_lock),
+        )
         .route("/v1/mdmServers", get(mdm_servers))
         .route("/v1/mdmServers/{id}", get(mdm_server))
         .route(
@@ -882,6 +886,23 @@ async fn activity(
                 "completedDateTime": render::apple_ts(a.created + 11, Some(a.created_ms)),
                 "downloadUrl": format!("{}/abm/activity-logs/{id}.csv", state.base)},
             "links": {"self": request_url(&state, &uri)}},
+            "links": {"self": request_url(&state, &uri)}}),
+    )
+}
+
+async fn activation_lock(
+    State(state): State<Arc<SimState>>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Response {
+    let Some(d) = find(&state.fleet, &id) else {
+        return not_found("orgDevices", &id);
+    };
+    let locked = d.abm_server().is_some() && d.derive(0xAC7).is_multiple_of(4);
+    json_response(
+        StatusCode::OK,
+        &json!({"data": {"type": "activationLockStatus", "id": d.serial,
+            "attributes": {"isLocked": locked, "lockType": if locked { "MDM" } else { "NONE" }}},
             "links": {"self": request_url(&state, &uri)}}),
     )
 }

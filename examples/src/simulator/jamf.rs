@@ -146,7 +146,14 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/api/v1/sites", get(sites))
         .route("/api/v1/users", get(pro_users))
         .route("/JSSResource/users", get(classic_users))
-        .route("/JSSResource/users/id/{id}", get(classic_user));
+        .route("/JSSResource/users/id/{id}", get(classic_user))
+        .route("/JSSResource/accounts", get(classic_accounts))
+        .route("/JSSResource/accounts/userid/{id}", get(classic_account))
+        .route("/JSSResource/accounts/groupid/{id}", get(classic_not_found))
+        .route(
+            "/JSSResource/computers/subset/basic",
+            get(classic_computers_basic),
+        );
     for version in 1u8..=4 {
         api = api
             .route(
@@ -549,8 +556,15 @@ struct Clause {
 
 fn split_top(text: &str, sep: char) -> Vec<String> {
     let (mut out, mut cur, mut quote, mut depth) = (Vec::new(), String::new(), None::<char>, 0i32);
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match (quote, c) {
+            (Some(_), '\\') => {
+                cur.push(c);
+                if let Some(next) = chars.next() {
+                    cur.push(next);
+                }
+            }
             (Some(q), c) if c == q => {
                 quote = None;
                 cur.push(c);
@@ -576,13 +590,67 @@ fn split_top(text: &str, sep: char) -> Vec<String> {
     out
 }
 
+/// `(a==1)` → `a==1`, when the parentheses enclose the whole clause.
+fn strip_parens(part: &str) -> &str {
+    let mut p = part.trim();
+    while let Some(inner) = p.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
+        // Only if the opening parenthesis closes at the very end.
+        if balanced(inner) {
+            p = inner.trim();
+        } else {
+            break;
+        }
+    }
+    p
+}
+
+fn balanced(text: &str) -> bool {
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
 fn unquote(v: &str) -> String {
     let v = v.trim();
-    let stripped = v
+    let inner = v
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
-    stripped.unwrap_or(v).to_string()
+    match inner {
+        None => v.to_string(),
+        Some(inner) => {
+            let mut out = String::with_capacity(inner.len());
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    if let Some(next) = chars.next() {
+                        out.push(next);
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
 }
 
 fn parse_filter(text: &str, allowed: &[&str]) -> Result<Vec<Clause>, Response> {
@@ -592,6 +660,7 @@ fn parse_filter(text: &str, allowed: &[&str]) -> Result<Vec<Clause>, Response> {
     }
     let mut clauses = Vec::new();
     for part in split_top(text, ';') {
+        let part = strip_parens(&part).to_string();
         if split_top(&part, ',').len() > 1 {
             return Err(bad(format!(
                 "The simulator supports only ';' (AND) in filters, not ',' (OR): [{part}]"
@@ -729,6 +798,8 @@ const COMPUTER_FILTER_FIELDS: &[&str] = &[
     "general.name",
     "general.platform",
     "hardware.serialNumber",
+    "hardware.model",
+    "hardware.modelIdentifier",
     "userAndLocation.email",
     "userAndLocation.username",
 ];
@@ -743,6 +814,8 @@ fn computer_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldV
         "general.name" => FieldValue::Text(render::device_name(fleet, d)),
         "general.platform" => FieldValue::Text("Mac".into()),
         "hardware.serialNumber" => FieldValue::Text(d.serial.clone()),
+        "hardware.model" => FieldValue::Text(d.model.name.to_string()),
+        "hardware.modelIdentifier" => FieldValue::Text(d.model.identifier.to_string()),
         "userAndLocation.email" if !d.quirks.jamf_null_email => {
             FieldValue::Text(user?.email.clone())
         }
@@ -1210,7 +1283,13 @@ const MOBILE_SECTIONS: &[(&str, &str)] = &[
     ("EXTENSION_ATTRIBUTES", "extensionAttributes"),
 ];
 
-const MOBILE_FILTER_FIELDS: &[&str] = &["mobileDeviceId", "serialNumber", "udid", "displayName"];
+const MOBILE_FILTER_FIELDS: &[&str] = &[
+    "mobileDeviceId",
+    "serialNumber",
+    "udid",
+    "displayName",
+    "lastInventoryUpdateDate",
+];
 
 fn mobile_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldValue> {
     let d = fleet.device(rec.device)?;
@@ -1219,6 +1298,10 @@ fn mobile_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldVal
         "serialNumber" => FieldValue::Text(d.serial.clone()),
         "udid" => FieldValue::Text(d.udid_string()),
         "displayName" => FieldValue::Text(render::device_name(fleet, d)),
+        "lastInventoryUpdateDate" => {
+            let dd = render::dates(d);
+            FieldValue::Time(dd.report * 1000 + i64::from(dd.ms))
+        }
         _ => return None,
     })
 }
@@ -1639,4 +1722,110 @@ async fn classic_user(State(state): State<Arc<SimState>>, Path(id): Path<String>
         "links": {"computers": link(true), "peripherals": [], "mobile_devices": link(false), "vpp_assignments": [], "total_vpp_code_count": 0},
         "user_groups": {"size": 0},
     }}))
+}
+
+async fn classic_not_found() -> Response {
+    classic_status_page(
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        "The server has not found anything matching the request URI",
+    )
+}
+
+async fn classic_accounts(State(state): State<Arc<SimState>>) -> Response {
+    classic_json(
+        &json!({"accounts": {"users": [{"id": 1, "name": state.creds.jamf_username}], "groups": []}}),
+    )
+}
+
+/// The privileges of the simulator's one admin account (the user/password
+/// login; an API client's privileges come from its role instead).
+const READ_PRIVILEGES: &[&str] = &[
+    "Read Computers",
+    "Read Mobile Devices",
+    "Read Users",
+    "Read Buildings",
+    "Read Departments",
+    "Read Sites",
+    "Read Accounts",
+];
+
+async fn classic_account(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    if id.trim() != "1" {
+        return classic_not_found().await;
+    }
+    classic_json(&json!({"account": {
+        "id": 1,
+        "name": state.creds.jamf_username,
+        "directory_user": false,
+        "full_name": "Inventory Reader",
+        "email": "",
+        "email_address": "",
+        "enabled": "Enabled",
+        "force_password_change": false,
+        "access_level": "Full Access",
+        "privilege_set": "Custom",
+        "privileges": {"jss_objects": READ_PRIVILEGES, "jss_settings": [], "jss_actions": [], "recon": [], "casper_admin": []},
+    }}))
+}
+
+async fn classic_computers_basic(State(state): State<Arc<SimState>>) -> Response {
+    let fleet = &state.fleet;
+    let computers: Vec<Value> = fleet
+        .jamf_computers()
+        .iter()
+        .filter_map(|rec| fleet.device(rec.device).map(|d| (rec, d)))
+        .map(|(rec, d)| {
+            let report = report_millis(rec, d);
+            let utc = chrono::DateTime::from_timestamp_millis(report)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string())
+                .unwrap_or_default();
+            let user = fleet.user_of(d);
+            json!({
+                "id": rec.id,
+                "name": render::device_name(fleet, d),
+                "managed": !rec.stale,
+                "username": user.map(|u| u.username().to_string()).unwrap_or_default(),
+                "model": d.model.identifier,
+                "department": "",
+                "building": "",
+                "mac_address": format_mac(d.ethernet_mac.as_ref().unwrap_or(&d.wifi_mac), true),
+                "udid": d.udid_string(),
+                "serial_number": d.serial,
+                "report_date_utc": utc,
+                "report_date_epoch": report,
+            })
+        })
+        .collect();
+    classic_json(&json!({ "computers": computers }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_parsing() {
+        let f = parse_filter(
+            r#"(general.platform=="Mac");(general.reportDate>"2024-01-01T00:00:00Z")"#,
+            COMPUTER_FILTER_FIELDS,
+        )
+        .unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].field, "general.platform");
+        assert_eq!(f[1].field, "general.reportDate");
+        assert_eq!(f[1].values, ["2024-01-01T00:00:00Z"]);
+        let f = parse_filter(r#"general.name=="Ana's \"Mac\"""#, COMPUTER_FILTER_FIELDS).unwrap();
+        assert_eq!(f[0].values, [r#"Ana's "Mac""#]);
+        let f = parse_filter("hardware.serialNumber=in=(A1,B2)", COMPUTER_FILTER_FIELDS).unwrap();
+        assert_eq!(f[0].values, ["A1", "B2"]);
+        let f = parse_filter("general.reportDate>=2024-01-01", COMPUTER_FILTER_FIELDS).unwrap();
+        assert!(matches!(f[0].op, Cmp::Ge));
+        assert!(parse_filter("id==1,id==2", COMPUTER_FILTER_FIELDS).is_err());
+        assert!(parse_filter("bogus==1", COMPUTER_FILTER_FIELDS).is_err());
+        assert!(parse_filter("(id==1", COMPUTER_FILTER_FIELDS).is_err());
+        assert!(wildcard_eq("Mac*", "MacBook Pro"));
+        assert!(wildcard_eq("*book*", "MacBook Pro"));
+        assert!(!wildcard_eq("iPad*", "MacBook Pro"));
+    }
 }

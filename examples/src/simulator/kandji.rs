@@ -164,7 +164,9 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/api/v1/devices/{id}/details", get(device_details))
         .route("/api/v1/users", get(users))
         .route("/api/v1/users/{id}", get(user_one))
+        .route("/api/v1/devices/{id}/apps", get(device_apps))
         .route("/api/v1/blueprints", get(blueprints))
+        .route("/api/v1/blueprints/{id}", get(blueprint_one))
         .route("/api/v1/tags", get(tags))
         .route_layer(axum::middleware::from_fn_with_state(g, guard))
         .with_state(state)
@@ -722,23 +724,13 @@ fn drf_page(state: &SimState, path: &str, p: &Params, items: Vec<Value>) -> Resp
 
 async fn blueprints(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
     let p = Params::parse(&uri);
-    let counts: HashMap<&str, usize> = state
-        .fleet
-        .kandji_devices()
-        .iter()
-        .filter_map(|&i| state.fleet.device(i))
-        .fold(HashMap::new(), |mut m, d| {
-            *m.entry(blueprint(d).0).or_insert(0) += 1;
-            m
-        });
     let name = p.get("name");
     let items = BLUEPRINTS
         .iter()
-        .filter(|(id, n, _)| name.is_none_or(|x| contains_ci(n, x)) && p.get("id").is_none_or(|x| x == *id))
-        .map(|(id, n, kind)| {
-            json!({"id": id, "name": n, "icon": "ss-files", "color": "aqua-500", "description": "", "params": {},
-                "computers_count": counts.get(id).copied().unwrap_or(0), "enrollment_code": {"code": "123456", "is_active": true}, "type": kind})
+        .filter(|(id, n, _)| {
+            name.is_none_or(|x| contains_ci(n, x)) && p.get("id").is_none_or(|x| x == *id)
         })
+        .map(|b| blueprint_json(&state, *b))
         .collect();
     drf_page(&state, "/api/v1/blueprints", &p, items)
 }
@@ -752,4 +744,53 @@ async fn tags(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
         .map(|(id, n)| json!({"id": id, "name": n}))
         .collect();
     drf_page(&state, "/api/v1/tags", &p, items)
+}
+
+fn blueprint_json(state: &SimState, (id, name, kind): (&str, &str, &str)) -> Value {
+    let count = state
+        .fleet
+        .kandji_devices()
+        .iter()
+        .filter_map(|&i| state.fleet.device(i))
+        .filter(|d| blueprint(d).0 == id)
+        .count();
+    json!({"id": id, "name": name, "icon": "ss-files", "color": "aqua-500", "description": "", "params": {},
+        "computers_count": count, "enrollment_code": {"code": "123456", "is_active": true}, "type": kind})
+}
+
+async fn blueprint_one(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    match BLUEPRINTS.iter().find(|b| b.0 == id.trim()) {
+        Some(b) => json_response(StatusCode::OK, &blueprint_json(&state, *b)),
+        None => not_found(),
+    }
+}
+
+async fn device_apps(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    let found = find_device(&state, &id, |d| {
+        let dd = render::dates(d);
+        let apps: Vec<Value> = if d.model.kind.is_mac() {
+            [("Safari", "com.apple.Safari", "18.3"), ("Slack", "com.tinyspeck.slackmacgap", "4.41.105"), ("Google Chrome", "com.google.Chrome", "132.0.6834.160")]
+                .iter()
+                .enumerate()
+                .map(|(i, (name, bundle, version))| json!({
+                    "app_id": (4_000 + i).to_string(), "app_name": name, "bundle_id": bundle, "bundle_size": "284590080",
+                    "app_store_vendable": "False", "device_based_vpp": "False", "source": "Kandji", "process": name,
+                    "signature": "Developer ID Application", "creation_date": render::micros_z(dd.enrolled, 0),
+                    "modification_date": render::micros_z(dd.last_enrolled, 0),
+                    "path": format!("/Applications/{name}.app"), "version": version,
+                }))
+                .collect()
+        } else {
+            vec![
+                json!({"app_id": render::derived_uuid(d, 0xA99).to_string(), "app_name": "Slack", "bundle_id": "com.tinyspeck.chatlyio",
+                "bundle_size": "250000000", "app_store_vendable": "True", "device_based_vpp": "True", "source": "App Store",
+                "process": "", "signature": "", "creation_date": "", "modification_date": "", "path": "", "version": "25.01.10"}),
+            ]
+        };
+        json!({"device_id": d.kandji_id.map(|k| k.to_string()), "apps": apps})
+    });
+    match found {
+        Some(v) => json_response(StatusCode::OK, &v),
+        None => not_found(),
+    }
 }
