@@ -27,7 +27,7 @@ use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use super::config::{Config, ConfigError};
-use super::ident::{self, Norm};
+use super::ident::{self, FastState, Norm};
 use crate::mapping::{Derived, FactInputs, FieldRule, ModelFacts, Ownership, SourceKey};
 use crate::model::AssetType;
 use crate::record::{Entity, SourceDevice, Value, Vendor};
@@ -394,14 +394,28 @@ struct Target<'c> {
     mapped_by: [bool; 3],
 }
 
+/// What the planner does with one catalog key of a vendor's records.
+#[derive(Default)]
+struct KeyUse {
+    /// (target, position in the field's key list).
+    targets: Vec<(u16, u8)>,
+    /// (match key, position in the match field's key list).
+    ids: Vec<(u8, u8)>,
+    /// (model/OS fact input, position in that input's key list).
+    facts: Vec<(u8, u8)>,
+}
+
 #[derive(Default)]
 struct VendorMap<'c> {
-    /// Catalog key → (target, position in the field's key list); sorted by key.
-    catalog: Vec<(&'c str, Vec<(u16, u8)>)>,
+    /// Catalog key → its uses; sorted by key, for a merge with the record's
+    /// sorted fields.
+    catalog: Vec<(&'c str, KeyUse)>,
+    /// Catalog key → position in `catalog`.
+    lookup: HashMap<&'c str, u32, FastState>,
     /// Derived sources.
     derived: Vec<(&'c Derived, u16, u8)>,
-    /// Per match key: the source keys to read.
-    ids: Vec<Vec<&'c SourceKey>>,
+    /// Match keys fed by `@source_id`: (match key, position).
+    id_from_source_id: Vec<(u8, u8)>,
 }
 
 struct MatchKey {
@@ -421,9 +435,13 @@ struct Compiled<'c> {
     keys: Vec<MatchKey>,
     status: Option<u16>,
     assignee: Option<u16>,
-    asset_type_field: Arc<str>,
     /// The field each vendor's `@source_id` goes to (missing detection).
     marker: [Option<u16>; 3],
+    /// Inventory fields read when indexing an asset, sorted by name: a match
+    /// key, or `None` for the asset type.
+    asset_keys: Vec<(Arc<str>, Option<u8>)>,
+    /// Target name → target.
+    by_name: HashMap<Arc<str>, u16, FastState>,
 }
 
 impl<'c> Compiled<'c> {
@@ -487,7 +505,7 @@ impl<'c> Compiled<'c> {
         let mut marker = [None; 3];
         for v in Vendor::ALL {
             let vm = &mut vendors[vi(v)];
-            let mut cat: std::collections::BTreeMap<&'c str, Vec<(u16, u8)>> =
+            let mut cat: std::collections::BTreeMap<&'c str, KeyUse> =
                 std::collections::BTreeMap::new();
             for (ti, t) in targets.iter().enumerate() {
                 let Ok(ti) = u16::try_from(ti) else { continue };
@@ -498,7 +516,7 @@ impl<'c> Compiled<'c> {
                     let pos = u8::try_from(pos).unwrap_or(u8::MAX);
                     match k {
                         SourceKey::Catalog(key) => {
-                            cat.entry(key.as_str()).or_default().push((ti, pos))
+                            cat.entry(key.as_str()).or_default().targets.push((ti, pos))
                         }
                         SourceKey::Derived(Derived::Secret(_)) if !config.store_recovery_key => {}
                         SourceKey::Derived(d) => {
@@ -510,29 +528,67 @@ impl<'c> Compiled<'c> {
                     }
                 }
             }
+            for (ki, k) in keys.iter().enumerate() {
+                let Some(ks) = targets[usize::from(k.target)].rule.from.get(&v) else {
+                    continue;
+                };
+                for (pos, sk) in ks.iter().enumerate() {
+                    let pos = u8::try_from(pos).unwrap_or(u8::MAX);
+                    match sk {
+                        SourceKey::Catalog(key) => cat
+                            .entry(key.as_str())
+                            .or_default()
+                            .ids
+                            .push((ki as u8, pos)),
+                        SourceKey::Derived(Derived::SourceId) => {
+                            vm.id_from_source_id.push((ki as u8, pos))
+                        }
+                        SourceKey::Derived(_) => {}
+                    }
+                }
+            }
+            let dk = crate::mapping::derive_keys(v);
+            for (which, list) in [dk.name, dk.identifier, dk.platform, dk.os, dk.os_version]
+                .into_iter()
+                .enumerate()
+            {
+                for (pos, key) in list.iter().enumerate() {
+                    cat.entry(key)
+                        .or_default()
+                        .facts
+                        .push((which as u8, pos as u8));
+                }
+            }
             vm.catalog = cat.into_iter().collect();
-            vm.ids = keys
+            vm.lookup = vm
+                .catalog
                 .iter()
-                .map(|k| {
-                    targets[usize::from(k.target)]
-                        .rule
-                        .from
-                        .get(&v)
-                        .map(|ks| ks.iter().collect())
-                        .unwrap_or_default()
-                })
+                .enumerate()
+                .map(|(i, (k, _))| (*k, i as u32))
                 .collect();
         }
         let status = index_of("status", &targets);
         let assignee = index_of("assignee_id", &targets);
+        let mut asset_keys: Vec<(Arc<str>, Option<u8>)> = keys
+            .iter()
+            .enumerate()
+            .map(|(ki, k)| (targets[usize::from(k.target)].name.clone(), Some(ki as u8)))
+            .collect();
+        asset_keys.push((Arc::from("asset_type"), None));
+        asset_keys.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_name: HashMap<Arc<str>, u16, FastState> = HashMap::with_hasher(FastState::new());
+        for (i, t) in targets.iter().enumerate() {
+            by_name.insert(t.name.clone(), i as u16);
+        }
         Compiled {
+            by_name,
+            asset_keys,
             config,
             targets,
             vendors,
             keys,
             status,
             assignee,
-            asset_type_field: Arc::from("asset_type"),
             marker,
         }
     }
@@ -548,11 +604,260 @@ const ANY: u8 = 0;
 const COMPUTER: u8 = 1;
 const MOBILE: u8 = 2;
 
+/// A normalized identifier in the index. Values of up to 28 bytes, and
+/// UUIDs (packed to 16 bytes), are stored inline so that comparing two keys
+/// never leaves the table's memory; longer values are referenced.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct IdKey<'a> {
-    key: u8,
-    class: u8,
-    value: Cow<'a, str>,
+enum IdKey<'a> {
+    Short {
+        key: u8,
+        class: u8,
+        /// Bytes used, or `UUID` when `bytes[..16]` holds a packed UUID.
+        len: u8,
+        bytes: [u8; 28],
+    },
+    Long {
+        key: u8,
+        class: u8,
+        value: Cow<'a, str>,
+    },
+}
+
+const UUID: u8 = u8::MAX;
+
+fn hex_nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl Default for IdKey<'_> {
+    fn default() -> Self {
+        IdKey::Short {
+            key: 0,
+            class: 0,
+            len: 0,
+            bytes: [0; 28],
+        }
+    }
+}
+
+impl<'a> IdKey<'a> {
+    /// A hash of the match key and the value, not of the class: the same
+    /// value of a Jamf id for a computer, a mobile device and an asset of
+    /// unknown kind land in one partition and one probe chain.
+    fn value_hash(&self, state: &FastState) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = state.build_hasher();
+        match self {
+            IdKey::Short {
+                key, len, bytes, ..
+            } => {
+                h.write_u8(*key);
+                h.write_u8(*len);
+                h.write(bytes);
+            }
+            IdKey::Long { key, value, .. } => {
+                h.write_u8(*key);
+                h.write_u8(0xfe);
+                h.write(value.as_bytes());
+            }
+        }
+        h.finish()
+    }
+
+    fn key_index(&self) -> u8 {
+        match self {
+            IdKey::Short { key, .. } | IdKey::Long { key, .. } => *key,
+        }
+    }
+
+    fn with_class(&self, class: u8) -> IdKey<'a> {
+        let mut k = self.clone();
+        match &mut k {
+            IdKey::Short { class: c, .. } | IdKey::Long { class: c, .. } => *c = class,
+        }
+        k
+    }
+
+    /// The value as text (for messages).
+    fn text(&self) -> String {
+        match self {
+            IdKey::Long { value, .. } => value.to_string(),
+            IdKey::Short { len, bytes, .. } if *len == UUID => {
+                let hex: String = bytes[..16].iter().map(|b| format!("{b:02X}")).collect();
+                format!(
+                    "{}-{}-{}-{}-{}",
+                    &hex[..8],
+                    &hex[8..12],
+                    &hex[12..16],
+                    &hex[16..20],
+                    &hex[20..]
+                )
+            }
+            IdKey::Short { len, bytes, .. } => {
+                String::from_utf8_lossy(&bytes[..usize::from(*len).min(bytes.len())]).into_owned()
+            }
+        }
+    }
+
+    fn new(key: u8, class: u8, value: Cow<'a, str>) -> IdKey<'a> {
+        let b = value.as_bytes();
+        let mut bytes = [0u8; 28];
+        // 8-4-4-4-12 upper-case hex: 16 bytes.
+        if b.len() == 36 && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-') {
+            let mut nibbles = b.iter().filter(|c| **c != b'-').map(|c| hex_nibble(*c));
+            let mut ok = true;
+            for out in bytes.iter_mut().take(16) {
+                match (nibbles.next().flatten(), nibbles.next().flatten()) {
+                    (Some(hi), Some(lo)) => *out = (hi << 4) | lo,
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                return IdKey::Short {
+                    key,
+                    class,
+                    len: UUID,
+                    bytes,
+                };
+            }
+            bytes = [0u8; 28];
+        }
+        if b.len() <= bytes.len() {
+            bytes[..b.len()].copy_from_slice(b);
+            return IdKey::Short {
+                key,
+                class,
+                len: b.len() as u8,
+                bytes,
+            };
+        }
+        IdKey::Long { key, class, value }
+    }
+}
+
+/// One identifier of an asset or of an incoming record, while indexing.
+#[derive(Debug, Default)]
+struct IdRec<'a> {
+    key: IdKey<'a>,
+    hash: u64,
+    /// Asset index or record index.
+    who: u32,
+    incoming: bool,
+    /// Also look the value up on assets of unknown kind (Jamf ids).
+    probe_any: bool,
+    /// The record's vendor bit (incoming only).
+    vendor_bit: u8,
+}
+
+impl<'a> IdRec<'a> {
+    fn new(key: IdKey<'a>, who: u32, incoming: bool, probe_any: bool) -> Self {
+        IdRec {
+            key,
+            hash: 0,
+            who,
+            incoming,
+            probe_any,
+            vendor_bit: 0,
+        }
+    }
+}
+
+/// The identifier index: open addressing with linear probing over 8-byte
+/// cells (32 bits of hash, 32 bits of entry number), keys and slots kept
+/// apart in insertion order. One cell per probe keeps the table small and
+/// the probes cheap; a key is compared only when the hash bits agree.
+struct IdIndex<'a> {
+    cells: Vec<u64>,
+    mask: usize,
+    keys: Vec<IdKey<'a>>,
+    hashes: Vec<u64>,
+    slots: Vec<Slot>,
+}
+
+impl<'a> IdIndex<'a> {
+    fn with_capacity(n: usize) -> Self {
+        let cap = (n.max(8) * 2).next_power_of_two();
+        IdIndex {
+            cells: vec![0; cap],
+            mask: cap - 1,
+            keys: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+            slots: Vec::with_capacity(n),
+        }
+    }
+
+    fn clear(&mut self) {
+        if !self.keys.is_empty() {
+            self.cells.fill(0);
+        }
+        self.keys.clear();
+        self.hashes.clear();
+        self.slots.clear();
+    }
+
+    /// `Ok(entry)` when present, else `Err(free cell)`.
+    fn find(&self, h: u64, key: &IdKey<'_>) -> Result<usize, usize> {
+        let tag = h >> 32;
+        let mut pos = (h as usize) & self.mask;
+        loop {
+            let cell = self.cells[pos];
+            if cell == 0 {
+                return Err(pos);
+            }
+            if cell >> 32 == tag {
+                let i = (cell & 0xffff_ffff) as usize - 1;
+                if self.keys[i] == *key {
+                    return Ok(i);
+                }
+            }
+            pos = (pos + 1) & self.mask;
+        }
+    }
+
+    fn get(&self, h: u64, key: &IdKey<'_>) -> Option<&Slot> {
+        self.find(h, key).ok().map(|i| &self.slots[i])
+    }
+
+    /// The slot of `key` (hash `h`), inserted empty when absent.
+    fn entry(&mut self, h: u64, key: IdKey<'a>) -> &mut Slot {
+        if (self.keys.len() + 1) * 2 > self.cells.len() {
+            self.grow();
+        }
+        match self.find(h, &key) {
+            Ok(i) => &mut self.slots[i],
+            Err(pos) => {
+                let i = self.keys.len();
+                self.keys.push(key);
+                self.hashes.push(h);
+                self.slots.push(Slot {
+                    asset: NONE,
+                    first_rec: NONE,
+                });
+                self.cells[pos] = ((h >> 32) << 32) | (i as u64 + 1);
+                &mut self.slots[i]
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = self.cells.len() * 2;
+        self.cells = vec![0; cap];
+        self.mask = cap - 1;
+        for (i, &h) in self.hashes.iter().enumerate() {
+            let mut pos = (h as usize) & self.mask;
+            while self.cells[pos] != 0 {
+                pos = (pos + 1) & self.mask;
+            }
+            self.cells[pos] = ((h >> 32) << 32) | (i as u64 + 1);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -612,18 +917,22 @@ struct Planner<'a, 'c> {
     c: &'c Compiled<'c>,
     inv: &'a Inventory,
     incoming: &'a [SourceDevice],
-    index: HashMap<IdKey<'a>, Slot>,
     multis: Vec<Vec<u32>>,
+    /// The shared value of each `multis` entry (for messages).
+    multi_values: Vec<String>,
     hits: Vec<Hit>,
     hit_start: Vec<u32>,
     can_create: Vec<bool>,
     parent: Vec<u32>,
     /// Per asset: bit per vendor that reported it.
     seen: Vec<u8>,
-    facts_index: HashMap<FactInputs<'a>, u32>,
+    facts_index: HashMap<FactInputs<'a>, u32, FastState>,
     facts: Vec<ModelFacts>,
     owned: Vec<Value>,
     kept_buf: Vec<u32>,
+    scratch_kept: Vec<u32>,
+    scratch_changes: Vec<(Arc<str>, Change)>,
+    scratch_old: Vec<Option<&'a Value>>,
     superseded: Vec<(u32, u32, u32)>, // (group, record, newer record)
     // employees
     emp_by_email: Option<HashMap<String, u32>>,
@@ -675,24 +984,22 @@ pub fn plan(
 ) -> Result<Plan, ConfigError> {
     config.validate()?;
     let compiled = Compiled::new(config);
+    let started = std::time::Instant::now();
     let mut p = Planner::new(&compiled, inventory, incoming);
-    p.index_inventory();
-    p.scan_incoming();
+    p.index_and_scan();
+    let indexed = started.elapsed();
     let groups = p.group();
-    Ok(p.finish(groups, full_listings))
-}
-
-fn asset_class(asset: &Asset, field: &str) -> u8 {
-    match asset
-        .fields
-        .get_str(field)
-        .and_then(|s| s.parse::<AssetType>().ok())
-        .and_then(AssetType::is_computer)
-    {
-        Some(true) => COMPUTER,
-        Some(false) => MOBILE,
-        None => ANY,
-    }
+    let grouped = started.elapsed();
+    let out = p.finish(groups, full_listings);
+    tracing::debug!(
+        assets = inventory.assets.len(),
+        incoming = incoming.len(),
+        index_ms = indexed.as_millis() as u64,
+        group_ms = (grouped - indexed).as_millis() as u64,
+        actions_ms = (started.elapsed() - grouped).as_millis() as u64,
+        "upsert plan"
+    );
+    Ok(out)
 }
 
 fn entity_class(e: Entity) -> u8 {
@@ -770,17 +1077,20 @@ impl<'a, 'c> Planner<'a, 'c> {
             c,
             inv,
             incoming,
-            index: HashMap::with_capacity(inv.assets.len() * 2 + n * 2),
             multis: Vec::new(),
-            hits: Vec::with_capacity(n * 2),
+            multi_values: Vec::new(),
+            hits: Vec::with_capacity(n * 3),
             hit_start: Vec::with_capacity(n + 1),
             can_create: vec![false; n],
             parent: (0..n as u32).collect(),
             seen: vec![0; inv.assets.len()],
-            facts_index: HashMap::new(),
+            facts_index: HashMap::with_hasher(FastState::new()),
             facts: Vec::new(),
             owned: Vec::new(),
             kept_buf: Vec::with_capacity(n),
+            scratch_kept: Vec::new(),
+            scratch_changes: Vec::new(),
+            scratch_old: Vec::new(),
             superseded: Vec::new(),
             emp_by_email: None,
             emp_by_name: None,
@@ -792,146 +1102,263 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
-    fn index_inventory(&mut self) {
+    /// Indexes every identifier of the inventory and of the incoming
+    /// records, and matches them: hits (record → asset), unions of records
+    /// sharing a value, and the assets each source reported.
+    ///
+    /// The identifiers are first gathered in one array, then partitioned by
+    /// hash so that each partition's table fits in the CPU cache; each
+    /// partition inserts its assets' values, then looks its records' values
+    /// up. Time grows linearly with the data, without the cache misses of
+    /// one table over millions of values.
+    fn index_and_scan(&mut self) {
         let c = self.c;
-        for (ai, asset) in self.inv.assets.iter().enumerate() {
-            let ai = ai as u32;
-            let mut class: Option<u8> = None;
-            for (ki, k) in c.keys.iter().enumerate() {
-                let name = &c.targets[usize::from(k.target)].name;
-                let Some(v) = asset.fields.get(name) else {
-                    continue;
-                };
-                let cl = if k.qualified {
-                    *class.get_or_insert_with(|| asset_class(asset, &c.asset_type_field))
-                } else {
-                    ANY
-                };
-                let index = &mut self.index;
-                let multis = &mut self.multis;
-                ident::for_each_id(k.norm, v, |value| {
-                    let slot = index
-                        .entry(IdKey {
-                            key: ki as u8,
-                            class: cl,
-                            value,
-                        })
-                        .or_insert(Slot {
-                            asset: NONE,
-                            first_rec: NONE,
-                        });
-                    if slot.asset == NONE {
-                        slot.asset = ai;
-                    } else if slot.asset & MULTI != 0 {
-                        let list = &mut multis[(slot.asset & !MULTI) as usize];
-                        if !list.contains(&ai) {
-                            list.push(ai);
+        let inv: &'a Inventory = self.inv;
+        let incoming: &'a [SourceDevice] = self.incoming;
+        let mut recs: Vec<IdRec<'a>> =
+            Vec::with_capacity(inv.assets.len() * 3 + incoming.len() * 3);
+
+        // Assets: one ordered walk over each asset's fields picks the match
+        // fields and the asset type.
+        let mut found: Vec<(u8, &'a Value)> = Vec::new();
+        for (ai, asset) in inv.assets.iter().enumerate() {
+            found.clear();
+            let mut class = ANY;
+            let mut want = c.asset_keys.iter().peekable();
+            for (name, value) in asset.fields.iter() {
+                while want.peek().is_some_and(|(k, _)| k.as_ref() < name) {
+                    want.next();
+                }
+                match want.peek() {
+                    Some((k, Some(ki))) if k.as_ref() == name => found.push((*ki, value)),
+                    Some((k, None)) if k.as_ref() == name => {
+                        class = match value
+                            .as_str()
+                            .and_then(|s| s.parse::<AssetType>().ok())
+                            .and_then(AssetType::is_computer)
+                        {
+                            Some(true) => COMPUTER,
+                            Some(false) => MOBILE,
+                            None => ANY,
                         }
-                    } else if slot.asset != ai {
-                        multis.push(vec![slot.asset, ai]);
-                        slot.asset = MULTI | (multis.len() as u32 - 1);
                     }
+                    _ => {}
+                }
+            }
+            for &(ki, v) in &found {
+                let k = &c.keys[usize::from(ki)];
+                let cl = if k.qualified { class } else { ANY };
+                ident::for_each_id(k.norm, v, |value| {
+                    recs.push(IdRec::new(
+                        IdKey::new(ki, cl, value),
+                        ai as u32,
+                        false,
+                        false,
+                    ));
                 });
             }
         }
-    }
-
-    /// Calls `f` with each normalized identifier of record `r`, per match key.
-    fn record_ids(c: &Compiled<'c>, d: &'a SourceDevice, mut f: impl FnMut(u8, Cow<'a, str>)) {
-        let vm = &c.vendors[vi(d.vendor)];
-        for (ki, k) in c.keys.iter().enumerate() {
-            for sk in &vm.ids[ki] {
-                let mut any = false;
-                match sk {
-                    SourceKey::Catalog(key) => {
-                        if let Some(v) = d.fields.get(key) {
-                            ident::for_each_id(k.norm, v, |id| {
-                                any = true;
-                                f(ki as u8, id)
-                            });
-                        }
-                    }
-                    SourceKey::Derived(Derived::SourceId) => {
-                        if let Some(id) = ident::normalize_id(k.norm, &d.source_id) {
-                            any = true;
-                            f(ki as u8, id);
-                        }
-                    }
-                    SourceKey::Derived(_) => {}
-                }
-                if any {
-                    break;
-                }
-            }
-        }
-    }
-
-    fn scan_incoming(&mut self) {
-        let c = self.c;
-        for (r, d) in self.incoming.iter().enumerate() {
-            let r = r as u32;
-            self.hit_start.push(self.hits.len() as u32);
+        // Incoming records.
+        for (r, d) in incoming.iter().enumerate() {
             let class_of = entity_class(d.entity);
-            let index = &mut self.index;
-            let hits = &mut self.hits;
-            let parent = &mut self.parent;
-            let seen = &mut self.seen;
-            let multis = &self.multis;
             let mut can_create = false;
-            let bit = 1u8 << vi(d.vendor);
             Self::record_ids(c, d, |ki, value| {
                 let k = &c.keys[usize::from(ki)];
                 if !k.vendor_id {
                     can_create = true;
                 }
                 let class = if k.qualified { class_of } else { ANY };
-                let extra = (k.qualified && class != ANY).then(|| value.clone());
-                let slot = index
-                    .entry(IdKey {
-                        key: ki,
-                        class,
-                        value,
-                    })
-                    .or_insert(Slot {
-                        asset: NONE,
-                        first_rec: NONE,
-                    });
+                let probe_any = k.qualified && class != ANY;
+                let mut rec = IdRec::new(IdKey::new(ki, class, value), r as u32, true, probe_any);
+                rec.vendor_bit = 1u8 << vi(d.vendor);
+                recs.push(rec);
+            });
+            self.can_create[r] = can_create;
+        }
+
+        // Partition by hash (stable: assets stay before records).
+        let state = FastState::new();
+        for rec in &mut recs {
+            rec.hash = rec.key.value_hash(&state);
+        }
+        let total = recs.len();
+        let bits = (usize::BITS - (total / 1024).max(1).leading_zeros()).min(16);
+        let parts = 1usize << bits;
+        let part = |h: u64| ((h >> 40) as usize) & (parts - 1);
+        let mut start = vec![0usize; parts + 1];
+        for rec in &recs {
+            start[part(rec.hash) + 1] += 1;
+        }
+        for p in 0..parts {
+            start[p + 1] += start[p];
+        }
+        let largest = (0..parts)
+            .map(|p| start[p + 1] - start[p])
+            .max()
+            .unwrap_or(0);
+        let mut fill = start.clone();
+        let mut sorted: Vec<IdRec<'a>> = Vec::with_capacity(total);
+        sorted.resize_with(total, IdRec::default);
+        for rec in &mut recs {
+            let p = part(rec.hash);
+            sorted[fill[p]] = std::mem::take(rec);
+            fill[p] += 1;
+        }
+        drop(recs);
+
+        // Per partition: insert assets, look records up.
+        let mut table = IdIndex::with_capacity(largest);
+        let mut hits: Vec<(u32, Hit)> = Vec::with_capacity(incoming.len() * 3);
+        for p in 0..parts {
+            table.clear();
+            for rec in &sorted[start[p]..start[p + 1]] {
+                if !rec.incoming {
+                    let ai = rec.who;
+                    let slot = table.entry(rec.hash, rec.key.clone());
+                    if slot.asset == NONE {
+                        slot.asset = ai;
+                    } else if slot.asset & MULTI != 0 {
+                        let list = &mut self.multis[(slot.asset & !MULTI) as usize];
+                        if !list.contains(&ai) {
+                            list.push(ai);
+                        }
+                    } else if slot.asset != ai {
+                        self.multis.push(vec![slot.asset, ai]);
+                        self.multi_values.push(rec.key.text());
+                        slot.asset = MULTI | (self.multis.len() as u32 - 1);
+                    }
+                    continue;
+                }
+                let r = rec.who;
+                let ki = rec.key.key_index();
+                let bit = rec.vendor_bit;
+                let slot = table.entry(rec.hash, rec.key.clone());
                 if slot.first_rec == NONE {
                     slot.first_rec = r;
                 } else {
-                    union(parent, r, slot.first_rec);
+                    union(&mut self.parent, r, slot.first_rec);
                 }
-                let mut hit = |asset: u32, weak: bool| {
-                    hits.push(Hit {
-                        key: ki,
-                        asset,
-                        weak,
-                    });
-                    if asset & MULTI != 0 {
-                        for a in &multis[(asset & !MULTI) as usize] {
-                            seen[*a as usize] |= bit;
-                        }
-                    } else {
-                        seen[asset as usize] |= bit;
-                    }
-                };
+                let mut found_assets: [(u32, bool); 2] = [(NONE, false); 2];
                 if slot.asset != NONE {
-                    hit(slot.asset, false);
+                    found_assets[0] = (slot.asset, false);
                 }
-                if let Some(value) = extra
-                    && let Some(s) = index.get(&IdKey {
-                        key: ki,
-                        class: ANY,
-                        value,
-                    })
+                if rec.probe_any
+                    && let Some(s) = table.get(rec.hash, &rec.key.with_class(ANY))
                     && s.asset != NONE
                 {
-                    hit(s.asset, true);
+                    found_assets[1] = (s.asset, true);
                 }
-            });
-            self.can_create[r as usize] = can_create;
+                for (asset, weak) in found_assets {
+                    if asset == NONE {
+                        continue;
+                    }
+                    hits.push((
+                        r,
+                        Hit {
+                            key: ki,
+                            asset,
+                            weak,
+                        },
+                    ));
+                    if asset & MULTI != 0 {
+                        for a in &self.multis[(asset & !MULTI) as usize] {
+                            self.seen[*a as usize] |= bit;
+                        }
+                    } else {
+                        self.seen[asset as usize] |= bit;
+                    }
+                }
+            }
         }
-        self.hit_start.push(self.hits.len() as u32);
+        drop(sorted);
+
+        // Hits by record (counting sort).
+        let n = incoming.len();
+        let mut hs = vec![0u32; n + 1];
+        for (r, _) in &hits {
+            hs[*r as usize + 1] += 1;
+        }
+        for r in 0..n {
+            hs[r + 1] += hs[r];
+        }
+        let mut fill = hs.clone();
+        self.hits = vec![
+            Hit {
+                key: 0,
+                asset: NONE,
+                weak: false,
+            };
+            hits.len()
+        ];
+        for (r, h) in hits {
+            self.hits[fill[r as usize] as usize] = h;
+            fill[r as usize] += 1;
+        }
+        self.hit_start = hs;
+    }
+
+    /// Calls `f` with each normalized identifier of record `d`, per match
+    /// key (the first of the key's sources that has a value).
+    fn record_ids(c: &Compiled<'c>, d: &'a SourceDevice, mut f: impl FnMut(u8, Cow<'a, str>)) {
+        #[derive(Clone, Copy)]
+        enum Src<'v> {
+            V(&'v Value),
+            S(&'v str),
+        }
+        let vm = &c.vendors[vi(d.vendor)];
+        // (match key, position, value); few per record, kept on the stack.
+        let mut cand: [(u8, u8, Option<Src<'a>>); 16] = [(0, 0, None); 16];
+        let mut n = 0usize;
+        for (key, value) in d.fields.iter() {
+            if let Some(&i) = vm.lookup.get(key)
+                && let Some((_, uses)) = vm.catalog.get(i as usize)
+            {
+                for &(ki, pos) in &uses.ids {
+                    if n < cand.len() {
+                        cand[n] = (ki, pos, Some(Src::V(value)));
+                        n += 1;
+                    }
+                }
+            }
+        }
+        for &(ki, pos) in &vm.id_from_source_id {
+            if n < cand.len() {
+                cand[n] = (ki, pos, Some(Src::S(d.source_id.as_str())));
+                n += 1;
+            }
+        }
+        for ki in 0..c.keys.len() as u8 {
+            let norm = c.keys[usize::from(ki)].norm;
+            // Sources in position order; the first giving an id wins.
+            let mut order: [(u8, usize); 16] = [(u8::MAX, 0); 16];
+            let mut m = 0usize;
+            for (i, (k, pos, _)) in cand[..n].iter().enumerate() {
+                if *k == ki {
+                    order[m] = (*pos, i);
+                    m += 1;
+                }
+            }
+            order[..m].sort_unstable();
+            for &(_, i) in &order[..m] {
+                let mut any = false;
+                match cand[i].2 {
+                    Some(Src::V(v)) => ident::for_each_id(norm, v, |id| {
+                        any = true;
+                        f(ki, id)
+                    }),
+                    Some(Src::S(s)) => {
+                        if let Some(id) = ident::normalize_id(norm, s) {
+                            any = true;
+                            f(ki, id);
+                        }
+                    }
+                    None => {}
+                }
+                if any {
+                    break;
+                }
+            }
+        }
     }
 
     fn hits_of(&self, r: u32) -> &[Hit] {
@@ -944,7 +1371,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     fn group(&mut self) -> Vec<Group> {
         let n = self.incoming.len();
         let mut gid = vec![NONE; n];
-        let mut first_of_group: Vec<u32> = Vec::new();
+        let mut first_of_group: Vec<u32> = Vec::with_capacity(n);
         let mut of_record = vec![0u32; n];
         for r in 0..n as u32 {
             let root = find(&mut self.parent, r) as usize;
@@ -1021,13 +1448,21 @@ impl<'a, 'c> Planner<'a, 'c> {
             self.kept_buf.extend_from_slice(&best);
         }
         let kept_end = self.kept_buf.len() as u32;
-        let kept: Vec<u32> = self.kept_buf[kept_start as usize..kept_end as usize].to_vec();
+        let mut kept = std::mem::take(&mut self.scratch_kept);
+        kept.clear();
+        kept.extend_from_slice(&self.kept_buf[kept_start as usize..kept_end as usize]);
         let mut group = Group {
             kept: (kept_start, kept_end),
             outcome: Outcome::Create,
             gone_some: Vec::new(),
         };
+        self.classify(&kept, &mut group);
+        self.scratch_kept = kept;
+        group
+    }
 
+    /// Decides a group's outcome from its kept records.
+    fn classify(&mut self, kept: &[u32], group: &mut Group) {
         if !kept.iter().any(|r| self.can_create[*r as usize]) {
             let names: Vec<&str> = self
                 .c
@@ -1040,53 +1475,67 @@ impl<'a, 'c> Planner<'a, 'c> {
                 "no identifier to match on ({}): the device cannot be told apart from others, so no asset is created",
                 names.join(", ")
             )));
-            return group;
+            return;
         }
 
         if kept.len() > 1
-            && let Some(reason) = self.disagreement(&kept)
+            && let Some(reason) = self.disagreement(kept)
         {
             group.outcome = Outcome::Conflict(reason, Vec::new());
-            return group;
+            return;
         }
 
         // Candidate assets.
-        let mut single: Vec<(u32, u8)> = Vec::new();
+        // Distinct assets hit, with the best key; on the stack (more than
+        // eight is a conflict whatever they are).
+        let mut single_buf: [(u32, u8); 8] = [(0, 0); 8];
+        let mut ns = 0usize;
         let mut multi: Vec<u32> = Vec::new();
         let mut multi_key: Option<u8> = None;
-        let weak_ok = self.weak_hits_ok(&kept);
-        for &r in &kept {
+        let mut multi_at: Option<usize> = None;
+        let weak_ok = self.weak_hits_ok(kept);
+        for &r in kept {
             for h in self.hits_of(r) {
                 if h.weak && !weak_ok.contains(&h.asset) {
                     continue;
                 }
                 if h.asset & MULTI != 0 {
                     multi_key.get_or_insert(h.key);
+                    multi_at.get_or_insert((h.asset & !MULTI) as usize);
                     for a in &self.multis[(h.asset & !MULTI) as usize] {
                         if !multi.contains(a) {
                             multi.push(*a);
                         }
                     }
-                } else if let Some(e) = single.iter_mut().find(|(a, _)| *a == h.asset) {
+                } else if let Some(e) = single_buf[..ns].iter_mut().find(|(a, _)| *a == h.asset) {
                     e.1 = e.1.min(h.key);
-                } else {
-                    single.push((h.asset, h.key));
+                } else if ns < single_buf.len() {
+                    single_buf[ns] = (h.asset, h.key);
+                    ns += 1;
                 }
             }
         }
+        let single = &mut single_buf[..ns];
         let matched = if let Some(k) = multi_key {
-            for (a, _) in &single {
+            for (a, _) in single.iter() {
                 if !multi.contains(a) {
                     multi.push(*a);
                 }
             }
             multi.sort_unstable();
             let name = &self.c.targets[usize::from(self.c.keys[usize::from(k)].target)].name;
+            let value = multi_at
+                .and_then(|i| self.multi_values.get(i))
+                .cloned()
+                .unwrap_or_default();
             group.outcome = Outcome::Conflict(
-                format!("{name} matches {} assets of the inventory", multi.len()),
+                format!(
+                    "{name} {value} matches {} assets of the inventory",
+                    multi.len()
+                ),
                 multi,
             );
-            return group;
+            return;
         } else if single.len() > 1 {
             single.sort_unstable();
             let parts: Vec<String> = single
@@ -1106,7 +1555,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ),
                 single.iter().map(|(a, _)| *a).collect(),
             );
-            return group;
+            return;
         } else {
             single.first().copied()
         };
@@ -1122,14 +1571,13 @@ impl<'a, 'c> Planner<'a, 'c> {
                 kind: gone[0].1,
             };
             group.gone_some = gone;
-            return group;
+            return;
         }
         group.gone_some = gone;
         group.outcome = match matched {
             Some((asset, key)) => Outcome::Match { asset, key },
             None => Outcome::Create,
         };
-        group
     }
 
     /// The weak hits (Jamf id on an asset of unknown kind) of a group that no
@@ -1216,8 +1664,7 @@ impl<'a, 'c> Planner<'a, 'c> {
 
     // -- evaluation --------------------------------------------------------
 
-    fn fact(&mut self, d: &'a SourceDevice) -> u32 {
-        let inputs = FactInputs::of(d);
+    fn fact(&mut self, inputs: FactInputs<'a>) -> u32 {
         if let Some(i) = self.facts_index.get(&inputs) {
             return *i;
         }
@@ -1253,20 +1700,34 @@ impl<'a, 'c> Planner<'a, 'c> {
                     }
                 }
             };
-        // Merge the record's sorted keys with the vendor's sorted catalog keys.
-        let mut cat = vm.catalog.iter().peekable();
+        // Merge the record's sorted keys with the vendor's sorted catalog
+        // keys: mapped values and the model/OS fact inputs in one walk.
+        let mut inputs: [Option<(u8, &'a str)>; 5] = [None; 5];
         for (key, value) in d.fields.iter() {
-            while cat.peek().is_some_and(|(k, _)| *k < key) {
-                cat.next();
-            }
-            if let Some((k, targets)) = cat.peek()
-                && *k == key
+            if let Some(&i) = vm.lookup.get(key)
+                && let Some((_, uses)) = vm.catalog.get(i as usize)
             {
-                for (t, pos) in targets {
+                for (t, pos) in &uses.targets {
                     offer(*t, *pos, MVal::Val(value), best);
+                }
+                if let Some(text) = value.as_str() {
+                    for &(which, pos) in &uses.facts {
+                        let slot = &mut inputs[usize::from(which).min(4)];
+                        if slot.is_none_or(|(p, _)| pos < p) {
+                            *slot = Some((pos, text));
+                        }
+                    }
                 }
             }
         }
+        let fact_inputs = FactInputs {
+            entity: d.entity,
+            name: inputs[0].map(|x| x.1),
+            identifier: inputs[1].map(|x| x.1),
+            platform: inputs[2].map(|x| x.1),
+            os: inputs[3].map(|x| x.1),
+            os_version: inputs[4].map(|x| x.1),
+        };
         let mut fact: Option<u32> = None;
         for (der, t, pos) in &vm.derived {
             let val = match der {
@@ -1291,7 +1752,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     let fi = match fact {
                         Some(f) => f,
                         None => {
-                            let f = self.fact(d);
+                            let f = self.fact(fact_inputs);
                             fact = Some(f);
                             f
                         }
@@ -1571,7 +2032,9 @@ impl<'a, 'c> Planner<'a, 'c> {
         let status_from = |asset: &Asset| asset.fields.get("status").cloned();
 
         for (gi, g) in groups.iter().enumerate() {
-            let kept: Vec<u32> = self.kept_buf[g.kept.0 as usize..g.kept.1 as usize].to_vec();
+            let mut kept = std::mem::take(&mut self.scratch_kept);
+            kept.clear();
+            kept.extend_from_slice(&self.kept_buf[g.kept.0 as usize..g.kept.1 as usize]);
             let incoming: &'a [SourceDevice] = self.incoming;
             let srcs: Vec<SourceRef> = kept
                 .iter()
@@ -1774,6 +2237,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     candidates: Vec::new(),
                 });
             }
+            self.scratch_kept = kept;
         }
 
         // Missing from full listings.
@@ -1826,28 +2290,30 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         let inv: &'a Inventory = self.inv;
         let asset: Option<&'a Asset> = asset.map(|a| &inv.assets[a as usize]);
-        let mut out: Vec<(Arc<str>, Change)> = Vec::new();
-        let mut old_iter = asset.map(|a| a.fields.iter().peekable());
+        let mut out = std::mem::take(&mut self.scratch_changes);
+        out.clear();
+        let mut old_vals = std::mem::take(&mut self.scratch_old);
+        old_vals.clear();
+        old_vals.resize(c.targets.len(), None);
+        if let Some(a) = asset {
+            for (name, v) in a.fields.iter() {
+                if let Some(&t) = c.by_name.get(name) {
+                    old_vals[usize::from(t)] = Some(v);
+                }
+            }
+        }
         let mut vendors_mask = [false; 3];
         for r in kept {
             vendors_mask[vi(self.incoming[*r as usize].vendor)] = true;
         }
         for (ti, t) in c.targets.iter().enumerate() {
-            let old: Option<&'a Value> = match &mut old_iter {
-                Some(it) => {
-                    while it.peek().is_some_and(|(k, _)| *k < t.name.as_ref()) {
-                        it.next();
-                    }
-                    match it.peek() {
-                        Some((k, v)) if *k == t.name.as_ref() => Some(*v),
-                        _ => None,
-                    }
-                }
-                None => None,
-            };
+            let old: Option<&'a Value> = old_vals[ti];
             let new = best[ti].map(|(_, _, v)| v);
             let is_assignee = c.assignee == Some(ti as u16);
             let is_status = c.status == Some(ti as u16);
+            if old.is_none() && new.is_none() && !is_assignee && !is_status {
+                continue;
+            }
             let creating = asset.is_none();
             let wants = |old_present: bool| match t.rule.ownership {
                 Ownership::Ignore => false,
@@ -1930,7 +2396,10 @@ impl<'a, 'c> Planner<'a, 'c> {
                 (None, None) => {}
             }
         }
-        Changes(out)
+        let changes = Changes(out.drain(..).collect());
+        self.scratch_changes = out;
+        self.scratch_old = old_vals;
+        changes
     }
 }
 
