@@ -51,3 +51,4 @@ pub mod upsert;
 
 pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
 pub use source::{Cursor, DevicePage, DeviceSource, SourceError, SourceErrorKind};
+pub use store::{Asset, Employee, Inventory, MemoryStore, Store, StoreError};

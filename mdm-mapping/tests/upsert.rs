@@ -687,3 +687,22 @@ fn plan_json_shape() {
         }
     }
 }
+
+#[test]
+fn jamf_id_on_asset_of_unknown_kind_needs_no_contradiction() {
+    // The asset's kind is unknown: Jamf computer 42 and mobile device 42 could
+    // both be meant. A serial that contradicts the asset keeps a phone off it.
+    let i = inv(json!({"assets":[{"id":"a1","fields":{"jamf_id":"42","serial_number":"MAC1"}}]}));
+    let mut phone = SourceDevice::new(Vendor::Jamf, Entity::MobileDevice, "42");
+    phone
+        .fields
+        .serial("serial_number", Some("PHONE1"))
+        .text("model", Some("iPhone 15 Pro"));
+    let p = plan(&i, &[phone.clone()]);
+    assert_eq!(p.actions[0].action, ActionKind::Create, "{p:#?}");
+    // Without a contradicting serial on the asset, the Jamf id matches.
+    let i = inv(json!({"assets":[{"id":"a1","fields":{"jamf_id":"42"}}]}));
+    let p = plan(&i, &[phone]);
+    assert_eq!(p.actions[0].action, ActionKind::Update, "{p:#?}");
+    assert_eq!(p.actions[0].matched_on.as_deref(), Some("jamf_id"));
+}

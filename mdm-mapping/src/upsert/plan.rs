@@ -2,20 +2,23 @@
 //!
 //! How it works, and why it scales linearly:
 //!
-//! 1. Every identifier of every inventory asset goes into one hash index
-//!    (normalized value → asset); values already normal are borrowed, not
-//!    copied. Two assets with one value make the value ambiguous.
-//! 2. Every incoming record's identifiers are looked up in the same index;
-//!    records sharing a value are joined (union-find), so one device seen by
-//!    several sources, or twice, becomes one group.
-//! 3. Per group: records of one source with several ids (re-enrolled) are
+//! 1. Every identifier of every inventory asset and of every incoming record
+//!    is normalized (borrowed when already normal; values up to 28 bytes and
+//!    UUIDs are then kept inline) and gathered in one array, which is
+//!    partitioned by hash so that each partition's table fits in the CPU
+//!    cache. Per partition, assets' values go in first (two assets with one
+//!    value make it ambiguous), then records' values are looked up; records
+//!    sharing a value are joined (union-find), so one device seen by several
+//!    sources, or twice, becomes one group.
+//! 2. Per group: records of one source with several ids (re-enrolled) are
 //!    collapsed to the newest; the group's identifiers must point at one
 //!    asset (else `conflict`); one asset claimed by two groups is a conflict.
-//! 4. Per group, the mapping is evaluated record by record with a merge of
-//!    the sorted record keys against the sorted catalog keys, model and OS
-//!    facts come from a cache keyed by their inputs, the sources are merged
-//!    by field priority, and the result is compared field by field with the
-//!    asset, honouring ownership.
+//! 3. Per group, the mapping is evaluated record by record (one hash lookup
+//!    per record field), model and OS facts come from a cache keyed by their
+//!    inputs, the sources are merged by field priority, and the result is
+//!    compared field by field with the asset, honouring ownership. Scratch
+//!    buffers are reused across groups; the only allocations are the plan's
+//!    own output.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -2396,7 +2399,10 @@ impl<'a, 'c> Planner<'a, 'c> {
                 (None, None) => {}
             }
         }
-        let changes = Changes(out.drain(..).collect());
+        // An exact-size copy; the scratch buffer keeps its capacity.
+        let mut exact = Vec::with_capacity(out.len());
+        exact.append(&mut out);
+        let changes = Changes(exact);
         self.scratch_changes = out;
         self.scratch_old = old_vals;
         changes
