@@ -1878,6 +1878,15 @@ impl<'a, 'c> Planner<'a, 'c> {
     /// The assignee id a group's records give, creating (in the plan) or
     /// reporting employees as needed.
     fn resolve_assignee(&mut self, kept: &[u32], rank: &[u8; 3]) -> Option<ChangeValue> {
+        let has_user = kept.iter().any(|r| {
+            self.incoming[*r as usize]
+                .assignee
+                .as_ref()
+                .is_some_and(|a| a.email.is_some())
+        });
+        if !has_user {
+            return None;
+        }
         let mut order: Vec<u32> = kept.to_vec();
         order.sort_by_key(|r| rank[vi(self.incoming[*r as usize].vendor)]);
         let (r, a) = order.iter().find_map(|r| {
