@@ -15,6 +15,13 @@
 //!   identifier health report over real records.
 //! - [`net`]: the HTTP-free parts the clients share (URL checks, retry decision,
 //!   `Retry-After` parsing).
+//! - [`model`]: Apple model-name parsing ("MacBook Pro (13-inch, 2018)" → model,
+//!   display size, year) and asset type from a model-identifier table.
+//! - [`mapping`]: vendor catalog keys → inventory fields, with per-field
+//!   ownership (source, inventory, fill-if-empty, ignore) and source priority.
+//! - [`store`]: the inventory ([`Asset`], [`Employee`]), the async [`Store`]
+//!   trait and an in-memory [`MemoryStore`].
+//! - [`upsert`]: the duplicate-safe `plan` (pure) and `apply` (through a store).
 //!
 //! ```
 //! use mdm_mapping::{Entity, SourceDevice, Vendor};
