@@ -29,7 +29,7 @@
 //! assert_eq!(normalize::boolean_str("Yes"), Some(true));
 //! ```
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 
 /// Placeholder serial numbers that mean "no serial" (compared case-insensitively,
 /// ignoring whitespace).
@@ -159,8 +159,18 @@ pub fn email(raw: &str) -> Option<String> {
 /// instead of `T` (`2024-01-26 16:15:36.087016+00:00`), offsets without a
 /// colon (`+0000`) or after a space (`2019-06-17 16:00:56 +0000`), 0–9
 /// fraction digits, no offset at all (read as UTC), a bare date (midnight
-/// UTC), and a string of 12–13 digits (epoch milliseconds).
+/// UTC), and a string of 12–13 digits (epoch milliseconds). A year outside
+/// 0000–9999 (which RFC 3339 cannot write) is no value.
 pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
+    parse_datetime_any_year(raw).and_then(rfc3339_year)
+}
+
+/// RFC 3339 writes four-digit years: a date-time outside 0000–9999 is no value.
+fn rfc3339_year(dt: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (0..=9999).contains(&dt.year()).then_some(dt)
+}
+
+fn parse_datetime_any_year(raw: &str) -> Option<DateTime<Utc>> {
     let t = raw.trim();
     if t.is_empty() {
         return None;
@@ -199,13 +209,15 @@ fn parse_date_only(t: &str) -> Option<NaiveDate> {
     ["%Y-%m-%d", "%Y/%m/%d"]
         .iter()
         .find_map(|fmt| NaiveDate::parse_from_str(t, fmt).ok())
+        // `%Y` also reads `+10000`: four-digit years only.
+        .filter(|d| (0..=9999).contains(&d.year()))
 }
 
 fn epoch_millis(ms: i64) -> Option<DateTime<Utc>> {
     if ms <= 0 {
         return None;
     }
-    DateTime::<Utc>::from_timestamp_millis(ms)
+    DateTime::<Utc>::from_timestamp_millis(ms).and_then(rfc3339_year)
 }
 
 fn format_datetime(dt: DateTime<Utc>) -> String {
@@ -225,7 +237,8 @@ pub fn datetime_from_epoch_millis(ms: i64) -> Option<String> {
 }
 
 /// Parses a date: `YYYY-MM-DD`, `YYYY/MM/DD`, or the date part of any
-/// date-time [`parse_datetime`] accepts (taken in UTC).
+/// date-time [`parse_datetime`] accepts (taken in UTC). Years outside
+/// 0000–9999 are no value.
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     let t = raw.trim();
     if t.is_empty() {
@@ -338,13 +351,15 @@ where
 pub fn catalog_key(display_name: &str) -> String {
     let mut out = String::with_capacity(display_name.len());
     let mut pending_sep = false;
-    for c in display_name.chars() {
+    // Lower-case first: a capital can lower-case to a letter plus a mark
+    // (`İ` → `i` + U+0307), and the mark is not alphanumeric.
+    for c in display_name.chars().flat_map(char::to_lowercase) {
         if c.is_alphanumeric() {
             if pending_sep && !out.is_empty() {
                 out.push('_');
             }
             pending_sep = false;
-            out.extend(c.to_lowercase());
+            out.push(c);
         } else {
             pending_sep = true;
         }
