@@ -9,7 +9,8 @@
 //! loopback and asked once for each page), so they have the simulator's
 //! quirks and the sections a sync requests. Criterion reports each case; a
 //! summary at the end times the cases interleaved (`DECODE_ROUNDS` rounds,
-//! default 200) and prints typed ÷ `Value` ratios of the medians.
+//! default 200, each in a rotated order) and prints typed ÷ `Value` ratios
+//! of the medians.
 //! `DECODE_SAVE_DIR=dir` also writes the three payloads there.
 
 use std::hint::black_box;
@@ -363,8 +364,11 @@ fn main() -> Result<(), BoxError> {
     println!("|---|---|---|---|---|---|---|---|");
     for (group, bytes, count, cases) in &all {
         let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); cases.len()];
-        for _ in 0..rounds {
-            for (i, (_, f)) in cases.iter().enumerate() {
+        for round in 0..rounds {
+            // Rotate the order so that no case always runs after the same one.
+            for k in 0..cases.len() {
+                let i = (round + k) % cases.len();
+                let Some((_, f)) = cases.get(i) else { continue };
                 let t = Instant::now();
                 f();
                 if let Some(v) = times.get_mut(i) {

@@ -819,6 +819,7 @@ async fn parent(o: Options) -> Res<()> {
                     "{:.1}",
                     mib(num(&r, "hwm_kib").saturating_sub(num(&r, "baseline_kib")))
                 ),
+                format!("{:.1}", num(&r, "wall_ms") as f64 / 1000.0),
                 "< 150 MiB".to_string(),
             ]);
         }
@@ -886,6 +887,7 @@ async fn parent(o: Options) -> Res<()> {
                 "{:.1}",
                 mib(num(&r, "hwm_kib").saturating_sub(num(&r, "baseline_kib")))
             ),
+            format!("{:.1}", num(&r, "wall_ms") as f64 / 1000.0),
             "< 150 MiB".to_string(),
         ]);
     }
@@ -943,6 +945,7 @@ async fn parent(o: Options) -> Res<()> {
             "baseline MiB",
             "peak MiB",
             "peak − baseline MiB",
+            "wall s",
             "target",
         ],
         &memory_rows,
