@@ -551,9 +551,9 @@ impl KandjiClient {
 
     // ---- users -----------------------------------------------------------
 
-    /// One page of `GET /api/v1/users` (up to 300 users). `cursor` is the
-    /// `cursor` value of the previous page's `next` URL
-    /// ([`cursor_from_next`]).
+    /// One page of `GET /api/v1/users` (up to the query's page size, sent as
+    /// `limit`; 300 by default). `cursor` is the `cursor` value of the
+    /// previous page's `next` URL ([`cursor_from_next`]).
     ///
     /// # Errors
     ///
@@ -568,6 +568,7 @@ impl KandjiClient {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
+        pairs.push(("limit".into(), query.effective_page_size().to_string()));
         if let Some(c) = cursor {
             pairs.push(("cursor".into(), c.to_string()));
         }
@@ -579,7 +580,8 @@ impl KandjiClient {
         self.get_json(Endpoint::ListUsers, &url, page).await
     }
 
-    /// Every user matching `query`, as a lazy stream over the cursor pages.
+    /// Every user matching `query`, as a lazy stream over the cursor pages
+    /// (one request per [`UserQuery::page_size`] users, 300 by default).
     ///
     /// Only the `cursor` value of each `next` link is used, re-issued on
     /// this client's base URL: Kandji's `next` links can name the web

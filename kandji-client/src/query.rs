@@ -2,7 +2,7 @@
 
 use crate::models::Platform;
 
-/// The most devices Kandji returns per page (a hard upper limit).
+/// The most devices (or users) Kandji returns per page (a hard upper limit).
 pub const MAX_PAGE_SIZE: u32 = 300;
 
 /// Filters, ordering and page size for `GET /api/v1/devices`.
@@ -167,14 +167,38 @@ impl DeviceQuery {
     }
 }
 
-/// Filters for `GET /api/v1/users`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Filters and page size for `GET /api/v1/users`.
+///
+/// The listing is cursor-paged; each request asks for
+/// [`effective_page_size`](Self::effective_page_size) users (`limit`, 300 by
+/// default, the most Kandji returns), so reading `n` users costs
+/// `ceil(n / 300)` requests. Without `limit` Kandji pages by 100.
+///
+/// ```
+/// use kandji_client::UserQuery;
+///
+/// let q = UserQuery::new().archived(false);
+/// assert_eq!(q.effective_page_size(), 300);
+/// assert_eq!(q.to_query_pairs(), [("archived", "false".to_string())]);
+/// assert_eq!(UserQuery::new().page_size(1_000).effective_page_size(), 300);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserQuery {
     filters: Vec<(&'static str, String)>,
+    page_size: u32,
+}
+
+impl Default for UserQuery {
+    fn default() -> Self {
+        UserQuery {
+            filters: Vec::new(),
+            page_size: MAX_PAGE_SIZE,
+        }
+    }
 }
 
 impl UserQuery {
-    /// No filters.
+    /// No filters, 300 users per page.
     pub fn new() -> Self {
         Self::default()
     }
@@ -205,7 +229,18 @@ impl UserQuery {
         self.set("archived", archived.to_string())
     }
 
-    /// The filters as query pairs.
+    /// Users per page (`limit`), 1 to 300 (clamped).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    /// The page size in effect.
+    pub fn effective_page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// The filters as query pairs (without `limit`/`cursor`).
     pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
         self.filters.clone()
     }

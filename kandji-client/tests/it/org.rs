@@ -15,6 +15,7 @@ async fn users_next_on_a_foreign_host_is_reissued_on_the_base_url() {
         .and(path("/api/v1/users"))
         .and(query_param_is_missing("cursor"))
         .and(query_param("archived", "false"))
+        .and(query_param("limit", "300"))
         .respond_with(common::json(fixture("users_page1.json")))
         .expect(1)
         .mount(&server)
@@ -24,6 +25,7 @@ async fn users_next_on_a_foreign_host_is_reissued_on_the_base_url() {
         .and(path("/api/v1/users"))
         .and(query_param("cursor", "cD0yOTE0Mw=="))
         .and(query_param("archived", "false"))
+        .and(query_param("limit", "300"))
         .respond_with(common::json(fixture("users_page2.json")))
         .expect(1)
         .mount(&server)
@@ -52,6 +54,32 @@ async fn users_next_on_a_foreign_host_is_reissued_on_the_base_url() {
         2,
         "nothing was sent to accuhive.kandji.io"
     );
+}
+
+#[tokio::test]
+async fn the_users_page_size_is_sent_as_limit_and_capped_at_300() {
+    for (query, limit) in [
+        (UserQuery::new(), "300"),
+        (UserQuery::new().page_size(50), "50"),
+        (UserQuery::new().page_size(5_000), "300"),
+        (UserQuery::new().page_size(0), "1"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/users"))
+            .and(query_param("limit", limit))
+            .respond_with(common::json(fixture("users_page2.json")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        catch_all(&server).await;
+        let users: Vec<_> = client(&server)
+            .users(query)
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("limit {limit}: {e}"));
+        assert_eq!(users.len(), 2, "limit {limit}");
+    }
 }
 
 #[tokio::test]
