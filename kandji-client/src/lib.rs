@@ -11,7 +11,8 @@
 //!   optional injected `reqwest::Client`; timeouts.
 //! - **Endpoints**: devices (offset pages of 300 with every documented
 //!   filter, as a stream that drops repeats), one device, its details and
-//!   apps; users (cursor pages, each `next` re-issued on your base URL);
+//!   apps; users (cursor pages of 300, each `next`'s cursor re-issued on
+//!   your base URL);
 //!   blueprints; tags.
 //! - **Kandji's quirks** are absorbed by the models: `user` as an object,
 //!   `""`, `null` or `[]`; integer or UUID user ids; `"True"`/`"Yes"`
@@ -91,9 +92,12 @@
 //!
 //! ## As a `DeviceSource`
 //!
-//! See [`KandjiSource`]: the cursor is the device offset; "User Active" is
-//! joined from the users endpoint once per sync; `/details` is read only on
-//! opt-in.
+//! See [`KandjiSource`]: the cursor is the device offset. By default only
+//! the device listing is read (about 3.4 requests per 1,000 devices). Two
+//! opt-ins add rows at a cost: "User Active"
+//! ([`with_user_active`](KandjiSource::with_user_active), the user list read
+//! once per sync: 1 request per 300 users) and the details-only rows
+//! ([`with_details`](KandjiSource::with_details): 1 request per device).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

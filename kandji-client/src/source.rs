@@ -14,7 +14,7 @@ use mdm_mapping::{
 use crate::client::KandjiClient;
 use crate::error::Error;
 use crate::models::{Device, DeviceDetails, DeviceUser, User};
-use crate::query::{DeviceQuery, UserQuery};
+use crate::query::{DeviceQuery, MAX_PAGE_SIZE, UserQuery};
 
 /// The catalog keys this crate fills (`normalize::catalog_key` of the
 /// Kandji field names).
@@ -61,7 +61,8 @@ pub mod keys {
     pub const SUPPLEMENTAL_OS_VERSION_EXTRA: &str = "supplemental_os_version_extra";
     /// Tags.
     pub const TAGS: &str = "tags";
-    /// User Active (joined from `GET /api/v1/users`).
+    /// User Active (joined from `GET /api/v1/users`, opt-in:
+    /// [`KandjiSource::with_user_active`](crate::KandjiSource::with_user_active)).
     pub const USER_ACTIVE: &str = "user_active";
     /// User Email.
     pub const USER_EMAIL: &str = "user_email";
@@ -91,7 +92,8 @@ pub mod keys {
     /// Recovery Lock Enabled (details opt-in).
     pub const RECOVERY_LOCK_ENABLED: &str = "recovery_lock_enabled";
 
-    /// The keys read from the device listing (the Kandji field table).
+    /// The keys of the Kandji field table, read from the device listing
+    /// ([`USER_ACTIVE`] only with the opt-in users join).
     pub const LIST: &[&str] = &[
         AGENT_INSTALLED,
         AGENT_VERSION,
@@ -330,18 +332,14 @@ pub fn to_source_device(
 ///
 /// - Pages are `GET /api/v1/devices` pages of up to 300 (the cursor is the
 ///   offset, as a decimal string), ordered by `device_id` unless the query
-///   says otherwise; the listing ends at a short or empty page. About 3.4
-///   requests per 1,000 devices.
-/// - "User Active" needs `GET /api/v1/users`: the whole user list is read
-///   once per sync (on the first page that has an assigned user; a new sync
-///   starts when the cursor is `None`), in cursor pages of 300. Turn it off
-///   with [`with_user_active(false)`](Self::with_user_active). A token
-///   without the users permission (401/403), or a 404 from the users
-///   endpoint, only leaves "User Active" out (logged); other failures fail
-///   the page.
-/// - With [`with_details(true)`](Self::with_details), each device's
-///   `/details` is read too (one request per device) for the extra catalog
-///   rows; a device deleted meanwhile (404) keeps its list fields.
+///   says otherwise; the listing ends at a short or empty page. By default
+///   that is the only request: about 3.4 requests per 1,000 devices.
+/// - Two opt-ins add requests, each for catalog rows the listing lacks:
+///   - [`with_user_active(true)`](Self::with_user_active): "User Active"
+///     (and the assignee's `active`) joined from `GET /api/v1/users`, 1
+///     request per 300 users, once per sync.
+///   - [`with_details(true)`](Self::with_details): the details-only rows
+///     from each device's `/details`, 1 request per device.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -353,7 +351,9 @@ pub fn to_source_device(
 ///     .tenant("acme")
 ///     .token(std::env::var("KANDJI_TOKEN")?)
 ///     .build()?;
-/// let source: Box<dyn DeviceSource> = Box::new(KandjiSource::new(client).with_details(false));
+/// // The listing only; add `.with_user_active(true)` and/or `.with_details(true)`
+/// // for the rows they fill, at their cost in requests.
+/// let source: Box<dyn DeviceSource> = Box::new(KandjiSource::new(client));
 /// let mut pages = source.pages(None);
 /// while let Some(page) = pages.try_next().await? {
 ///     for device in &page.devices {
@@ -384,26 +384,43 @@ impl fmt::Debug for KandjiSource {
 }
 
 impl KandjiSource {
-    /// Every device, list fields plus "User Active", no details.
+    /// Every device, ordered by `device_id`, list fields only: no "User
+    /// Active" join, no details (see [`with_user_active`](Self::with_user_active)
+    /// and [`with_details`](Self::with_details)).
     pub fn new(client: KandjiClient) -> Self {
         KandjiSource {
             client,
             query: DeviceQuery::new().ordering("device_id"),
             details: false,
-            user_active: true,
+            user_active: false,
             details_concurrency: 4,
             users: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// Also read `/details` for each device (one request per device) to fill
-    /// the details-only catalog rows.
+    /// Also read `/details` for each device to fill the details-only catalog
+    /// rows ([`keys::DETAILS`]). Default off.
+    ///
+    /// Cost: 1 request per device (1,000 per 1,000 devices), paced by the
+    /// rate limiter. A device deleted between the listing and its details
+    /// (404) keeps its list fields. Needs the *Device details* permission.
     pub fn with_details(mut self, details: bool) -> Self {
         self.details = details;
         self
     }
 
-    /// Join "User Active" from the users endpoint (default on).
+    /// Also fill "User Active" ([`keys::USER_ACTIVE`], and the assignee's
+    /// `active`/`archived`) by joining each device's `user.id` (a UUID or a
+    /// legacy integer id) to `GET /api/v1/users`, which the device listing
+    /// does not carry. Default off.
+    ///
+    /// Cost: the whole user list is read once per sync (on the first page
+    /// that has an assigned user; a sync starts when the cursor is `None`),
+    /// in cursor pages of 300 (`limit=300`): 1 request per 300 users, e.g.
+    /// 200 requests for 60,000 users, whatever the number of devices. Needs
+    /// the *List users* permission: a token without it (401/403), or a 404
+    /// from the users endpoint, only leaves "User Active" out (logged); other
+    /// failures fail the page.
     pub fn with_user_active(mut self, user_active: bool) -> Self {
         self.user_active = user_active;
         self
@@ -433,8 +450,11 @@ impl KandjiSource {
         if let Some(dir) = slot.as_ref() {
             return Ok(Some(dir.clone()));
         }
-        let loaded: Result<Vec<User>, Error> =
-            self.client.users(UserQuery::new()).try_collect().await;
+        let loaded: Result<Vec<User>, Error> = self
+            .client
+            .users(UserQuery::new().page_size(MAX_PAGE_SIZE))
+            .try_collect()
+            .await;
         let dir = match loaded {
             Ok(users) => UserDirectory::from_users(&users),
             Err(e) if e.is_auth() || e.is_not_found() => {
@@ -536,8 +556,8 @@ impl DeviceSource for KandjiSource {
 }
 
 impl KandjiClient {
-    /// A [`KandjiSource`] over this client (list fields and "User Active",
-    /// no details).
+    /// A [`KandjiSource`] over this client: list fields only, no "User
+    /// Active" join, no details ([`KandjiSource::new`]).
     pub fn device_source(&self) -> KandjiSource {
         KandjiSource::new(self.clone())
     }

@@ -1,5 +1,5 @@
-//! The DeviceSource: normalized records (snapshots), the users join, the
-//! details opt-in, cursors and the request budget.
+//! The DeviceSource: normalized records (snapshots), the "User Active" and
+//! details opt-ins, cursors and the request budget.
 
 use futures::TryStreamExt;
 use kandji_client::{DeviceQuery, KandjiSource, keys};
@@ -29,9 +29,12 @@ fn fleet() -> Vec<Value> {
     .collect()
 }
 
+/// The two users pages, asked for 300 at a time; page 1's `next` names the
+/// console host, so page 2 only answers if its cursor is re-issued here.
 async fn mount_users(server: &MockServer, times: u64) {
     Mock::given(method("GET"))
         .and(path("/api/v1/users"))
+        .and(query_param("limit", "300"))
         .and(query_param_is_missing("cursor"))
         .respond_with(common::json(fixture("users_page1.json")))
         .expect(times)
@@ -39,6 +42,7 @@ async fn mount_users(server: &MockServer, times: u64) {
         .await;
     Mock::given(method("GET"))
         .and(path("/api/v1/users"))
+        .and(query_param("limit", "300"))
         .and(query_param("cursor", "cD0yOTE0Mw=="))
         .respond_with(common::json(fixture("users_page2.json")))
         .expect(times)
@@ -84,7 +88,7 @@ async fn normalized_records_of_every_platform() {
     mount_users(&server, 1).await;
     catch_all(&server).await;
 
-    let source = client(&server).device_source();
+    let source = client(&server).device_source().with_user_active(true);
     let records = collect(&source).await;
     assert_eq!(records.len(), 5);
 
@@ -144,7 +148,9 @@ async fn details_opt_in_fills_the_extra_rows() {
     }
     catch_all(&server).await;
 
-    let source = KandjiSource::new(client(&server)).with_details(true);
+    let source = KandjiSource::new(client(&server))
+        .with_details(true)
+        .with_user_active(true);
     let records = collect(&source).await;
     let mac = by_id(&records, MAC);
     snapshot!("kandji_mac_with_details", mac);
@@ -214,7 +220,9 @@ async fn users_are_read_once_per_sync_across_pages() {
     mount_users(&server, 2).await; // two syncs, two reads
     catch_all(&server).await;
 
-    let source = KandjiSource::new(client(&server)).with_query(DeviceQuery::new().page_size(2));
+    let source = KandjiSource::new(client(&server))
+        .with_user_active(true)
+        .with_query(DeviceQuery::new().page_size(2));
     for _ in 0..2 {
         let records = collect(&source).await;
         assert_eq!(records.len(), 3);
@@ -227,21 +235,51 @@ async fn users_are_read_once_per_sync_across_pages() {
 }
 
 #[tokio::test]
-async fn user_active_can_be_turned_off() {
-    let server = MockServer::start().await;
-    mount_fleet(&server).await;
-    catch_all(&server).await; // a users request would fail the sync
-    let source = client(&server).device_source().with_user_active(false);
-    let records = collect(&source).await;
-    assert!(
-        records
-            .iter()
-            .all(|r| !r.fields.contains(keys::USER_ACTIVE))
-    );
-    assert_eq!(
-        by_id(&records, MAC).fields.get_str(keys::USER_EMAIL),
-        Some("ana.diaz@example.com")
-    );
+async fn user_active_is_off_by_default() {
+    type Build = fn(kandji_client::KandjiClient) -> KandjiSource;
+    let sources: [(&str, Build); 4] = [
+        ("device_source()", |c| c.device_source()),
+        ("KandjiSource::new", KandjiSource::new),
+        ("with_user_active(false)", |c| {
+            KandjiSource::new(c).with_user_active(false)
+        }),
+        ("opt in then out", |c| {
+            c.device_source()
+                .with_user_active(true)
+                .with_user_active(false)
+        }),
+    ];
+    for (name, build) in sources {
+        let server = MockServer::start().await;
+        mount_fleet(&server).await;
+        // Answers, but must never be asked.
+        Mock::given(method("GET"))
+            .and(path("/api/v1/users"))
+            .respond_with(common::json(fixture("users_page2.json")))
+            .expect(0)
+            .named("users (not requested by default)")
+            .mount(&server)
+            .await;
+        catch_all(&server).await;
+        let source = build(client(&server));
+        let records = collect(&source).await;
+        assert_eq!(records.len(), 5, "{name}");
+        assert!(
+            records
+                .iter()
+                .all(|r| !r.fields.contains(keys::USER_ACTIVE)),
+            "{name}"
+        );
+        let mac = by_id(&records, MAC);
+        assert_eq!(
+            mac.fields.get_str(keys::USER_EMAIL),
+            Some("ana.diaz@example.com"),
+            "{name}: list user fields are kept"
+        );
+        assert_eq!(mac.assignee.as_ref().and_then(|a| a.active), None, "{name}");
+        assert_eq!(source.client().requests_sent(), 1, "{name}");
+        server.verify().await;
+    }
 }
 
 #[tokio::test]
@@ -256,7 +294,8 @@ async fn a_token_without_the_users_permission_only_loses_user_active() {
             .mount(&server)
             .await;
         catch_all(&server).await;
-        let records = collect(&client(&server).device_source()).await;
+        let source = client(&server).device_source().with_user_active(true);
+        let records = collect(&source).await;
         assert_eq!(records.len(), 5, "{status}");
         assert!(
             records
@@ -278,6 +317,7 @@ async fn other_users_failures_fail_the_page() {
         .await;
     let e = client(&server)
         .device_source()
+        .with_user_active(true)
         .fetch_page(None)
         .await
         .expect_err("users 500");
@@ -285,26 +325,41 @@ async fn other_users_failures_fail_the_page() {
     assert!(e.to_string().contains("GET /api/v1/users"), "{e}");
 }
 
-#[tokio::test]
-async fn about_three_and_a_half_requests_per_thousand_devices() {
-    let server = MockServer::start().await;
+/// 1,000 devices, each assigned one of 600 users (the 0.6 users per device
+/// of the benchmark fleet), in device pages of 300.
+async fn mount_thousand_assigned_devices(server: &MockServer) {
     for (offset, range) in [
         (0, 0..300),
         (300, 300..600),
         (600, 600..900),
         (900, 900..1000),
     ] {
+        let mut page = devices("b", range);
+        for d in &mut page {
+            let i = d["serial_number"]
+                .as_str()
+                .and_then(|s| s.strip_prefix("SNb"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .expect("index");
+            d["user"] =
+                json!({"id": user_id(i % 600), "email": format!("u{}@example.com", i % 600)});
+        }
         Mock::given(method("GET"))
             .and(path("/api/v1/devices"))
+            .and(query_param("limit", "300"))
             .and(query_param("offset", offset.to_string()))
-            .respond_with(common::json(devices("b", range)))
+            .respond_with(common::json(page))
             .expect(1)
-            .mount(&server)
+            .mount(server)
             .await;
     }
-    catch_all(&server).await;
-    let c = client(&server);
-    let source = c.device_source();
+}
+
+fn user_id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+async fn thousand_devices_requests(source: &KandjiSource) -> (Vec<SourceDevice>, u64) {
     let pages: Vec<DevicePage> = source.pages(None).try_collect().await.expect("pages");
     assert_eq!(
         pages.iter().map(|p| p.next.clone()).collect::<Vec<_>>(),
@@ -315,12 +370,82 @@ async fn about_three_and_a_half_requests_per_thousand_devices() {
             None
         ]
     );
-    assert_eq!(pages.iter().map(|p| p.devices.len()).sum::<usize>(), 1000);
-    assert!(
-        c.requests_sent() <= 4,
-        "{} requests for 1,000 devices",
-        c.requests_sent()
-    );
+    let records: Vec<SourceDevice> = pages.into_iter().flat_map(|p| p.devices).collect();
+    assert_eq!(records.len(), 1000);
+    (records, source.client().requests_sent())
+}
+
+#[tokio::test]
+async fn at_most_four_requests_per_thousand_devices_by_default() {
+    let server = MockServer::start().await;
+    mount_thousand_assigned_devices(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(common::json(
+            json!({"next": null, "previous": null, "results": []}),
+        ))
+        .expect(0)
+        .named("users (not requested by default)")
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (records, requests) = thousand_devices_requests(&client(&server).device_source()).await;
+    assert!(records.iter().all(|r| r.assignee.is_some()));
+    // 4 device pages for 1,000 devices, nothing else (target: at most 4).
+    assert_eq!(requests, 4, "{requests} requests for 1,000 devices");
+}
+
+#[tokio::test]
+async fn the_user_active_join_reads_users_300_at_a_time_on_the_base_url() {
+    let server = MockServer::start().await;
+    mount_thousand_assigned_devices(&server).await;
+    let user = |i: usize| json!({"id": user_id(i), "email": format!("u{i}@example.com"), "active": i.is_multiple_of(2), "archived": false});
+    // 600 users: two full pages of 300. The `next` link names the console
+    // host (Kandji's quirk) and repeats `limit`; only its cursor is used.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "300"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(common::json(json!({
+            "next": "https://accuhive.kandji.io/api/v1/users?limit=300&cursor=cD0zMDA%3D",
+            "previous": null,
+            "results": (0..300).map(user).collect::<Vec<_>>(),
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(query_param("limit", "300"))
+        .and(query_param("cursor", "cD0zMDA="))
+        .respond_with(common::json(json!({
+            "next": null,
+            "previous": "https://accuhive.kandji.io/api/v1/users?limit=300",
+            "results": (300..600).map(user).collect::<Vec<_>>(),
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let source = client(&server).device_source().with_user_active(true);
+    let (records, requests) = thousand_devices_requests(&source).await;
+    for r in &records {
+        let i = r
+            .fields
+            .get_str(keys::USER_ID)
+            .and_then(|id| id.rsplit('-').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("user id");
+        assert_eq!(
+            r.field(keys::USER_ACTIVE).and_then(|v| v.as_bool()),
+            Some(i.is_multiple_of(2)),
+            "{}",
+            r.source_id
+        );
+    }
+    // 4 device pages + 2 users pages (600 users / 300): 6 per 1,000 devices
+    // here; the users pages do not grow with the devices.
+    assert_eq!(requests, 6);
 }
 
 #[tokio::test]
