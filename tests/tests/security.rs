@@ -211,7 +211,8 @@ async fn secrets_never_reach_logs_or_errors() {
         Box::new(
             kandji_client::KandjiSource::new(kandji.clone())
                 .with_query(kandji_client::DeviceQuery::new().page_size(10))
-                .with_details(true),
+                .with_details(true)
+                .with_user_active(true),
         ),
         Box::new(abm.device_source().limit(10).with_applecare(true)),
     ];

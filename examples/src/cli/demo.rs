@@ -47,7 +47,7 @@ pub fn simulator_sources(sim: &Simulator) -> Result<Vec<Box<dyn DeviceSource>>, 
     Ok(vec![
         Box::new(abm.device_source()),
         Box::new(jamf.device_source(jamf_client::SourceOptions::default())),
-        Box::new(kandji.device_source()),
+        Box::new(kandji.device_source().with_user_active(true)),
     ])
 }
 
