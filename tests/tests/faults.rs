@@ -32,9 +32,12 @@ use serde_json::{Value, json};
 const DEVICES: usize = 300;
 const SEED: u64 = 1234;
 /// Rows per page, small so that a 300-device fleet takes many requests
-/// (Jamf has the fewest records, so the smallest pages).
+/// (Jamf has the fewest records, so the smallest pages; Kandji reads its
+/// whole user list in one request of 300, so its device pages are small
+/// too: about 30 requests per vendor, so that 10% faults hit each vendor).
 const PAGE: u32 = 10;
 const JAMF_PAGE: u32 = 5;
+const KANDJI_PAGE: u32 = 5;
 
 fn retry_policy() -> RetryPolicy {
     RetryPolicy {
@@ -105,11 +108,13 @@ fn sources(sim: &Arc<Simulator>, expire_every: Option<usize>) -> Vec<Box<dyn Dev
         Box::new(abm.device_source().limit(PAGE)),
         Box::new(jamf.device_source(jamf_client::SourceOptions::default().page_size(JAMF_PAGE))),
         Box::new(
-            kandji_client::KandjiSource::new(kandji).with_query(
-                kandji_client::DeviceQuery::new()
-                    .ordering("device_id")
-                    .page_size(PAGE),
-            ),
+            kandji_client::KandjiSource::new(kandji)
+                .with_user_active(true)
+                .with_query(
+                    kandji_client::DeviceQuery::new()
+                        .ordering("device_id")
+                        .page_size(KANDJI_PAGE),
+                ),
         ),
     ];
     match expire_every {
@@ -304,7 +309,7 @@ fn kandji_expected(sim: &Simulator, mutations: &KandjiMutations) -> (BTreeSet<St
     let added: Vec<String> = (0..mutations.generation)
         .map(|k| id(&fleet.kandji_added_device(k)))
         .collect();
-    let page = PAGE as usize;
+    let page = KANDJI_PAGE as usize;
     let mut expected = BTreeSet::new();
     let mut offset = 0;
     let mut pages = 0u64;
