@@ -12,6 +12,12 @@
 //! default 200, each in a rotated order) and prints typed ÷ `Value` ratios
 //! of the medians.
 //! `DECODE_SAVE_DIR=dir` also writes the three payloads there.
+//!
+//! Before timing anything (and in the smoke run, `cargo test --benches`),
+//! each typed page is checked to really hold what it is timed on: one
+//! normalized record per item of the page, nearly all with a serial number.
+//! A model that silently stopped reading its sections would otherwise look
+//! fast here. Timings themselves are only reported, never asserted.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -310,6 +316,48 @@ fn cases(p: &Payloads) -> Vec<(&'static str, &[u8], usize, Vec<Case<'_>>)> {
     ]
 }
 
+/// Each typed page, normalized, has one record per item of the page and a
+/// serial number in at least 90% of them (the simulator gives every device
+/// one; the margin leaves room for placeholder serials).
+fn check_typed(p: &Payloads) -> Result<(), BoxError> {
+    let jamf: JamfEnvelope<jamf_client::models::ComputerInventory> = typed(&p.jamf);
+    let security = jamf_client::SecurityReads::none();
+    let jamf: Vec<_> = jamf
+        .results
+        .iter()
+        .map(|c| jamf_client::map::computer(c, &security))
+        .collect();
+    let abm: abm_client::model::ListDocument<abm_client::model::OrgDevice> = typed(&p.abm);
+    let abm: Vec<_> = abm
+        .data
+        .iter()
+        .map(abm_client::source::source_device)
+        .collect();
+    let kandji: Vec<kandji_client::Device> = typed(&p.kandji);
+    let kandji: Vec<_> = kandji
+        .iter()
+        .map(|d| kandji_client::to_source_device(d, None, None))
+        .collect();
+    for (page, records, count) in [
+        ("jamf", &jamf, p.jamf_count),
+        ("abm", &abm, p.abm_count),
+        ("kandji", &kandji, p.kandji_count),
+    ] {
+        let serials = records
+            .iter()
+            .filter(|d| d.fields.contains("serial_number"))
+            .count();
+        if records.len() != count || serials * 10 < count * 9 {
+            return Err(format!(
+                "{page}: typed decoding gave {} records ({serials} with a serial number) for {count} items",
+                records.len()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v.get(v.len() / 2).copied().unwrap_or_default()
@@ -330,6 +378,7 @@ fn main() -> Result<(), BoxError> {
         std::fs::write(dir.join("abm_org_devices_page_1000.json"), &p.abm)?;
         std::fs::write(dir.join("kandji_devices_page_300.json"), &p.kandji)?;
     }
+    check_typed(&p)?;
     let all = cases(&p);
 
     let mut c = Criterion::default()

@@ -7,24 +7,76 @@
 //! still fails (with the JSON path, through `serde_path_to_error`) on values
 //! that are really wrong, such as a word where a number belongs.
 
+use std::fmt;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use mdm_mapping::normalize;
 
+// The scalar readers below are visitors over the borrowed input: no
+// `serde_json::Value` is built for a field, and text that is parsed (dates,
+// numbers, booleans) is never copied. Their errors are the ones
+// `serde_path_to_error` places at the field's JSON path.
+
 /// Text from a string, number or boolean; `null` is `None`. `""` is kept
 /// (the Pro API models keep what the server sent).
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(other) => Err(de::Error::invalid_type(unexpected(&other), &"a string")),
+    d.deserialize_any(OptString)
+}
+
+struct OptString;
+
+impl<'de> Visitor<'de> for OptString {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
     }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Some(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Some(s))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Some(b.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
+        Ok(Some(i.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
+        Ok(Some(u.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Self::Value, E> {
+        Ok(Some(float_text(f)))
+    }
+}
+
+/// A float as JSON writes it (`1.5`, `1e20`).
+fn float_text(f: f64) -> String {
+    serde_json::Number::from_f64(f).map_or_else(|| f.to_string(), |n| n.to_string())
 }
 
 /// Like [`opt_string`], but blank text is `None` (Classic sends `""` for "not set").
@@ -35,40 +87,115 @@ pub(crate) fn opt_nonempty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
 /// A whole number from a JSON number or a numeric string (`"4"`); `null` and
 /// `""` are `None`. Integral floats (`5.0`) are accepted.
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                return Ok(Some(i));
-            }
-            match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-                _ => Err(de::Error::invalid_value(
-                    de::Unexpected::Other("a non-integral number"),
-                    &"a whole number",
-                )),
-            }
-        }
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => normalize::int_str(&s)
+    d.deserialize_any(OptI64)
+}
+
+struct OptI64;
+
+impl<'de> Visitor<'de> for OptI64 {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
+        Ok(Some(i))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
+        i64::try_from(u)
             .map(Some)
-            .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Str(&s), &"a whole number")),
-        Some(other) => Err(de::Error::invalid_type(
-            unexpected(&other),
-            &"a whole number",
-        )),
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(u), &self))
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Self::Value, E> {
+        if f.fract() == 0.0 && f.abs() < 9.0e15 {
+            Ok(Some(f as i64))
+        } else {
+            Err(E::invalid_value(
+                de::Unexpected::Other("a non-integral number"),
+                &self,
+            ))
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        normalize::int_str(s)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(s), &self))
     }
 }
 
 /// A boolean from `true`, `"true"`, `"Enabled"`, `"Yes"`, `1`, …
-/// ([`normalize::boolean_json`]); `null` and `""` are `None`.
+/// (as [`normalize::boolean_json`]); `null` and `""` are `None`.
 pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v) => normalize::boolean_json(&v)
+    d.deserialize_any(OptBool)
+}
+
+struct OptBool;
+
+impl<'de> Visitor<'de> for OptBool {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Some(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
+        match i {
+            1 => Ok(Some(true)),
+            0 => Ok(Some(false)),
+            _ => Err(E::invalid_type(de::Unexpected::Signed(i), &self)),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
+        match u {
+            1 => Ok(Some(true)),
+            0 => Ok(Some(false)),
+            _ => Err(E::invalid_type(de::Unexpected::Unsigned(u), &self)),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        normalize::boolean_str(s)
             .map(Some)
-            .ok_or_else(|| de::Error::invalid_type(unexpected(&v), &"a boolean")),
+            .ok_or_else(|| E::invalid_type(de::Unexpected::Str(s), &self))
     }
 }
 
@@ -80,13 +207,10 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, 
 pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) => parse_datetime(&s),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .filter(|ms| *ms > 0)
-            .and_then(DateTime::<Utc>::from_timestamp_millis),
-        _ => None,
+    d.deserialize_any(Lenient {
+        what: "a date-time",
+        text: parse_datetime,
+        millis: DateTime::<Utc>::from_timestamp_millis,
     })
 }
 
@@ -114,17 +238,72 @@ pub(crate) fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
 /// device API sends purchasing dates as `2019-02-04T21:09:31.661Z`).
 /// `null`, `""` and unparseable text are `None`.
 pub(crate) fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::String(s)) => {
-            normalize::parse_date(&s).or_else(|| parse_datetime(&s).map(|dt| dt.date_naive()))
-        }
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .filter(|ms| *ms > 0)
-            .and_then(DateTime::<Utc>::from_timestamp_millis)
-            .map(|dt| dt.date_naive()),
-        _ => None,
+    d.deserialize_any(Lenient {
+        what: "a date",
+        text: |s| normalize::parse_date(s).or_else(|| parse_datetime(s).map(|dt| dt.date_naive())),
+        millis: |ms| DateTime::<Utc>::from_timestamp_millis(ms).map(|dt| dt.date_naive()),
     })
+}
+
+/// A value read from text or from positive epoch milliseconds; anything
+/// else (other numbers, booleans, objects, lists) is skipped as no value.
+struct Lenient<T> {
+    what: &'static str,
+    text: fn(&str) -> Option<T>,
+    millis: fn(i64) -> Option<T>,
+}
+
+impl<'de, T> Visitor<'de> for Lenient<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok((self.text)(s))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
+        Ok(if i > 0 { (self.millis)(i) } else { None })
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(u)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .and_then(self.millis))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 /// A list that may be `null` (a section or list Jamf did not fill).
@@ -202,20 +381,6 @@ pub(crate) fn opt_secret<'de, D: Deserializer<'de>>(
 /// A required secret string.
 pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
     String::deserialize(d).map(SecretString::from)
-}
-
-fn unexpected(v: &Value) -> de::Unexpected<'_> {
-    match v {
-        Value::Null => de::Unexpected::Unit,
-        Value::Bool(b) => de::Unexpected::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => de::Unexpected::Signed(i),
-            None => de::Unexpected::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => de::Unexpected::Str(s),
-        Value::Array(_) => de::Unexpected::Seq,
-        Value::Object(_) => de::Unexpected::Map,
-    }
 }
 
 #[cfg(test)]
@@ -301,6 +466,54 @@ mod tests {
         let p = probe(json!({"d": "2019-01-01"})).unwrap();
         assert_eq!(p.d, NaiveDate::from_ymd_opt(2019, 1, 1));
         assert_eq!(probe(json!({"d": ""})).unwrap().d, None);
+    }
+
+    /// From bytes, as the client reads: borrowed text, the visitors' own
+    /// errors at the field's path, and skipped values that leave the rest
+    /// of the object readable.
+    #[test]
+    fn from_bytes_with_paths() {
+        fn read(json: &str) -> Result<Probe, String> {
+            let mut de = serde_json::Deserializer::from_str(json);
+            serde_path_to_error::deserialize(&mut de)
+                .map_err(|e| format!("{} at {}", e.inner(), e.path()))
+        }
+        let p =
+            read(r#"{"t": {"epoch": [1, {"a": null}]}, "d": [true], "n": 7, "s": 1.5}"#).unwrap();
+        assert_eq!((p.t, p.d, p.n), (None, None, Some(7)));
+        assert_eq!(p.s.as_deref(), Some("1.5"));
+        let p =
+            read(r#"{"t": "2019-06-17T16:00:56Z", "b": 1, "s": "caf\u00e9", "n": "-1"}"#).unwrap();
+        assert!(p.t.is_some());
+        assert_eq!((p.b, p.n), (Some(true), Some(-1)));
+        assert_eq!(p.s.as_deref(), Some("café"));
+        assert_eq!(read(r#"{"t": true, "d": 0}"#).unwrap(), read("{}").unwrap());
+
+        for (json, message, path) in [
+            (
+                r#"{"n": 18446744073709551615}"#,
+                "expected a whole number",
+                "n",
+            ),
+            (
+                r#"{"n": "many"}"#,
+                "string \"many\", expected a whole number",
+                "n",
+            ),
+            (r#"{"b": 2}"#, "integer `2`, expected a boolean", "b"),
+            (
+                r#"{"b": "perhaps"}"#,
+                "string \"perhaps\", expected a boolean",
+                "b",
+            ),
+            (r#"{"s": [1]}"#, "sequence, expected a string", "s"),
+        ] {
+            let e = read(json).unwrap_err();
+            assert!(
+                e.contains(message) && e.ends_with(&format!(" at {path}")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
 
 use super::{JamfId, User};
 
@@ -76,9 +75,6 @@ pub struct ClassicUser {
     /// User groups.
     #[serde(deserialize_with = "crate::de::one_or_many")]
     pub user_groups: Vec<ClassicRef>,
-    /// Every other field, as sent (`links`, `extension_attributes`, …).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl ClassicUser {
@@ -92,7 +88,6 @@ impl ClassicUser {
             phone: self.phone_number.clone(),
             position: self.position.clone(),
             managed_apple_id: self.managed_apple_id.clone(),
-            extra: Map::new(),
         }
     }
 }
@@ -235,9 +230,6 @@ pub struct Privileges {
     /// Casper Admin privileges.
     #[serde(deserialize_with = "crate::de::one_or_many")]
     pub casper_admin: Vec<String>,
-    /// Every other area, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl Privileges {
@@ -323,9 +315,6 @@ pub struct Account {
     /// Groups the account is in (for Group Access).
     #[serde(deserialize_with = "crate::de::one_or_many")]
     pub groups: Vec<ClassicRef>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// A Jamf Pro admin group (`GET /JSSResource/accounts/groupid/{id}`).
@@ -351,9 +340,6 @@ pub struct AccountGroup {
     /// The member accounts.
     #[serde(deserialize_with = "crate::de::one_or_many")]
     pub members: Vec<ClassicRef>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// A computer of `GET /JSSResource/computers/subset/basic`.
@@ -396,9 +382,6 @@ pub struct ClassicComputer {
     /// Last inventory report (`report_date_epoch`, milliseconds; `0` is none).
     #[serde(deserialize_with = "crate::de::opt_datetime")]
     pub report_date_epoch: Option<DateTime<Utc>>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl ClassicComputer {

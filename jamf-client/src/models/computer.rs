@@ -4,14 +4,13 @@
 //! `general.lastCheckIn` and v1–v3's `general.lastContactTime` are all here
 //! (see [`ComputerGeneral::last_contact_time`]). Sections that were not
 //! requested are `None`; sections without a typed model here
-//! (`applications`, `storage`, …) are kept in [`ComputerInventory::extra`].
+//! (`applications`, `storage`, …) are skipped.
 
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::{IdName, JamfId};
 
@@ -46,9 +45,6 @@ pub struct ComputerInventory {
     /// Section SECURITY.
     #[serde(default)]
     pub security: Option<ComputerSecurity>,
-    /// Every other section, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section GENERAL.
@@ -143,9 +139,6 @@ pub struct ComputerGeneral {
     /// Management id (UUID).
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub management_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl ComputerGeneral {
@@ -180,9 +173,6 @@ pub struct MdmCapable {
     /// The MDM-capable users.
     #[serde(deserialize_with = "crate::de::vec_or_null")]
     pub capable_users: Vec<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section HARDWARE. Apple Silicon reports `0` for processor speed, bus
@@ -273,9 +263,6 @@ pub struct ComputerHardware {
     /// Provisioning UDID.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub provisioning_udid: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section OPERATING_SYSTEM.
@@ -307,9 +294,6 @@ pub struct ComputerOperatingSystem {
     /// Software update device id.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub software_update_device_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section USER_AND_LOCATION.
@@ -341,9 +325,6 @@ pub struct ComputerUserAndLocation {
     /// Room (free text).
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub room: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section PURCHASING.
@@ -387,9 +368,6 @@ pub struct ComputerPurchasing {
     /// Purchasing contact.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub purchasing_contact: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section DISK_ENCRYPTION.
@@ -415,9 +393,6 @@ pub struct ComputerDiskEncryption {
     /// FileVault 2 eligibility message.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub file_vault2_eligibility_message: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section SECURITY.
@@ -461,9 +436,6 @@ pub struct ComputerSecurity {
     /// Bootstrap token escrow status.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub bootstrap_token_escrowed_status: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `GET /api/vN/computers-inventory/{id}/filevault`. Needs the Jamf

@@ -5,8 +5,9 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{IdName, JamfId};
 
@@ -31,12 +32,18 @@ pub enum MobileDeviceType {
 impl MobileDeviceType {
     /// Reads Jamf's spelling of a device type (case-insensitive).
     pub fn parse(raw: &str) -> MobileDeviceType {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "ios" | "ipados" => MobileDeviceType::Ios,
-            "tvos" | "appletv" | "apple_tv" => MobileDeviceType::TvOs,
-            "watchos" | "watch" => MobileDeviceType::WatchOs,
-            "visionos" | "vision" => MobileDeviceType::VisionOs,
-            _ => MobileDeviceType::Other(raw.to_string()),
+        let t = raw.trim();
+        let is = |names: &[&str]| names.iter().any(|n| t.eq_ignore_ascii_case(n));
+        if is(&["ios", "ipados"]) {
+            MobileDeviceType::Ios
+        } else if is(&["tvos", "appletv", "apple_tv"]) {
+            MobileDeviceType::TvOs
+        } else if is(&["watchos", "watch"]) {
+            MobileDeviceType::WatchOs
+        } else if is(&["visionos", "vision"]) {
+            MobileDeviceType::VisionOs
+        } else {
+            MobileDeviceType::Other(raw.to_string())
         }
     }
 
@@ -66,7 +73,23 @@ impl Serialize for MobileDeviceType {
 
 impl<'de> Deserialize<'de> for MobileDeviceType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(|s| MobileDeviceType::parse(&s))
+        d.deserialize_str(DeviceTypeVisitor)
+    }
+}
+
+/// Reads a [`MobileDeviceType`] from borrowed text (no `String` for the
+/// known types).
+struct DeviceTypeVisitor;
+
+impl Visitor<'_> for DeviceTypeVisitor {
+    type Value = MobileDeviceType;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<MobileDeviceType, E> {
+        Ok(MobileDeviceType::parse(s))
     }
 }
 
@@ -99,9 +122,6 @@ pub struct MobileDevice {
     /// Section NETWORK (iOS).
     #[serde(default)]
     pub network: Option<MobileDeviceNetwork>,
-    /// Every other section, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section GENERAL of a mobile device.
@@ -163,9 +183,6 @@ pub struct MobileDeviceGeneral {
     /// Management id (UUID).
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub management_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section HARDWARE of a mobile device.
@@ -212,9 +229,6 @@ pub struct MobileDeviceHardware {
     /// Device id.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub device_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section USER_AND_LOCATION of a mobile device.
@@ -252,9 +266,6 @@ pub struct MobileDeviceUserAndLocation {
     /// Department name.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub department: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section PURCHASING of a mobile device. Dates arrive as date-times here;
@@ -299,9 +310,6 @@ pub struct MobileDevicePurchasing {
     /// Purchasing contact.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub purchasing_contact: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section SECURITY of a mobile device.
@@ -327,9 +335,6 @@ pub struct MobileDeviceSecurity {
     /// Lost Mode enabled.
     #[serde(deserialize_with = "crate::de::opt_bool")]
     pub lost_mode_enabled: Option<bool>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// Section NETWORK of a mobile device (cellular identifiers).
@@ -361,9 +366,6 @@ pub struct MobileDeviceNetwork {
     /// Roaming.
     #[serde(deserialize_with = "crate::de::opt_bool")]
     pub roaming: Option<bool>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One device of the summary list `GET /api/v2/mobile-devices`.
@@ -403,9 +405,6 @@ pub struct MobileDeviceSummary {
     /// Management id.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub management_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// One device from `GET /api/v2/mobile-devices/{id}/detail` (a flatter
@@ -468,9 +467,6 @@ pub struct MobileDeviceDetail {
     /// tvOS details.
     #[serde(default)]
     pub apple_tv: Option<Value>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// `location` of a by-id mobile device detail.
@@ -502,7 +498,4 @@ pub struct MobileDeviceLocation {
     /// Room.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub room: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }

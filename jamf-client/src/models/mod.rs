@@ -1,12 +1,15 @@
 //! Typed models of the Jamf Pro API and Classic API documents.
 //!
 //! Every field is optional (real responses are full of `null`s, and sections
-//! that were not requested come back as `null`), and every object keeps the
-//! fields it does not name in `extra`, so new Jamf fields survive a round
-//! trip. Models are `#[non_exhaustive]`: they are read from Jamf, not built.
+//! that were not requested come back as `null`). Fields a model does not
+//! name are skipped while decoding, without being buffered: a page of two
+//! thousand computers decodes faster into these models than into
+//! `serde_json::Value`. Models are `#[non_exhaustive]`: they are read from
+//! Jamf, not built.
 
 use std::fmt;
 
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub mod classic;
@@ -86,13 +89,76 @@ impl Serialize for JamfId {
 
 impl<'de> Deserialize<'de> for JamfId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => Ok(JamfId(s)),
-            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(JamfId(n.to_string())),
-            other => Err(serde::de::Error::custom(format!(
-                "expected an id (a string or an integer), got {other}"
-            ))),
-        }
+        d.deserialize_any(JamfIdVisitor)
+    }
+}
+
+/// Reads a [`JamfId`] straight from the input (no `serde_json::Value` on the
+/// way): a string or an integer; anything else is an error that shows it.
+struct JamfIdVisitor;
+
+impl JamfIdVisitor {
+    fn wrong<E: de::Error>(got: impl fmt::Display) -> E {
+        E::custom(format_args!(
+            "expected an id (a string or an integer), got {got}"
+        ))
+    }
+}
+
+impl<'de> Visitor<'de> for JamfIdVisitor {
+    type Value = JamfId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an id (a string or an integer)")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<JamfId, E> {
+        Ok(JamfId(s.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<JamfId, E> {
+        Ok(JamfId(s))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<JamfId, E> {
+        Ok(JamfId(i.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<JamfId, E> {
+        Ok(JamfId(u.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<JamfId, E> {
+        Err(match serde_json::Number::from_f64(f) {
+            Some(n) => Self::wrong(n),
+            None => Self::wrong(f),
+        })
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<JamfId, E> {
+        Err(Self::wrong(b))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<JamfId, E> {
+        Err(Self::wrong("null"))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<JamfId, E> {
+        Err(Self::wrong("null"))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<JamfId, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<JamfId, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Err(Self::wrong(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<JamfId, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Err(Self::wrong(v))
     }
 }
 
@@ -158,6 +224,16 @@ mod tests {
         assert_eq!(serde_json::to_string(&b).unwrap(), "\"42\"");
         assert!(serde_json::from_str::<JamfId>("4.5").is_err());
         assert!(serde_json::from_str::<JamfId>("null").is_err());
+        let e = serde_json::from_str::<JamfId>(r#"{"id": [1, true]}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(r#"expected an id (a string or an integer), got {"id":[1,true]}"#),
+            "{e}"
+        );
+        let e = serde_json::from_str::<JamfId>("4.5").unwrap_err();
+        assert!(e.to_string().contains("got 4.5"), "{e}");
+        let big: JamfId = serde_json::from_str("18446744073709551615").unwrap();
+        assert_eq!(big.as_str(), "18446744073709551615");
         assert!(JamfId::from(-1).is_none_sentinel());
     }
 

@@ -1,7 +1,6 @@
 //! Buildings, departments, sites and (inventory) users.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::JamfId;
 
@@ -33,9 +32,6 @@ pub struct Building {
     /// Country.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub country: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// A department (`GET /api/v1/departments`).
@@ -48,9 +44,6 @@ pub struct Department {
     /// The name.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub name: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// A site (`GET /api/v1/sites`, a bare array).
@@ -66,9 +59,6 @@ pub struct Site {
     /// The Jamf Platform division, if any.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub division_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// An inventory user (a person devices are assigned to; not a Jamf Pro
@@ -98,9 +88,6 @@ pub struct User {
     /// Managed Apple ID.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub managed_apple_id: Option<String>,
-    /// Every other field, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 /// The `/api/v1/users` envelope (different from `totalCount`/`results` alone).
