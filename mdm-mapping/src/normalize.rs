@@ -68,22 +68,43 @@ pub fn is_placeholder_serial(raw: &str) -> bool {
         return false;
     }
     squashed.chars().all(|c| c == '0')
-        || PLACEHOLDER_SERIALS
+        || squashed_placeholders()
             .iter()
-            .any(|p| squash_upper(p) == squashed)
+            .any(|p| p.as_str() == squashed.as_ref())
 }
 
-fn squash_upper(raw: &str) -> String {
-    raw.chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
+/// [`PLACEHOLDER_SERIALS`], squashed and upper-cased once.
+fn squashed_placeholders() -> &'static [String] {
+    static P: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        PLACEHOLDER_SERIALS
+            .iter()
+            .map(|p| squash_upper(p).into_owned())
+            .collect()
+    })
+}
+
+/// Without whitespace, upper case; borrowed when already so (the common
+/// case of a serial as vendors send it).
+fn squash_upper(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase())
+    {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    std::borrow::Cow::Owned(
+        raw.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect(),
+    )
 }
 
 /// A serial number: upper case with no whitespace. Placeholders are no value.
 pub fn serial(raw: &str) -> Option<String> {
     let s = squash_upper(raw);
-    (!s.is_empty() && !is_placeholder_serial(&s)).then_some(s)
+    (!s.is_empty() && !is_placeholder_serial(&s)).then(|| s.into_owned())
 }
 
 /// A MAC address as six lower-case, colon-separated octets.

@@ -334,6 +334,11 @@ impl Fields {
         self.0.remove(key)
     }
 
+    /// Keeps only the fields for which `keep(key, value)` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
+        self.0.retain(|k, v| keep(k, v));
+    }
+
     /// Stores an already-normalized value; `None` removes nothing and stores nothing.
     /// Text is trimmed and an empty text or list is dropped, so the "no empty
     /// values" rule holds even for callers that skip the typed setters.

@@ -947,6 +947,78 @@ struct Planner<'a, 'c> {
     likely_duplicates: Vec<LikelyDuplicate>,
 }
 
+/// The fields [`plan`] reads from each source's records under one
+/// configuration, to drop the others as records arrive.
+///
+/// A sync that holds every record until it plans can hold only what the plan
+/// reads: mapped and matched fields, the inputs of the model and OS
+/// derivations, and the fields that tell a device is gone or which of two
+/// records is newer. Planning the projected records gives the same plan as
+/// planning the full ones.
+///
+/// ```
+/// use mdm_mapping::upsert::{Config, Projection};
+/// use mdm_mapping::{Entity, SourceDevice, Vendor};
+///
+/// let projection = Projection::new(&Config::default());
+/// let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, "42");
+/// d.fields
+///     .serial("serial_number", Some("C02XK1ABJG5H"))
+///     .text("site_name", Some("Paris"))
+///     .text("ip_address", Some("10.0.0.7"));
+/// projection.project(&mut d);
+/// assert!(d.fields.contains("serial_number"));
+/// assert!(!d.fields.contains("ip_address"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Projection {
+    keys: [HashSet<String>; 3],
+}
+
+impl Projection {
+    /// The fields `config` makes [`plan`] read.
+    pub fn new(config: &Config) -> Projection {
+        let compiled = Compiled::new(config);
+        let mut keys: [HashSet<String>; 3] = Default::default();
+        for v in Vendor::ALL {
+            let vm = &compiled.vendors[vi(v)];
+            let set = &mut keys[vi(v)];
+            set.extend(vm.catalog.iter().map(|(k, _)| (*k).to_string()));
+            for (d, _, _) in &vm.derived {
+                if let Derived::DateOf(k) = d {
+                    set.insert(k.clone());
+                }
+            }
+            // Match fields are also read under their inventory names.
+            set.extend(
+                compiled
+                    .keys
+                    .iter()
+                    .map(|k| compiled.targets[usize::from(k.target)].name.to_string()),
+            );
+            set.extend(LIFECYCLE_KEYS.iter().map(|k| (*k).to_string()));
+            set.extend(
+                RECENCY_KEYS
+                    .iter()
+                    .flat_map(|ks| ks.iter())
+                    .map(|k| (*k).to_string()),
+            );
+        }
+        Projection { keys }
+    }
+
+    /// Whether [`plan`] reads `key` of `vendor`'s records.
+    pub fn keeps(&self, vendor: Vendor, key: &str) -> bool {
+        self.keys[vi(vendor)].contains(key)
+    }
+
+    /// Drops the fields of `device` that [`plan`] never reads.
+    pub fn project(&self, device: &mut SourceDevice) {
+        let keys = &self.keys[vi(device.vendor)];
+        device.fields.retain(|k, _| keys.contains(k));
+    }
+}
+
 /// Plans the upsert of `incoming` records into `inventory`. Pure: no I/O.
 ///
 /// `full_listings` names the sources whose records are a complete listing:
@@ -1005,6 +1077,16 @@ pub fn plan(
     Ok(out)
 }
 
+/// The date part of an RFC 3339 date-time in UTC (`…Z`), which is what
+/// [`crate::normalize::date`] gives for it, without allocating.
+fn utc_date_prefix(raw: &str) -> Option<&str> {
+    let b = raw.as_bytes();
+    (b.len() > 11 && b[10] == b'T' && matches!(b.last(), Some(b'Z')))
+        .then(|| chrono::DateTime::parse_from_rfc3339(raw).ok())
+        .flatten()
+        .and_then(|_| raw.get(..10))
+}
+
 fn entity_class(e: Entity) -> u8 {
     match e {
         Entity::Computer => COMPUTER,
@@ -1012,6 +1094,21 @@ fn entity_class(e: Entity) -> u8 {
         _ => ANY,
     }
 }
+
+/// The fields [`gone_kind`] reads.
+const LIFECYCLE_KEYS: &[&str] = &["is_removed", "released_from_org_date_time", "status"];
+
+/// The fields [`recency`] reads, most significant first.
+const RECENCY_KEYS: [&[&str]; 3] = [
+    &["last_check_in", "last_contact_time"],
+    &["last_inventory_update", "updated_date_time"],
+    &[
+        "last_enrollment",
+        "last_enrolled_date",
+        "first_enrollment",
+        "added_to_org_date_time",
+    ],
+];
 
 fn gone_kind(d: &SourceDevice) -> Option<LifecycleKind> {
     match d.vendor {
@@ -1031,16 +1128,8 @@ fn gone_kind(d: &SourceDevice) -> Option<LifecycleKind> {
 /// The recency of a record: last check-in, last inventory update, enrollment.
 fn recency(d: &SourceDevice) -> (Option<&str>, Option<&str>, Option<&str>) {
     let first = |keys: &[&str]| keys.iter().find_map(|k| d.fields.get_str(k));
-    (
-        first(&["last_check_in", "last_contact_time"]),
-        first(&["last_inventory_update", "updated_date_time"]),
-        first(&[
-            "last_enrollment",
-            "last_enrolled_date",
-            "first_enrollment",
-            "added_to_org_date_time",
-        ]),
-    )
+    let [a, b, c] = RECENCY_KEYS;
+    (first(a), first(b), first(c))
 }
 
 /// Orders ids numerically when both are numbers, else as text.
@@ -1179,7 +1268,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             self.can_create[r] = can_create;
         }
 
-        // Partition by hash (stable: assets stay before records).
+        // Partition by hash.
         let state = FastState::new();
         for rec in &mut recs {
             rec.hash = rec.key.value_hash(&state);
@@ -1199,39 +1288,46 @@ impl<'a, 'c> Planner<'a, 'c> {
             .map(|p| start[p + 1] - start[p])
             .max()
             .unwrap_or(0);
+        // In place (American flag sort): every swap puts one identifier in
+        // its partition, and no second array of them is ever allocated.
         let mut fill = start.clone();
-        let mut sorted: Vec<IdRec<'a>> = Vec::with_capacity(total);
-        sorted.resize_with(total, IdRec::default);
-        for rec in &mut recs {
-            let p = part(rec.hash);
-            sorted[fill[p]] = std::mem::take(rec);
-            fill[p] += 1;
+        for p in 0..parts {
+            while fill[p] < start[p + 1] {
+                let q = part(recs[fill[p]].hash);
+                if q == p {
+                    fill[p] += 1;
+                } else {
+                    recs.swap(fill[p], fill[q]);
+                    fill[q] += 1;
+                }
+            }
         }
-        drop(recs);
+        let sorted = recs;
 
         // Per partition: insert assets, look records up.
         let mut table = IdIndex::with_capacity(largest);
         let mut hits: Vec<(u32, Hit)> = Vec::with_capacity(incoming.len() * 3);
         for p in 0..parts {
             table.clear();
-            for rec in &sorted[start[p]..start[p + 1]] {
-                if !rec.incoming {
-                    let ai = rec.who;
-                    let slot = table.entry(rec.hash, rec.key.clone());
-                    if slot.asset == NONE {
-                        slot.asset = ai;
-                    } else if slot.asset & MULTI != 0 {
-                        let list = &mut self.multis[(slot.asset & !MULTI) as usize];
-                        if !list.contains(&ai) {
-                            list.push(ai);
-                        }
-                    } else if slot.asset != ai {
-                        self.multis.push(vec![slot.asset, ai]);
-                        self.multi_values.push(rec.key.text());
-                        slot.asset = MULTI | (self.multis.len() as u32 - 1);
+            let part_recs = &sorted[start[p]..start[p + 1]];
+            // Assets first, then the records that look them up.
+            for rec in part_recs.iter().filter(|r| !r.incoming) {
+                let ai = rec.who;
+                let slot = table.entry(rec.hash, rec.key.clone());
+                if slot.asset == NONE {
+                    slot.asset = ai;
+                } else if slot.asset & MULTI != 0 {
+                    let list = &mut self.multis[(slot.asset & !MULTI) as usize];
+                    if !list.contains(&ai) {
+                        list.push(ai);
                     }
-                    continue;
+                } else if slot.asset != ai {
+                    self.multis.push(vec![slot.asset, ai]);
+                    self.multi_values.push(rec.key.text());
+                    slot.asset = MULTI | (self.multis.len() as u32 - 1);
                 }
+            }
+            for rec in part_recs.iter().filter(|r| r.incoming) {
                 let r = rec.who;
                 let ki = rec.key.key_index();
                 let bit = rec.vendor_bit;
@@ -1737,15 +1833,15 @@ impl<'a, 'c> Planner<'a, 'c> {
                 Derived::SourceId => Some(MVal::Str(d.source_id.as_str())),
                 Derived::Make => Some(MVal::Static("Apple")),
                 Derived::Secret(name) => d.secrets.get(name).map(MVal::Secret),
-                Derived::DateOf(k) => {
-                    d.fields
-                        .get_str(k)
-                        .and_then(crate::normalize::date)
-                        .map(|s| {
+                Derived::DateOf(k) => d.fields.get_str(k).and_then(|raw| {
+                    // A normalized UTC date-time holds its date: borrow it.
+                    utc_date_prefix(raw).map(MVal::Str).or_else(|| {
+                        crate::normalize::date(raw).map(|s| {
                             self.owned.push(Value::Text(s));
                             MVal::Owned(self.owned.len() as u32 - 1)
                         })
-                }
+                    })
+                }),
                 Derived::Model
                 | Derived::DisplaySize
                 | Derived::ReleaseYear
@@ -2427,4 +2523,36 @@ fn status_change(config: &Config, current: Option<Value>) -> Option<Change> {
         from: current.map(ChangeValue::Value),
         to: Some(ChangeValue::Value(Value::Text(to.clone()))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_date_prefix;
+    use crate::normalize;
+
+    #[test]
+    fn the_borrowed_date_of_a_utc_date_time_is_what_normalize_date_gives() {
+        for raw in [
+            "2025-01-01T10:00:00Z",
+            "2024-02-29T23:59:59.123456Z",
+            "1999-12-31T00:00:00Z",
+        ] {
+            assert_eq!(
+                utc_date_prefix(raw),
+                normalize::date(raw).as_deref(),
+                "{raw}"
+            );
+        }
+        // Not a UTC date-time, or not a valid one: left to `normalize::date`.
+        for raw in [
+            "2025-01-01T23:30:00-05:00",
+            "2025-13-01T10:00:00Z",
+            "2025-02-30T10:00:00Z",
+            " 2025-01-01T10:00:00Z",
+            "2025-01-01",
+            "2025-01-01TZ",
+        ] {
+            assert_eq!(utc_date_prefix(raw), None, "{raw}");
+        }
+    }
 }
