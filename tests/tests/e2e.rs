@@ -226,3 +226,142 @@ async fn dry_run_writes_nothing() {
     assert_eq!(store.counts().expect("counts"), (0, 0));
     sim.shutdown().await;
 }
+
+/// A sync holds records with only the fields the plan reads: planning the
+/// projected records gives exactly the plan of the full records, on an empty
+/// inventory and on a synced one (updates, unchanged, merges, lifecycle).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projected_records_plan_exactly_like_full_records() {
+    use futures::StreamExt;
+    use mdm_mapping::upsert::{Projection, plan};
+
+    let sim = simulator(300, 23).await;
+    let sources = simulator_sources(&sim).expect("sources");
+    let mut full = Vec::new();
+    for source in &sources {
+        let mut devices = source.devices(None);
+        while let Some(d) = devices.next().await {
+            full.push(d.expect("device"));
+        }
+    }
+    // Some devices gone: released from the organisation in ABM, removed in
+    // Kandji (the simulated fleet has none).
+    let mut gone = (0usize, 0usize);
+    for (i, d) in full.iter_mut().enumerate() {
+        if i % 7 != 0 {
+            continue;
+        }
+        match d.vendor {
+            Vendor::Abm => {
+                d.fields
+                    .datetime("released_from_org_date_time", Some("2025-03-01T09:00:00Z"));
+                gone.0 += 1;
+            }
+            Vendor::Kandji => {
+                d.fields.set("is_removed", Some(Value::Bool(true)));
+                gone.1 += 1;
+            }
+            Vendor::Jamf => {}
+        }
+    }
+    assert!(gone.0 > 0 && gone.1 > 0, "{gone:?}");
+    let config = Config::default();
+    let projection = Projection::new(&config);
+    let projected: Vec<_> = full
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            projection.project(&mut d);
+            d
+        })
+        .collect();
+    let before: usize = full.iter().map(|d| d.fields.len()).sum();
+    let after: usize = projected.iter().map(|d| d.fields.len()).sum();
+    assert!(
+        after < before,
+        "the projection keeps {after} of {before} field values"
+    );
+    // Fields no mapping reads are gone (Jamf's IP address, Kandji's agent
+    // version), fields the plan reads stay.
+    for (d, p) in full.iter().zip(&projected) {
+        for key in ["ip_address", "agent_version"] {
+            assert!(!p.fields.contains(key), "{} kept {key}", p.source_id);
+        }
+        if let Some(serial) = d.fields.get("serial_number") {
+            assert_eq!(p.fields.get("serial_number"), Some(serial));
+        }
+    }
+    assert!(
+        full.iter().any(|d| d.fields.contains("ip_address")),
+        "the fleet has IP addresses to drop"
+    );
+
+    // Against an empty inventory, then against the inventory the full
+    // records built, with one source's listing complete.
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(dir.path().join("inv.db")).expect("db");
+    let empty = store.load().await.expect("load");
+    let a = plan(&empty, &full, &config, &[]).expect("plan");
+    let b = plan(&empty, &projected, &config, &[]).expect("plan");
+    assert!(
+        a.actions.iter().any(|x| x.reason.contains("released"))
+            && a.actions.iter().any(|x| x.reason.contains("removed")),
+        "gone devices are planned as such"
+    );
+    assert_same_plan(&a, &b);
+    mdm_mapping::upsert::apply(&a, &store).await.expect("apply");
+    let mut synced = store.load().await.expect("load");
+    // Updates: every third asset lost a few source-owned values.
+    for asset in synced.assets.iter_mut().step_by(3) {
+        for field in ["os_version", "model", "device_name", "warranty_expiration"] {
+            asset.fields.remove(field);
+        }
+    }
+    // Change the fleet's view: drop a tenth of the records, so that some
+    // assets are missing from the full Jamf listing.
+    let keep = |i: &usize| i % 10 != 3;
+    let full2: Vec<_> = (0..full.len())
+        .filter(keep)
+        .map(|i| full[i].clone())
+        .collect();
+    let proj2: Vec<_> = (0..projected.len())
+        .filter(keep)
+        .map(|i| projected[i].clone())
+        .collect();
+    let a = plan(&synced, &full2, &config, &[Vendor::Jamf]).expect("plan");
+    let b = plan(&synced, &proj2, &config, &[Vendor::Jamf]).expect("plan");
+    assert!(!a.lifecycle.is_empty(), "some assets are missing from Jamf");
+    assert!(
+        a.summary.update > 0 && a.summary.unchanged > 0,
+        "{:?}",
+        a.summary
+    );
+    assert_same_plan(&a, &b);
+    sim.shutdown().await;
+}
+
+/// The two plans are the same, naming the first part that differs.
+fn assert_same_plan(a: &mdm_mapping::upsert::Plan, b: &mdm_mapping::upsert::Plan) {
+    let (a, b) = (
+        serde_json::to_value(a).expect("json"),
+        serde_json::to_value(b).expect("json"),
+    );
+    for part in [
+        "summary",
+        "actions",
+        "employees",
+        "likely_duplicates",
+        "lifecycle",
+    ] {
+        match (&a[part], &b[part]) {
+            (serde_json::Value::Array(x), serde_json::Value::Array(y)) => {
+                assert_eq!(x.len(), y.len(), "{part}: lengths differ");
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    assert_eq!(p, q, "{part}[{i}] differs");
+                }
+            }
+            (x, y) => assert_eq!(x, y, "{part} differs"),
+        }
+    }
+    assert_eq!(a, b);
+}

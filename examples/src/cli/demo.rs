@@ -8,7 +8,7 @@ use mdm_mapping::upsert::Config;
 use mdm_mapping::{DeviceSource, Entity, Vendor};
 use secrecy::ExposeSecret;
 
-use super::sync::{SyncOutcome, open_store, summary_line, sync_sources};
+use super::sync::{SyncOutcome, open_store, summary_line, sync_sources_with};
 use super::{CliError, DemoArgs, SimulateArgs, Table};
 use crate::simulator::{FleetConfig, Simulator, SimulatorConfig};
 
@@ -80,7 +80,34 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
 
     let sources = simulator_sources(&sim)?;
     let store = open_store(&args.db)?;
-    let outcome = sync_sources(&sources, &store, &Config::default(), false, true).await?;
+    // The identifier health report reads every record in full, as it is read.
+    let kinds = [
+        (Vendor::Jamf, Entity::Computer),
+        (Vendor::Jamf, Entity::MobileDevice),
+        (Vendor::Kandji, Entity::Device),
+        (Vendor::Abm, Entity::Device),
+    ];
+    let mut tallies: Vec<(HealthTally, bool)> = kinds
+        .iter()
+        .map(|(vendor, entity)| {
+            let tally = HealthTally::new(*vendor, *entity).with_options(HealthOptions {
+                max_examples: 1,
+                ..HealthOptions::default()
+            });
+            (tally, false)
+        })
+        .collect();
+    let outcome = sync_sources_with(&sources, &store, &Config::default(), false, true, |d| {
+        if let Some(i) = kinds
+            .iter()
+            .position(|(v, e)| *v == d.vendor && *e == d.entity)
+            && let Some((tally, any)) = tallies.get_mut(i)
+        {
+            tally.add_device(d);
+            *any = true;
+        }
+    })
+    .await?;
     sim.shutdown().await;
     let (assets, employees) = store
         .counts()
@@ -99,25 +126,7 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         writeln!(out, "Every device was already up to date: nothing written.").map_err(io)?;
     }
     writeln!(out, "\nIdentifier health").map_err(io)?;
-    for (vendor, entity) in [
-        (Vendor::Jamf, Entity::Computer),
-        (Vendor::Jamf, Entity::MobileDevice),
-        (Vendor::Kandji, Entity::Device),
-        (Vendor::Abm, Entity::Device),
-    ] {
-        let mut tally = HealthTally::new(vendor, entity).with_options(HealthOptions {
-            max_examples: 1,
-            ..HealthOptions::default()
-        });
-        let mut any = false;
-        for d in outcome
-            .incoming
-            .iter()
-            .filter(|d| d.vendor == vendor && d.entity == entity)
-        {
-            tally.add_device(d);
-            any = true;
-        }
+    for ((vendor, entity), (tally, any)) in kinds.iter().zip(&tallies) {
         if !any {
             continue;
         }

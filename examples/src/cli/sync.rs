@@ -6,7 +6,7 @@ use std::path::Path;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use mdm_mapping::store::Store;
-use mdm_mapping::upsert::{self, ApplyReport, Config, Plan};
+use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
 use super::plan::print_plan;
@@ -53,7 +53,8 @@ pub struct SyncOutcome {
     pub read: Vec<(Vendor, usize)>,
     /// Sources that failed part way; their records up to the failure were synced.
     pub source_errors: Vec<SourceError>,
-    /// Every record read, for reports.
+    /// Every record read, with only the fields the plan reads
+    /// ([`Projection`]); see [`sync_sources_with`] to see full records.
     pub incoming: Vec<SourceDevice>,
 }
 
@@ -82,6 +83,9 @@ impl SyncOutcome {
 /// A source that fails part way does not stop the others: what it yielded is
 /// synced (a listing that did not finish is never treated as complete, so no
 /// lifecycle change follows from it) and the error is returned in the outcome.
+///
+/// Records are held until the plan, but only with the fields the plan reads
+/// ([`Projection`]): the rest of each page is dropped as it arrives.
 pub async fn sync_sources<S: Store + ?Sized>(
     sources: &[Box<dyn DeviceSource>],
     store: &S,
@@ -89,6 +93,20 @@ pub async fn sync_sources<S: Store + ?Sized>(
     dry_run: bool,
     progress: bool,
 ) -> Result<SyncOutcome, CliError> {
+    sync_sources_with(sources, store, config, dry_run, progress, |_| {}).await
+}
+
+/// [`sync_sources`], calling `observe` with every record as read, with all
+/// its fields, before it is projected (e.g. for an identifier health report).
+pub async fn sync_sources_with<S: Store + ?Sized>(
+    sources: &[Box<dyn DeviceSource>],
+    store: &S,
+    config: &Config,
+    dry_run: bool,
+    progress: bool,
+    mut observe: impl FnMut(&SourceDevice),
+) -> Result<SyncOutcome, CliError> {
+    let projection = Projection::new(config);
     let mut incoming: Vec<SourceDevice> = Vec::new();
     let mut read = Vec::new();
     let mut full = Vec::new();
@@ -112,7 +130,11 @@ pub async fn sync_sources<S: Store + ?Sized>(
             match page {
                 Ok(p) => {
                     bar.inc(p.devices.len() as u64);
-                    incoming.extend(p.devices);
+                    incoming.extend(p.devices.into_iter().map(|mut d| {
+                        observe(&d);
+                        projection.project(&mut d);
+                        d
+                    }));
                 }
                 Err(e) => {
                     bar.abandon_with_message(format!("failed: {e}"));
