@@ -3,6 +3,13 @@
 //!
 //! `cargo bench -p mdm-examples --bench fetch`
 //!
+//! The simulator runs in a **separate process** (this binary, re-run as
+//! `serve`), so the client and the server each have their own process on
+//! the machine's cores; nothing is pinned. Each fleet's simulator is warmed
+//! with one untimed pass before anything is measured: it keeps every page it
+//! rendered, so the timed runs see a server that answers from memory and
+//! what is left per page is latency plus the client's own work.
+//!
 //! - **Requests**: API requests per 1,000 devices for each vendor (token
 //!   requests counted apart), from the simulator's own counters.
 //! - **Throughput**: devices per second of the library's page stream, as a
@@ -10,35 +17,49 @@
 //!   endpoints and pages (same process, same simulator, best of `FETCH_RUNS`).
 //! - **Latency**: with 20 ms added to every response, wall time against
 //!   `requests × latency ÷ concurrency` (the page stream issues one request
-//!   at a time, so the concurrency is 1).
+//!   at a time, so the concurrency is 1), with the CPU time of the client
+//!   (this process) and of the simulator process per page.
 //! - **Memory**: peak RSS (`VmHWM`) of a child process (this binary, re-run)
 //!   that streams 100,000 devices of one vendor without keeping them, and of
 //!   a child that runs the full `sync` of a 100,000-device fleet into SQLite.
 //!
 //! Environment: `FETCH_DEVICES` (default 100000), `FETCH_SYNC_DEVICES`
 //! (default 100000), `FETCH_LATENCY_MS` (default 20), `FETCH_RUNS` (default
-//! 2). Without `--bench` (as under `cargo test --benches`) it runs a 1,000
-//! device smoke version.
+//! 2; each figure is the best run), `FETCH_VENDORS` (default
+//! `jamf,kandji,abm`), `FETCH_SYNC` (`0` skips the full sync),
+//! `FETCH_PREFETCH` (`1` adds an experiment at 20 ms: page prefetch in the
+//! stream and speculative fetching in a client, written here, not in the
+//! library; see `prefetch_rows`). Without `--bench` (as under `cargo test
+//! --benches`) it runs a 1,000 device smoke version. Progress goes to
+//! stderr, tables to stdout.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::error::Error as StdError;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt as _, StreamExt};
 use mdm_examples::simulator::{FleetConfig, SimStats, Simulator, SimulatorConfig, VendorStats};
-use mdm_mapping::{Cursor, DeviceSource, Vendor};
+use mdm_mapping::{Cursor, DevicePage, DeviceSource, SourceError, Vendor};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
 
-/// Set in a child process: what to measure (`stream:VENDOR`, `loop:VENDOR`,
-/// `collect`, `sync`).
+/// Set in a child process: what to do (`serve:FLEET` runs the simulator;
+/// `stream:VENDOR`, `loop:VENDOR`, `collect`, `sync` measure memory).
 const CHILD_ENV: &str = "MDM_FETCH_BENCH_CHILD";
 
 fn main() -> Res<()> {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
+        if let Some(fleet) = mode.strip_prefix("serve:") {
+            return serve(fleet);
+        }
         return child(&mode);
     }
     let full = std::env::args().any(|a| a == "--bench");
@@ -55,6 +76,9 @@ struct Options {
     sync_devices: usize,
     latency: Duration,
     runs: usize,
+    vendors: Vec<Vendor>,
+    sync: bool,
+    prefetch: bool,
 }
 
 impl Options {
@@ -78,14 +102,26 @@ impl Options {
             sync_devices: num("FETCH_SYNC_DEVICES", sync)?.max(1),
             latency: Duration::from_millis(num("FETCH_LATENCY_MS", 20)? as u64),
             runs: num("FETCH_RUNS", runs)?.max(1),
+            vendors: match std::env::var("FETCH_VENDORS") {
+                Ok(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(vendor_named)
+                    .collect::<Res<Vec<_>>>()?,
+                Err(_) => Vendor::ALL.to_vec(),
+            },
+            sync: num("FETCH_SYNC", 1)? != 0,
+            prefetch: num("FETCH_PREFETCH", 0)? != 0,
         })
     }
 }
 
 // ------------------------------------------------------------------ sources
 
-/// Where the simulated vendors are and what they accept; passed to child
-/// processes through the environment (the simulator's made-up credentials).
+/// Where the simulated vendors are and what they accept: from the simulator
+/// process's first line, and on to memory children through the environment
+/// (the simulator's made-up credentials).
 #[derive(Debug, Clone)]
 struct Endpoints {
     jamf_url: String,
@@ -151,7 +187,25 @@ impl Endpoints {
     }
 
     fn from_env() -> Res<Self> {
-        let get = |k: &str| std::env::var(k).map_err(|_| format!("{k} is not set"));
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// From the `{"BENCH_…": "…"}` object the simulator process prints.
+    fn from_json(v: &Value) -> Res<Self> {
+        Self::from_lookup(|k| v.get(k).and_then(Value::as_str).map(str::to_string))
+    }
+
+    fn to_json(&self) -> Value {
+        Value::Object(
+            self.to_env()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect(),
+        )
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Res<Self> {
+        let get = |k: &str| lookup(k).ok_or_else(|| format!("{k} is not set"));
         Ok(Endpoints {
             jamf_url: get("BENCH_JAMF_URL")?,
             jamf_client_id: get("BENCH_JAMF_CLIENT_ID")?,
@@ -167,12 +221,20 @@ impl Endpoints {
     }
 }
 
-/// Which Kandji source: the default (joins "User Active" from the users
-/// list) or with that join turned off.
+/// Which Kandji source: the default (the device listing only) or with the
+/// "User Active" join from the users list turned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
     Default,
-    KandjiNoUsers,
+    KandjiUserActive,
+}
+
+fn variants(vendor: Vendor) -> &'static [Variant] {
+    if vendor == Vendor::Kandji {
+        &[Variant::Default, Variant::KandjiUserActive]
+    } else {
+        &[Variant::Default]
+    }
 }
 
 /// A vendor's source as a program would build it, with client-side rate
@@ -195,7 +257,7 @@ fn source(vendor: Vendor, e: &Endpoints, variant: Variant) -> Res<Box<dyn Device
             Box::new(
                 client
                     .device_source()
-                    .with_user_active(variant != Variant::KandjiNoUsers),
+                    .with_user_active(variant == Variant::KandjiUserActive),
             )
         }
         Vendor::Abm => {
@@ -246,23 +308,227 @@ fn fleet_for(vendor: Vendor, devices: usize) -> FleetConfig {
     }
 }
 
-/// The records `vendor` serves for this fleet.
-fn served(sim: &Simulator, vendor: Vendor) -> usize {
+/// The fleet a simulator process serves: `VENDOR:N` (see [`fleet_for`]) or
+/// `sync:N` (the default shape: most devices in ABM, the managed ones in
+/// Jamf or Kandji).
+fn fleet_named(spec: &str) -> Res<FleetConfig> {
+    let (what, n) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("fleet {spec:?} is not WHAT:N"))?;
+    let devices: usize = n
+        .parse()
+        .map_err(|_| format!("fleet {spec:?}: {n:?} is not a number"))?;
+    Ok(if what == "sync" {
+        FleetConfig {
+            devices,
+            seed: 7,
+            ..FleetConfig::default()
+        }
+    } else {
+        fleet_for(vendor_named(what)?, devices)
+    })
+}
+
+// ------------------------------------------------------------------ simulator process
+
+/// The simulator process: `serve:FLEET`. Prints one JSON line (endpoints,
+/// counts), then answers one JSON line per command read from stdin:
+/// `latency MS`, `reset`, `stats`; `quit` or the end of stdin stops it.
+fn serve(spec: &str) -> Res<()> {
+    let fleet = fleet_named(spec)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let sim = rt.block_on(Simulator::start(SimulatorConfig {
+        fleet,
+        ..SimulatorConfig::default()
+    }))?;
     let c = sim.fleet().counts();
-    match vendor {
-        Vendor::Jamf => c.jamf_computers + c.jamf_mobile_devices,
-        Vendor::Kandji => c.kandji_devices,
-        Vendor::Abm => c.abm_devices,
+    println!(
+        "{}",
+        json!({
+            "endpoints": Endpoints::of(&sim).to_json(),
+            "counts": {
+                "jamf": c.jamf_computers + c.jamf_mobile_devices,
+                "jamf_computers": c.jamf_computers,
+                "kandji": c.kandji_devices,
+                "abm": c.abm_devices,
+                "records": c.abm_devices + c.jamf_computers + c.jamf_mobile_devices + c.kandji_devices,
+            },
+        })
+    );
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let mut words = line.split_whitespace();
+        let reply = match (words.next(), words.next()) {
+            (Some("latency"), Some(ms)) => {
+                let ms: u64 = ms.parse().map_err(|_| format!("latency {ms:?}"))?;
+                sim.set_latency(Duration::from_millis(ms));
+                json!({"ok": true})
+            }
+            (Some("reset"), None) => {
+                sim.reset_stats();
+                json!({"ok": true})
+            }
+            (Some("stats"), None) => stats_json(&sim.stats()),
+            (Some("quit"), None) => break,
+            _ => json!({"error": format!("unknown command {line:?}")}),
+        };
+        println!("{reply}");
+    }
+    rt.block_on(sim.shutdown());
+    Ok(())
+}
+
+fn stats_json(stats: &SimStats) -> Value {
+    let one = |v: &VendorStats| {
+        json!({
+            "requests": v.requests,
+            "token_requests": v.token_requests,
+            "endpoints": v.endpoints,
+        })
+    };
+    json!({
+        "jamf": one(&stats.jamf),
+        "kandji": one(&stats.kandji),
+        "abm": one(&stats.abm),
+    })
+}
+
+/// A simulator running in its own process (this binary as `serve:FLEET`).
+#[derive(Debug)]
+struct SimProc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    endpoints: Endpoints,
+    counts: Value,
+}
+
+impl SimProc {
+    async fn start(fleet: &str) -> Res<SimProc> {
+        let fleet = fleet.to_string();
+        tokio::task::spawn_blocking(move || Self::start_blocking(&fleet)).await?
+    }
+
+    fn start_blocking(fleet: &str) -> Res<SimProc> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .env(CHILD_ENV, format!("serve:{fleet}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let ready = match read_json_line(&mut stdout) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        Ok(SimProc {
+            endpoints: Endpoints::from_json(&ready["endpoints"])?,
+            counts: ready["counts"].clone(),
+            child,
+            stdin,
+            stdout,
+        })
+    }
+
+    /// One command, one reply (a quick exchange over pipes).
+    fn ask(&mut self, command: &str) -> Res<Value> {
+        tokio::task::block_in_place(|| {
+            let stdin = self.stdin.as_mut().ok_or("simulator stdin closed")?;
+            writeln!(stdin, "{command}")?;
+            stdin.flush()?;
+            let reply = read_json_line(&mut self.stdout)?;
+            match reply.get("error") {
+                Some(e) => Err(format!("simulator: {e}").into()),
+                None => Ok(reply),
+            }
+        })
+    }
+
+    fn set_latency(&mut self, latency: Duration) -> Res<()> {
+        self.ask(&format!("latency {}", latency.as_millis()))
+            .map(drop)
+    }
+
+    fn reset_stats(&mut self) -> Res<()> {
+        self.ask("reset").map(drop)
+    }
+
+    fn stats(&mut self, vendor: Vendor) -> Res<VendorStats> {
+        let all = self.ask("stats")?;
+        let v = &all[vendor.to_string()];
+        Ok(VendorStats {
+            requests: v["requests"].as_u64().unwrap_or(0),
+            token_requests: v["token_requests"].as_u64().unwrap_or(0),
+            endpoints: serde_json::from_value(v["endpoints"].clone())?,
+            ..VendorStats::default()
+        })
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.counts[name].as_u64().unwrap_or(0) as usize
+    }
+
+    /// The records `vendor` serves for this fleet.
+    fn served(&self, vendor: Vendor) -> usize {
+        self.count(&vendor.to_string())
+    }
+
+    /// CPU time (user + system) the simulator process has used so far.
+    fn cpu(&self) -> Duration {
+        cpu_of(&format!("/proc/{}/stat", self.child.id()))
+    }
+
+    async fn quit(mut self) {
+        drop(self.stdin.take());
+        let _ = tokio::task::block_in_place(|| self.child.wait());
     }
 }
 
-async fn start(fleet: FleetConfig, latency: Duration) -> Res<Simulator> {
-    Ok(Simulator::start(SimulatorConfig {
-        fleet,
-        latency,
-        ..SimulatorConfig::default()
-    })
-    .await?)
+fn read_json_line(from: &mut BufReader<ChildStdout>) -> Res<Value> {
+    let mut line = String::new();
+    if from.read_line(&mut line)? == 0 {
+        return Err("the simulator process ended".into());
+    }
+    Ok(serde_json::from_str(&line)?)
+}
+
+impl Drop for SimProc {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// User + system CPU time from a `/proc/PID/stat` file (clock ticks of
+/// 10 ms, Linux's `USER_HZ`); zero when it cannot be read.
+fn cpu_of(path: &str) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    let ticks: u64 = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// CPU time this process (the client) has used so far.
+fn cpu_self() -> Duration {
+    cpu_of("/proc/self/stat")
 }
 
 // ------------------------------------------------------------------ runs
@@ -272,53 +538,63 @@ struct Run {
     devices: usize,
     pages: usize,
     wall: Duration,
+    /// CPU time of this process (the client) during the run.
+    client_cpu: Duration,
+    /// CPU time of the simulator process during the run.
+    server_cpu: Duration,
     stats: VendorStats,
 }
 
-fn vendor_stats(stats: &SimStats, vendor: Vendor) -> VendorStats {
-    stats.vendor(vendor).clone()
-}
-
-/// The library's page stream, counted and dropped page by page.
-async fn library_run(sim: &Simulator, vendor: Vendor, variant: Variant) -> Res<Run> {
-    let src = source(vendor, &Endpoints::of(sim), variant)?;
-    sim.reset_stats();
+/// Times `body` against `sim`: wall time, CPU of both processes, and the
+/// simulator's request counters.
+async fn timed<F>(sim: &mut SimProc, vendor: Vendor, body: F) -> Res<Run>
+where
+    F: Future<Output = Res<(usize, usize)>>,
+{
+    sim.reset_stats()?;
+    let (client0, server0) = (cpu_self(), sim.cpu());
     let t = Instant::now();
-    let mut pages = src.pages(None);
-    let (mut devices, mut n) = (0, 0);
-    while let Some(page) = pages.next().await {
-        let page = page?;
-        devices += page.devices.len();
-        n += 1;
-    }
+    let (devices, pages) = body.await?;
     let wall = t.elapsed();
-    Ok(Run {
-        devices,
-        pages: n,
-        wall,
-        stats: vendor_stats(&sim.stats(), vendor),
-    })
-}
-
-/// The naive way: reqwest and `serde_json::Value`, the same endpoints and
-/// page sizes as the library, no typing, no normalization.
-async fn raw_run(sim: &Simulator, vendor: Vendor) -> Res<Run> {
-    let e = Endpoints::of(sim);
-    let http = reqwest::Client::new();
-    sim.reset_stats();
-    let t = Instant::now();
-    let (devices, pages) = match vendor {
-        Vendor::Jamf => raw_jamf(&http, &e).await?,
-        Vendor::Kandji => raw_kandji(&http, &e).await?,
-        Vendor::Abm => raw_abm(&http, &e).await?,
-    };
-    let wall = t.elapsed();
+    let (client1, server1) = (cpu_self(), sim.cpu());
     Ok(Run {
         devices,
         pages,
         wall,
-        stats: vendor_stats(&sim.stats(), vendor),
+        client_cpu: client1.saturating_sub(client0),
+        server_cpu: server1.saturating_sub(server0),
+        stats: sim.stats(vendor)?,
     })
+}
+
+/// The library's page stream, counted and dropped page by page.
+async fn library_run(sim: &mut SimProc, vendor: Vendor, variant: Variant) -> Res<Run> {
+    let src = source(vendor, &sim.endpoints, variant)?;
+    timed(sim, vendor, async {
+        let mut pages = src.pages(None);
+        let (mut devices, mut n) = (0, 0);
+        while let Some(page) = pages.next().await {
+            devices += page?.devices.len();
+            n += 1;
+        }
+        Ok((devices, n))
+    })
+    .await
+}
+
+/// The naive way: reqwest and `serde_json::Value`, the same endpoints and
+/// page sizes as the library's default source, no typing, no normalization.
+async fn raw_run(sim: &mut SimProc, vendor: Vendor) -> Res<Run> {
+    let e = sim.endpoints.clone();
+    let http = reqwest::Client::new();
+    timed(sim, vendor, async {
+        match vendor {
+            Vendor::Jamf => raw_jamf(&http, &e).await,
+            Vendor::Kandji => raw_kandji(&http, &e).await,
+            Vendor::Abm => raw_abm(&http, &e).await,
+        }
+    })
+    .await
 }
 
 async fn get_value(req: reqwest::RequestBuilder) -> Res<Value> {
@@ -430,31 +706,6 @@ async fn raw_kandji(http: &reqwest::Client, e: &Endpoints) -> Res<(usize, usize)
             break;
         }
     }
-    // The users list, as the library reads it for "User Active": only the
-    // `cursor` of each `next` link, re-issued on our base URL (Kandji's
-    // links can name another host).
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut req = http
-            .get(format!("{}/api/v1/users", e.kandji_url))
-            .bearer_auth(&e.kandji_token);
-        if let Some(c) = cursor.take() {
-            req = req.query(&[("cursor", c)]);
-        }
-        let body = get_value(req).await?;
-        pages += 1;
-        cursor = body["next"]
-            .as_str()
-            .and_then(|n| url::Url::parse(n).ok())
-            .and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "cursor")
-                    .map(|(_, v)| v.into_owned())
-            });
-        if cursor.is_none() {
-            break;
-        }
-    }
     Ok((devices, pages))
 }
 
@@ -507,6 +758,221 @@ async fn raw_abm(http: &reqwest::Client, e: &Endpoints) -> Res<(usize, usize)> {
 
 fn best(runs: Vec<Run>) -> Run {
     runs.into_iter().min_by_key(|r| r.wall).unwrap_or_default()
+}
+
+// ------------------------------------------------------------------ prefetch experiment
+
+/// Per-page work of a consumer, for the experiment: `work` of busy CPU.
+fn consume(page: &DevicePage, work: Duration) -> usize {
+    let t = Instant::now();
+    while t.elapsed() < work {
+        std::hint::spin_loop();
+    }
+    page.devices.len()
+}
+
+type PageFuture<'a> = BoxFuture<'a, Result<DevicePage, SourceError>>;
+
+/// Experiment A: the provided `pages()` stream (same de-duplication and
+/// loop guard) plus one page of prefetch. As soon as page N arrives with
+/// the cursor of page N+1, the fetch of N+1 is created and polled once
+/// (its request goes out) before page N is handed to the consumer; the
+/// rest of it runs when the consumer asks for the next page. Needs no
+/// runtime (no spawn), as `mdm_mapping` has none.
+fn prefetching_pages(src: &dyn DeviceSource) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+    struct St<'a> {
+        inflight: Option<PageFuture<'a>>,
+        next: Option<Option<Cursor>>,
+        seen_ids: HashSet<(mdm_mapping::Entity, String)>,
+        seen_cursors: HashSet<Cursor>,
+    }
+    fn fetch(src: &dyn DeviceSource, cursor: Option<Cursor>) -> PageFuture<'_> {
+        async move { src.fetch_page(cursor.as_ref()).await }.boxed()
+    }
+    let st = St {
+        inflight: None,
+        next: Some(None),
+        seen_ids: HashSet::new(),
+        seen_cursors: HashSet::new(),
+    };
+    futures::stream::unfold(st, move |mut st| async move {
+        let fut = match st.inflight.take() {
+            Some(f) => f,
+            None => fetch(src, st.next.take()?),
+        };
+        match fut.await {
+            Ok(mut page) => {
+                page.devices
+                    .retain(|d| st.seen_ids.insert((d.entity, d.source_id.clone())));
+                match page.next.clone() {
+                    Some(c) if st.seen_cursors.insert(c.clone()) => {
+                        let mut f = fetch(src, Some(c));
+                        let waker = futures::task::noop_waker();
+                        let mut cx = std::task::Context::from_waker(&waker);
+                        st.inflight = Some(match f.as_mut().poll(&mut cx) {
+                            std::task::Poll::Ready(r) => futures::future::ready(r).boxed(),
+                            std::task::Poll::Pending => f,
+                        });
+                    }
+                    Some(_) => page.next = None,
+                    None => {}
+                }
+                Some((Ok(page), st))
+            }
+            Err(e) => Some((Err(e), st)),
+        }
+    })
+    .boxed()
+}
+
+/// The page after `cursor`, as the Jamf and Kandji sources write cursors
+/// (`computers:N`/`mobile:N`, an offset), for experiment B; `None` for ABM
+/// (opaque cursors).
+fn predict(vendor: Vendor, cursor: Option<&Cursor>, kandji_page: u64) -> Option<Cursor> {
+    match vendor {
+        Vendor::Jamf => {
+            let (phase, page) = match cursor {
+                None => ("computers", 0),
+                Some(c) => {
+                    let (phase, page) = c.as_str().split_once(':')?;
+                    (phase, page.parse::<u64>().ok()?)
+                }
+            };
+            Some(Cursor::new(format!("{phase}:{}", page + 1)))
+        }
+        Vendor::Kandji => {
+            let offset = match cursor {
+                None => 0,
+                Some(c) => c.as_str().parse::<u64>().ok()?,
+            };
+            Some(Cursor::new((offset + kandji_page).to_string()))
+        }
+        Vendor::Abm => None,
+    }
+}
+
+/// Experiment B: what a client could do, knowing its own cursors: keep
+/// `depth` fetches of the predicted next pages in flight (spawned, so they
+/// decode on any core), use one when the real cursor matches, drop it when
+/// not (a wasted request, counted by the simulator).
+async fn speculative(
+    src: Arc<dyn DeviceSource>,
+    vendor: Vendor,
+    depth: usize,
+) -> Res<(usize, usize)> {
+    type Task = tokio::task::JoinHandle<Result<DevicePage, SourceError>>;
+    let spawn = |cursor: Option<Cursor>| -> Task {
+        let src = src.clone();
+        tokio::spawn(async move { src.fetch_page(cursor.as_ref()).await })
+    };
+    let mut ahead: VecDeque<(Cursor, Task)> = VecDeque::new();
+    let mut current = spawn(None);
+    let (mut devices, mut pages, mut kandji_page) = (0, 0, 0u64);
+    loop {
+        let page = current.await??;
+        devices += page.devices.len();
+        pages += 1;
+        if pages == 1 {
+            kandji_page = page.devices.len() as u64;
+        }
+        let Some(next) = page.next else {
+            break;
+        };
+        current = match ahead.pop_front() {
+            Some((c, task)) if c == next => task,
+            other => {
+                for (_, task) in other.into_iter().chain(ahead.drain(..)) {
+                    task.abort();
+                }
+                spawn(Some(next.clone()))
+            }
+        };
+        // Speculation starts after the first page (Kandji's page size is
+        // the first page's length).
+        let mut last = ahead.back().map_or(next, |(c, _)| c.clone());
+        while ahead.len() < depth {
+            let Some(p) = predict(vendor, Some(&last), kandji_page) else {
+                break;
+            };
+            ahead.push_back((p.clone(), spawn(Some(p.clone()))));
+            last = p;
+        }
+    }
+    for (_, task) in ahead {
+        task.abort();
+    }
+    Ok((devices, pages))
+}
+
+/// The prefetch experiment at the latency of `sim`: the plain stream, A
+/// (prefetch in the stream), the same two with 20 ms of consumer work per
+/// page, and B (client-side speculation, 1 and 2 pages ahead). One row per
+/// case: requests, wall, wall ÷ bound.
+async fn prefetch_rows(
+    sim: &mut SimProc,
+    vendor: Vendor,
+    latency: Duration,
+    runs: usize,
+) -> Res<Vec<Vec<String>>> {
+    let work = Duration::from_millis(20);
+    let mut rows = Vec::new();
+    let cases: [(&str, u8, Duration); 6] = [
+        ("pages() as provided", 0, Duration::ZERO),
+        (
+            "A: pages() + prefetch of the next cursor",
+            1,
+            Duration::ZERO,
+        ),
+        ("pages() as provided, consumer works 20 ms/page", 0, work),
+        ("A, consumer works 20 ms/page", 1, work),
+        ("B: client speculation, 1 page ahead", 2, Duration::ZERO),
+        ("B: client speculation, 2 pages ahead", 3, Duration::ZERO),
+    ];
+    for (what, how, work) in cases {
+        if how >= 2 && vendor == Vendor::Abm {
+            continue;
+        }
+        let mut best_run: Option<Run> = None;
+        for _ in 0..runs {
+            let src: Arc<dyn DeviceSource> =
+                Arc::from(source(vendor, &sim.endpoints, Variant::Default)?);
+            let run = timed(sim, vendor, async {
+                match how {
+                    0 | 1 => {
+                        let mut pages = if how == 0 {
+                            src.pages(None)
+                        } else {
+                            prefetching_pages(src.as_ref())
+                        };
+                        let (mut devices, mut n) = (0, 0);
+                        while let Some(page) = pages.next().await {
+                            devices += consume(&page?, work);
+                            n += 1;
+                        }
+                        Ok((devices, n))
+                    }
+                    _ => speculative(src.clone(), vendor, usize::from(how - 1)).await,
+                }
+            })
+            .await?;
+            if best_run.as_ref().is_none_or(|b| run.wall < b.wall) {
+                best_run = Some(run);
+            }
+        }
+        let run = best_run.unwrap_or_default();
+        let pages = run.pages.max(1) as f64;
+        let bound = latency.as_secs_f64() * pages;
+        rows.push(vec![
+            vendor.to_string(),
+            what.to_string(),
+            run.devices.to_string(),
+            format!("{} / {}", run.stats.requests, run.pages),
+            format!("{:.2}", run.wall.as_secs_f64()),
+            format!("{:.2}", run.wall.as_secs_f64() / bound),
+            ms_per_page(run.client_cpu, run.pages),
+        ]);
+    }
+    Ok(rows)
 }
 
 // ------------------------------------------------------------------ children
@@ -626,10 +1092,10 @@ async fn child_run(mode: &str) -> Res<Value> {
 }
 
 /// Runs this binary again as a child measuring `mode` against `sim`.
-async fn spawn_child(sim: &Simulator, mode: &str) -> Res<Value> {
+async fn spawn_child(sim: &SimProc, mode: &str) -> Res<Value> {
     let exe = std::env::current_exe()?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.env(CHILD_ENV, mode).envs(Endpoints::of(sim).to_env());
+    let mut cmd = Command::new(exe);
+    cmd.env(CHILD_ENV, mode).envs(sim.endpoints.to_env());
     let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
     if !out.status.success() {
         return Err(format!(
@@ -707,7 +1173,17 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
     println!();
 }
 
+/// Progress on stderr, with the time since the start.
+fn progress(t0: Instant, what: &str) {
+    eprintln!("[fetch {:>6.1} s] {what}", t0.elapsed().as_secs_f64());
+}
+
+fn ms_per_page(d: Duration, pages: usize) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0 / pages.max(1) as f64)
+}
+
 async fn parent(o: Options) -> Res<()> {
+    let t0 = Instant::now();
     println!(
         "fetch benchmark: {} devices per vendor, {} ms latency runs, full sync of {} devices, best of {} runs",
         o.devices,
@@ -716,7 +1192,7 @@ async fn parent(o: Options) -> Res<()> {
         o.runs
     );
     println!(
-        "machine: {} CPUs\n",
+        "machine: {} CPUs; the simulator runs in its own process, warmed with one untimed pass (it serves every page from memory)\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
@@ -725,30 +1201,46 @@ async fn parent(o: Options) -> Res<()> {
     let mut latency_rows = Vec::new();
     let mut memory_rows = Vec::new();
     let mut endpoints_rows = Vec::new();
+    let mut prefetch_table = Vec::new();
     let lat_ms = o.latency.as_secs_f64() * 1000.0;
 
-    for vendor in Vendor::ALL {
-        let variants: &[Variant] = if vendor == Vendor::Kandji {
-            &[Variant::Default, Variant::KandjiNoUsers]
-        } else {
-            &[Variant::Default]
-        };
-        // ---- 0 ms: requests, throughput vs raw, memory.
-        let sim = start(fleet_for(vendor, o.devices), Duration::ZERO).await?;
-        let expected = served(&sim, vendor);
-        let counts = sim.fleet().counts();
-        let mut zero_wall: BTreeMap<&str, Duration> = BTreeMap::new();
-        for &variant in variants {
+    for vendor in o.vendors.iter().copied() {
+        progress(t0, &format!("{vendor}: starting the simulator process"));
+        let mut sim = SimProc::start(&format!("{vendor}:{}", o.devices)).await?;
+        let expected = sim.served(vendor);
+        let computers = sim.count("jamf_computers");
+
+        // ---- warm-up: the simulator renders and keeps every page.
+        for &variant in variants(vendor) {
+            let warm = library_run(&mut sim, vendor, variant).await?;
+            progress(
+                t0,
+                &format!(
+                    "{}: warm-up pass {:.1} s ({:.1} s of simulator CPU)",
+                    label(vendor, variant),
+                    warm.wall.as_secs_f64(),
+                    warm.server_cpu.as_secs_f64()
+                ),
+            );
+        }
+
+        // ---- 0 ms: requests, throughput vs raw.
+        let mut zero: BTreeMap<&str, Run> = BTreeMap::new();
+        for &variant in variants(vendor) {
             let label = label(vendor, variant);
             let mut lib = Vec::new();
             let mut raw = Vec::new();
             for _ in 0..o.runs {
-                lib.push(library_run(&sim, vendor, variant).await?);
+                lib.push(library_run(&mut sim, vendor, variant).await?);
                 if variant == Variant::Default {
-                    raw.push(raw_run(&sim, vendor).await?);
+                    raw.push(raw_run(&mut sim, vendor).await?);
                 }
             }
             let lib = best(lib);
+            progress(
+                t0,
+                &format!("{label}: 0 ms, best {:.1} s", lib.wall.as_secs_f64()),
+            );
             if lib.devices != expected {
                 return Err(format!(
                     "{label}: the library read {} records, the simulator serves {expected}",
@@ -756,12 +1248,11 @@ async fn parent(o: Options) -> Res<()> {
                 )
                 .into());
             }
-            zero_wall.insert(label, lib.wall);
             let api = api_requests(&lib.stats);
             let (listing, listed, target) = match vendor {
                 Vendor::Jamf => (
                     endpoint_sum(&lib.stats, "computers-inventory"),
-                    counts.jamf_computers,
+                    computers,
                     "≤ 1 per 1,000 computers",
                 ),
                 Vendor::Kandji => (
@@ -804,12 +1295,19 @@ async fn parent(o: Options) -> Res<()> {
                     format!("{lib_rate:.0}"),
                     format!("{raw_rate:.0}"),
                     format!("{:.2}", lib_rate / raw_rate),
+                    ms_per_page(lib.client_cpu, lib.pages),
+                    ms_per_page(raw.client_cpu, raw.pages),
+                    ms_per_page(lib.server_cpu, lib.pages),
                     format!("{} / {}", lib.stats.requests, raw.stats.requests),
                 ]);
             }
+            zero.insert(label, lib);
         }
+
+        // ---- memory: children read from this simulator.
         for mode in ["loop", "stream"] {
             let r = spawn_child(&sim, &format!("{mode}:{vendor}")).await?;
+            progress(t0, &format!("{vendor} {mode}: memory child done"));
             memory_rows.push(vec![
                 format!("{vendor} {mode}"),
                 num(&r, "devices").to_string(),
@@ -823,75 +1321,83 @@ async fn parent(o: Options) -> Res<()> {
                 "< 150 MiB".to_string(),
             ]);
         }
-        sim.shutdown().await;
 
-        // ---- latency.
+        // ---- latency: the same simulator, now delaying every response.
         if !o.latency.is_zero() {
-            let sim = start(fleet_for(vendor, o.devices), o.latency).await?;
-            for &variant in variants {
+            sim.set_latency(o.latency)?;
+            for &variant in variants(vendor) {
                 let label = label(vendor, variant);
-                let run = library_run(&sim, vendor, variant).await?;
+                let mut runs = Vec::new();
+                for _ in 0..o.runs {
+                    runs.push(library_run(&mut sim, vendor, variant).await?);
+                }
+                let run = best(runs);
+                progress(
+                    t0,
+                    &format!(
+                        "{label}: {} ms, best {:.1} s",
+                        o.latency.as_millis(),
+                        run.wall.as_secs_f64()
+                    ),
+                );
                 let requests = run.stats.requests;
-                let bound = o.latency.mul_f64(requests as f64);
-                let zero = zero_wall.get(label).copied().unwrap_or_default();
+                let bound = o.latency.mul_f64(requests as f64).as_secs_f64();
+                let wall = run.wall.as_secs_f64();
+                let zero_wall = zero.get(label).map_or(0.0, |z| z.wall.as_secs_f64());
                 latency_rows.push(vec![
                     label.to_string(),
                     requests.to_string(),
                     "1".to_string(),
-                    format!("{:.2}", bound.as_secs_f64()),
-                    format!("{:.2}", run.wall.as_secs_f64()),
-                    format!("{:.2}", run.wall.as_secs_f64() / bound.as_secs_f64()),
-                    format!(
-                        "{:.2}",
-                        (run.wall.saturating_sub(zero)).as_secs_f64() / bound.as_secs_f64()
-                    ),
-                    format!(
-                        "{:.1}",
-                        zero.as_secs_f64() * 1000.0 / run.pages.max(1) as f64
-                    ),
+                    format!("{bound:.2}"),
+                    format!("{wall:.2}"),
+                    format!("{:.2}", wall / bound),
+                    format!("{:.2}", (wall - zero_wall) / bound),
+                    format!("{:.2}", wall / (zero_wall + bound)),
+                    format!("{:.1}", zero_wall * 1000.0 / run.pages.max(1) as f64),
+                    ms_per_page(run.client_cpu, run.pages),
+                    ms_per_page(run.server_cpu, run.pages),
                 ]);
             }
-            sim.shutdown().await;
+            if o.prefetch {
+                prefetch_table.extend(prefetch_rows(&mut sim, vendor, o.latency, o.runs).await?);
+                progress(t0, &format!("{vendor}: prefetch experiment done"));
+            }
         }
+        sim.quit().await;
     }
 
     // ---- full sync into SQLite, default fleet shape.
-    let sim = start(
-        FleetConfig {
-            devices: o.sync_devices,
-            seed: 7,
-            ..FleetConfig::default()
-        },
-        Duration::ZERO,
-    )
-    .await?;
-    let c = sim.fleet().counts();
-    let records = c.abm_devices + c.jamf_computers + c.jamf_mobile_devices + c.kandji_devices;
-    for mode in ["collect", "sync"] {
-        let r = spawn_child(&sim, mode).await?;
-        let what = if mode == "collect" {
-            "all sources, records collected in one Vec (before plan)".to_string()
-        } else {
-            format!(
-                "full sync into SQLite ({} assets, {} employees written)",
-                num(&r, "assets"),
-                num(&r, "employees")
-            )
-        };
-        memory_rows.push(vec![
-            what,
-            format!("{} ({records} records)", o.sync_devices),
-            format!("{:.1}", mib(num(&r, "baseline_kib"))),
-            format!("{:.1}", mib(num(&r, "hwm_kib"))),
-            format!(
-                "{:.1}",
-                mib(num(&r, "hwm_kib").saturating_sub(num(&r, "baseline_kib")))
-            ),
-            format!("{:.1}", num(&r, "wall_ms") as f64 / 1000.0),
-            "< 150 MiB".to_string(),
-        ]);
+    if o.sync {
+        progress(t0, "sync: starting the simulator process");
+        let sim = SimProc::start(&format!("sync:{}", o.sync_devices)).await?;
+        let records = sim.count("records");
+        for mode in ["collect", "sync"] {
+            let r = spawn_child(&sim, mode).await?;
+            progress(t0, &format!("{mode}: child done"));
+            let what = if mode == "collect" {
+                "all sources, records collected in one Vec (before plan)".to_string()
+            } else {
+                format!(
+                    "full sync into SQLite ({} assets, {} employees written)",
+                    num(&r, "assets"),
+                    num(&r, "employees")
+                )
+            };
+            memory_rows.push(vec![
+                what,
+                format!("{} ({records} records)", o.sync_devices),
+                format!("{:.1}", mib(num(&r, "baseline_kib"))),
+                format!("{:.1}", mib(num(&r, "hwm_kib"))),
+                format!(
+                    "{:.1}",
+                    mib(num(&r, "hwm_kib").saturating_sub(num(&r, "baseline_kib")))
+                ),
+                format!("{:.1}", num(&r, "wall_ms") as f64 / 1000.0),
+                "< 150 MiB".to_string(),
+            ]);
+        }
+        sim.quit().await;
     }
-    sim.shutdown().await;
 
     println!("## API requests (0 ms latency)\n");
     table(
@@ -915,6 +1421,9 @@ async fn parent(o: Options) -> Res<()> {
             "library devices/s",
             "bare devices/s",
             "library ÷ bare",
+            "library CPU ms/page",
+            "bare CPU ms/page",
+            "simulator CPU ms/page",
             "requests (library / bare)",
         ],
         &speed_rows,
@@ -932,9 +1441,29 @@ async fn parent(o: Options) -> Res<()> {
                 "wall s",
                 "wall ÷ bound",
                 "(wall − wall at 0 ms) ÷ bound",
-                "ms of CPU per page at 0 ms",
+                "wall ÷ (wall at 0 ms + bound)",
+                "ms per page at 0 ms",
+                "client CPU ms/page",
+                "simulator CPU ms/page",
             ],
             &latency_rows,
+        );
+    }
+    if !prefetch_table.is_empty() {
+        println!(
+            "## Prefetch experiment ({lat_ms:.0} ms per response; bound = pages × latency; not the library's behaviour)\n"
+        );
+        table(
+            &[
+                "source",
+                "how",
+                "records",
+                "requests / pages",
+                "wall s",
+                "wall ÷ bound",
+                "client CPU ms/page",
+            ],
+            &prefetch_table,
         );
     }
     println!("## Peak memory (VmHWM of a child process)\n");
@@ -952,6 +1481,7 @@ async fn parent(o: Options) -> Res<()> {
     );
     println!("## Requests by endpoint\n");
     table(&["source", "endpoints"], &endpoints_rows);
+    progress(t0, "done");
     Ok(())
 }
 
@@ -959,7 +1489,7 @@ fn label(vendor: Vendor, variant: Variant) -> &'static str {
     match (vendor, variant) {
         (Vendor::Jamf, _) => "jamf",
         (Vendor::Kandji, Variant::Default) => "kandji",
-        (Vendor::Kandji, Variant::KandjiNoUsers) => "kandji (user_active off)",
+        (Vendor::Kandji, Variant::KandjiUserActive) => "kandji (user_active on)",
         (Vendor::Abm, _) => "abm",
     }
 }

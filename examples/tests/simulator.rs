@@ -1703,6 +1703,112 @@ async fn latency_is_applied() {
 }
 
 #[tokio::test]
+async fn set_latency_changes_the_delay_while_serving() {
+    let sim = start(5).await;
+    assert_eq!(sim.latency(), Duration::ZERO);
+    sim.set_latency(Duration::from_millis(30));
+    assert_eq!(sim.latency(), Duration::from_millis(30));
+    let c = client();
+    let started = std::time::Instant::now();
+    let (status, _) = get_json(
+        &c,
+        &format!("{}/api/v1/devices", sim.kandji_url()),
+        sim.credentials().kandji_token.expose_secret(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(30));
+}
+
+/// GETs `url` with a bearer; status and body with the server's base URL
+/// replaced, so two simulators' bodies compare.
+async fn get_text(
+    c: &reqwest::Client,
+    sim: &Simulator,
+    path: &str,
+    bearer: &str,
+) -> (StatusCode, String) {
+    let resp = c
+        .get(format!("{}{path}", sim.base_url()))
+        .bearer_auth(bearer)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (status, text.replace(&sim.base_url(), "http://BASE"))
+}
+
+/// Jamf, Kandji and ABM bearer tokens.
+async fn all_tokens(sim: &Simulator) -> (String, String, String) {
+    let c = client();
+    (
+        jamf_token(&c, sim).await,
+        sim.credentials().kandji_token.expose_secret().to_string(),
+        abm_token(&c, sim).await,
+    )
+}
+
+#[tokio::test]
+async fn pages_served_again_are_the_pages_rendered() {
+    // The same fleet twice: one simulator keeps the pages it rendered, the
+    // other renders every request.
+    let kept = start(400).await;
+    let fresh = Simulator::start(SimulatorConfig {
+        page_cache_bytes: 0,
+        ..config(400)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let (kept_tokens, fresh_tokens) = (all_tokens(&kept).await, all_tokens(&fresh).await);
+    let users_page_2 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode("p=50")
+    };
+    let paths = [
+        (Vendor::Jamf, "/jamf/api/v1/computers-inventory?section=GENERAL&section=HARDWARE&page=0&page-size=50&sort=id:asc".to_string()),
+        (Vendor::Jamf, "/jamf/api/v1/computers-inventory?section=GENERAL&section=HARDWARE&page=1&page-size=50&sort=id:asc".to_string()),
+        (Vendor::Jamf, "/jamf/api/v4/computers-inventory?section=USER_AND_LOCATION&page=1&page-size=50&sort=id:asc".to_string()),
+        (Vendor::Jamf, "/jamf/api/v2/mobile-devices/detail?section=GENERAL&page=0&page-size=40&exception-handling=LENIENT".to_string()),
+        (Vendor::Jamf, "/jamf/api/v2/mobile-devices/detail?section=GENERAL&page=0&page-size=1000".to_string()),
+        (Vendor::Jamf, "/jamf/api/v2/mobile-devices?page=1&page-size=20".to_string()),
+        (Vendor::Kandji, "/kandji/api/v1/devices?limit=100&offset=0&ordering=device_id".to_string()),
+        (Vendor::Kandji, "/kandji/api/v1/devices?limit=100&offset=100&ordering=device_id".to_string()),
+        (Vendor::Kandji, "/kandji/api/v1/devices?limit=30&platform=Mac&ordering=-serial_number".to_string()),
+        (Vendor::Kandji, "/kandji/api/v1/users?limit=50".to_string()),
+        (Vendor::Kandji, format!("/kandji/api/v1/users?limit=50&cursor={users_page_2}")),
+        (Vendor::Kandji, "/kandji/api/v1/users?archived=true".to_string()),
+        (Vendor::Abm, "/abm/v1/orgDevices?limit=100".to_string()),
+        (Vendor::Abm, "/abm/v1/orgDevices?limit=50&fields[orgDevices]=serialNumber,imei".to_string()),
+    ];
+    let bearer = |t: &(String, String, String), v: Vendor| match v {
+        Vendor::Jamf => t.0.clone(),
+        Vendor::Kandji => t.1.clone(),
+        Vendor::Abm => t.2.clone(),
+    };
+    let mut statuses = BTreeSet::new();
+    for (vendor, path) in &paths {
+        let first = get_text(&c, &kept, path, &bearer(&kept_tokens, *vendor)).await;
+        let again = get_text(&c, &kept, path, &bearer(&kept_tokens, *vendor)).await;
+        let rendered = get_text(&c, &fresh, path, &bearer(&fresh_tokens, *vendor)).await;
+        assert_eq!(first, again, "{path}");
+        assert_eq!(first, rendered, "{path}");
+        statuses.insert(first.0.as_u16());
+    }
+    // The strict mobile page holding the broken device is a 500 each time.
+    assert_eq!(statuses, BTreeSet::from([200, 500]));
+    // Every request was counted, served from memory or not.
+    let stats = kept.stats();
+    assert_eq!(stats.jamf.endpoints["GET /api/v1/computers-inventory"], 4);
+    assert_eq!(stats.jamf.endpoints["GET /api/v2/mobile-devices/detail"], 4);
+    assert_eq!(stats.kandji.endpoints["GET /api/v1/devices"], 6);
+    assert_eq!(stats.kandji.endpoints["GET /api/v1/users"], 6);
+    assert_eq!(stats.abm.endpoints["GET /v1/orgDevices"], 4);
+}
+
+#[tokio::test]
 async fn serves_100k_devices() {
     let sim = Simulator::start(SimulatorConfig {
         fleet: FleetConfig {

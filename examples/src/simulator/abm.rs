@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::auth::{self, TokenKind};
 use super::fleet::{Device, DeviceKind, Fleet, MdmServer, format_mac};
 use super::render;
-use super::{Guard, Params, SimState, guard, json_response};
+use super::{Guard, Params, SimState, guard, json_response, page_key};
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
@@ -527,18 +527,20 @@ async fn org_devices(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
         (Ok(l), Ok(o), Ok(w)) => (l, o, w),
         (Err(r), _, _) | (_, Err(r), _) | (_, _, Err(r)) => return r,
     };
-    let all = state.fleet.abm_devices();
-    let data: Vec<Value> = all
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .filter_map(|&i| state.fleet.device(i))
-        .map(|d| org_device_json(&state, d, wanted.as_deref()))
-        .collect();
-    let next = (offset + limit < all.len()).then_some(offset + limit);
-    json_response(
-        StatusCode::OK,
-        &paged_document(&state, &uri, &p, data, limit, next),
+    state.pages.page(
+        || page_key("abm", &uri),
+        || {
+            let all = state.fleet.abm_devices();
+            let data: Vec<Value> = all
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .filter_map(|&i| state.fleet.device(i))
+                .map(|d| org_device_json(&state, d, wanted.as_deref()))
+                .collect();
+            let next = (offset + limit < all.len()).then_some(offset + limit);
+            Ok(paged_document(&state, &uri, &p, data, limit, next))
+        },
     )
 }
 

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::auth::{self, TokenKind};
 use super::fleet::{Device, DeviceKind, Fleet, JamfRecord, format_mac, mix};
 use super::render::{self, BUILDINGS, DEPARTMENTS};
-use super::{Authed, Guard, Params, SimState, guard, json_bytes, json_response};
+use super::{Authed, Guard, Params, SimState, guard, json_bytes, json_response, page_key};
 
 /// The version the simulator claims.
 pub(crate) const JAMF_VERSION: &str = "11.30.1-t1784555528405";
@@ -326,11 +326,8 @@ fn page_slice<T: Copy>(items: &[T], paging: &Paging) -> Vec<T> {
         .collect()
 }
 
-fn envelope(total: usize, results: Vec<Value>) -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"totalCount": total, "results": results}),
-    )
+fn envelope(total: usize, results: Vec<Value>) -> Value {
+    json!({"totalCount": total, "results": results})
 }
 
 // ---------------------------------------------------------------- computers
@@ -858,12 +855,13 @@ fn apply_filter(
 }
 
 async fn computers_list(State(state): State<Arc<SimState>>, uri: Uri, version: u8) -> Response {
-    match computers_list_inner(&state, &uri, version) {
-        Ok(r) | Err(r) => r,
-    }
+    state.pages.page(
+        || page_key("jamf", &uri),
+        || computers_list_inner(&state, &uri, version),
+    )
 }
 
-fn computers_list_inner(state: &SimState, uri: &Uri, version: u8) -> Result<Response, Response> {
+fn computers_list_inner(state: &SimState, uri: &Uri, version: u8) -> Result<Value, Response> {
     let p = Params::parse(uri);
     let table = section_table(version);
     let sections = parse_sections(&p, &table, "GENERAL")?;
@@ -1227,22 +1225,23 @@ fn mobile_v2_json(fleet: &Fleet, rec: &JamfRecord, d: &Device) -> Value {
 }
 
 async fn mobile_list(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
-    let p = Params::parse(&uri);
-    let paging = match paging(&p, 100, MAX_PAGE_SIZE) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    state.pages.page(
+        || page_key("jamf", &uri),
+        || mobile_list_inner(&state, &uri),
+    )
+}
+
+fn mobile_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Response> {
+    let p = Params::parse(uri);
+    let paging = paging(&p, 100, MAX_PAGE_SIZE)?;
     let records = state.fleet.jamf_mobile_devices();
-    let order = match sorted(
-        &state,
+    let order = sorted(
+        state,
         "mobile",
         records,
         p.get("sort").unwrap_or("id:asc"),
         mobile_sort_value,
-    ) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    )?;
     let results = page_slice(&order, &paging)
         .into_iter()
         .filter_map(|pos| records.get(pos))
@@ -1253,7 +1252,7 @@ async fn mobile_list(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
                 .map(|d| mobile_v2_json(&state.fleet, rec, d))
         })
         .collect();
-    envelope(records.len(), results)
+    Ok(envelope(records.len(), results))
 }
 
 async fn mobile_one(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
@@ -1419,12 +1418,13 @@ fn mobile_detail_json(
 }
 
 async fn mobile_detail_list(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
-    match mobile_detail_list_inner(&state, &uri) {
-        Ok(r) | Err(r) => r,
-    }
+    state.pages.page(
+        || page_key("jamf", &uri),
+        || mobile_detail_list_inner(&state, &uri),
+    )
 }
 
-fn mobile_detail_list_inner(state: &SimState, uri: &Uri) -> Result<Response, Response> {
+fn mobile_detail_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Response> {
     let p = Params::parse(uri);
     let sections = parse_sections(&p, MOBILE_SECTIONS, "GENERAL")?;
     let paging = paging(&p, 100, MAX_PAGE_SIZE)?;
@@ -1461,7 +1461,7 @@ fn mobile_detail_list_inner(state: &SimState, uri: &Uri) -> Result<Response, Res
         && state.jamf.broken_mobile.is_some()
         && page.iter().any(|r| Some(r.id) == state.jamf.broken_mobile)
     {
-        return Ok(json_response(
+        return Err(json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"httpStatus": 500, "errors": []}),
         ));
@@ -1557,12 +1557,15 @@ async fn buildings(uri: Uri) -> Response {
     match paging(&p, 100, MAX_PAGE_SIZE) {
         Ok(pg) => {
             let all: Vec<usize> = (0..BUILDINGS.len()).collect();
-            envelope(
-                all.len(),
-                page_slice(&all, &pg)
-                    .into_iter()
-                    .filter_map(building_json)
-                    .collect(),
+            json_response(
+                StatusCode::OK,
+                &envelope(
+                    all.len(),
+                    page_slice(&all, &pg)
+                        .into_iter()
+                        .filter_map(building_json)
+                        .collect(),
+                ),
             )
         }
         Err(r) => r,
@@ -1594,7 +1597,7 @@ async fn departments(uri: Uri) -> Response {
                         .map(|n| json!({"id": (i + 1).to_string(), "name": n}))
                 })
                 .collect();
-            envelope(all.len(), results)
+            json_response(StatusCode::OK, &envelope(all.len(), results))
         }
         Err(r) => r,
     }

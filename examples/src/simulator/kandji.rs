@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::fleet::{Device, DeviceKind, Fleet, format_mac, mix};
 use super::render;
-use super::{Guard, KandjiMutations, Params, SimState, guard, json_response};
+use super::{Guard, KandjiMutations, Params, SimState, guard, json_response, page_key};
 
 const MAX_LIMIT: usize = 300;
 /// The console host Kandji's users `next` links point at (not the API host).
@@ -392,14 +392,12 @@ fn details_json(fleet: &Fleet, d: &Device) -> Value {
 }
 
 /// The current device list in `ordering` (cached per ordering and generation).
-fn current(state: &SimState, ordering: &str) -> Result<(Arc<Vec<KRef>>, u64), Response> {
-    let fleet = &state.fleet;
-    let mut live = state.kandji.live.lock().unwrap_or_else(|e| e.into_inner());
+fn current(fleet: &Fleet, live: &mut Live, ordering: &str) -> Result<Arc<Vec<KRef>>, Response> {
     if let Some((key, generation, list)) = &live.cache
         && key == ordering
         && *generation == live.generation
     {
-        return Ok((list.clone(), *generation));
+        return Ok(list.clone());
     }
     let mut list: Vec<KRef> = fleet
         .kandji_devices()
@@ -438,7 +436,7 @@ fn current(state: &SimState, ordering: &str) -> Result<(Arc<Vec<KRef>>, u64), Re
     }
     if !fields.is_empty() {
         let key = |r: &KRef, name: &str| -> String {
-            let Some(d) = resolve(fleet, &live, *r) else {
+            let Some(d) = resolve(fleet, live, *r) else {
                 return String::new();
             };
             match name {
@@ -477,9 +475,8 @@ fn current(state: &SimState, ordering: &str) -> Result<(Arc<Vec<KRef>>, u64), Re
         list = keyed.into_iter().map(|(_, r)| r).collect();
     }
     let list = Arc::new(list);
-    let generation = live.generation;
-    live.cache = Some((ordering.to_string(), generation, list.clone()));
-    Ok((list, generation))
+    live.cache = Some((ordering.to_string(), live.generation, list.clone()));
+    Ok(list)
 }
 
 fn contains_ci(hay: &str, needle: &str) -> bool {
@@ -508,13 +505,16 @@ async fn devices(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
             );
         }
     };
-    let (list, _) = match current(&state, p.get("ordering").unwrap_or("")) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let fleet = &state.fleet;
-    let body = {
-        let live = state.kandji.live.lock().unwrap_or_else(|e| e.into_inner());
+    let resp = {
+        // One lock for the list, the key and the render: a page is one
+        // generation of the fleet.
+        let mut live = state.kandji.live.lock().unwrap_or_else(|e| e.into_inner());
+        let list = match current(fleet, &mut live, p.get("ordering").unwrap_or("")) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let live = &*live;
         let filters: Vec<(&str, &str)> = [
             "serial_number",
             "platform",
@@ -553,20 +553,40 @@ async fn devices(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
                 }
             })
         };
-        let items: Vec<Value> = list
-            .iter()
-            .filter_map(|r| resolve(fleet, &live, *r))
-            .filter(|d| filters.is_empty() || keep(d))
-            .skip(offset)
-            .take(limit)
-            .map(|d| device_json(fleet, d))
-            .collect();
-        Value::Array(items)
+        let render = || -> Result<Value, Response> {
+            let items: Vec<Value> = list
+                .iter()
+                .filter_map(|r| resolve(fleet, live, *r))
+                .filter(|d| filters.is_empty() || keep(d))
+                .skip(offset)
+                .take(limit)
+                .map(|d| device_json(fleet, d))
+                .collect();
+            Ok(Value::Array(items))
+        };
+        if state.kandji.mutate {
+            // Every page is a new generation: nothing to serve again.
+            match render() {
+                Ok(body) => json_response(StatusCode::OK, &body),
+                Err(r) => r,
+            }
+        } else {
+            state.pages.page(
+                || {
+                    format!(
+                        "{} generation={}",
+                        page_key("kandji", &uri),
+                        live.generation
+                    )
+                },
+                render,
+            )
+        }
     };
     if state.kandji.mutate {
         state.kandji.mutate(fleet);
     }
-    json_response(StatusCode::OK, &body)
+    resp
 }
 
 fn find_device(state: &SimState, id: &str, f: impl FnOnce(&Device) -> Value) -> Option<Value> {
@@ -598,10 +618,15 @@ async fn device_details(State(state): State<Arc<SimState>>, Path(id): Path<Strin
     }
 }
 
+/// Whether Kandji lists user `u` as archived: no device, and one in five.
+fn user_archived(state: &SimState, u: usize) -> bool {
+    state.kandji.user_devices.get(&u).copied().unwrap_or(0) == 0 && u.is_multiple_of(5)
+}
+
 fn kandji_user_json(state: &SimState, u: usize) -> Option<Value> {
     let user = state.fleet.user(u)?;
     let devices = state.kandji.user_devices.get(&u).copied().unwrap_or(0);
-    let archived = devices == 0 && u.is_multiple_of(5);
+    let archived = user_archived(state, u);
     let created = 1_725_656_404 + (u as i64) * 37;
     Some(json!({
         "active": !archived,
@@ -656,17 +681,30 @@ async fn users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
             }
         },
     };
+    state.pages.page(
+        || page_key("kandji", &uri),
+        || Ok(users_page(&state, &p, limit, offset)),
+    )
+}
+
+/// One page of the users list: the filters are applied to the users, and
+/// only the page is rendered.
+fn users_page(state: &SimState, p: &Params, limit: usize, offset: usize) -> Value {
     let archived = p.get("archived").map(|v| v.eq_ignore_ascii_case("true"));
     let email = p.get("email");
     let id = p.get("id");
-    let matching: Vec<Value> = state
+    let matching: Vec<usize> = state
         .fleet
         .kandji_users()
         .iter()
-        .filter_map(|&u| kandji_user_json(&state, u))
-        .filter(|v| archived.is_none_or(|a| v["archived"].as_bool() == Some(a)))
-        .filter(|v| email.is_none_or(|e| v["email"].as_str().is_some_and(|x| contains_ci(x, e))))
-        .filter(|v| id.is_none_or(|i| v["id"].as_str() == Some(i)))
+        .copied()
+        .filter(|&u| {
+            state.fleet.user(u).is_some_and(|user| {
+                archived.is_none_or(|a| user_archived(state, u) == a)
+                    && email.is_none_or(|e| contains_ci(&user.email, e))
+                    && id.is_none_or(|i| user.kandji_id.to_string() == i)
+            })
+        })
         .collect();
     let link = |off: usize| -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -678,11 +716,13 @@ async fn users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
     };
     let next = (offset + limit < matching.len()).then(|| link(offset + limit));
     let previous = (offset > 0).then(|| link(offset.saturating_sub(limit)));
-    let results: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
-    json_response(
-        StatusCode::OK,
-        &json!({"next": next, "previous": previous, "results": results}),
-    )
+    let results: Vec<Value> = matching
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .filter_map(|u| kandji_user_json(state, u))
+        .collect();
+    json!({"next": next, "previous": previous, "results": results})
 }
 
 async fn user_one(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {

@@ -43,12 +43,23 @@
 //!
 //! # Faults and latency
 //!
-//! [`SimulatorConfig::latency`] delays every response. With
+//! [`SimulatorConfig::latency`] delays every response
+//! ([`Simulator::set_latency`] changes it while serving). With
 //! [`SimulatorConfig::fault_rate`] > 0, requests get 429 (`Retry-After: 1`),
 //! 503, a connection reset, or an expired-token 401 — deterministically for
 //! [`SimulatorConfig::fault_seed`]; see [`faults`]. Faults never touch data.
 //! [`SimulatorConfig::mutate_kandji_between_pages`] adds one Kandji device and
 //! removes another after every device-list page.
+//!
+//! # Cost per request
+//!
+//! The big listings (Jamf computer inventory and mobile devices, Kandji
+//! devices and users, ABM `orgDevices`) render each page once and keep its
+//! bytes, keyed by endpoint and query (and, for Kandji devices, the mutation
+//! generation): asking for the same page again costs a copy of a few
+//! pointers, not a render. [`SimulatorConfig::page_cache_bytes`] bounds the
+//! memory held (oldest pages are dropped first); errors and faults are never
+//! cached, and counters, faults and latency apply to every request as before.
 //!
 //! # Example
 //!
@@ -76,16 +87,16 @@ mod jamf;
 mod kandji;
 mod render;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -168,7 +179,14 @@ pub struct SimulatorConfig {
     pub credentials: SimCredentials,
     /// Token lifetimes.
     pub token_lifetimes: TokenLifetimes,
+    /// Memory for rendered list pages served again from memory (see "Cost
+    /// per request" in the module docs); 0 renders every request.
+    pub page_cache_bytes: usize,
 }
+
+/// The default [`SimulatorConfig::page_cache_bytes`]: 512 MiB, every page of
+/// a 100,000-device fleet of one vendor.
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 512 << 20;
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
@@ -185,6 +203,7 @@ impl Default for SimulatorConfig {
             jamf_broken_mobile_device: true,
             credentials: SimCredentials::generate(),
             token_lifetimes: TokenLifetimes::default(),
+            page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
         }
     }
 }
@@ -272,7 +291,9 @@ pub(crate) struct SimState {
     pub(crate) tokens: TokenStore,
     pub(crate) faults: FaultInjector,
     pub(crate) stats: Mutex<SimStats>,
-    pub(crate) latency: Duration,
+    /// The response delay, in nanoseconds (changed by [`Simulator::set_latency`]).
+    pub(crate) latency_nanos: AtomicU64,
+    pub(crate) pages: PageCache,
     pub(crate) base: String,
     pub(crate) jamf: jamf::JamfState,
     pub(crate) kandji: kandji::KandjiState,
@@ -298,6 +319,10 @@ impl SimState {
     fn record_unauthorized(&self, vendor: Vendor) {
         let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         stats.vendor_mut(vendor).unauthorized += 1;
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_nanos(self.latency_nanos.load(Ordering::Relaxed))
     }
 
     pub(crate) fn prefix(vendor: Vendor) -> &'static str {
@@ -355,7 +380,116 @@ impl Params {
 
 /// A JSON response.
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
-    json_bytes(status, body.to_string().into_bytes(), "application/json")
+    json_bytes(status, to_json(body), "application/json")
+}
+
+/// Compact JSON, as `Value::to_string` writes it, straight into bytes.
+fn to_json(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_else(|_| body.to_string().into_bytes())
+}
+
+/// Rendered 200 bodies of list pages, by key, within a byte budget (the
+/// oldest pages go first).
+pub(crate) struct PageCache {
+    budget: usize,
+    inner: Mutex<PageCacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct PageCacheInner {
+    pages: HashMap<String, Bytes>,
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl std::fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("PageCache")
+            .field("budget", &self.budget)
+            .field("pages", &inner.pages.len())
+            .field("bytes", &inner.bytes)
+            .finish()
+    }
+}
+
+impl PageCache {
+    pub(crate) fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            inner: Mutex::new(PageCacheInner::default()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Bytes> {
+        if self.budget == 0 {
+            return None;
+        }
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.pages.get(key).cloned()
+    }
+
+    fn insert(&self, key: String, body: Bytes) {
+        if body.len() > self.budget {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.pages.contains_key(&key) {
+            return;
+        }
+        while inner.bytes + body.len() > self.budget {
+            let Some(old) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = inner.pages.remove(&old) {
+                inner.bytes -= b.len();
+            }
+        }
+        inner.bytes += body.len();
+        inner.order.push_back(key.clone());
+        inner.pages.insert(key, body);
+    }
+
+    /// The 200 JSON page at `key`: from memory, or rendered by `render` and
+    /// kept. An `Err` from `render` is answered as is and not kept.
+    pub(crate) fn page(
+        &self,
+        key: impl FnOnce() -> String,
+        render: impl FnOnce() -> Result<Value, Response>,
+    ) -> Response {
+        if self.budget == 0 {
+            return match render() {
+                Ok(body) => json_response(StatusCode::OK, &body),
+                Err(r) => r,
+            };
+        }
+        let key = key();
+        if let Some(body) = self.get(&key) {
+            return json_body(body);
+        }
+        match render() {
+            Ok(body) => {
+                let body = Bytes::from(to_json(&body));
+                self.insert(key, body.clone());
+                json_body(body)
+            }
+            Err(r) => r,
+        }
+    }
+}
+
+/// The cache key of a request: vendor, path and raw query.
+pub(crate) fn page_key(vendor: &str, uri: &Uri) -> String {
+    format!("{vendor} {}?{}", uri.path(), uri.query().unwrap_or(""))
+}
+
+fn json_body(body: Bytes) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 pub(crate) fn json_bytes(
@@ -388,8 +522,9 @@ pub(crate) struct Guard {
 /// every vendor route.
 pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response {
     let state = &g.state;
-    if !state.latency.is_zero() {
-        tokio::time::sleep(state.latency).await;
+    let latency = state.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     let vendor = g.vendor;
     let template = req
@@ -703,7 +838,8 @@ impl Simulator {
                 max_consecutive: config.max_consecutive_faults,
             }),
             stats: Mutex::new(SimStats::default()),
-            latency: config.latency,
+            latency_nanos: AtomicU64::new(nanos(config.latency)),
+            pages: PageCache::new(config.page_cache_bytes),
             base: format!("http://{addr}"),
         });
         let router = build_router(state.clone());
@@ -774,6 +910,19 @@ impl Simulator {
     /// Sets every counter back to zero.
     pub fn reset_stats(&self) {
         *self.state.stats.lock().unwrap_or_else(|e| e.into_inner()) = SimStats::default();
+    }
+
+    /// Changes the delay added to every response from now on
+    /// ([`SimulatorConfig::latency`] at start).
+    pub fn set_latency(&self, latency: Duration) {
+        self.state
+            .latency_nanos
+            .store(nanos(latency), Ordering::Relaxed);
+    }
+
+    /// The delay added to every response.
+    pub fn latency(&self) -> Duration {
+        self.state.latency()
     }
 
     /// Expires every token issued so far (the next API call with one gets 401).
@@ -874,6 +1023,10 @@ impl Drop for Simulator {
     }
 }
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Runs the simulator on 127.0.0.1:`port` until Ctrl-C: writes the ABM key to
 /// a file in the temp directory and prints the `export` block on stdout. Used
 /// by `mdm simulate`.
@@ -889,4 +1042,73 @@ pub async fn run_forever(mut config: SimulatorConfig, port: u16) -> Result<(), S
     sim.shutdown().await;
     let _ = std::fs::remove_file(&key_path);
     waited.map_err(SimulatorError::Signal)
+}
+
+#[cfg(test)]
+// Renderers return the finished HTTP error response, as the handlers do.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    fn body(n: usize) -> Result<Value, Response> {
+        Ok(json!("x".repeat(n)))
+    }
+
+    fn text(r: Response) -> Vec<u8> {
+        futures::executor::block_on(axum::body::to_bytes(r.into_body(), usize::MAX))
+            .unwrap()
+            .to_vec()
+    }
+
+    #[test]
+    fn page_cache_serves_kept_pages_and_drops_the_oldest_over_budget() {
+        let cache = PageCache::new(20);
+        // "xxxxxx" with quotes: 8 bytes per page.
+        let mut renders = 0;
+        for key in ["a", "b", "a", "b"] {
+            let r = cache.page(
+                || key.to_string(),
+                || {
+                    renders += 1;
+                    body(6)
+                },
+            );
+            assert_eq!(text(r), b"\"xxxxxx\"");
+        }
+        assert_eq!(renders, 2, "a and b rendered once each");
+        // A third page goes over 20 bytes: "a", the oldest, is dropped.
+        let _ = cache.page(|| "c".to_string(), || body(6));
+        assert!(cache.get("a").is_none());
+        assert!(cache.get("b").is_some() && cache.get("c").is_some());
+        // A page larger than the budget is served but not kept.
+        let big = cache.page(|| "big".to_string(), || body(30));
+        assert_eq!(text(big).len(), 32);
+        assert!(cache.get("big").is_none());
+        assert!(cache.get("b").is_some());
+        // Errors are answered, not kept.
+        let err = cache.page(
+            || "e".to_string(),
+            || Err(json_response(StatusCode::BAD_REQUEST, &json!({"e": 1}))),
+        );
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert!(cache.get("e").is_none());
+        assert!(format!("{cache:?}").contains("pages: 2"));
+    }
+
+    #[test]
+    fn a_zero_budget_renders_every_time() {
+        let cache = PageCache::new(0);
+        let mut renders = 0;
+        for _ in 0..3 {
+            let r = cache.page(
+                || "a".to_string(),
+                || {
+                    renders += 1;
+                    body(1)
+                },
+            );
+            assert_eq!(text(r), b"\"x\"");
+        }
+        assert_eq!(renders, 3);
+    }
 }
