@@ -304,6 +304,11 @@ use Vendor::{Abm as A, Jamf as J, Kandji as K};
 type FieldSources = &'static [(Vendor, &'static [&'static str])];
 
 /// The built-in table: (inventory field, [(vendor, keys)]).
+/// The inventory fields of the built-in mapping.
+pub(crate) fn builtin_field_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().map(|(field, _)| *field)
+}
+
 const BUILTIN: &[(&str, FieldSources)] = &[
     // identity
     (

@@ -285,13 +285,130 @@ impl<'de> Deserialize<'de> for Value {
     }
 }
 
+/// A field name: one of the names the crate knows (catalog keys and
+/// inventory fields), stored as its index, or any other name.
+///
+/// Known names cost no allocation, compare without reading memory, and let
+/// the planner look fields up by index instead of hashing their names.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Key {
+    /// Index into [`known_names`] (sorted, so index order is name order).
+    Known(u16),
+    /// Any other name.
+    Other(Box<str>),
+}
+
+/// The names the crate knows, sorted, and their index.
+pub(crate) struct KnownNames {
+    /// Sorted, distinct.
+    pub(crate) names: Vec<&'static str>,
+    index: std::collections::HashMap<&'static str, u16, crate::upsert::FastState>,
+}
+
+/// The known field names: every catalog key, every inventory field of the
+/// built-in mapping and of the catalog's default targets, and the fields the
+/// planner reads by name.
+pub(crate) fn known_names() -> &'static KnownNames {
+    static KNOWN: std::sync::OnceLock<KnownNames> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut names: Vec<&'static str> = Vec::new();
+        for spec in crate::catalog::all() {
+            names.push(spec.key);
+            names.extend(spec.default_target);
+        }
+        names.extend(crate::mapping::builtin_field_names());
+        names.extend([
+            "status",
+            "asset_type",
+            "assignee_id",
+            "released_from_org_date_time",
+            "is_removed",
+        ]);
+        names.sort_unstable();
+        names.dedup();
+        names.truncate(usize::from(u16::MAX));
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, i as u16))
+            .collect();
+        KnownNames { names, index }
+    })
+}
+
+impl Key {
+    pub(crate) fn new(name: &str) -> Key {
+        match known_names().index.get(name) {
+            Some(i) => Key::Known(*i),
+            None => Key::Other(name.into()),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Known(i) => known_names()
+                .names
+                .get(usize::from(*i))
+                .copied()
+                .unwrap_or_default(),
+            Key::Other(s) => s,
+        }
+    }
+
+    /// The index of a known name.
+    pub(crate) fn known(&self) -> Option<u16> {
+        match self {
+            Key::Known(i) => Some(*i),
+            Key::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// The fields of a record, keyed by catalog key, in a stable (sorted) order.
 ///
 /// The typed setters normalize their input and store nothing when the input
 /// is no value, so `fields` never holds `""`, `null` or an empty list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Fields(BTreeMap<String, Value>);
+///
+/// Stored as one sorted array: a record's fields sit together in memory, and
+/// the names the crate knows (catalog keys, inventory fields) are small
+/// indexes rather than strings of their own.
+#[derive(Clone, Default, PartialEq)]
+pub struct Fields(Vec<(Key, Value)>);
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Map<'a>(&'a Fields);
+        impl fmt::Debug for Map<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.iter()).finish()
+            }
+        }
+        f.debug_tuple("Fields").field(&Map(self)).finish()
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, Value>::deserialize(d)?;
+        let mut f = Fields(Vec::with_capacity(map.len()));
+        for (k, v) in map {
+            f.insert(&k, v);
+        }
+        Ok(f)
+    }
+}
 
 impl Fields {
     /// An empty set of fields.
@@ -299,19 +416,43 @@ impl Fields {
         Self::default()
     }
 
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// Stores `value` under `key` as it is.
+    fn insert(&mut self, key: &str, value: Value) {
+        match self.position(key) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = value;
+                }
+            }
+            Err(i) => self.0.insert(i, (Key::new(key), value)),
+        }
+    }
+
+    /// The fields with their keys, in key order (for the planner).
+    pub(crate) fn entries(&self) -> &[(Key, Value)] {
+        &self.0
+    }
+
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.position(key)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, v)| v)
     }
 
     /// The text value of `key`, if present and text.
     pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(Value::as_str)
+        self.get(key).and_then(Value::as_str)
     }
 
     /// Whether `key` has a value.
     pub fn contains(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+        self.position(key).is_ok()
     }
 
     /// Number of fields with a value.
@@ -331,12 +472,12 @@ impl Fields {
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.0.remove(key)
+        self.position(key).ok().map(|i| self.0.remove(i).1)
     }
 
     /// Keeps only the fields for which `keep(key, value)` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
-        self.0.retain(|k, v| keep(k, v));
+        self.0.retain(|(k, v)| keep(k.as_str(), v));
     }
 
     /// Stores an already-normalized value; `None` removes nothing and stores nothing.
@@ -344,13 +485,17 @@ impl Fields {
     /// values" rule holds even for callers that skip the typed setters.
     pub fn set(&mut self, key: &str, value: Option<Value>) -> &mut Self {
         let value = match value {
+            // Already trimmed text is kept as it is, without a copy.
+            Some(Value::Text(s)) if !s.is_empty() && s.trim().len() == s.len() => {
+                Some(Value::Text(s))
+            }
             Some(Value::Text(s)) => normalize::text(&s).map(Value::Text),
             Some(Value::List(l)) => normalize::list(l.iter().map(String::as_str)).map(Value::List),
             Some(Value::Float(f)) if !f.is_finite() => None,
             other => other,
         };
         if let Some(v) = value {
-            self.0.insert(key.to_string(), v);
+            self.insert(key, v);
         }
         self
     }

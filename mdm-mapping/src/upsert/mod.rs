@@ -68,6 +68,8 @@
 mod apply;
 mod config;
 mod ident;
+
+pub(crate) use ident::FastState;
 mod plan;
 
 pub use apply::{ApplyError, ApplyFailure, ApplyReport, Created, apply};

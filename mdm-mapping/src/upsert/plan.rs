@@ -34,6 +34,7 @@ use super::ident::{self, FastState, Norm};
 use crate::mapping::{Derived, FactInputs, FieldRule, ModelFacts, Ownership, SourceKey};
 use crate::model::AssetType;
 use crate::record::{Entity, SourceDevice, Value, Vendor};
+use crate::record::{Key, known_names};
 use crate::store::{Asset, Employee, Inventory, NewEmployee};
 
 // ---------------------------------------------------------------------------
@@ -415,10 +416,24 @@ struct VendorMap<'c> {
     catalog: Vec<(&'c str, KeyUse)>,
     /// Catalog key → position in `catalog`.
     lookup: HashMap<&'c str, u32, FastState>,
+    /// Known field name index → position in `catalog`, or `NONE`.
+    by_known: Vec<u32>,
     /// Derived sources.
     derived: Vec<(&'c Derived, u16, u8)>,
     /// Match keys fed by `@source_id`: (match key, position).
     id_from_source_id: Vec<(u8, u8)>,
+}
+
+impl VendorMap<'_> {
+    /// What the planner does with a record's field `key`.
+    #[inline]
+    fn uses(&self, key: &Key) -> Option<&KeyUse> {
+        let i = match key.known() {
+            Some(n) => *self.by_known.get(usize::from(n))?,
+            None => *self.lookup.get(key.as_str())?,
+        };
+        self.catalog.get(i as usize).map(|(_, u)| u)
+    }
 }
 
 struct MatchKey {
@@ -445,6 +460,46 @@ struct Compiled<'c> {
     asset_keys: Vec<(Arc<str>, Option<u8>)>,
     /// Target name → target.
     by_name: HashMap<Arc<str>, u16, FastState>,
+    /// Known field name index → target, or `u16::MAX`.
+    target_by_known: Vec<u16>,
+    /// Known field name index → role when indexing an asset: `NO_ROLE`,
+    /// `TYPE_ROLE` (the asset type) or a match key.
+    asset_role_by_known: Vec<u8>,
+}
+
+const NO_ROLE: u8 = u8::MAX;
+const TYPE_ROLE: u8 = u8::MAX - 1;
+
+impl Compiled<'_> {
+    /// The target an inventory field feeds.
+    #[inline]
+    fn target_of(&self, key: &Key) -> Option<u16> {
+        match key.known() {
+            Some(n) => self
+                .target_by_known
+                .get(usize::from(n))
+                .copied()
+                .filter(|t| *t != u16::MAX),
+            None => self.by_name.get(key.as_str()).copied(),
+        }
+    }
+
+    /// The role of an asset's field when indexing it.
+    #[inline]
+    fn asset_role(&self, key: &Key) -> u8 {
+        match key.known() {
+            Some(n) => self
+                .asset_role_by_known
+                .get(usize::from(n))
+                .copied()
+                .unwrap_or(NO_ROLE),
+            None => self
+                .asset_keys
+                .iter()
+                .find(|(k, _)| k.as_ref() == key.as_str())
+                .map_or(NO_ROLE, |(_, ki)| ki.unwrap_or(TYPE_ROLE)),
+        }
+    }
 }
 
 impl<'c> Compiled<'c> {
@@ -569,6 +624,15 @@ impl<'c> Compiled<'c> {
                 .enumerate()
                 .map(|(i, (k, _))| (*k, i as u32))
                 .collect();
+            vm.by_known = vec![NONE; known_names().names.len()];
+            for (i, (k, _)) in vm.catalog.iter().enumerate() {
+                if let Some(slot) = Key::new(k)
+                    .known()
+                    .and_then(|n| vm.by_known.get_mut(usize::from(n)))
+                {
+                    *slot = i as u32;
+                }
+            }
         }
         let status = index_of("status", &targets);
         let assignee = index_of("assignee_id", &targets);
@@ -583,7 +647,28 @@ impl<'c> Compiled<'c> {
         for (i, t) in targets.iter().enumerate() {
             by_name.insert(t.name.clone(), i as u16);
         }
+        let n_known = known_names().names.len();
+        let mut target_by_known = vec![u16::MAX; n_known];
+        for (i, t) in targets.iter().enumerate() {
+            if let Some(slot) = Key::new(&t.name)
+                .known()
+                .and_then(|n| target_by_known.get_mut(usize::from(n)))
+            {
+                *slot = i as u16;
+            }
+        }
+        let mut asset_role_by_known = vec![NO_ROLE; n_known];
+        for (name, ki) in &asset_keys {
+            if let Some(slot) = Key::new(name)
+                .known()
+                .and_then(|n| asset_role_by_known.get_mut(usize::from(n)))
+            {
+                *slot = ki.unwrap_or(TYPE_ROLE);
+            }
+        }
         Compiled {
+            target_by_known,
+            asset_role_by_known,
             by_name,
             asset_keys,
             config,
@@ -1087,6 +1172,24 @@ fn utc_date_prefix(raw: &str) -> Option<&str> {
         .and_then(|_| raw.get(..10))
 }
 
+/// Moves every element of `src` to `dst` (of the same length), ordered by
+/// `digit` (below `buckets`), keeping the order of elements with the same
+/// digit.
+fn scatter<T: Default>(src: &mut [T], dst: &mut [T], buckets: usize, digit: impl Fn(&T) -> usize) {
+    let mut at = vec![0usize; buckets + 1];
+    for x in src.iter() {
+        at[digit(x) + 1] += 1;
+    }
+    for d in 0..buckets {
+        at[d + 1] += at[d];
+    }
+    for x in src.iter_mut() {
+        let d = digit(x);
+        dst[at[d]] = std::mem::take(x);
+        at[d] += 1;
+    }
+}
+
 fn entity_class(e: Entity) -> u8 {
     match e {
         Entity::Computer => COMPUTER,
@@ -1216,14 +1319,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         for (ai, asset) in inv.assets.iter().enumerate() {
             found.clear();
             let mut class = ANY;
-            let mut want = c.asset_keys.iter().peekable();
-            for (name, value) in asset.fields.iter() {
-                while want.peek().is_some_and(|(k, _)| k.as_ref() < name) {
-                    want.next();
-                }
-                match want.peek() {
-                    Some((k, Some(ki))) if k.as_ref() == name => found.push((*ki, value)),
-                    Some((k, None)) if k.as_ref() == name => {
+            for (key, value) in asset.fields.entries() {
+                match c.asset_role(key) {
+                    NO_ROLE => {}
+                    TYPE_ROLE => {
                         class = match value
                             .as_str()
                             .and_then(|s| s.parse::<AssetType>().ok())
@@ -1234,7 +1333,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             None => ANY,
                         }
                     }
-                    _ => {}
+                    ki => found.push((ki, value)),
                 }
             }
             for &(ki, v) in &found {
@@ -1288,20 +1387,21 @@ impl<'a, 'c> Planner<'a, 'c> {
             .map(|p| start[p + 1] - start[p])
             .max()
             .unwrap_or(0);
-        // In place (American flag sort): every swap puts one identifier in
-        // its partition, and no second array of them is ever allocated.
-        let mut fill = start.clone();
-        for p in 0..parts {
-            while fill[p] < start[p + 1] {
-                let q = part(recs[fill[p]].hash);
-                if q == p {
-                    fill[p] += 1;
-                } else {
-                    recs.swap(fill[p], fill[q]);
-                    fill[q] += 1;
-                }
-            }
-        }
+        // Sort by partition in two stable scatter passes (low digit, then
+        // high digit). Each pass reads in order and writes to at most a few
+        // hundred places, which the caches absorb; one pass over thousands of
+        // partitions would miss the cache on nearly every write.
+        let lo_bits = bits / 2;
+        let lo_mask = (1usize << lo_bits) - 1;
+        let mut tmp: Vec<IdRec<'a>> = Vec::with_capacity(total);
+        tmp.resize_with(total, IdRec::default);
+        scatter(&mut recs, &mut tmp, 1 << lo_bits, |r| {
+            part(r.hash) & lo_mask
+        });
+        scatter(&mut tmp, &mut recs, 1 << (bits - lo_bits), |r| {
+            part(r.hash) >> lo_bits
+        });
+        drop(tmp);
         let sorted = recs;
 
         // Per partition: insert assets, look records up.
@@ -1408,10 +1508,8 @@ impl<'a, 'c> Planner<'a, 'c> {
         // (match key, position, value); few per record, kept on the stack.
         let mut cand: [(u8, u8, Option<Src<'a>>); 16] = [(0, 0, None); 16];
         let mut n = 0usize;
-        for (key, value) in d.fields.iter() {
-            if let Some(&i) = vm.lookup.get(key)
-                && let Some((_, uses)) = vm.catalog.get(i as usize)
-            {
+        for (key, value) in d.fields.entries() {
+            if let Some(uses) = vm.uses(key) {
                 for &(ki, pos) in &uses.ids {
                     if n < cand.len() {
                         cand[n] = (ki, pos, Some(Src::V(value)));
@@ -1802,10 +1900,8 @@ impl<'a, 'c> Planner<'a, 'c> {
         // Merge the record's sorted keys with the vendor's sorted catalog
         // keys: mapped values and the model/OS fact inputs in one walk.
         let mut inputs: [Option<(u8, &'a str)>; 5] = [None; 5];
-        for (key, value) in d.fields.iter() {
-            if let Some(&i) = vm.lookup.get(key)
-                && let Some((_, uses)) = vm.catalog.get(i as usize)
-            {
+        for (key, value) in d.fields.entries() {
+            if let Some(uses) = vm.uses(key) {
                 for (t, pos) in &uses.targets {
                     offer(*t, *pos, MVal::Val(value), best);
                 }
@@ -2404,8 +2500,8 @@ impl<'a, 'c> Planner<'a, 'c> {
         old_vals.clear();
         old_vals.resize(c.targets.len(), None);
         if let Some(a) = asset {
-            for (name, v) in a.fields.iter() {
-                if let Some(&t) = c.by_name.get(name) {
+            for (key, v) in a.fields.entries() {
+                if let Some(t) = c.target_of(key) {
                     old_vals[usize::from(t)] = Some(v);
                 }
             }
