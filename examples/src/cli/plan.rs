@@ -25,7 +25,7 @@ pub(super) fn run(args: &PlanArgs, out: &mut impl Write) -> Result<(), CliError>
 fn skip_line(path: &Path, line: usize, reason: &str) -> Action {
     Action {
         action: ActionKind::Skip,
-        sources: Vec::new(),
+        sources: Default::default(),
         target_id: None,
         matched_on: None,
         changes: Default::default(),
@@ -124,7 +124,7 @@ pub fn plan_table(plan: &Plan) -> String {
         t.row([
             action_name(a.action).to_string(),
             sources,
-            a.target_id.clone().unwrap_or_default(),
+            a.target_id.as_deref().unwrap_or_default().to_string(),
             a.matched_on.as_deref().unwrap_or_default().to_string(),
             detail,
         ]);

@@ -150,7 +150,7 @@ pub async fn apply<S: Store + ?Sized>(plan: &Plan, store: &S) -> Result<ApplyRep
                 let what = format!("create asset from {}", sources_text(&a.sources));
                 if let Some(id) = attempt!(what, store.create_asset(&writes)) {
                     report.created.push(Created {
-                        sources: a.sources.clone(),
+                        sources: a.sources.to_vec(),
                         id,
                     });
                 }
@@ -161,7 +161,7 @@ pub async fn apply<S: Store + ?Sized>(plan: &Plan, store: &S) -> Result<ApplyRep
                 }
                 let what = format!("update asset {id} from {}", sources_text(&a.sources));
                 if attempt!(what, store.update_asset(id, &writes)).is_some() {
-                    report.updated.push(id.clone());
+                    report.updated.push(id.to_string());
                 }
             }
             _ => {}

@@ -70,11 +70,16 @@ mod config;
 mod ident;
 
 pub(crate) use ident::FastState;
+
+/// Re-exported: the inline string type of [`SourceRef::source_id`] and [`Action::target_id`].
+pub use compact_str::CompactString;
+/// Re-exported: the inline vector type of [`SourceRefs`].
+pub use smallvec::SmallVec;
 mod plan;
 
 pub use apply::{ApplyError, ApplyFailure, ApplyReport, Created, apply};
 pub use config::{Config, ConfigError, ConfigFile, DEFAULT_MATCH_ON};
 pub use plan::{
     Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind,
-    LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, Summary, plan,
+    LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs, Summary, plan,
 };

@@ -25,7 +25,9 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use secrecy::{ExposeSecret, SecretString};
+use smallvec::SmallVec;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
@@ -45,18 +47,23 @@ use crate::store::{Asset, Employee, Inventory, NewEmployee};
 pub struct SourceRef {
     /// The source.
     pub vendor: Vendor,
-    /// The source's id of the record.
-    pub source_id: String,
+    /// The source's id of the record (ids of up to 24 bytes, which is most
+    /// of them, are stored inline).
+    pub source_id: CompactString,
 }
 
 impl SourceRef {
     fn of(d: &SourceDevice) -> SourceRef {
         SourceRef {
             vendor: d.vendor,
-            source_id: d.source_id.clone(),
+            source_id: CompactString::from(d.source_id.as_str()),
         }
     }
 }
+
+/// The source records of an action: one inline (the common case), more on
+/// the heap.
+pub type SourceRefs = SmallVec<[SourceRef; 1]>;
 
 impl fmt::Display for SourceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -203,9 +210,10 @@ pub struct Action {
     /// What happens.
     pub action: ActionKind,
     /// The source records this action is about.
-    pub sources: Vec<SourceRef>,
-    /// The asset written or matched (`None` for creates and most conflicts and skips).
-    pub target_id: Option<String>,
+    pub sources: SourceRefs,
+    /// The asset written or matched (`None` for creates and most conflicts and
+    /// skips; ids of up to 24 bytes are stored inline).
+    pub target_id: Option<CompactString>,
     /// The identifier field the asset was matched on.
     pub matched_on: Option<Arc<str>>,
     /// Field-level changes (creates: every field set).
@@ -2240,7 +2248,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             kept.clear();
             kept.extend_from_slice(&self.kept_buf[g.kept.0 as usize..g.kept.1 as usize]);
             let incoming: &'a [SourceDevice] = self.incoming;
-            let srcs: Vec<SourceRef> = kept
+            let srcs: SourceRefs = kept
                 .iter()
                 .map(|r| SourceRef::of(&incoming[*r as usize]))
                 .collect();
@@ -2297,7 +2305,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     plan.actions.push(Action {
                         action: ActionKind::Skip,
                         sources: sources(),
-                        target_id: target_id.clone(),
+                        target_id: target_id.as_deref().map(CompactString::from),
                         matched_on,
                         changes: Changes::default(),
                         reason: Cow::Owned(reason),
@@ -2375,7 +2383,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     plan.actions.push(Action {
                         action: kind,
                         sources: sources(),
-                        target_id: Some(asset_ref.id.clone()),
+                        target_id: Some(CompactString::from(asset_ref.id.as_str())),
                         matched_on: Some(
                             c.targets[usize::from(c.keys[usize::from(*key)].target)]
                                 .name
@@ -2430,8 +2438,9 @@ impl<'a, 'c> Planner<'a, 'c> {
                 let w = &self.incoming[winner as usize];
                 plan.actions.push(Action {
                     action: ActionKind::Skip,
-                    sources: vec![SourceRef::of(l)],
-                    target_id: target_of_group.map(|a| self.inv.assets[a as usize].id.clone()),
+                    sources: smallvec::smallvec![SourceRef::of(l)],
+                    target_id: target_of_group
+                        .map(|a| CompactString::from(self.inv.assets[a as usize].id.as_str())),
                     matched_on: None,
                     changes: Changes::default(),
                     reason: Cow::Owned(format!(
