@@ -81,5 +81,6 @@ pub use apply::{ApplyError, ApplyFailure, ApplyReport, Created, apply};
 pub use config::{Config, ConfigError, ConfigFile, DEFAULT_MATCH_ON};
 pub use plan::{
     Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind,
-    LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs, Summary, plan,
+    LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs,
+    Summary, plan,
 };

@@ -27,9 +27,9 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 use secrecy::{ExposeSecret, SecretString};
-use smallvec::SmallVec;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
+use smallvec::SmallVec;
 
 use super::config::{Config, ConfigError};
 use super::ident::{self, FastState, Norm};
