@@ -1180,24 +1180,6 @@ fn utc_date_prefix(raw: &str) -> Option<&str> {
         .and_then(|_| raw.get(..10))
 }
 
-/// Moves every element of `src` to `dst` (of the same length), ordered by
-/// `digit` (below `buckets`), keeping the order of elements with the same
-/// digit.
-fn scatter<T: Default>(src: &mut [T], dst: &mut [T], buckets: usize, digit: impl Fn(&T) -> usize) {
-    let mut at = vec![0usize; buckets + 1];
-    for x in src.iter() {
-        at[digit(x) + 1] += 1;
-    }
-    for d in 0..buckets {
-        at[d + 1] += at[d];
-    }
-    for x in src.iter_mut() {
-        let d = digit(x);
-        dst[at[d]] = std::mem::take(x);
-        at[d] += 1;
-    }
-}
-
 fn entity_class(e: Entity) -> u8 {
     match e {
         Entity::Computer => COMPUTER,
@@ -1395,29 +1377,49 @@ impl<'a, 'c> Planner<'a, 'c> {
             .map(|p| start[p + 1] - start[p])
             .max()
             .unwrap_or(0);
-        // Sort by partition in two stable scatter passes (low digit, then
-        // high digit). Each pass reads in order and writes to at most a few
-        // hundred places, which the caches absorb; one pass over thousands of
-        // partitions would miss the cache on nearly every write.
+        // Sort by partition in two stable passes of moves into buckets (low
+        // digit, then high digit). Each pass reads in order and appends to at
+        // most a few hundred places, which the caches absorb; one pass over
+        // thousands of partitions would miss the cache on nearly every write.
         let lo_bits = bits / 2;
         let lo_mask = (1usize << lo_bits) - 1;
-        let mut tmp: Vec<IdRec<'a>> = Vec::with_capacity(total);
-        tmp.resize_with(total, IdRec::default);
-        scatter(&mut recs, &mut tmp, 1 << lo_bits, |r| {
-            part(r.hash) & lo_mask
-        });
-        scatter(&mut tmp, &mut recs, 1 << (bits - lo_bits), |r| {
-            part(r.hash) >> lo_bits
-        });
-        drop(tmp);
-        let sorted = recs;
+        let lo_n = 1usize << lo_bits;
+        let hi_n = 1usize << (bits - lo_bits);
+        let mut lo_len = vec![0usize; lo_n];
+        let mut hi_len = vec![0usize; hi_n];
+        for p in 0..parts {
+            lo_len[p & lo_mask] += start[p + 1] - start[p];
+            hi_len[p >> lo_bits] += start[p + 1] - start[p];
+        }
+        let mut by_lo: Vec<Vec<IdRec<'a>>> =
+            lo_len.iter().map(|n| Vec::with_capacity(*n)).collect();
+        for rec in recs {
+            by_lo[part(rec.hash) & lo_mask].push(rec);
+        }
+        let mut by_hi: Vec<Vec<IdRec<'a>>> =
+            hi_len.iter().map(|n| Vec::with_capacity(*n)).collect();
+        for bucket in by_lo {
+            for rec in bucket {
+                by_hi[part(rec.hash) >> lo_bits].push(rec);
+            }
+        }
 
-        // Per partition: insert assets, look records up.
+        // Per partition: insert assets, look records up. Partition `p` is a
+        // run of bucket `p >> lo_bits`, after the runs of its lower digits.
         let mut table = IdIndex::with_capacity(largest);
         let mut hits: Vec<(u32, Hit)> = Vec::with_capacity(incoming.len() * 3);
+        let mut offset = 0usize;
         for p in 0..parts {
             table.clear();
-            let part_recs = &sorted[start[p]..start[p + 1]];
+            if p & lo_mask == 0 {
+                offset = 0;
+            }
+            let len = start[p + 1] - start[p];
+            let part_recs = by_hi
+                .get(p >> lo_bits)
+                .and_then(|b| b.get(offset..offset + len))
+                .unwrap_or_default();
+            offset += len;
             // Assets first, then the records that look them up.
             for rec in part_recs.iter().filter(|r| !r.incoming) {
                 let ai = rec.who;
@@ -1477,7 +1479,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
             }
         }
-        drop(sorted);
+        drop(by_hi);
 
         // Hits by record (counting sort).
         let n = incoming.len();
