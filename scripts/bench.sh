@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of BENCHMARKS.md and prints the machine they ran on.
 #
-#   scripts/bench.sh            # fetch + decode benchmarks (about 10 minutes on 2 cores)
+#   scripts/bench.sh            # fetch + decode benchmarks (see BENCHMARKS.md for the time)
 #   scripts/bench.sh --quick    # 10,000 devices instead of 100,000 (about 1 minute)
 #   scripts/bench.sh --fuzz     # also a long fuzz run (FUZZ_CASES, default 20000, release build)
 #
 # Environment knobs of the fetch benchmark: FETCH_DEVICES, FETCH_SYNC_DEVICES,
-# FETCH_LATENCY_MS, FETCH_RUNS; of the decode benchmark: DECODE_ROUNDS.
+# FETCH_LATENCY_MS, FETCH_RUNS, FETCH_VENDORS (e.g. jamf,abm), FETCH_SYNC=0
+# (skip the full sync into SQLite), FETCH_PREFETCH=1 (add the prefetch
+# experiment); of the decode benchmark: DECODE_ROUNDS. The fetch benchmark
+# runs the vendor simulator in a process of its own and prints its progress
+# on stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +20,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=true ;;
     --fuzz) fuzz=true ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
