@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS asset_identifiers (
     asset_id INTEGER NOT NULL REFERENCES assets(id),
     PRIMARY KEY (field, value, asset_id)
 );
-CREATE INDEX IF NOT EXISTS asset_identifiers_by_asset ON asset_identifiers(asset_id);
+DROP INDEX IF EXISTS asset_identifiers_by_asset;
+CREATE INDEX IF NOT EXISTS asset_identifiers_by_asset_field ON asset_identifiers(asset_id, field);
 CREATE TABLE IF NOT EXISTS employees (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     first_name TEXT NOT NULL,
@@ -247,29 +248,23 @@ fn write_fields(
     writes: &[FieldWrite],
 ) -> Result<(), rusqlite::Error> {
     for w in writes {
-        tx.execute(
-            "DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2",
-            params![id, w.field],
-        )?;
+        tx.prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?
+            .execute(params![id, w.field])?;
         if IDENTIFIER_FIELDS.contains(&w.field.as_str()) {
-            tx.execute(
-                "DELETE FROM asset_identifiers WHERE asset_id = ?1 AND field = ?2",
-                params![id, w.field],
-            )?;
+            tx.prepare_cached("DELETE FROM asset_identifiers WHERE asset_id = ?1 AND field = ?2")?
+                .execute(params![id, w.field])?;
         }
         let Some(value) = w.value.as_ref().map(|v| v.expose()) else {
             continue;
         };
-        tx.execute(
-            "INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)",
-            params![id, w.field, encode(&value)],
-        )?;
+        tx.prepare_cached("INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, w.field, encode(&value)])?;
         if IDENTIFIER_FIELDS.contains(&w.field.as_str()) {
             for s in value.strings() {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT OR IGNORE INTO asset_identifiers (field, value, asset_id) VALUES (?1, ?2, ?3)",
-                    params![w.field, s, id],
-                )?;
+                )?
+                .execute(params![w.field, s, id])?;
             }
         }
     }
@@ -424,6 +419,40 @@ mod tests {
             .enable_all()
             .build()
             .expect("runtime")
+    }
+
+    /// Every statement a write runs finds its rows through an index on all
+    /// of its keys: a statement that scans every asset's identifiers made a
+    /// 100,000-device sync take many minutes (each write cost O(assets)).
+    #[test]
+    fn writes_use_an_index_on_every_key_they_filter_on() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path().join("inv.db")).expect("open");
+        let conn = store.lock();
+        for (sql, wanted) in [
+            (
+                "DELETE FROM asset_identifiers WHERE asset_id = 1 AND field = 'udid'",
+                "(asset_id=? AND field=?)",
+            ),
+            (
+                "DELETE FROM asset_fields WHERE asset_id = 1 AND field = 'udid'",
+                "(asset_id=? AND field=?)",
+            ),
+            (
+                "SELECT asset_id FROM asset_identifiers WHERE field = 'udid' AND value = 'x'",
+                "(field=? AND value=?)",
+            ),
+        ] {
+            let mut st = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("explain");
+            let plan: Vec<String> = st
+                .query_map([], |r| r.get::<_, String>(3))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("plan");
+            assert!(plan.iter().any(|p| p.contains(wanted)), "{sql}: {plan:?}");
+        }
     }
 
     #[test]
