@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of BENCHMARKS.md and prints the machine they ran on.
 #
-#   scripts/bench.sh            # fetch + decode benchmarks (see BENCHMARKS.md for the time)
+#   scripts/bench.sh            # fetch, decode and plan benchmarks (see BENCHMARKS.md)
 #   scripts/bench.sh --quick    # 10,000 devices instead of 100,000 (about 1 minute)
 #   scripts/bench.sh --fuzz     # also a long fuzz run (FUZZ_CASES, default 20000, release build)
 #
@@ -43,6 +43,11 @@ cargo bench -p mdm-examples --bench fetch
 echo
 echo "## cargo bench -p mdm-examples --bench decode"
 cargo bench -p mdm-examples --bench decode
+if ! $quick; then
+  echo
+  echo "## cargo bench -p mdm-mapping --bench plan"
+  cargo bench -p mdm-mapping --bench plan
+fi
 
 if $fuzz; then
   echo
