@@ -74,7 +74,7 @@ pub fn is_placeholder_serial(raw: &str) -> bool {
 }
 
 /// [`PLACEHOLDER_SERIALS`], squashed and upper-cased once.
-fn squashed_placeholders() -> &'static [String] {
+pub(crate) fn squashed_placeholders() -> &'static [String] {
     static P: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     P.get_or_init(|| {
         PLACEHOLDER_SERIALS

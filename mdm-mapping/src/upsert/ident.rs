@@ -26,21 +26,6 @@ impl Norm {
     }
 }
 
-fn placeholders() -> &'static [String] {
-    static P: OnceLock<Vec<String>> = OnceLock::new();
-    P.get_or_init(|| {
-        normalize::PLACEHOLDER_SERIALS
-            .iter()
-            .map(|p| {
-                p.chars()
-                    .filter(|c| !c.is_whitespace())
-                    .flat_map(char::to_uppercase)
-                    .collect()
-            })
-            .collect()
-    })
-}
-
 /// Whether an already squashed value names no device: a placeholder, or
 /// only zeros and separators (`0`, `00000000-0000-0000-0000-000000000000`).
 fn is_placeholder(squashed: &str) -> bool {
@@ -54,7 +39,7 @@ fn is_placeholder(squashed: &str) -> bool {
         return true;
     }
     squashed.len() <= 20
-        && placeholders()
+        && normalize::squashed_placeholders()
             .iter()
             .any(|p| p.eq_ignore_ascii_case(squashed))
 }
