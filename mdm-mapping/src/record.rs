@@ -317,13 +317,8 @@ pub(crate) fn known_names() -> &'static KnownNames {
             names.extend(spec.default_target);
         }
         names.extend(crate::mapping::builtin_field_names());
-        names.extend([
-            "status",
-            "asset_type",
-            "assignee_id",
-            "released_from_org_date_time",
-            "is_removed",
-        ]);
+        names.extend(["asset_type", "assignee_id"]);
+        names.extend(crate::upsert::plan_keys());
         names.sort_unstable();
         names.dedup();
         names.truncate(usize::from(u16::MAX));

@@ -71,6 +71,15 @@ mod ident;
 
 pub(crate) use ident::FastState;
 
+/// The record fields the planner reads by name, beyond the mapping: the
+/// lifecycle and recency fields.
+pub(crate) fn plan_keys() -> impl Iterator<Item = &'static str> {
+    plan::LIFECYCLE_KEYS
+        .iter()
+        .chain(plan::RECENCY_KEYS.iter().flat_map(|ks| ks.iter()))
+        .copied()
+}
+
 /// Re-exported: the inline string type of [`SourceRef::source_id`] and [`Action::target_id`].
 pub use compact_str::CompactString;
 /// Re-exported: the inline vector type of [`SourceRefs`].

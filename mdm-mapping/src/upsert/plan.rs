@@ -729,17 +729,6 @@ fn hex_nibble(b: u8) -> Option<u8> {
     }
 }
 
-impl Default for IdKey<'_> {
-    fn default() -> Self {
-        IdKey::Short {
-            key: 0,
-            class: 0,
-            len: 0,
-            bytes: [0; 28],
-        }
-    }
-}
-
 impl<'a> IdKey<'a> {
     /// A hash of the match key and the value, not of the class: the same
     /// value of a Jamf id for a computer, a mobile device and an asset of
@@ -839,7 +828,7 @@ impl<'a> IdKey<'a> {
 }
 
 /// One identifier of an asset or of an incoming record, while indexing.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct IdRec<'a> {
     key: IdKey<'a>,
     hash: u64,
@@ -1089,13 +1078,7 @@ impl Projection {
                     .iter()
                     .map(|k| compiled.targets[usize::from(k.target)].name.to_string()),
             );
-            set.extend(LIFECYCLE_KEYS.iter().map(|k| (*k).to_string()));
-            set.extend(
-                RECENCY_KEYS
-                    .iter()
-                    .flat_map(|ks| ks.iter())
-                    .map(|k| (*k).to_string()),
-            );
+            set.extend(super::plan_keys().map(str::to_string));
         }
         Projection { keys }
     }
@@ -1189,10 +1172,10 @@ fn entity_class(e: Entity) -> u8 {
 }
 
 /// The fields [`gone_kind`] reads.
-const LIFECYCLE_KEYS: &[&str] = &["is_removed", "released_from_org_date_time", "status"];
+pub(crate) const LIFECYCLE_KEYS: &[&str] = &["is_removed", "released_from_org_date_time", "status"];
 
 /// The fields [`recency`] reads, most significant first.
-const RECENCY_KEYS: [&[&str]; 3] = [
+pub(crate) const RECENCY_KEYS: [&[&str]; 3] = [
     &["last_check_in", "last_contact_time"],
     &["last_inventory_update", "updated_date_time"],
     &[
