@@ -87,24 +87,22 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         (Vendor::Kandji, Entity::Device),
         (Vendor::Abm, Entity::Device),
     ];
-    let mut tallies: Vec<(HealthTally, bool)> = kinds
+    let mut tallies: Vec<HealthTally> = kinds
         .iter()
         .map(|(vendor, entity)| {
-            let tally = HealthTally::new(*vendor, *entity).with_options(HealthOptions {
+            HealthTally::new(*vendor, *entity).with_options(HealthOptions {
                 max_examples: 1,
                 ..HealthOptions::default()
-            });
-            (tally, false)
+            })
         })
         .collect();
     let outcome = sync_sources_with(&sources, &store, &Config::default(), false, true, |d| {
         if let Some(i) = kinds
             .iter()
             .position(|(v, e)| *v == d.vendor && *e == d.entity)
-            && let Some((tally, any)) = tallies.get_mut(i)
+            && let Some(tally) = tallies.get_mut(i)
         {
             tally.add_device(d);
-            *any = true;
         }
     })
     .await?;
@@ -126,11 +124,11 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         writeln!(out, "Every device was already up to date: nothing written.").map_err(io)?;
     }
     writeln!(out, "\nIdentifier health").map_err(io)?;
-    for ((vendor, entity), (tally, any)) in kinds.iter().zip(&tallies) {
-        if !any {
+    for ((vendor, entity), tally) in kinds.iter().zip(&tallies) {
+        let report = tally.report();
+        if report.records == 0 {
             continue;
         }
-        let report = tally.report();
         writeln!(out, "\n{vendor} {entity}\n{report}").map_err(io)?;
     }
     outcome.into_result()
