@@ -39,7 +39,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{self, BoxStream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::record::{Entity, SourceDevice, Vendor};
@@ -223,40 +223,24 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
     /// once. The stream ends after the first error, and stops if a source
     /// returns a cursor it already returned (a loop guard).
     fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
-        struct State {
-            next: Option<Option<Cursor>>,
-            seen_ids: HashSet<(Entity, String)>,
-            seen_cursors: HashSet<Cursor>,
-        }
-        let state = State {
-            next: Some(from),
-            seen_ids: HashSet::new(),
-            seen_cursors: HashSet::new(),
-        };
-        stream::unfold(state, move |mut st| async move {
-            let cursor = st.next.take()?;
+        let fetched = stream::unfold(Some(from), move |next| async move {
+            let cursor = next?;
             match self.fetch_page(cursor.as_ref()).await {
-                Ok(mut page) => {
-                    page.devices
-                        .retain(|d| st.seen_ids.insert((d.entity, d.source_id.clone())));
-                    st.next = match page.next.clone() {
-                        Some(c) if st.seen_cursors.insert(c.clone()) => Some(Some(c)),
-                        Some(c) => {
-                            tracing::warn!(vendor = %self.vendor(), cursor = %c, "source repeated a cursor; stopping");
-                            page.next = None;
-                            None
-                        }
-                        None => None,
-                    };
-                    Some((Ok(page), st))
+                Ok(page) => {
+                    let next = page.next.clone().map(Some);
+                    Some((Ok(page), next))
                 }
                 Err(e) => {
-                    let e = if e.cursor().is_none() { e.at_cursor(cursor) } else { e };
-                    Some((Err(e), st))
+                    let e = if e.cursor().is_none() {
+                        e.at_cursor(cursor)
+                    } else {
+                        e
+                    };
+                    Some((Err(e), None))
                 }
             }
-        })
-        .boxed()
+        });
+        guard_pages(self.vendor(), fetched)
     }
 
     /// A lazy stream of single records, flattening [`pages`](Self::pages).
@@ -268,6 +252,48 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
             })
             .boxed()
     }
+}
+
+/// The guarantees of [`DeviceSource::pages`], over any stream of pages.
+///
+/// For a source that overrides `pages` (to keep the next request in flight
+/// while a page is decoded, say): wrap the raw pages in this and the stream
+/// keeps the same contract. Records seen on an earlier page are dropped; the
+/// stream ends after the first error, and ends (with that page's `next`
+/// cleared) when a page names a cursor an earlier page named. Dropping the
+/// returned stream drops `pages`, which cancels whatever it had in flight.
+///
+/// Errors should carry their cursor ([`SourceError::at_cursor`]); this
+/// cannot know which request failed.
+pub fn guard_pages<'a>(
+    vendor: Vendor,
+    pages: impl Stream<Item = Result<DevicePage, SourceError>> + Send + 'a,
+) -> BoxStream<'a, Result<DevicePage, SourceError>> {
+    let mut seen_ids: HashSet<(Entity, String)> = HashSet::new();
+    let mut seen_cursors: HashSet<Cursor> = HashSet::new();
+    pages
+        .map(move |page| match page {
+            Ok(mut page) => {
+                page.devices
+                    .retain(|d| seen_ids.insert((d.entity, d.source_id.clone())));
+                if let Some(c) = &page.next
+                    && !seen_cursors.insert(c.clone())
+                {
+                    tracing::warn!(vendor = %vendor, cursor = %c, "source repeated a cursor; stopping");
+                    page.next = None;
+                }
+                Ok(page)
+            }
+            Err(e) => Err(e),
+        })
+        .scan(false, |ended, page| {
+            if *ended {
+                return futures::future::ready(None);
+            }
+            *ended = page.as_ref().map_or(true, |p| p.next.is_none());
+            futures::future::ready(Some(page))
+        })
+        .boxed()
 }
 
 #[cfg(test)]
@@ -371,6 +397,63 @@ mod tests {
         let pages: Vec<DevicePage> = block_on(s.pages(None).try_collect()).expect("ok");
         assert_eq!(pages.len(), 2);
         assert!(pages[1].next.is_none());
+    }
+
+    #[test]
+    fn guard_pages_ends_at_the_last_page_error_or_repeat_even_if_more_follow() {
+        let page = |ids: &[&str], next: Option<&str>| {
+            Ok(DevicePage {
+                devices: ids
+                    .iter()
+                    .map(|id| SourceDevice::new(Vendor::Jamf, Entity::Computer, *id))
+                    .collect(),
+                next: next.map(Cursor::new),
+            })
+        };
+        let err = || {
+            Err(SourceError::new(
+                Vendor::Jamf,
+                SourceErrorKind::Transport,
+                "reset",
+            ))
+        };
+        let ids = |pages: Vec<Result<DevicePage, SourceError>>| {
+            block_on(guard_pages(Vendor::Jamf, stream::iter(pages)).collect::<Vec<_>>())
+                .into_iter()
+                .map(|p| {
+                    p.map(|p| {
+                        p.devices
+                            .into_iter()
+                            .map(|d| d.source_id)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .map(|r| r.unwrap_or_else(|_| vec!["ERR".to_string()]))
+                .collect::<Vec<_>>()
+        };
+        // A speculative page after the last one is never yielded.
+        assert_eq!(
+            ids(vec![
+                page(&["a", "b"], Some("1")),
+                page(&["b", "c"], None),
+                page(&["x"], None)
+            ]),
+            [vec!["a", "b"], vec!["c"]]
+        );
+        // Nothing after an error.
+        assert_eq!(
+            ids(vec![page(&["a"], Some("1")), err(), page(&["x"], None)]),
+            [vec!["a".to_string()], vec!["ERR".to_string()]]
+        );
+        // A repeated cursor ends the stream at that page.
+        assert_eq!(
+            ids(vec![
+                page(&["a"], Some("1")),
+                page(&["b"], Some("1")),
+                page(&["x"], None)
+            ]),
+            [vec!["a"], vec!["b"]]
+        );
     }
 
     #[test]
