@@ -937,8 +937,75 @@ proptest! {
         // Applying it never panics either.
         let store = MemoryStore::new(inv.clone());
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let _ = rt.block_on(upsert::apply(&p, &store));
+        let applied = rt.block_on(upsert::apply(&p, &store));
+
+        // Staged in batches of whole components, it plans and writes alike,
+        // conflicts and ambiguous identifiers included.
+        if applied.is_ok() {
+            for size in [1, 3] {
+                let config = Config::default();
+                let mut staging = upsert::Staging::new(&config).unwrap();
+                for d in &batch {
+                    staging.push(d.clone()).unwrap();
+                }
+                let mut staged = staging.finish().unwrap();
+                let batched = MemoryStore::new(inv.clone());
+                let done = rt
+                    .block_on(upsert::apply_staged(
+                        &mut staged, inv.clone(), &config, &full, &batched, size, |_, _| {},
+                    ))
+                    .unwrap();
+                prop_assert_eq!(done.summary, p.summary, "batches of {}", size);
+                prop_assert_eq!(
+                    canonical(&batched.snapshot(), &inv),
+                    canonical(&store.snapshot(), &inv),
+                    "batches of {}", size
+                );
+            }
+        }
     }
+}
+
+/// An inventory without the ids a store chose: each asset's fields (with
+/// the assignee as that employee's emails, and the id of assets that
+/// existed before), sorted; and the employees' names and emails, sorted.
+fn canonical(inv: &Inventory, before: &Inventory) -> (Vec<String>, Vec<String>) {
+    let existed: std::collections::HashSet<&str> =
+        before.assets.iter().map(|a| a.id.as_str()).collect();
+    let emails: std::collections::HashMap<&str, &Vec<String>> = inv
+        .employees
+        .iter()
+        .map(|e| (e.id.as_str(), &e.emails))
+        .collect();
+    let mut assets: Vec<String> = inv
+        .assets
+        .iter()
+        .map(|a| {
+            let mut m: std::collections::BTreeMap<String, serde_json::Value> = a
+                .fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_json()))
+                .collect();
+            if let Some(serde_json::Value::String(id)) = m.get("assignee_id").cloned() {
+                m.insert(
+                    "assignee_id".into(),
+                    serde_json::json!(emails.get(id.as_str())),
+                );
+            }
+            if existed.contains(a.id.as_str()) {
+                m.insert("id".into(), serde_json::json!(a.id));
+            }
+            serde_json::to_string(&m).unwrap()
+        })
+        .collect();
+    assets.sort();
+    let mut employees: Vec<String> = inv
+        .employees
+        .iter()
+        .map(|e| format!("{} {} {:?}", e.first_name, e.last_name, e.emails))
+        .collect();
+    employees.sort();
+    (assets, employees)
 }
 
 #[test]

@@ -85,6 +85,7 @@ pub use compact_str::CompactString;
 /// Re-exported: the inline vector type of [`SourceRefs`].
 pub use smallvec::SmallVec;
 mod plan;
+mod staged;
 
 pub use apply::{ApplyError, ApplyFailure, ApplyReport, Created, apply};
 pub use config::{Config, ConfigError, ConfigFile, DEFAULT_MATCH_ON};
@@ -93,3 +94,4 @@ pub use plan::{
     LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs,
     Summary, plan,
 };
+pub use staged::{Batch, Staged, StagedError, StagedOutcome, Staging, StagingError, apply_staged};

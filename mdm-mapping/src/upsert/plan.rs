@@ -1290,37 +1290,14 @@ impl<'a, 'c> Planner<'a, 'c> {
         // fields and the asset type.
         let mut found: Vec<(u8, &'a Value)> = Vec::new();
         for (ai, asset) in inv.assets.iter().enumerate() {
-            found.clear();
-            let mut class = ANY;
-            for (key, value) in asset.fields.entries() {
-                match c.asset_role(key) {
-                    NO_ROLE => {}
-                    TYPE_ROLE => {
-                        class = match value
-                            .as_str()
-                            .and_then(|s| s.parse::<AssetType>().ok())
-                            .and_then(AssetType::is_computer)
-                        {
-                            Some(true) => COMPUTER,
-                            Some(false) => MOBILE,
-                            None => ANY,
-                        }
-                    }
-                    ki => found.push((ki, value)),
-                }
-            }
-            for &(ki, v) in &found {
-                let k = &c.keys[usize::from(ki)];
-                let cl = if k.qualified { class } else { ANY };
-                ident::for_each_id(k.norm, v, |value| {
-                    recs.push(IdRec::new(
-                        IdKey::new(ki, cl, value),
-                        ai as u32,
-                        false,
-                        false,
-                    ));
-                });
-            }
+            Self::asset_ids(c, asset, &mut found, |ki, class, value| {
+                recs.push(IdRec::new(
+                    IdKey::new(ki, class, value),
+                    ai as u32,
+                    false,
+                    false,
+                ));
+            });
         }
         // Incoming records.
         for (r, d) in incoming.iter().enumerate() {
@@ -1491,6 +1468,40 @@ impl<'a, 'c> Planner<'a, 'c> {
 
     /// Calls `f` with each normalized identifier of record `d`, per match
     /// key (the first of the key's sources that has a value).
+    /// Calls `f(match key, class, value)` for every identifier of `asset`.
+    /// `found` is scratch space.
+    fn asset_ids(
+        c: &Compiled<'c>,
+        asset: &'a Asset,
+        found: &mut Vec<(u8, &'a Value)>,
+        mut f: impl FnMut(u8, u8, Cow<'a, str>),
+    ) {
+        found.clear();
+        let mut class = ANY;
+        for (key, value) in asset.fields.entries() {
+            match c.asset_role(key) {
+                NO_ROLE => {}
+                TYPE_ROLE => {
+                    class = match value
+                        .as_str()
+                        .and_then(|s| s.parse::<AssetType>().ok())
+                        .and_then(AssetType::is_computer)
+                    {
+                        Some(true) => COMPUTER,
+                        Some(false) => MOBILE,
+                        None => ANY,
+                    }
+                }
+                ki => found.push((ki, value)),
+            }
+        }
+        for &(ki, v) in found.iter() {
+            let k = &c.keys[usize::from(ki)];
+            let cl = if k.qualified { class } else { ANY };
+            ident::for_each_id(k.norm, v, |value| f(ki, cl, value));
+        }
+    }
+
     fn record_ids(c: &Compiled<'c>, d: &'a SourceDevice, mut f: impl FnMut(u8, Cow<'a, str>)) {
         #[derive(Clone, Copy)]
         enum Src<'v> {
@@ -2613,6 +2624,57 @@ fn status_change(config: &Config, current: Option<Value>) -> Option<Change> {
         from: current.map(ChangeValue::Value),
         to: Some(ChangeValue::Value(Value::Text(to.clone()))),
     })
+}
+
+/// Hashes of the identifiers the planner matches on, of records and of
+/// assets: two that share an identifier share a hash. Used to split a sync
+/// into batches that [`plan`] can take one at a time (`upsert::Staging`).
+pub(crate) struct IdHashes<'c> {
+    c: Compiled<'c>,
+    state: FastState,
+}
+
+impl<'c> IdHashes<'c> {
+    pub(crate) fn new(config: &'c Config) -> IdHashes<'c> {
+        IdHashes {
+            c: Compiled::new(config),
+            state: FastState::new(),
+        }
+    }
+
+    /// Appends the hash of every identifier of `d` to `out`, and of its
+    /// user's email and name: the plan decides a new employee by the first
+    /// device naming them (by email, or by name under another email), so
+    /// records sharing a user must be planned together too.
+    pub(crate) fn record(&self, d: &SourceDevice, out: &mut Vec<u64>) {
+        use std::hash::{BuildHasher, Hasher};
+        Planner::record_ids(&self.c, d, |ki, value| {
+            out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
+        });
+        let Some(a) = &d.assignee else { return };
+        if let Some(email) = a.email.as_deref().and_then(crate::normalize::email) {
+            let mut h = self.state.build_hasher();
+            h.write_u8(0xfd);
+            h.write(email.as_bytes());
+            out.push(h.finish());
+        }
+        if let (Some(first), Some(last)) = a.split_name() {
+            let mut h = self.state.build_hasher();
+            h.write_u8(0xfc);
+            h.write(first.to_lowercase().as_bytes());
+            h.write_u8(0);
+            h.write(last.to_lowercase().as_bytes());
+            out.push(h.finish());
+        }
+    }
+
+    /// Appends the hash of every identifier of `asset` to `out`.
+    pub(crate) fn asset(&self, asset: &Asset, out: &mut Vec<u64>) {
+        let mut found = Vec::new();
+        Planner::asset_ids(&self.c, asset, &mut found, |ki, _, value| {
+            out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
+        });
+    }
 }
 
 #[cfg(test)]

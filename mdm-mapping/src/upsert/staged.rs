@@ -1,0 +1,588 @@
+//! Bounded-memory upsert: [`Staging`], [`Staged`], [`apply_staged`].
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+
+use super::apply::{ApplyError, ApplyReport, apply};
+use super::config::{Config, ConfigError};
+use super::ident::FastState;
+use super::plan::{EmployeeActionKind, IdHashes, Plan, Projection, Summary, plan};
+use crate::record::{Secrets, SourceDevice, Vendor};
+use crate::store::{Employee, Inventory, NewEmployee, Store, StoreError};
+
+/// Staging failed: the temporary file could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum StagingError {
+    /// Writing or reading the temporary file failed.
+    #[error("cannot {what} the staging file: {source}")]
+    Io {
+        /// What was being done (`create`, `write`, `read`).
+        what: &'static str,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// A staged record did not decode (the file was changed under us).
+    #[error("staged record {record} does not decode: {source}")]
+    Decode {
+        /// Its position in staging order (0-based).
+        record: usize,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> StagingError {
+    move |source| StagingError::Io { what, source }
+}
+
+/// Bounded-memory upsert: stage records on disk as they arrive, then plan and
+/// apply in batches that [`plan`] can take one at a time.
+///
+/// [`plan`] needs every record of every source at once, because one device
+/// can be reported by several sources (and twice by one). A fleet of 100,000
+/// devices is then several hundred megabytes of records. [`Staging`] keeps
+/// only what joins records and assets together, the hashes of their
+/// identifiers, and writes each record (projected to the fields the plan
+/// reads) to an unnamed temporary file. [`Staged::batches`] then splits the
+/// records and the inventory into batches of whole *components*: records and
+/// assets linked by a shared identifier are always in the same batch, and so
+/// are records naming the same user (by email, or by first and last name),
+/// since the plan decides a new employee by the first device that names
+/// them. So each batch plans exactly as it would inside one big plan.
+/// [`apply_staged`] plans and applies batch after batch, and carries the
+/// employees each batch created into the next.
+///
+/// Secrets (read on opt-in) never touch the disk: they stay in memory beside
+/// the staged record.
+///
+/// ```
+/// use mdm_mapping::store::{Inventory, MemoryStore};
+/// use mdm_mapping::upsert::{apply_staged, Config, Staging};
+/// use mdm_mapping::{Entity, SourceDevice, Vendor};
+///
+/// # futures::executor::block_on(async {
+/// let config = Config::default();
+/// let mut staging = Staging::new(&config).unwrap();
+/// for (id, serial) in [("1", "C02AAAAAAAA1"), ("2", "C02AAAAAAAA2")] {
+///     let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, id);
+///     d.fields.serial("serial_number", Some(serial));
+///     staging.push(d).unwrap();
+/// }
+/// // The same device, seen by Kandji: staged apart, planned together.
+/// let mut k = SourceDevice::new(Vendor::Kandji, Entity::Device, "k-1");
+/// k.fields.serial("serial_number", Some("C02AAAAAAAA1"));
+/// staging.push(k).unwrap();
+///
+/// let mut staged = staging.finish().unwrap();
+/// let store = MemoryStore::new(Inventory::default());
+/// let done = apply_staged(&mut staged, Inventory::default(), &config, &[], &store, 1, |_, _| {})
+///     .await
+///     .unwrap();
+/// assert_eq!(done.summary.create, 2);
+/// assert_eq!(done.batches, 2);
+/// assert_eq!(store.snapshot().assets.len(), 2);
+/// # });
+/// ```
+///
+/// Each pushed record is projected to the fields [`plan`] reads
+/// ([`Projection`]), its identifiers are hashed, and it is written to an
+/// unnamed temporary file (removed by the system when it is closed).
+/// What stays in memory is 8 bytes per identifier and user key, and 16 per
+/// record.
+pub struct Staging<'c> {
+    hashes: IdHashes<'c>,
+    projection: Projection,
+    file: BufWriter<File>,
+    written: u64,
+    buf: Vec<u8>,
+    ids: Ids,
+}
+
+impl std::fmt::Debug for Staging<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staging")
+            .field("records", &self.ids.spans.len())
+            .field("bytes", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What stays in memory per staged record.
+#[derive(Default)]
+struct Ids {
+    /// (offset, length) of each record in the file.
+    spans: Vec<(u64, u32)>,
+    /// Identifier hashes of every record, one run per record.
+    hashes: Vec<u64>,
+    /// Where each record's run ends in `hashes`.
+    ends: Vec<u32>,
+    /// Secrets, by record, kept out of the file.
+    secrets: HashMap<u32, Secrets>,
+}
+
+impl<'c> Staging<'c> {
+    /// Empty staging for `config`, backed by a new temporary file.
+    pub fn new(config: &'c Config) -> Result<Staging<'c>, StagingError> {
+        let file = tempfile::tempfile().map_err(io_err("create"))?;
+        Ok(Staging {
+            hashes: IdHashes::new(config),
+            projection: Projection::new(config),
+            file: BufWriter::with_capacity(1 << 16, file),
+            written: 0,
+            buf: Vec::new(),
+            ids: Ids::default(),
+        })
+    }
+
+    /// Stages one record.
+    pub fn push(&mut self, mut record: SourceDevice) -> Result<(), StagingError> {
+        let index = self.ids.spans.len() as u32;
+        self.projection.project(&mut record);
+        self.hashes.record(&record, &mut self.ids.hashes);
+        self.ids.ends.push(self.ids.hashes.len() as u32);
+        if !record.secrets.is_empty() {
+            self.ids
+                .secrets
+                .insert(index, std::mem::take(&mut record.secrets));
+        }
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, &record).map_err(|e| StagingError::Io {
+            what: "write",
+            source: e.into(),
+        })?;
+        self.file.write_all(&self.buf).map_err(io_err("write"))?;
+        self.ids.spans.push((self.written, self.buf.len() as u32));
+        self.written += self.buf.len() as u64;
+        Ok(())
+    }
+
+    /// Records staged so far.
+    pub fn len(&self) -> usize {
+        self.ids.spans.len()
+    }
+
+    /// Whether nothing was staged.
+    pub fn is_empty(&self) -> bool {
+        self.ids.spans.is_empty()
+    }
+
+    /// Ends staging: the records can now be batched and read back.
+    pub fn finish(self) -> Result<Staged<'c>, StagingError> {
+        let file = self.file.into_inner().map_err(|e| StagingError::Io {
+            what: "write",
+            source: e.into_error(),
+        })?;
+        Ok(Staged {
+            hashes: self.hashes,
+            file,
+            buf: self.buf,
+            ids: self.ids,
+        })
+    }
+}
+
+/// Staged records, ready to be batched ([`Staged::batches`]) and read back
+/// ([`Staged::records`]).
+pub struct Staged<'c> {
+    hashes: IdHashes<'c>,
+    file: File,
+    buf: Vec<u8>,
+    ids: Ids,
+}
+
+impl std::fmt::Debug for Staged<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("records", &self.ids.spans.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Records and assets that can be planned apart from every other batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Indexes into the inventory's assets, ascending.
+    pub assets: Vec<usize>,
+    /// Indexes of staged records (staging order), ascending.
+    pub records: Vec<usize>,
+}
+
+fn find(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        let p = parent[x as usize];
+        parent[x as usize] = parent[p as usize];
+        x = p;
+    }
+    x
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[hi as usize] = lo;
+    }
+}
+
+impl Staged<'_> {
+    /// Records staged.
+    pub fn len(&self) -> usize {
+        self.ids.spans.len()
+    }
+
+    /// Whether nothing was staged.
+    pub fn is_empty(&self) -> bool {
+        self.ids.spans.is_empty()
+    }
+
+    /// Splits the staged records and `inventory`'s assets into batches.
+    ///
+    /// Records and assets that share an identifier value (as the plan
+    /// matches them) are one component, and a component is never split:
+    /// planning each batch alone gives the actions one plan over everything
+    /// would. Components go into batches in order of their first record
+    /// (then assets no record shares anything with), and a batch is closed
+    /// once it holds `max_records` records or assets; a component bigger
+    /// than that is a batch of its own. Every asset is in exactly one batch,
+    /// so assets no source reports any more are still seen (missing
+    /// devices).
+    pub fn batches(&self, inventory: &Inventory, max_records: usize) -> Vec<Batch> {
+        let max = max_records.max(1);
+        let assets = inventory.assets.len();
+        let records = self.len();
+        let nodes = assets + records;
+        let mut parent: Vec<u32> = (0..nodes as u32).collect();
+        let mut first: HashMap<u64, u32, FastState> =
+            HashMap::with_capacity_and_hasher(self.ids.hashes.len(), FastState::new());
+        let mut link = |parent: &mut Vec<u32>, h: u64, node: u32| match first.get(&h) {
+            Some(&other) => union(parent, other, node),
+            None => {
+                first.insert(h, node);
+            }
+        };
+        let mut scratch = Vec::new();
+        for (ai, asset) in inventory.assets.iter().enumerate() {
+            scratch.clear();
+            self.hashes.asset(asset, &mut scratch);
+            for &h in &scratch {
+                link(&mut parent, h, ai as u32);
+            }
+        }
+        let mut start = 0usize;
+        for (r, &end) in self.ids.ends.iter().enumerate() {
+            let node = (assets + r) as u32;
+            for &h in self.ids.hashes.get(start..end as usize).unwrap_or_default() {
+                link(&mut parent, h, node);
+            }
+            start = end as usize;
+        }
+        drop(first);
+
+        // Components in order of first record, then asset-only ones.
+        let order = (assets..nodes).chain(0..assets);
+        let mut comp_of_root: HashMap<u32, u32, FastState> = HashMap::with_hasher(FastState::new());
+        let mut comp_size: Vec<usize> = Vec::new();
+        let mut comp = vec![0u32; nodes];
+        for node in order {
+            let root = find(&mut parent, node as u32);
+            let c = *comp_of_root.entry(root).or_insert_with(|| {
+                comp_size.push(0);
+                (comp_size.len() - 1) as u32
+            });
+            comp_size[c as usize] += 1;
+            comp[node] = c;
+        }
+        drop(parent);
+        drop(comp_of_root);
+
+        let mut batch_of = Vec::with_capacity(comp_size.len());
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut filled = 0usize;
+        for size in comp_size {
+            if batches.is_empty() || (filled > 0 && filled + size > max) {
+                batches.push(Batch::default());
+                filled = 0;
+            }
+            filled += size;
+            batch_of.push(batches.len() - 1);
+        }
+        for (ai, c) in comp.iter().take(assets).enumerate() {
+            batches[batch_of[*c as usize]].assets.push(ai);
+        }
+        for (r, c) in comp.iter().skip(assets).enumerate() {
+            batches[batch_of[*c as usize]].records.push(r);
+        }
+        batches
+    }
+
+    /// Reads back the records of `batch`, in staging order, with their
+    /// secrets.
+    pub fn records(&mut self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
+        let mut out = Vec::with_capacity(batch.records.len());
+        for &r in &batch.records {
+            let Some(&(offset, len)) = self.ids.spans.get(r) else {
+                continue;
+            };
+            self.file
+                .seek(SeekFrom::Start(offset))
+                .map_err(io_err("read"))?;
+            self.buf.resize(len as usize, 0);
+            self.file
+                .read_exact(&mut self.buf)
+                .map_err(io_err("read"))?;
+            let mut d: SourceDevice = serde_json::from_slice(&self.buf)
+                .map_err(|source| StagingError::Decode { record: r, source })?;
+            if let Some(s) = self.ids.secrets.get(&(r as u32)) {
+                d.secrets = s.clone();
+            }
+            out.push(d);
+        }
+        Ok(out)
+    }
+}
+
+/// What [`apply_staged`] did.
+#[derive(Debug, Default)]
+pub struct StagedOutcome {
+    /// The counts of every batch's plan, added up.
+    pub summary: Summary,
+    /// Every batch's writes, in one report.
+    pub report: ApplyReport,
+    /// How many batches were planned.
+    pub batches: usize,
+}
+
+/// [`apply_staged`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StagedError {
+    /// The configuration is not usable (nothing was written).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The staged records could not be read back; what the earlier batches
+    /// wrote is in `done`.
+    #[error("{error}")]
+    Staging {
+        /// What failed.
+        #[source]
+        error: StagingError,
+        /// What was done before.
+        done: Box<StagedOutcome>,
+    },
+    /// The store failed as a whole; `done` holds every write made, this
+    /// batch's included. Sync again to resume: created assets carry their
+    /// identifiers, so the rerun converges without duplicates.
+    #[error("apply stopped after {} writes while {what}: {error}", done.report.writes)]
+    Apply {
+        /// What was being written.
+        what: String,
+        /// The store's error.
+        #[source]
+        error: StoreError,
+        /// What was done before, this batch's writes included.
+        done: Box<StagedOutcome>,
+    },
+}
+
+fn absorb(total: &mut ApplyReport, r: ApplyReport) {
+    total.employees_created.extend(r.employees_created);
+    total.created.extend(r.created);
+    total.updated.extend(r.updated);
+    total.status_changed.extend(r.status_changed);
+    total.failures.extend(r.failures);
+    total.writes += r.writes;
+}
+
+fn add(total: &mut Summary, s: &Summary) {
+    total.create += s.create;
+    total.update += s.update;
+    total.unchanged += s.unchanged;
+    total.conflict += s.conflict;
+    total.skip += s.skip;
+    total.employee_create += s.employee_create;
+}
+
+/// Plans and applies `staged` against `inventory`, one batch of at most
+/// `batch_records` records and assets at a time ([`Staged::batches`]),
+/// calling `on_batch` with each batch's plan and what its apply did.
+///
+/// The result is the inventory one [`plan`] and [`apply`] over everything
+/// would leave (store ids aside): batches never split records and assets that
+/// share an identifier, and the employees a batch creates are known to the
+/// batches after it (a user of devices in two batches is created once).
+/// `full_listings` is as for [`plan`]. Memory holds one batch's records,
+/// assets and plan at a time, plus the inventory's employees.
+pub async fn apply_staged<S: Store + ?Sized>(
+    staged: &mut Staged<'_>,
+    inventory: Inventory,
+    config: &Config,
+    full_listings: &[Vendor],
+    store: &S,
+    batch_records: usize,
+    mut on_batch: impl FnMut(Plan, &ApplyReport),
+) -> Result<StagedOutcome, StagedError> {
+    config.validate()?;
+    let batches = staged.batches(&inventory, batch_records);
+    let mut assets: Vec<Option<_>> = inventory.assets.into_iter().map(Some).collect();
+    let mut employees = inventory.employees;
+    let mut done = StagedOutcome::default();
+    for batch in batches {
+        let records = match staged.records(&batch) {
+            Ok(r) => r,
+            Err(error) => {
+                return Err(StagedError::Staging {
+                    error,
+                    done: Box::new(done),
+                });
+            }
+        };
+        let sub = Inventory {
+            assets: batch
+                .assets
+                .iter()
+                .filter_map(|&i| assets.get_mut(i).and_then(Option::take))
+                .collect(),
+            employees: std::mem::take(&mut employees),
+        };
+        let p = plan(&sub, &records, config, full_listings)?;
+        drop(records);
+        employees = sub.employees;
+        let report = match apply(&p, store).await {
+            Ok(r) => r,
+            Err(ApplyError {
+                what,
+                error,
+                report,
+            }) => {
+                add(&mut done.summary, &p.summary);
+                done.batches += 1;
+                absorb(&mut done.report, *report);
+                return Err(StagedError::Apply {
+                    what,
+                    error,
+                    done: Box::new(done),
+                });
+            }
+        };
+        // The employees this batch created are existing ones for the next.
+        let planned: HashMap<&str, &NewEmployee> = p
+            .employees
+            .iter()
+            .filter(|e| e.action == EmployeeActionKind::Create)
+            .filter_map(|e| Some((e.email.as_str(), e.employee.as_ref()?)))
+            .collect();
+        for (email, id) in &report.employees_created {
+            if let Some(new) = planned.get(email.as_str()) {
+                employees.push(Employee {
+                    id: id.clone(),
+                    first_name: new.first_name.clone(),
+                    last_name: new.last_name.clone(),
+                    emails: new.emails.clone(),
+                });
+            }
+        }
+        drop(planned);
+        add(&mut done.summary, &p.summary);
+        done.batches += 1;
+        on_batch(p, &report);
+        absorb(&mut done.report, report);
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Assignee, Entity};
+    use crate::store::MemoryStore;
+    use secrecy::{ExposeSecret, SecretString};
+
+    fn computer(id: &str, serial: &str, email: &str, full_name: Option<&str>) -> SourceDevice {
+        let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, id);
+        d.fields.serial("serial_number", Some(serial));
+        d.assignee = Some(Assignee {
+            email: Some(email.into()),
+            full_name: full_name.map(str::to_string),
+            ..Assignee::default()
+        });
+        d
+    }
+
+    /// Found by fuzzing: two devices of one user, the first without a name.
+    /// One plan skips the employee (the first device decides); batches that
+    /// split the two devices created it from the second. Records naming the
+    /// same user are now one component.
+    #[test]
+    fn devices_of_one_user_are_planned_together() {
+        let config = Config::default();
+        let records = [
+            computer("1", "C02XK1ABJG5H", "ana@example.com", None),
+            computer("2", "F9FZ3LLJMF3M", "ana@example.com", Some("Ana Díaz")),
+            computer("3", "DMPXK1ABJG5X", "bo@example.com", Some("Bo Li")),
+        ];
+        let one = plan(&Inventory::default(), &records, &config, &[]).expect("plan");
+        assert_eq!(one.summary.employee_create, 1, "Bo only");
+
+        let mut staging = Staging::new(&config).expect("staging");
+        for r in &records {
+            staging.push(r.clone()).expect("push");
+        }
+        let mut staged = staging.finish().expect("finish");
+        let batches = staged.batches(&Inventory::default(), 1);
+        assert_eq!(
+            batches
+                .iter()
+                .map(|b| b.records.clone())
+                .collect::<Vec<_>>(),
+            [vec![0, 1], vec![2]]
+        );
+        let store = MemoryStore::new(Inventory::default());
+        let done = futures::executor::block_on(apply_staged(
+            &mut staged,
+            Inventory::default(),
+            &config,
+            &[],
+            &store,
+            1,
+            |_, _| {},
+        ))
+        .expect("apply");
+        assert_eq!(done.summary, one.summary);
+        assert_eq!(store.snapshot().employees.len(), 1);
+    }
+
+    #[test]
+    fn secrets_stay_off_the_disk_and_come_back() {
+        let config = Config::default();
+        let mut d = computer("1", "C02XK1ABJG5H", "ana@example.com", None);
+        d.secrets.insert(
+            "recovery_key",
+            SecretString::from("SECRET-RK-1234-5678".to_string()),
+        );
+        let mut staging = Staging::new(&config).expect("staging");
+        staging.push(d).expect("push");
+        let mut staged = staging.finish().expect("finish");
+        let mut bytes = Vec::new();
+        staged.file.seek(SeekFrom::Start(0)).expect("seek");
+        staged.file.read_to_end(&mut bytes).expect("read");
+        assert!(String::from_utf8_lossy(&bytes).contains("C02XK1ABJG5H"));
+        assert!(!String::from_utf8_lossy(&bytes).contains("SECRET-RK"));
+        let back = staged
+            .records(&Batch {
+                assets: vec![],
+                records: vec![0],
+            })
+            .expect("read back");
+        assert_eq!(
+            back[0]
+                .secrets
+                .get("recovery_key")
+                .map(|s| s.expose_secret().to_string())
+                .as_deref(),
+            Some("SECRET-RK-1234-5678")
+        );
+        assert!(!format!("{staged:?}").contains("SECRET"));
+    }
+}
