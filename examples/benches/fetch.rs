@@ -1039,7 +1039,7 @@ async fn child_run(mode: &str) -> Res<Value> {
             }
             json!({"devices": devices, "pages": n})
         }
-        _ if mode == "collect" || mode == "sync" => {
+        _ if ["collect", "sync", "sync-keep", "resync"].contains(&mode) => {
             let sources = vec![
                 source(Vendor::Abm, &e, Variant::Default)?,
                 source(Vendor::Jamf, &e, Variant::Default)?,
@@ -1059,19 +1059,35 @@ async fn child_run(mode: &str) -> Res<Value> {
             } else {
                 let dir = tempfile::tempdir()?;
                 let store = mdm_examples::sqlite::SqliteStore::open(dir.path().join("bench.db"))?;
-                let outcome = mdm_examples::cli::sync::sync_sources(
-                    &sources,
-                    &store,
-                    &mdm_mapping::upsert::Config::default(),
-                    false,
-                    false,
-                )
-                .await
-                .map_err(|e| format!("sync failed: {e:?}"))?;
+                // `sync`: as `mdm demo` and an embedding program run it (one
+                // batch of actions at a time); `sync-keep`: as `mdm sync`,
+                // which keeps every action to print the plan.
+                let options = mdm_examples::cli::sync::SyncOptions {
+                    keep_actions: mode == "sync-keep",
+                    ..Default::default()
+                };
+                // `resync`: a second sync over the inventory the first wrote.
+                let runs = if mode == "resync" { 2 } else { 1 };
+                let mut outcome = None;
+                for _ in 0..runs {
+                    outcome = Some(
+                        mdm_examples::cli::sync::sync_with(
+                            &sources,
+                            &store,
+                            &mdm_mapping::upsert::Config::default(),
+                            &options,
+                            |_| {},
+                        )
+                        .await
+                        .map_err(|e| format!("sync failed: {e:?}"))?,
+                    );
+                }
+                let outcome = outcome.ok_or("no sync ran")?;
                 let (assets, employees) = store.counts()?;
                 let s = &outcome.plan.summary;
                 json!({
-                    "records": outcome.incoming.len(),
+                    "records": outcome.read.iter().map(|(_, n)| n).sum::<usize>(),
+                    "batches": outcome.batches,
                     "assets": assets,
                     "employees": employees,
                     "create": s.create, "update": s.update, "conflict": s.conflict, "skip": s.skip,
@@ -1371,17 +1387,23 @@ async fn parent(o: Options) -> Res<()> {
         progress(t0, "sync: starting the simulator process");
         let sim = SimProc::start(&format!("sync:{}", o.sync_devices)).await?;
         let records = sim.count("records");
-        for mode in ["collect", "sync"] {
+        for mode in ["collect", "sync", "resync", "sync-keep"] {
             let r = spawn_child(&sim, mode).await?;
             progress(t0, &format!("{mode}: child done"));
-            let what = if mode == "collect" {
-                "all sources, records collected in one Vec (before plan)".to_string()
-            } else {
-                format!(
-                    "full sync into SQLite ({} assets, {} employees written)",
+            let what = match mode {
+                "collect" => "all sources, records collected in one Vec (before plan)".to_string(),
+                "sync" => format!(
+                    "full sync into an empty SQLite inventory ({} assets, {} employees written; {} batches)",
                     num(&r, "assets"),
-                    num(&r, "employees")
-                )
+                    num(&r, "employees"),
+                    num(&r, "batches")
+                ),
+                "resync" => format!(
+                    "the same sync twice: the second over the {} assets the first wrote (updated {})",
+                    num(&r, "assets"),
+                    num(&r, "update")
+                ),
+                _ => "full sync into an empty inventory, keeping every action (as `mdm sync`, to print the plan)".to_string(),
             };
             memory_rows.push(vec![
                 what,

@@ -365,3 +365,116 @@ fn assert_same_plan(a: &mdm_mapping::upsert::Plan, b: &mdm_mapping::upsert::Plan
     }
     assert_eq!(a, b);
 }
+
+/// Every asset as its fields (assignee as the employee's emails), sorted,
+/// and every employee's names and emails, sorted: an inventory without the
+/// ids the store chose.
+async fn canonical(store: &SqliteStore) -> (Vec<String>, Vec<String>) {
+    let inv = store.load().await.expect("load");
+    let emails: BTreeMap<&str, &Vec<String>> = inv
+        .employees
+        .iter()
+        .map(|e| (e.id.as_str(), &e.emails))
+        .collect();
+    let mut assets: Vec<String> = inv
+        .assets
+        .iter()
+        .map(|a| {
+            let mut m: BTreeMap<String, serde_json::Value> = a
+                .fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_json()))
+                .collect();
+            if let Some(serde_json::Value::String(id)) = m.get("assignee_id").cloned() {
+                m.insert(
+                    "assignee_id".into(),
+                    serde_json::json!(emails.get(id.as_str())),
+                );
+            }
+            serde_json::to_string(&m).expect("json")
+        })
+        .collect();
+    assets.sort();
+    let mut employees: Vec<String> = inv
+        .employees
+        .iter()
+        .map(|e| format!("{} {} {:?}", e.first_name, e.last_name, e.emails))
+        .collect();
+    employees.sort();
+    (assets, employees)
+}
+
+/// A sync staged on disk and applied in small batches writes the inventory
+/// one batch over everything writes, first and second time, with the same
+/// counts and lifecycle events; and the outcome keeps no action when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_batches_sync_like_one_batch() {
+    use mdm_examples::cli::sync::{SyncOptions, sync_with};
+    let sim = simulator(400, 23).await;
+    let sources = simulator_sources(&sim).expect("sources");
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut results = Vec::new();
+    for (name, batch_records, keep_actions) in [("one", usize::MAX, true), ("small", 16, false)] {
+        let store = SqliteStore::open(dir.path().join(format!("{name}.db"))).expect("db");
+        let options = SyncOptions {
+            batch_records,
+            keep_actions,
+            ..SyncOptions::default()
+        };
+        let mut runs = Vec::new();
+        for run in 0..2 {
+            if run == 1 {
+                // A device Jamf no longer lists: missing on the second sync.
+                store
+                    .create_asset(&[
+                        FieldWrite::set("jamf_id", "999999"),
+                        FieldWrite::set("serial_number", "GONE00000001"),
+                    ])
+                    .await
+                    .expect("create");
+            }
+            let o = sync_with(&sources, &store, &Config::default(), &options, |_| {})
+                .await
+                .expect("sync");
+            assert!(o.source_errors.is_empty(), "{:?}", o.source_errors);
+            assert_eq!(o.plan.actions.is_empty(), !keep_actions);
+            let mut lifecycle: Vec<String> = o
+                .plan
+                .lifecycle
+                .iter()
+                .map(|e| format!("{:?} {} {:?}", e.event, e.vendor, e.sources))
+                .collect();
+            lifecycle.sort();
+            runs.push((
+                o.plan.summary,
+                o.batches,
+                lifecycle,
+                canonical(&store).await,
+            ));
+        }
+        results.push(runs);
+    }
+    let (one, small) = (&results[0], &results[1]);
+    assert_eq!(one[0].1, 1, "usize::MAX records per batch is one batch");
+    assert!(
+        small[0].1 > 20,
+        "16 per batch: many batches ({})",
+        small[0].1
+    );
+    assert!(one[0].0.create > 300 && one[0].0.employee_create > 0);
+    assert!(
+        one[1].2.iter().any(|e| e.starts_with("Missing jamf")),
+        "the asset Jamf stopped listing is missing: {:?}",
+        one[1].2
+    );
+    for run in 0..2 {
+        assert_eq!(small[run].0, one[run].0, "summary of sync {run}");
+        assert_eq!(small[run].2, one[run].2, "lifecycle of sync {run}");
+        assert_eq!(small[run].3, one[run].3, "inventory after sync {run}");
+    }
+    assert_eq!(
+        one[1].0.create + one[1].0.update,
+        0,
+        "the rerun writes nothing"
+    );
+}

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mdm_examples::cli::sync::{SyncOutcome, sync_sources};
+use mdm_examples::cli::sync::{SyncOptions, SyncOutcome, sync_with};
 use mdm_examples::simulator::{
     FaultKind, FleetConfig, KandjiMutations, SimStats, Simulator, SimulatorConfig,
 };
@@ -136,6 +136,8 @@ fn sources(sim: &Arc<Simulator>, expire_every: Option<usize>) -> Vec<Box<dyn Dev
 struct Run {
     sim: Arc<Simulator>,
     outcome: SyncOutcome,
+    /// (vendor, entity, source id) of every record, as read.
+    read: Vec<(Vendor, Entity, String)>,
     inventory: Value,
     stats: SimStats,
     mutations: KandjiMutations,
@@ -202,9 +204,17 @@ async fn run(faults: Faults) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("inventory.db")).unwrap();
     let srcs = sources(&sim, expire_every);
-    let outcome = sync_sources(&srcs, &store, &Config::default(), false, false)
-        .await
-        .unwrap();
+    // Small batches, so that the staged apply runs many batches too.
+    let options = SyncOptions {
+        batch_records: 64,
+        ..SyncOptions::default()
+    };
+    let mut read = Vec::new();
+    let outcome = sync_with(&srcs, &store, &Config::default(), &options, |d| {
+        read.push((d.vendor, d.entity, d.source_id.clone()))
+    })
+    .await
+    .unwrap();
     assert!(
         outcome.source_errors.is_empty(),
         "a source failed: {}",
@@ -223,6 +233,7 @@ async fn run(faults: Faults) -> Run {
         mutations: sim.kandji_mutations(),
         sim,
         outcome,
+        read,
         inventory,
     }
 }
@@ -277,14 +288,12 @@ async fn canonical(store: &SqliteStore) -> Value {
 
 /// `(entity, source_id)` of every record read from `vendor`, asserting that
 /// none was read twice.
-fn read_once(outcome: &SyncOutcome, vendor: Vendor) -> BTreeSet<(Entity, String)> {
+fn read_once(run: &Run, vendor: Vendor) -> BTreeSet<(Entity, String)> {
     let mut seen = BTreeSet::new();
-    for d in outcome.incoming.iter().filter(|d| d.vendor == vendor) {
+    for (_, entity, id) in run.read.iter().filter(|(v, _, _)| *v == vendor) {
         assert!(
-            seen.insert((d.entity, d.source_id.clone())),
-            "{vendor} {} {} was read twice",
-            d.entity,
-            d.source_id
+            seen.insert((*entity, id.clone())),
+            "{vendor} {entity} {id} was read twice",
         );
     }
     seen
@@ -336,7 +345,7 @@ fn kandji_expected(sim: &Simulator, mutations: &KandjiMutations) -> (BTreeSet<St
 /// devices its changing list showed, see [`kandji_expected`]).
 fn assert_every_device_once(r: &Run) {
     let fleet = r.sim.fleet();
-    let jamf = read_once(&r.outcome, Vendor::Jamf);
+    let jamf = read_once(r, Vendor::Jamf);
     let want_jamf: BTreeSet<(Entity, String)> = fleet
         .jamf_computers()
         .iter()
@@ -350,7 +359,7 @@ fn assert_every_device_once(r: &Run) {
         .collect();
     assert_eq!(jamf, want_jamf, "Jamf records read ≠ the fleet's");
 
-    let abm = read_once(&r.outcome, Vendor::Abm);
+    let abm = read_once(r, Vendor::Abm);
     let want_abm: BTreeSet<(Entity, String)> = fleet
         .abm_devices()
         .iter()
@@ -358,7 +367,7 @@ fn assert_every_device_once(r: &Run) {
         .collect();
     assert_eq!(abm, want_abm, "ABM records read ≠ the fleet's");
 
-    let kandji: BTreeSet<String> = read_once(&r.outcome, Vendor::Kandji)
+    let kandji: BTreeSet<String> = read_once(r, Vendor::Kandji)
         .into_iter()
         .map(|(_, id)| id)
         .collect();

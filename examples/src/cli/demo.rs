@@ -8,7 +8,7 @@ use mdm_mapping::upsert::Config;
 use mdm_mapping::{DeviceSource, Entity, Vendor};
 use secrecy::ExposeSecret;
 
-use super::sync::{SyncOutcome, open_store, summary_line, sync_sources_with};
+use super::sync::{SyncOptions, SyncOutcome, open_store, summary_line, sync_with};
 use super::{CliError, DemoArgs, SimulateArgs, Table};
 use crate::simulator::{FleetConfig, Simulator, SimulatorConfig};
 
@@ -96,7 +96,12 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
             })
         })
         .collect();
-    let outcome = sync_sources_with(&sources, &store, &Config::default(), false, true, |d| {
+    let options = SyncOptions {
+        progress: true,
+        keep_actions: false,
+        ..SyncOptions::default()
+    };
+    let outcome = sync_with(&sources, &store, &Config::default(), &options, |d| {
         if let Some(i) = kinds
             .iter()
             .position(|(v, e)| *v == d.vendor && *e == d.entity)

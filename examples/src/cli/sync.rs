@@ -6,7 +6,7 @@ use std::path::Path;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use mdm_mapping::store::Store;
-use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection};
+use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
 use super::plan::print_plan;
@@ -42,10 +42,38 @@ pub fn open_store(path: &Path) -> Result<SqliteStore, CliError> {
     SqliteStore::open(path).map_err(|e| CliError::failure(e.to_string()))
 }
 
+/// How [`sync_with`] runs.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncOptions {
+    /// Plan only; write nothing. A dry run plans every record in one pass,
+    /// in memory (its plan is the output).
+    pub dry_run: bool,
+    /// Show progress bars on stderr.
+    pub progress: bool,
+    /// Keep every action in [`SyncOutcome::plan`] (to print the plan). Off,
+    /// a sync holds one batch's actions at a time and the outcome's plan
+    /// has the counts, employees, likely duplicates and lifecycle events.
+    pub keep_actions: bool,
+    /// Records (and assets) per batch: see [`upsert::apply_staged`].
+    pub batch_records: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            dry_run: false,
+            progress: false,
+            keep_actions: true,
+            batch_records: 4096,
+        }
+    }
+}
+
 /// What a sync did.
 #[derive(Debug)]
 pub struct SyncOutcome {
-    /// The plan that was applied (or would be, in a dry run).
+    /// The plan that was applied (or would be, in a dry run); its actions
+    /// only with [`SyncOptions::keep_actions`].
     pub plan: Plan,
     /// What apply did (`None` in a dry run).
     pub report: Option<ApplyReport>,
@@ -53,9 +81,8 @@ pub struct SyncOutcome {
     pub read: Vec<(Vendor, usize)>,
     /// Sources that failed part way; their records up to the failure were synced.
     pub source_errors: Vec<SourceError>,
-    /// Every record read, with only the fields the plan reads
-    /// ([`Projection`]); see [`sync_sources_with`] to see full records.
-    pub incoming: Vec<SourceDevice>,
+    /// How many batches were planned and applied (1 for a dry run).
+    pub batches: usize,
 }
 
 impl SyncOutcome {
@@ -78,14 +105,8 @@ impl SyncOutcome {
     }
 }
 
-/// Reads every source, plans against `store` and applies (unless `dry_run`).
-///
-/// A source that fails part way does not stop the others: what it yielded is
-/// synced (a listing that did not finish is never treated as complete, so no
-/// lifecycle change follows from it) and the error is returned in the outcome.
-///
-/// Records are held until the plan, but only with the fields the plan reads
-/// ([`Projection`]): the rest of each page is dropped as it arrives.
+/// Reads every source, plans against `store` and applies (unless `dry_run`),
+/// keeping every action in the outcome. See [`sync_with`].
 pub async fn sync_sources<S: Store + ?Sized>(
     sources: &[Box<dyn DeviceSource>],
     store: &S,
@@ -93,27 +114,48 @@ pub async fn sync_sources<S: Store + ?Sized>(
     dry_run: bool,
     progress: bool,
 ) -> Result<SyncOutcome, CliError> {
-    sync_sources_with(sources, store, config, dry_run, progress, |_| {}).await
+    let options = SyncOptions {
+        dry_run,
+        progress,
+        ..SyncOptions::default()
+    };
+    sync_with(sources, store, config, &options, |_| {}).await
 }
 
-/// [`sync_sources`], calling `observe` with every record as read, with all
-/// its fields, before it is projected (e.g. for an identifier health report).
-pub async fn sync_sources_with<S: Store + ?Sized>(
+/// Reads every source, plans against `store` and applies (unless
+/// `options.dry_run`), calling `observe` with every record as read, with all
+/// its fields (e.g. for an identifier health report).
+///
+/// A source that fails part way does not stop the others: what it yielded is
+/// synced (a listing that did not finish is never treated as complete, so no
+/// lifecycle change follows from it) and the error is returned in the outcome.
+///
+/// Memory stays bounded by a page and a batch, not the fleet: each record is
+/// projected to the fields the plan reads and staged on disk as it arrives
+/// ([`Staging`]), then the records are planned and applied in batches of
+/// whole components ([`upsert::apply_staged`]), which leaves the inventory one
+/// plan over every record would. Only a dry run (and
+/// [`SyncOptions::keep_actions`], for the actions) holds everything.
+pub async fn sync_with<S: Store + ?Sized>(
     sources: &[Box<dyn DeviceSource>],
     store: &S,
     config: &Config,
-    dry_run: bool,
-    progress: bool,
+    options: &SyncOptions,
     mut observe: impl FnMut(&SourceDevice),
 ) -> Result<SyncOutcome, CliError> {
+    config
+        .validate()
+        .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
+    let staging_failed = |e: upsert::StagingError| CliError::failure(e.to_string());
     let projection = Projection::new(config);
+    let mut staging = Staging::new(config).map_err(staging_failed)?;
     let mut incoming: Vec<SourceDevice> = Vec::new();
     let mut read = Vec::new();
     let mut full = Vec::new();
     let mut source_errors = Vec::new();
     for source in sources {
         let vendor = source.vendor();
-        let bar = if progress {
+        let bar = if options.progress {
             ProgressBar::new_spinner()
         } else {
             ProgressBar::hidden()
@@ -123,18 +165,23 @@ pub async fn sync_sources_with<S: Store + ?Sized>(
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_prefix(vendor.to_string());
-        let before = incoming.len();
+        let mut count = 0usize;
         let mut pages = source.pages(None);
         let mut failed = false;
         while let Some(page) = pages.next().await {
             match page {
                 Ok(p) => {
                     bar.inc(p.devices.len() as u64);
-                    incoming.extend(p.devices.into_iter().map(|mut d| {
+                    count += p.devices.len();
+                    for mut d in p.devices {
                         observe(&d);
-                        projection.project(&mut d);
-                        d
-                    }));
+                        if options.dry_run {
+                            projection.project(&mut d);
+                            incoming.push(d);
+                        } else {
+                            staging.push(d).map_err(staging_failed)?;
+                        }
+                    }
                 }
                 Err(e) => {
                     bar.abandon_with_message(format!("failed: {e}"));
@@ -148,36 +195,65 @@ pub async fn sync_sources_with<S: Store + ?Sized>(
             full.push(vendor);
             bar.finish_with_message("done");
         }
-        read.push((vendor, incoming.len() - before));
+        read.push((vendor, count));
     }
     let inventory = store
         .load()
         .await
         .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
-    let plan = upsert::plan(&inventory, &incoming, config, &full)
-        .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
-    let report = if dry_run {
-        None
+    if options.dry_run {
+        let plan = upsert::plan(&inventory, &incoming, config, &full)
+            .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
+        return Ok(SyncOutcome {
+            plan,
+            report: None,
+            read,
+            source_errors,
+            batches: 1,
+        });
+    }
+    let bar = if options.progress {
+        ProgressBar::new(staging.len() as u64)
     } else {
-        let bar = if progress {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_message("writing the inventory");
-        let r = upsert::apply(&plan, store)
-            .await
-            .map_err(|e| CliError::failure(format!("{e}; run the sync again to resume")))?;
-        bar.finish_and_clear();
-        Some(r)
+        ProgressBar::hidden()
     };
+    bar.set_message("writing the inventory");
+    let mut staged = staging.finish().map_err(staging_failed)?;
+    let mut merged = Plan::default();
+    let keep = options.keep_actions;
+    let done = upsert::apply_staged(
+        &mut staged,
+        inventory,
+        config,
+        &full,
+        store,
+        options.batch_records,
+        |p, _| {
+            bar.inc(p.actions.iter().map(|a| a.sources.len() as u64).sum());
+            merge(&mut merged, p, keep);
+        },
+    )
+    .await
+    .map_err(|e| CliError::failure(format!("{e}; run the sync again to resume")))?;
+    bar.finish_and_clear();
+    merged.summary = done.summary;
     Ok(SyncOutcome {
-        plan,
-        report,
+        plan: merged,
+        report: Some(done.report),
         read,
         source_errors,
-        incoming,
+        batches: done.batches,
     })
+}
+
+/// Adds one batch's plan to the plan of the whole sync.
+fn merge(total: &mut Plan, batch: Plan, keep_actions: bool) {
+    if keep_actions {
+        total.actions.extend(batch.actions);
+    }
+    total.employees.extend(batch.employees);
+    total.likely_duplicates.extend(batch.likely_duplicates);
+    total.lifecycle.extend(batch.lifecycle);
 }
 
 /// Formats the outcome's counts for people.
