@@ -40,6 +40,30 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A lazy stream of pages; memory holds one page at a time.
 pub type PageStream<T> = BoxStream<'static, Result<Page<T>, Error>>;
 
+/// One page of a listing as the server sent it, not yet decoded: the
+/// request is done (retries included) and decoding, which is CPU work, can
+/// run elsewhere ([`tokio::task::spawn_blocking`]).
+pub(crate) struct RawPage {
+    pub(crate) response: RawResponse,
+    pub(crate) page: u32,
+    pub(crate) page_size: u32,
+    /// Names the page in a decode error ("computer inventory page 3").
+    pub(crate) context: String,
+}
+
+impl RawPage {
+    /// Decodes the `{"totalCount", "results"}` envelope.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<Page<T>, Error> {
+        let r: crate::models::SearchResults<T> = self.response.decode(&self.context)?;
+        Ok(Page {
+            page: self.page,
+            page_size: self.page_size,
+            total_count: crate::api::computers::total(r.total_count),
+            items: r.results,
+        })
+    }
+}
+
 /// Configures and builds a [`Client`]. `Debug` never shows a secret.
 ///
 /// ```

@@ -109,7 +109,9 @@ pub use error::{
 pub use map::SecurityReads;
 pub use mdm_mapping::net::RetryPolicy;
 pub use models::{JamfId, Page};
-pub use source::{DEFAULT_SOURCE_PAGE_SIZE, InvalidCursor, JamfDeviceSource, SourceOptions};
+pub use source::{
+    DEFAULT_LOOKAHEAD, DEFAULT_SOURCE_PAGE_SIZE, InvalidCursor, JamfDeviceSource, SourceOptions,
+};
 pub use version::{InventoryVersion, JamfProVersion};
 
 /// The README's examples are doc-tested.

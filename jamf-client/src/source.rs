@@ -7,12 +7,16 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::stream::{self, BoxStream, FuturesOrdered};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use reqwest::StatusCode;
 
+use mdm_mapping::source::guard_pages;
 use mdm_mapping::{
     Cursor, DevicePage, DeviceSource, SourceDevice, SourceError, SourceErrorKind, Vendor,
 };
@@ -26,6 +30,12 @@ use crate::map::{self, SecurityReads, SiteNames};
 /// The default rows per page of a [`JamfDeviceSource`]: Jamf's maximum, so
 /// a sync makes one request per 2,000 computers.
 pub const DEFAULT_SOURCE_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
+
+/// The default number of pages a [`JamfDeviceSource`] has in flight
+/// (requested, or being decoded) in [`DeviceSource::pages`]: the next page
+/// is on its way while one is decoded, and two pages decode at once on a
+/// machine with two cores. See [`JamfDeviceSource::with_lookahead`].
+pub const DEFAULT_LOOKAHEAD: usize = 2;
 
 /// What a [`JamfDeviceSource`] reads.
 ///
@@ -197,10 +207,21 @@ impl FromStr for Position {
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// [`pages`](DeviceSource::pages) keeps up to
+/// [`lookahead`](JamfDeviceSource::lookahead) pages in flight: Jamf pages by
+/// number and the first page of each phase says how many rows there are,
+/// so the following pages are requested before the current one is decoded,
+/// and pages decode on blocking threads
+/// ([`tokio::task::spawn_blocking`]). No page past the last one is ever
+/// requested, pages come out in order, and dropping the stream cancels
+/// what is in flight. [`fetch_page`](DeviceSource::fetch_page) reads one
+/// page.
 pub struct JamfDeviceSource {
     client: Client,
     options: SourceOptions,
-    sites: tokio::sync::OnceCell<SiteNames>,
+    lookahead: usize,
+    sites: tokio::sync::OnceCell<Arc<SiteNames>>,
 }
 
 impl fmt::Debug for JamfDeviceSource {
@@ -208,8 +229,51 @@ impl fmt::Debug for JamfDeviceSource {
         f.debug_struct("JamfDeviceSource")
             .field("client", &self.client)
             .field("options", &self.options)
+            .field("lookahead", &self.lookahead)
             .finish_non_exhaustive()
     }
+}
+
+/// A page read and mapped, and where the listing goes after it.
+struct Fetched {
+    devices: Vec<SourceDevice>,
+    next: Option<Position>,
+    /// `totalCount` of the page's phase, as this response said.
+    total: Option<u64>,
+}
+
+impl Fetched {
+    fn into_page(self) -> DevicePage {
+        DevicePage {
+            devices: self.devices,
+            next: self.next.map(Position::cursor),
+        }
+    }
+}
+
+/// What is known of the position after a page before its response is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Predicted {
+    /// Only the response can tell (no `totalCount` known for the phase yet).
+    Unknown,
+    /// The position after the page, `None` at the end of the listing.
+    Known(Option<Position>),
+}
+
+/// A page in flight: its position, what was predicted to follow it, and
+/// the read.
+type InFlight<'a> = BoxFuture<'a, (Position, Predicted, Result<Fetched, Error>)>;
+
+/// The state of [`JamfDeviceSource::pipelined`].
+struct Pipeline<'a> {
+    /// Pages requested (or decoding), oldest first.
+    in_flight: FuturesOrdered<InFlight<'a>>,
+    /// The next position to request, once it is certain to be needed.
+    frontier: Option<Position>,
+    /// `(phase, totalCount)` as the latest response said (`None`: it did
+    /// not say, so the next page waits for the response before it).
+    total: Option<(Phase, u64)>,
+    done: bool,
 }
 
 impl Client {
@@ -225,8 +289,42 @@ impl JamfDeviceSource {
         JamfDeviceSource {
             client,
             options,
+            lookahead: DEFAULT_LOOKAHEAD,
             sites: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Keep up to `n` pages in flight in [`pages`](DeviceSource::pages)
+    /// (default [`DEFAULT_LOOKAHEAD`]): requested, or being decoded. `1`
+    /// reads one page at a time. Capped at the client's
+    /// [`max_concurrent_requests`](Client::max_concurrent_requests) (Jamf
+    /// advises at most 5 connections); 0 counts as 1. Each page in flight
+    /// holds its body and records in memory (about 7 MB of JSON for 2,000
+    /// computers).
+    ///
+    /// ```
+    /// use jamf_client::{Client, SourceOptions};
+    ///
+    /// let client = Client::builder("https://acme.jamfcloud.com")
+    ///     .client_credentials("client-id", "client-secret")
+    ///     .max_concurrent_requests(3)
+    ///     .build()
+    ///     .unwrap();
+    /// let source = client.device_source(SourceOptions::default()).with_lookahead(4);
+    /// assert_eq!(source.lookahead(), 3);
+    /// ```
+    pub fn with_lookahead(mut self, n: usize) -> Self {
+        self.lookahead = n;
+        self
+    }
+
+    /// The most pages [`pages`](DeviceSource::pages) keeps in flight: the
+    /// configured lookahead, at least 1 and at most the client's
+    /// [`max_concurrent_requests`](Client::max_concurrent_requests).
+    pub fn lookahead(&self) -> usize {
+        self.lookahead
+            .min(self.client.max_concurrent_requests())
+            .max(1)
     }
 
     /// The options in use.
@@ -291,75 +389,179 @@ impl JamfDeviceSource {
         q
     }
 
-    async fn computers_page(&self, at: Position) -> Result<DevicePage, Error> {
+    /// The position after `at` when its page holds the rows `total` says
+    /// it holds: what [`after`](Self::after) will say once the page is in,
+    /// unless the listing changes meanwhile.
+    fn predict(&self, at: Position, total: Option<(Phase, u64)>) -> Predicted {
+        match total {
+            Some((phase, total)) if phase == at.phase => {
+                let size = at.size.unwrap_or(self.options.page_size);
+                let before = u64::from(at.page) * u64::from(size);
+                let rows = total.saturating_sub(before).min(u64::from(size));
+                let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+                Predicted::Known(self.after(at, rows, Some(total)))
+            }
+            _ => Predicted::Unknown,
+        }
+    }
+
+    /// Reads, decodes and maps the page at `at`.
+    async fn fetch_at(&self, at: Position) -> Result<Fetched, Error> {
+        match at.phase {
+            Phase::Computers => self.computers_page(at).await,
+            Phase::Mobile => self.mobile_page(at).await,
+        }
+    }
+
+    async fn computers_page(&self, at: Position) -> Result<Fetched, Error> {
         let size = at.size.unwrap_or(self.options.page_size);
-        let result = self
+        let raw = self
             .client
-            .computers_page(&self.computer_query(size), at.page)
+            .computers_page_raw(&self.computer_query(size), at.page)
             .await?;
-        let next = self.after(at, result.items.len(), result.total_count);
         let security = self.options.security;
-        let mut devices: Vec<SourceDevice> = result
-            .items
-            .iter()
-            .map(|c| map::computer(c, &security))
-            .collect();
+        let (mut devices, items, total) = off_thread(move || {
+            let page = raw.decode::<crate::models::ComputerInventory>()?;
+            let devices: Vec<SourceDevice> = page
+                .items
+                .iter()
+                .map(|c| map::computer(c, &security))
+                .collect();
+            Ok::<_, Error>((devices, page.items.len(), page.total_count))
+        })
+        .await??;
         if security.reads_secrets() {
             self.add_secrets(&mut devices).await?;
         }
-        Ok(DevicePage {
+        Ok(Fetched {
             devices,
-            next: next.map(Position::cursor),
+            next: self.after(at, items, total),
+            total,
         })
     }
 
-    async fn mobile_page(&self, at: Position) -> Result<DevicePage, Error> {
+    async fn mobile_page(&self, at: Position) -> Result<Fetched, Error> {
         let size = at.size.unwrap_or(self.options.page_size);
-        let result = self
+        let raw = self
             .client
-            .mobile_devices_page(&self.mobile_query(size), at.page)
+            .mobile_devices_page_raw(&self.mobile_query(size), at.page)
             .await?;
-        let needs_sites = result.items.iter().any(|m| {
+        let page = off_thread(move || raw.decode::<crate::models::MobileDevice>()).await??;
+        let needs_sites = page.items.iter().any(|m| {
             m.general
                 .as_ref()
                 .and_then(|g| g.site_id.as_deref())
                 .is_some_and(|id| !id.trim().is_empty() && id.trim() != "-1")
         });
-        let empty = SiteNames::new();
         let sites = if needs_sites {
             self.site_names().await
         } else {
-            &empty
+            Arc::default()
         };
-        let devices = result
-            .items
-            .iter()
-            .map(|m| map::mobile_device(m, sites, &self.options.security))
-            .collect();
-        let next = self.after(at, result.items.len(), result.total_count);
-        Ok(DevicePage {
+        let security = self.options.security;
+        let items = page.items.len();
+        let total = page.total_count;
+        let devices = off_thread(move || {
+            page.items
+                .iter()
+                .map(|m| map::mobile_device(m, &sites, &security))
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        Ok(Fetched {
             devices,
-            next: next.map(Position::cursor),
+            next: self.after(at, items, total),
+            total,
         })
     }
 
     /// Site names, read once (`GET /api/v1/sites`). Without the "Read Sites"
     /// privilege the site is left out rather than failing the sync.
-    async fn site_names(&self) -> &SiteNames {
+    async fn site_names(&self) -> Arc<SiteNames> {
         self.sites
             .get_or_init(|| async {
                 match self.client.sites().await {
-                    Ok(sites) => sites
-                        .into_iter()
-                        .filter_map(|s| s.name.map(|n| (s.id.as_str().to_string(), n)))
-                        .collect(),
+                    Ok(sites) => Arc::new(
+                        sites
+                            .into_iter()
+                            .filter_map(|s| s.name.map(|n| (s.id.as_str().to_string(), n)))
+                            .collect(),
+                    ),
                     Err(e) => {
                         tracing::warn!(error = %e, "could not read Jamf sites; mobile devices will have no site");
-                        SiteNames::new()
+                        Arc::default()
                     }
                 }
             })
             .await
+            .clone()
+    }
+
+    /// The page stream of [`DeviceSource::pages`] from `start`, before
+    /// [`guard_pages`]: up to [`lookahead`](Self::lookahead) pages in
+    /// flight, yielded in order.
+    ///
+    /// A page is requested only once it is certain to be needed: the
+    /// position after a page in flight is predicted from the phase's
+    /// `totalCount` with the rules the response itself will be read by
+    /// ([`after`](Self::after)), so an unchanged listing makes exactly the
+    /// requests of a page-by-page read. The first page of each phase (or
+    /// of a resumed listing) goes alone, since only its `totalCount` tells
+    /// how many follow. When a response disagrees with the prediction (rows
+    /// were added or deleted meanwhile), the pages in flight after it are
+    /// dropped (cancelled) and the listing goes on from what the response
+    /// says.
+    fn pipelined(&self, start: Position) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        let lookahead = self.lookahead();
+        let state = Pipeline {
+            in_flight: FuturesOrdered::new(),
+            frontier: Some(start),
+            total: None,
+            done: false,
+        };
+        stream::unfold(state, move |mut st| async move {
+            if st.done {
+                return None;
+            }
+            while st.in_flight.len() < lookahead {
+                let Some(at) = st.frontier.take() else { break };
+                let predicted = self.predict(at, st.total);
+                st.frontier = match predicted {
+                    Predicted::Known(next) => next,
+                    Predicted::Unknown => None,
+                };
+                st.in_flight.push_back(
+                    async move { (at, predicted, self.fetch_at(at).await) }.boxed(),
+                );
+            }
+            let (at, predicted, result) = st.in_flight.next().await?;
+            let fetched = match result {
+                Ok(f) => f,
+                Err(e) => {
+                    st.done = true;
+                    st.in_flight = FuturesOrdered::new();
+                    return Some((
+                        Err(SourceError::from(e).at_cursor(Some(at.cursor()))),
+                        st,
+                    ));
+                }
+            };
+            st.total = fetched.total.map(|t| (at.phase, t));
+            if predicted != Predicted::Known(fetched.next) {
+                if predicted != Predicted::Unknown {
+                    tracing::debug!(
+                        cursor = %at.cursor(),
+                        dropped = st.in_flight.len(),
+                        "the Jamf listing changed while it was read; dropping the pages requested after this one"
+                    );
+                }
+                st.in_flight = FuturesOrdered::new();
+                st.frontier = fetched.next;
+            }
+            st.done = fetched.next.is_none();
+            Some((Ok(fetched.into_page()), st))
+        })
+        .boxed()
     }
 
     /// Reads the opted-in secrets of each computer, a few at a time. A 404
@@ -425,16 +627,55 @@ impl DeviceSource for JamfDeviceSource {
                 Some(p) => p,
                 None => return Ok(DevicePage::default()),
             },
-            Some(c) => c.as_str().parse::<Position>().map_err(|e| {
-                SourceError::new(Vendor::Jamf, SourceErrorKind::Config, e)
-                    .at_cursor(Some(c.clone()))
-            })?,
+            Some(c) => parse_cursor(c)?,
         };
-        let result = match position.phase {
-            Phase::Computers => self.computers_page(position).await,
-            Phase::Mobile => self.mobile_page(position).await,
+        self.fetch_at(position)
+            .await
+            .map(Fetched::into_page)
+            .map_err(|e| SourceError::from(e).at_cursor(Some(position.cursor())))
+    }
+
+    /// Up to [`lookahead`](JamfDeviceSource::lookahead) pages in flight,
+    /// decoded on blocking threads, yielded in order, with the guarantees
+    /// of [`DeviceSource::pages`] (see [`guard_pages`]).
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        let start = match &from {
+            None => self.first().ok_or(None),
+            Some(c) => parse_cursor(c).map_err(Some),
         };
-        result.map_err(|e| SourceError::from(e).at_cursor(Some(position.cursor())))
+        let raw = match start {
+            Ok(position) => self.pipelined(position),
+            // Nothing to read: one empty last page, as fetch_page gives.
+            Err(None) => stream::iter([Ok(DevicePage::default())]).boxed(),
+            Err(Some(e)) => stream::iter([Err(e)]).boxed(),
+        };
+        guard_pages(Vendor::Jamf, raw)
+    }
+}
+
+fn parse_cursor(c: &Cursor) -> Result<Position, SourceError> {
+    c.as_str().parse::<Position>().map_err(|e| {
+        SourceError::new(Vendor::Jamf, SourceErrorKind::Config, e).at_cursor(Some(c.clone()))
+    })
+}
+
+/// Runs CPU work (decoding a page, mapping its records) on a blocking
+/// thread, so the async threads keep other requests moving meanwhile.
+async fn off_thread<T, F>(f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => Ok(v),
+        Err(e) => match e.try_into_panic() {
+            // Decoding does not panic; if it ever does, as it would inline.
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(Error::InvalidArgument {
+                name: "runtime",
+                reason: "the Tokio runtime shut down while a page was decoded".into(),
+            }),
+        },
     }
 }
 

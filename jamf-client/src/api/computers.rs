@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 
-use crate::client::{Client, PageStream, check_id};
+use crate::client::{Client, PageStream, RawPage, check_id};
 use crate::error::Error;
 use crate::models::computer::RecoveryLockPassword;
-use crate::models::{ComputerInventory, FileVaultInfo, Page, SearchResults};
+use crate::models::{ComputerInventory, FileVaultInfo, Page};
 use crate::rsql;
 
 /// The most rows Jamf returns per page (larger `page-size`s are silently capped).
@@ -283,23 +283,28 @@ impl Client {
         query: &ComputerQuery,
         page: u32,
     ) -> Result<Page<ComputerInventory>, Error> {
+        self.computers_page_raw(query, page).await?.decode()
+    }
+
+    /// [`computers_page`](Self::computers_page) without the decoding.
+    pub(crate) async fn computers_page_raw(
+        &self,
+        query: &ComputerQuery,
+        page: u32,
+    ) -> Result<RawPage, Error> {
         let mut version = self.inventory_version().await?;
         loop {
-            let context = format!("computer inventory page {page}");
-            let result: Result<SearchResults<ComputerInventory>, Error> = self
-                .get_json(
-                    &["api", version.segment(), "computers-inventory"],
-                    &query.to_query(page),
-                    &context,
-                )
-                .await;
-            match result {
-                Ok(r) => {
-                    return Ok(Page {
+            let url = self
+                .inner
+                .transport
+                .url(&["api", version.segment(), "computers-inventory"]);
+            match self.get(&url, &query.to_query(page)).await {
+                Ok(response) => {
+                    return Ok(RawPage {
+                        response,
                         page,
                         page_size: query.page_size,
-                        total_count: total(r.total_count),
-                        items: r.results,
+                        context: format!("computer inventory page {page}"),
                     });
                 }
                 Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {

@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::api::computers::{MAX_PAGE_SIZE, total};
-use crate::client::{Client, PageStream, check_id};
+use crate::client::{Client, PageStream, RawPage, check_id};
 use crate::error::Error;
 use crate::models::{MobileDevice, MobileDeviceDetail, MobileDeviceSummary, Page, SearchResults};
 use crate::rsql;
@@ -228,18 +228,25 @@ impl Client {
         query: &MobileDeviceQuery,
         page: u32,
     ) -> Result<Page<MobileDevice>, Error> {
-        let r: SearchResults<MobileDevice> = self
-            .get_json(
-                &["api", "v2", "mobile-devices", "detail"],
-                &query.to_query(page),
-                &format!("mobile device inventory page {page}"),
-            )
-            .await?;
-        Ok(Page {
+        self.mobile_devices_page_raw(query, page).await?.decode()
+    }
+
+    /// [`mobile_devices_page`](Self::mobile_devices_page) without the decoding.
+    pub(crate) async fn mobile_devices_page_raw(
+        &self,
+        query: &MobileDeviceQuery,
+        page: u32,
+    ) -> Result<RawPage, Error> {
+        let url = self
+            .inner
+            .transport
+            .url(&["api", "v2", "mobile-devices", "detail"]);
+        let response = self.get(&url, &query.to_query(page)).await?;
+        Ok(RawPage {
+            response,
             page,
             page_size: query.page_size,
-            total_count: total(r.total_count),
-            items: r.results,
+            context: format!("mobile device inventory page {page}"),
         })
     }
 

@@ -11,6 +11,7 @@ mod errors;
 mod fixtures;
 mod paging;
 mod paths;
+mod pipeline;
 mod redaction;
 mod retry;
 mod source;
