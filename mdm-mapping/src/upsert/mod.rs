@@ -24,6 +24,11 @@
 //!   skipped with its reason; a store error on one record is reported and
 //!   the others go on.
 //! - **A dry run is the plan**: it touches nothing.
+//! - **Memory follows a batch, not the fleet.** [`Staging`] keeps each
+//!   record on disk as it arrives (projected to what the plan reads) and
+//!   [`apply_staged`] plans and applies batches of records and assets that
+//!   share nothing with other batches, leaving the inventory one [`plan`]
+//!   over everything would.
 //!
 //! ```
 //! use mdm_mapping::store::{Inventory, MemoryStore, Store};

@@ -1023,7 +1023,8 @@ struct Planner<'a, 'c> {
     emp_by_email: Option<HashMap<String, u32>>,
     emp_by_name: Option<HashMap<(String, String), Vec<u32>>>,
     planned: HashMap<String, usize>,
-    planned_by_name: HashMap<(String, String), String>,
+    /// Who the records' users are, over every record of the sync.
+    users: &'a Users,
     employee_actions: Vec<EmployeeAction>,
     likely: HashMap<String, usize>,
     likely_duplicates: Vec<LikelyDuplicate>,
@@ -1134,9 +1135,23 @@ pub fn plan(
     full_listings: &[Vendor],
 ) -> Result<Plan, ConfigError> {
     config.validate()?;
+    let users = Users::of(incoming);
+    plan_with_users(inventory, incoming, config, full_listings, &users)
+}
+
+/// [`plan`], with the users of a sync whose records are planned in batches
+/// (`upsert::Staging`): every batch decides each new employee the same way.
+pub(crate) fn plan_with_users(
+    inventory: &Inventory,
+    incoming: &[SourceDevice],
+    config: &Config,
+    full_listings: &[Vendor],
+    users: &Users,
+) -> Result<Plan, ConfigError> {
+    config.validate()?;
     let compiled = Compiled::new(config);
     let started = std::time::Instant::now();
-    let mut p = Planner::new(&compiled, inventory, incoming);
+    let mut p = Planner::new(&compiled, inventory, incoming, users);
     p.index_and_scan();
     let indexed = started.elapsed();
     let groups = p.group();
@@ -1239,7 +1254,12 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 }
 
 impl<'a, 'c> Planner<'a, 'c> {
-    fn new(c: &'c Compiled<'c>, inv: &'a Inventory, incoming: &'a [SourceDevice]) -> Self {
+    fn new(
+        c: &'c Compiled<'c>,
+        inv: &'a Inventory,
+        incoming: &'a [SourceDevice],
+        users: &'a Users,
+    ) -> Self {
         let n = incoming.len();
         Planner {
             c,
@@ -1263,7 +1283,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             emp_by_email: None,
             emp_by_name: None,
             planned: HashMap::new(),
-            planned_by_name: HashMap::new(),
+            users,
             employee_actions: Vec::new(),
             likely: HashMap::new(),
             likely_duplicates: Vec::new(),
@@ -2122,7 +2142,12 @@ impl<'a, 'c> Planner<'a, 'c> {
         if self.likely.contains_key(&email) {
             return None;
         }
-        let (first, last) = a.split_name();
+        // The name comes from the first record (in input order) that names
+        // this email with a first and a last name, whichever group it is in.
+        let (first, last) = match self.users.names.get(&email) {
+            Some((f, l)) => (Some(f.clone()), Some(l.clone())),
+            None => (None, None),
+        };
         if let (Some(f), Some(l)) = (&first, &last) {
             let key = (f.to_lowercase(), l.to_lowercase());
             let found = self
@@ -2144,10 +2169,14 @@ impl<'a, 'c> Planner<'a, 'c> {
                 });
                 return None;
             }
-            // The same name already planned under another email: the same
-            // rule as for existing employees, so an interrupted run and its
-            // rerun decide alike.
-            if let Some(other) = self.planned_by_name.get(&key).cloned() {
+            // The same name under another email that claimed it first (in
+            // input order): the same rule as for existing employees, so an
+            // interrupted run and its rerun, or a sync in batches, decide
+            // alike.
+            if let Some(other) = self.users.winner.get(&key)
+                && *other != email
+            {
+                let other = other.clone();
                 self.likely
                     .insert(email.clone(), self.likely_duplicates.len());
                 self.likely_duplicates.push(LikelyDuplicate {
@@ -2168,10 +2197,6 @@ impl<'a, 'c> Planner<'a, 'c> {
         self.planned.insert(email.clone(), idx);
         match (first, last) {
             (Some(first_name), Some(last_name)) => {
-                self.planned_by_name.insert(
-                    (first_name.to_lowercase(), last_name.to_lowercase()),
-                    email.clone(),
-                );
                 self.employee_actions.push(EmployeeAction {
                     action: EmployeeActionKind::Create,
                     email: email.clone(),
@@ -2626,6 +2651,44 @@ fn status_change(config: &Config, current: Option<Value>) -> Option<Change> {
     })
 }
 
+/// What the records of a sync say about their users, in input order: the
+/// name each email is first given (with a first and a last name), and the
+/// email that first claims each name. New employees are decided from these,
+/// so a decision does not depend on which device the plan meets first, and a
+/// sync planned in batches decides like one plan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Users {
+    names: HashMap<String, (String, String)>,
+    winner: HashMap<(String, String), String>,
+}
+
+impl Users {
+    pub(crate) fn of(incoming: &[SourceDevice]) -> Users {
+        let mut u = Users::default();
+        for d in incoming {
+            u.add(d);
+        }
+        u
+    }
+
+    /// Notes the user of `d`.
+    pub(crate) fn add(&mut self, d: &SourceDevice) {
+        let Some(a) = &d.assignee else { return };
+        let Some(email) = a.email.as_deref().and_then(crate::normalize::email) else {
+            return;
+        };
+        if self.names.contains_key(&email) {
+            return;
+        }
+        if let (Some(f), Some(l)) = a.split_name() {
+            self.winner
+                .entry((f.to_lowercase(), l.to_lowercase()))
+                .or_insert_with(|| email.clone());
+            self.names.insert(email, (f, l));
+        }
+    }
+}
+
 /// Hashes of the identifiers the planner matches on, of records and of
 /// assets: two that share an identifier share a hash. Used to split a sync
 /// into batches that [`plan`] can take one at a time (`upsert::Staging`).
@@ -2642,30 +2705,11 @@ impl<'c> IdHashes<'c> {
         }
     }
 
-    /// Appends the hash of every identifier of `d` to `out`, and of its
-    /// user's email and name: the plan decides a new employee by the first
-    /// device naming them (by email, or by name under another email), so
-    /// records sharing a user must be planned together too.
+    /// Appends the hash of every identifier of `d` to `out`.
     pub(crate) fn record(&self, d: &SourceDevice, out: &mut Vec<u64>) {
-        use std::hash::{BuildHasher, Hasher};
         Planner::record_ids(&self.c, d, |ki, value| {
             out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
         });
-        let Some(a) = &d.assignee else { return };
-        if let Some(email) = a.email.as_deref().and_then(crate::normalize::email) {
-            let mut h = self.state.build_hasher();
-            h.write_u8(0xfd);
-            h.write(email.as_bytes());
-            out.push(h.finish());
-        }
-        if let (Some(first), Some(last)) = a.split_name() {
-            let mut h = self.state.build_hasher();
-            h.write_u8(0xfc);
-            h.write(first.to_lowercase().as_bytes());
-            h.write_u8(0);
-            h.write(last.to_lowercase().as_bytes());
-            out.push(h.finish());
-        }
     }
 
     /// Appends the hash of every identifier of `asset` to `out`.

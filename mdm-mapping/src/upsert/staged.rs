@@ -7,7 +7,9 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use super::apply::{ApplyError, ApplyReport, apply};
 use super::config::{Config, ConfigError};
 use super::ident::FastState;
-use super::plan::{EmployeeActionKind, IdHashes, Plan, Projection, Summary, plan};
+use super::plan::{
+    EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, plan_with_users,
+};
 use crate::record::{Secrets, SourceDevice, Vendor};
 use crate::store::{Employee, Inventory, NewEmployee, Store, StoreError};
 
@@ -39,21 +41,23 @@ fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> StagingError {
 }
 
 /// Bounded-memory upsert: stage records on disk as they arrive, then plan and
-/// apply in batches that [`plan`] can take one at a time.
+/// apply in batches that [`plan`](crate::upsert::plan()) can take one at a time.
 ///
-/// [`plan`] needs every record of every source at once, because one device
+/// [`plan`](crate::upsert::plan()) needs every record of every source at once, because one device
 /// can be reported by several sources (and twice by one). A fleet of 100,000
 /// devices is then several hundred megabytes of records. [`Staging`] keeps
 /// only what joins records and assets together, the hashes of their
 /// identifiers, and writes each record (projected to the fields the plan
 /// reads) to an unnamed temporary file. [`Staged::batches`] then splits the
 /// records and the inventory into batches of whole *components*: records and
-/// assets linked by a shared identifier are always in the same batch, and so
-/// are records naming the same user (by email, or by first and last name),
-/// since the plan decides a new employee by the first device that names
-/// them. So each batch plans exactly as it would inside one big plan.
+/// assets linked by a shared identifier are always in the same batch, so
+/// each batch matches and merges exactly as it would inside one big plan.
+/// New employees are decided from every staged record (the name an email is
+/// first given, the email that first claims a name), as [`plan`](crate::upsert::plan()) decides
+/// them, so devices of one user may sit in different batches.
 /// [`apply_staged`] plans and applies batch after batch, and carries the
-/// employees each batch created into the next.
+/// employees each batch created into the next, where they are existing
+/// employees.
 ///
 /// Secrets (read on opt-in) never touch the disk: they stay in memory beside
 /// the staged record.
@@ -87,11 +91,11 @@ fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> StagingError {
 /// # });
 /// ```
 ///
-/// Each pushed record is projected to the fields [`plan`] reads
+/// Each pushed record is projected to the fields [`plan`](crate::upsert::plan()) reads
 /// ([`Projection`]), its identifiers are hashed, and it is written to an
 /// unnamed temporary file (removed by the system when it is closed).
-/// What stays in memory is 8 bytes per identifier and user key, and 16 per
-/// record.
+/// What stays in memory is 8 bytes per identifier, 16 per record, and each
+/// user's email and name once.
 pub struct Staging<'c> {
     hashes: IdHashes<'c>,
     projection: Projection,
@@ -121,6 +125,8 @@ struct Ids {
     ends: Vec<u32>,
     /// Secrets, by record, kept out of the file.
     secrets: HashMap<u32, Secrets>,
+    /// Each user's name and each name's first email, over every record.
+    users: Users,
 }
 
 impl<'c> Staging<'c> {
@@ -141,6 +147,7 @@ impl<'c> Staging<'c> {
     pub fn push(&mut self, mut record: SourceDevice) -> Result<(), StagingError> {
         let index = self.ids.spans.len() as u32;
         self.projection.project(&mut record);
+        self.ids.users.add(&record);
         self.hashes.record(&record, &mut self.ids.hashes);
         self.ids.ends.push(self.ids.hashes.len() as u32);
         if !record.secrets.is_empty() {
@@ -408,11 +415,11 @@ fn add(total: &mut Summary, s: &Summary) {
 /// `batch_records` records and assets at a time ([`Staged::batches`]),
 /// calling `on_batch` with each batch's plan and what its apply did.
 ///
-/// The result is the inventory one [`plan`] and [`apply`] over everything
+/// The result is the inventory one [`plan`](crate::upsert::plan()) and [`apply`] over everything
 /// would leave (store ids aside): batches never split records and assets that
 /// share an identifier, and the employees a batch creates are known to the
 /// batches after it (a user of devices in two batches is created once).
-/// `full_listings` is as for [`plan`]. Memory holds one batch's records,
+/// `full_listings` is as for [`plan`](crate::upsert::plan()). Memory holds one batch's records,
 /// assets and plan at a time, plus the inventory's employees.
 pub async fn apply_staged<S: Store + ?Sized>(
     staged: &mut Staged<'_>,
@@ -446,7 +453,7 @@ pub async fn apply_staged<S: Store + ?Sized>(
                 .collect(),
             employees: std::mem::take(&mut employees),
         };
-        let p = plan(&sub, &records, config, full_listings)?;
+        let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
         drop(records);
         employees = sub.employees;
         let report = match apply(&p, store).await {
@@ -497,6 +504,7 @@ mod tests {
     use super::*;
     use crate::record::{Assignee, Entity};
     use crate::store::MemoryStore;
+    use crate::upsert::plan;
     use secrecy::{ExposeSecret, SecretString};
 
     fn computer(id: &str, serial: &str, email: &str, full_name: Option<&str>) -> SourceDevice {
@@ -511,34 +519,33 @@ mod tests {
     }
 
     /// Found by fuzzing: two devices of one user, the first without a name.
-    /// One plan skips the employee (the first device decides); batches that
-    /// split the two devices created it from the second. Records naming the
-    /// same user are now one component.
+    /// One plan skipped the employee (the first device decided), while
+    /// batches that split the two devices created it from the second. Now
+    /// the name comes from every record, in both.
     #[test]
-    fn devices_of_one_user_are_planned_together() {
+    fn a_user_is_decided_alike_in_one_plan_and_in_batches() {
         let config = Config::default();
         let records = [
             computer("1", "C02XK1ABJG5H", "ana@example.com", None),
             computer("2", "F9FZ3LLJMF3M", "ana@example.com", Some("Ana Díaz")),
             computer("3", "DMPXK1ABJG5X", "bo@example.com", Some("Bo Li")),
+            // Bo's name under another email, first seen later: not created.
+            computer("4", "DMPXK1ABJG5Y", "bo.li@home.example", Some("Bo Li")),
         ];
         let one = plan(&Inventory::default(), &records, &config, &[]).expect("plan");
-        assert_eq!(one.summary.employee_create, 1, "Bo only");
+        assert_eq!(one.summary.employee_create, 2, "Ana and Bo");
+        assert_eq!(one.likely_duplicates.len(), 1);
+        assert_eq!(one.likely_duplicates[0].email, "bo.li@home.example");
 
         let mut staging = Staging::new(&config).expect("staging");
-        for r in &records {
+        for r in records.iter().rev() {
             staging.push(r.clone()).expect("push");
         }
+        // Staged in reverse: Bo's home email claims the name first now.
         let mut staged = staging.finish().expect("finish");
-        let batches = staged.batches(&Inventory::default(), 1);
-        assert_eq!(
-            batches
-                .iter()
-                .map(|b| b.records.clone())
-                .collect::<Vec<_>>(),
-            [vec![0, 1], vec![2]]
-        );
+        assert_eq!(staged.batches(&Inventory::default(), 1).len(), 4);
         let store = MemoryStore::new(Inventory::default());
+        let mut likely = Vec::new();
         let done = futures::executor::block_on(apply_staged(
             &mut staged,
             Inventory::default(),
@@ -546,11 +553,21 @@ mod tests {
             &[],
             &store,
             1,
-            |_, _| {},
+            |p, _| likely.extend(p.likely_duplicates.into_iter().map(|l| l.email)),
         ))
         .expect("apply");
-        assert_eq!(done.summary, one.summary);
-        assert_eq!(store.snapshot().employees.len(), 1);
+        let reversed: Vec<SourceDevice> = records.iter().rev().cloned().collect();
+        let one_reversed = plan(&Inventory::default(), &reversed, &config, &[]).expect("plan");
+        assert_eq!(done.summary, one_reversed.summary);
+        assert_eq!(likely, ["bo@example.com"]);
+        let mut emails: Vec<String> = store
+            .snapshot()
+            .employees
+            .iter()
+            .flat_map(|e| e.emails.clone())
+            .collect();
+        emails.sort();
+        assert_eq!(emails, ["ana@example.com", "bo.li@home.example"]);
     }
 
     #[test]
