@@ -287,55 +287,68 @@ fn describe(writes: &[FieldWrite]) -> String {
 impl Store for SqliteStore {
     async fn load(&self) -> Result<Inventory, StoreError> {
         self.with_conn("load", self.name(), |conn| {
-            let mut assets: Vec<Asset> = Vec::new();
+            let mut st = conn.prepare_cached(
+                "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id ORDER BY a.id",
+            )?;
+            let assets = read_assets(st.query([])?)?;
+            Ok(Inventory {
+                assets,
+                employees: read_employees(conn)?,
+            })
+        })
+        .await
+    }
+
+    async fn load_for_matching(&self, fields: &[&str]) -> Result<Inventory, StoreError> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        self.with_conn("load", self.name(), move |conn| {
+            // The fields become a temporary table to join on: one statement
+            // for any number of fields.
+            conn.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS matching_fields (field TEXT PRIMARY KEY); DELETE FROM matching_fields;",
+            )?;
             {
-                let mut st = conn.prepare(
-                    "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id ORDER BY a.id",
-                )?;
-                let mut rows = st.query([])?;
-                let mut current: Option<(i64, Fields)> = None;
-                while let Some(row) = rows.next()? {
-                    let id: i64 = row.get(0)?;
-                    let field: Option<String> = row.get(1)?;
-                    let value: Option<String> = row.get(2)?;
-                    if current.as_ref().map(|(c, _)| *c) != Some(id) {
-                        if let Some((cid, f)) = current.take() {
-                            assets.push(Asset::new(cid.to_string(), f));
-                        }
-                        current = Some((id, Fields::new()));
-                    }
-                    if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
-                        fields.set(&field, decode(&value));
-                    }
-                }
-                if let Some((cid, f)) = current {
-                    assets.push(Asset::new(cid.to_string(), f));
+                let mut ins =
+                    conn.prepare_cached("INSERT OR IGNORE INTO matching_fields (field) VALUES (?1)")?;
+                for f in &fields {
+                    ins.execute(params![f])?;
                 }
             }
-            let mut employees: Vec<Employee> = Vec::new();
-            {
-                let mut st = conn.prepare(
-                    "SELECT e.id, e.first_name, e.last_name, m.email FROM employees e LEFT JOIN employee_emails m ON m.employee_id = e.id ORDER BY e.id, m.email",
-                )?;
-                let mut rows = st.query([])?;
-                while let Some(row) = rows.next()? {
-                    let id: i64 = row.get(0)?;
-                    let email: Option<String> = row.get(3)?;
-                    let sid = id.to_string();
-                    if employees.last().map(|e| e.id != sid).unwrap_or(true) {
-                        employees.push(Employee {
-                            id: sid,
-                            first_name: row.get(1)?,
-                            last_name: row.get(2)?,
-                            emails: Vec::new(),
-                        });
-                    }
-                    if let (Some(e), Some(email)) = (employees.last_mut(), email) {
-                        e.emails.push(email);
-                    }
+            let mut st = conn.prepare_cached(
+                "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id AND f.field IN (SELECT field FROM matching_fields) ORDER BY a.id",
+            )?;
+            let assets = read_assets(st.query([])?)?;
+            Ok(Inventory {
+                assets,
+                employees: read_employees(conn)?,
+            })
+        })
+        .await
+    }
+
+    async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        self.with_conn("load", self.name(), move |conn| {
+            let mut exists = conn.prepare_cached("SELECT 1 FROM assets WHERE id = ?1")?;
+            let mut st =
+                conn.prepare_cached("SELECT field, value FROM asset_fields WHERE asset_id = ?1")?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                // Ids this store did not give (not a number) are not here.
+                let Ok(n) = id.parse::<i64>() else { continue };
+                if !exists.exists(params![n])? {
+                    continue;
                 }
+                let mut fields = Fields::new();
+                let mut rows = st.query(params![n])?;
+                while let Some(row) = rows.next()? {
+                    let field: String = row.get(0)?;
+                    let value: String = row.get(1)?;
+                    fields.set(&field, decode(&value));
+                }
+                out.push(Asset::new(id.clone(), fields));
             }
-            Ok(Inventory { assets, employees })
+            Ok(out)
         })
         .await
     }
@@ -410,6 +423,57 @@ impl Store for SqliteStore {
     }
 }
 
+/// Assets from rows of `(asset id, field, value)` ordered by asset id
+/// (field and value NULL for an asset without fields).
+fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
+    let mut assets: Vec<Asset> = Vec::new();
+    let mut current: Option<(i64, Fields)> = None;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let field: Option<String> = row.get(1)?;
+        let value: Option<String> = row.get(2)?;
+        if current.as_ref().map(|(c, _)| *c) != Some(id) {
+            if let Some((cid, f)) = current.take() {
+                assets.push(Asset::new(cid.to_string(), f));
+            }
+            current = Some((id, Fields::new()));
+        }
+        if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
+            fields.set(&field, decode(&value));
+        }
+    }
+    if let Some((cid, f)) = current {
+        assets.push(Asset::new(cid.to_string(), f));
+    }
+    Ok(assets)
+}
+
+/// Every employee with their emails.
+fn read_employees(conn: &Connection) -> rusqlite::Result<Vec<Employee>> {
+    let mut employees: Vec<Employee> = Vec::new();
+    let mut st = conn.prepare_cached(
+        "SELECT e.id, e.first_name, e.last_name, m.email FROM employees e LEFT JOIN employee_emails m ON m.employee_id = e.id ORDER BY e.id, m.email",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let email: Option<String> = row.get(3)?;
+        let sid = id.to_string();
+        if employees.last().map(|e| e.id != sid).unwrap_or(true) {
+            employees.push(Employee {
+                id: sid,
+                first_name: row.get(1)?,
+                last_name: row.get(2)?,
+                emails: Vec::new(),
+            });
+        }
+        if let (Some(e), Some(email)) = (employees.last_mut(), email) {
+            e.emails.push(email);
+        }
+    }
+    Ok(employees)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +483,65 @@ mod tests {
             .enable_all()
             .build()
             .expect("runtime")
+    }
+
+    /// What a sync in batches reads: the identifier fields of every asset
+    /// (assets without any included) with every employee, then whole
+    /// assets by id, in the order asked, as `load` has them.
+    #[test]
+    fn partial_loads_agree_with_load() {
+        rt().block_on(async {
+            let store = SqliteStore::open_in_memory().expect("open");
+            let a = store
+                .create_asset(&[
+                    FieldWrite::set("serial_number", "C02XK1ABJG5H"),
+                    FieldWrite::set("os_version", "15.2"),
+                ])
+                .await
+                .expect("a");
+            let b = store
+                .create_asset(&[FieldWrite::set("model", "iPad")])
+                .await
+                .expect("b");
+            store
+                .create_employee(&NewEmployee {
+                    first_name: "Ana".into(),
+                    last_name: "Díaz".into(),
+                    emails: vec!["ana@example.com".into()],
+                })
+                .await
+                .expect("e");
+            let all = store.load().await.expect("load");
+            let m = store
+                .load_for_matching(&["serial_number", "udid"])
+                .await
+                .expect("matching");
+            assert_eq!(m.employees, all.employees);
+            let fields: Vec<(String, Vec<String>)> = m
+                .assets
+                .iter()
+                .map(|x| {
+                    (
+                        x.id.clone(),
+                        x.fields.iter().map(|(k, _)| k.to_string()).collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                fields,
+                [
+                    (a.clone(), vec!["serial_number".to_string()]),
+                    (b.clone(), vec![])
+                ]
+            );
+            let got = store
+                .load_assets(&[b.as_str(), "999", "x", a.as_str()])
+                .await
+                .expect("assets");
+            assert_eq!(got.len(), 2);
+            assert_eq!(got[0], all.assets[1]);
+            assert_eq!(got[1], all.assets[0]);
+        });
     }
 
     /// Every statement a write runs finds its rows through an index on all

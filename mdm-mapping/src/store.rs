@@ -306,6 +306,36 @@ pub trait Store: Send + Sync {
     /// Reads the whole inventory.
     async fn load(&self) -> Result<Inventory, StoreError>;
 
+    /// Reads every asset with only the named fields (what matching reads),
+    /// and every employee: what a sync planned in batches holds for the
+    /// whole inventory ([`crate::upsert::apply_staged`]).
+    ///
+    /// The default reads everything ([`load`](Self::load)) and drops the
+    /// other fields; a store that can select fields should.
+    async fn load_for_matching(&self, fields: &[&str]) -> Result<Inventory, StoreError> {
+        let mut inventory = self.load().await?;
+        for a in &mut inventory.assets {
+            a.fields.retain(|k, _| fields.contains(&k));
+        }
+        Ok(inventory)
+    }
+
+    /// Reads the assets with these ids, with every field, in the order
+    /// asked; ids the store does not have are left out.
+    ///
+    /// The default reads everything ([`load`](Self::load)) on each call;
+    /// a store holding many assets should look them up instead.
+    async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, StoreError> {
+        let mut by_id: std::collections::HashMap<String, Asset> = self
+            .load()
+            .await?
+            .assets
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(*id)).collect())
+    }
+
     /// Creates an asset with these fields and returns its new id.
     async fn create_asset(&self, fields: &[FieldWrite]) -> Result<String, StoreError>;
 
@@ -456,6 +486,20 @@ impl MemoryStore {
 impl Store for MemoryStore {
     async fn load(&self) -> Result<Inventory, StoreError> {
         Ok(self.snapshot())
+    }
+
+    async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, StoreError> {
+        let s = self.lock();
+        let at: std::collections::HashMap<&str, &Asset> = s
+            .inventory
+            .assets
+            .iter()
+            .map(|a| (a.id.as_str(), a))
+            .collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| at.get(id).map(|a| (*a).clone()))
+            .collect())
     }
 
     async fn create_asset(&self, fields: &[FieldWrite]) -> Result<String, StoreError> {

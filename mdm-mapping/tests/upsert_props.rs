@@ -478,7 +478,7 @@ proptest! {
         let mut staged = staging.finish().unwrap();
         let mut plans = Vec::new();
         let done = block_on(upsert::apply_staged(
-            &mut staged, block_on(store.load()).unwrap(), &config, listings, &store, batch,
+            &mut staged, &config, listings, &store, batch,
             |p, _| plans.push(p),
         )).unwrap();
         prop_assert_eq!(done.summary, one.summary);
@@ -493,7 +493,7 @@ proptest! {
         }
         let mut again = again.finish().unwrap();
         let second = block_on(upsert::apply_staged(
-            &mut again, store.snapshot(), &config, listings, &store, batch, |_, _| {},
+            &mut again, &config, listings, &store, batch, |_, _| {},
         )).unwrap();
         prop_assert_eq!(second.summary.create + second.summary.update, 0, "{:?}", second.summary);
         prop_assert_eq!(second.report.writes, 0);

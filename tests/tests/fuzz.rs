@@ -952,7 +952,7 @@ proptest! {
                 let batched = MemoryStore::new(inv.clone());
                 let done = rt
                     .block_on(upsert::apply_staged(
-                        &mut staged, inv.clone(), &config, &full, &batched, size, |_, _| {},
+                        &mut staged, &config, &full, &batched, size, |_, _| {},
                     ))
                     .unwrap();
                 prop_assert_eq!(done.summary, p.summary, "batches of {}", size);

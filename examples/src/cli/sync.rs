@@ -197,11 +197,11 @@ pub async fn sync_with<S: Store + ?Sized>(
         }
         read.push((vendor, count));
     }
-    let inventory = store
-        .load()
-        .await
-        .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
     if options.dry_run {
+        let inventory = store
+            .load()
+            .await
+            .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
         let plan = upsert::plan(&inventory, &incoming, config, &full)
             .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
         return Ok(SyncOutcome {
@@ -223,7 +223,6 @@ pub async fn sync_with<S: Store + ?Sized>(
     let keep = options.keep_actions;
     let done = upsert::apply_staged(
         &mut staged,
-        inventory,
         config,
         &full,
         store,

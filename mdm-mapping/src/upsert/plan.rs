@@ -2712,6 +2712,11 @@ impl<'c> IdHashes<'c> {
         });
     }
 
+    /// The inventory fields [`IdHashes::asset`] reads.
+    pub(crate) fn asset_fields(&self) -> Vec<&str> {
+        self.c.asset_keys.iter().map(|(k, _)| k.as_ref()).collect()
+    }
+
     /// Appends the hash of every identifier of `asset` to `out`.
     pub(crate) fn asset(&self, asset: &Asset, out: &mut Vec<u64>) {
         let mut found = Vec::new();

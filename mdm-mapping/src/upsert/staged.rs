@@ -82,7 +82,7 @@ fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> StagingError {
 ///
 /// let mut staged = staging.finish().unwrap();
 /// let store = MemoryStore::new(Inventory::default());
-/// let done = apply_staged(&mut staged, Inventory::default(), &config, &[], &store, 1, |_, _| {})
+/// let done = apply_staged(&mut staged, &config, &[], &store, 1, |_, _| {})
 ///     .await
 ///     .unwrap();
 /// assert_eq!(done.summary.create, 2);
@@ -368,6 +368,13 @@ pub enum StagedError {
     /// The configuration is not usable (nothing was written).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The inventory could not be read (nothing was written).
+    #[error("cannot read the inventory: {error}")]
+    Load {
+        /// The store's error.
+        #[source]
+        error: StoreError,
+    },
     /// The staged records could not be read back; what the earlier batches
     /// wrote is in `done`.
     #[error("{error}")]
@@ -411,7 +418,7 @@ fn add(total: &mut Summary, s: &Summary) {
     total.employee_create += s.employee_create;
 }
 
-/// Plans and applies `staged` against `inventory`, one batch of at most
+/// Plans and applies `staged` against `store`'s inventory, one batch of at most
 /// `batch_records` records and assets at a time ([`Staged::batches`]),
 /// calling `on_batch` with each batch's plan and what its apply did.
 ///
@@ -419,11 +426,14 @@ fn add(total: &mut Summary, s: &Summary) {
 /// would leave (store ids aside): batches never split records and assets that
 /// share an identifier, and the employees a batch creates are known to the
 /// batches after it (a user of devices in two batches is created once).
-/// `full_listings` is as for [`plan`](crate::upsert::plan()). Memory holds one batch's records,
-/// assets and plan at a time, plus the inventory's employees.
+/// `full_listings` is as for [`plan`](crate::upsert::plan()).
+///
+/// Memory holds one batch's records, assets and plan at a time, plus the
+/// inventory's employees and every asset's id: the inventory is read with
+/// [`Store::load_for_matching`] (identifier fields only) to form the
+/// batches, then each batch's assets with [`Store::load_assets`].
 pub async fn apply_staged<S: Store + ?Sized>(
     staged: &mut Staged<'_>,
-    inventory: Inventory,
     config: &Config,
     full_listings: &[Vendor],
     store: &S,
@@ -431,9 +441,13 @@ pub async fn apply_staged<S: Store + ?Sized>(
     mut on_batch: impl FnMut(Plan, &ApplyReport),
 ) -> Result<StagedOutcome, StagedError> {
     config.validate()?;
-    let batches = staged.batches(&inventory, batch_records);
-    let mut assets: Vec<Option<_>> = inventory.assets.into_iter().map(Some).collect();
-    let mut employees = inventory.employees;
+    let skeleton = store
+        .load_for_matching(&staged.hashes.asset_fields())
+        .await
+        .map_err(|error| StagedError::Load { error })?;
+    let batches = staged.batches(&skeleton, batch_records);
+    let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
+    let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
     for batch in batches {
         let records = match staged.records(&batch) {
@@ -445,12 +459,23 @@ pub async fn apply_staged<S: Store + ?Sized>(
                 });
             }
         };
+        let wanted: Vec<&str> = batch
+            .assets
+            .iter()
+            .filter_map(|&i| ids.get(i).map(String::as_str))
+            .collect();
+        let assets = match store.load_assets(&wanted).await {
+            Ok(a) => a,
+            Err(error) => {
+                return Err(StagedError::Apply {
+                    what: format!("reading {} assets", wanted.len()),
+                    error,
+                    done: Box::new(done),
+                });
+            }
+        };
         let sub = Inventory {
-            assets: batch
-                .assets
-                .iter()
-                .filter_map(|&i| assets.get_mut(i).and_then(Option::take))
-                .collect(),
+            assets,
             employees: std::mem::take(&mut employees),
         };
         let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
@@ -548,7 +573,6 @@ mod tests {
         let mut likely = Vec::new();
         let done = futures::executor::block_on(apply_staged(
             &mut staged,
-            Inventory::default(),
             &config,
             &[],
             &store,
