@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backon::Retryable;
+use bytes::Bytes;
 use futures::stream::BoxStream;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use mdm_mapping::net::{RetryPolicy, base_url, endpoint, parse_retry_after};
@@ -413,9 +414,17 @@ impl AbmClient {
     // ---- the request loop -------------------------------------------------
 
     async fn execute<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, Error> {
+        let body = self.execute_raw(call).await?;
+        decode_body(&body, &call.label(), call.cursor)
+    }
+
+    /// The request loop: sends `call` with auth, rate limit and retries, and
+    /// returns the body of a 2xx response, not yet decoded (a decode error
+    /// is never retried, so decoding can follow the loop).
+    async fn execute_raw(&self, call: &Call<'_>) -> Result<Bytes, Error> {
         let idempotent = call.method != Method::POST;
         let policy = &self.inner.retry;
-        (|| self.attempt::<T>(call))
+        (|| self.attempt(call))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(|f| f.retryable && self.should_retry(&f.error, idempotent))
@@ -438,7 +447,7 @@ impl AbmClient {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, Failed> {
+    async fn attempt(&self, call: &Call<'_>) -> Result<Bytes, Failed> {
         let auth = &self.inner.auth;
         let token = auth.token().await.map_err(Failed::fatal)?;
         let mut resp = self.send(call, &token).await?;
@@ -490,11 +499,7 @@ impl AbmClient {
         })
     }
 
-    async fn read<T: DeserializeOwned>(
-        &self,
-        call: &Call<'_>,
-        resp: reqwest::Response,
-    ) -> Result<T, Failed> {
+    async fn read(&self, call: &Call<'_>, resp: reqwest::Response) -> Result<Bytes, Failed> {
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
@@ -509,15 +514,7 @@ impl AbmClient {
             retryable: true,
         })?;
         if (200..300).contains(&status) {
-            let de = &mut serde_json::Deserializer::from_slice(&body);
-            return serde_path_to_error::deserialize(de).map_err(|e| {
-                Failed::fatal(Error::Decode {
-                    request: call.label(),
-                    path: e.path().to_string(),
-                    cursor: call.cursor.map(str::to_string),
-                    source: e.into_inner(),
-                })
-            });
+            return Ok(body);
         }
         let errors = serde_json::from_slice::<ErrorDocument>(&body)
             .map(|d| d.errors)
@@ -561,10 +558,38 @@ impl AbmClient {
         query: &DeviceQuery,
         cursor: Option<&str>,
     ) -> Result<Page<OrgDevice>, Error> {
+        let body = self.org_devices_body(query, cursor).await?;
+        self.decode_org_devices(&body, cursor)
+    }
+
+    /// Decodes an `orgDevices` page read at `cursor` (errors name the
+    /// request, the JSON path and the cursor).
+    pub(crate) fn decode_org_devices(
+        &self,
+        body: &[u8],
+        cursor: Option<&str>,
+    ) -> Result<Page<OrgDevice>, Error> {
+        let request = format!("GET {}", self.url(&["v1", "orgDevices"]).path());
+        let doc: ListDocument<OrgDevice> = decode_body(body, &request, cursor)?;
+        Ok(Page::from_document(doc, cursor))
+    }
+
+    /// The undecoded body of one `orgDevices` page (auth, rate limit and
+    /// retries as for every request); [`Self::decode_org_devices`] reads it.
+    pub(crate) async fn org_devices_body(
+        &self,
+        query: &DeviceQuery,
+        cursor: Option<&str>,
+    ) -> Result<Bytes, Error> {
         let mut url = self.url(&["v1", "orgDevices"]);
         query.apply(&mut url, cursor)?;
-        let doc: ListDocument<OrgDevice> = self.get(url, cursor).await?;
-        Ok(Page::from_document(doc, cursor))
+        self.execute_raw(&Call {
+            method: Method::GET,
+            url,
+            body: None,
+            cursor,
+        })
+        .await
     }
 
     /// Every page of `GET /v1/orgDevices` from `from` (a saved cursor) or the
@@ -852,6 +877,22 @@ impl AbmClient {
         let doc: Document<OrgDeviceActivity> = self.get(url, None).await?;
         Ok(doc.data)
     }
+}
+
+/// Decodes a 2xx body, naming the JSON path, the request and the cursor of
+/// what failed.
+fn decode_body<T: DeserializeOwned>(
+    body: &[u8],
+    request: &str,
+    cursor: Option<&str>,
+) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+        request: request.to_string(),
+        path: e.path().to_string(),
+        cursor: cursor.map(str::to_string),
+        source: e.into_inner(),
+    })
 }
 
 #[cfg(test)]

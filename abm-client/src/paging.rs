@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::future::Future;
 
 use futures::stream::{self, BoxStream, StreamExt};
+use serde::de::IgnoredAny;
 use url::Url;
 
 use crate::error::{ConfigError, Error};
@@ -62,6 +63,15 @@ impl<T> Page<T> {
             total: paging.total,
         }
     }
+}
+
+/// The next cursor of a list document's `body`, read without decoding its
+/// resources: `data` is skipped (`IgnoredAny`), `meta` and `links` are read
+/// with the same types and rules as [`Page::from_document`], so it is the
+/// cursor a full decode of the same body finds (when that decode succeeds).
+pub(crate) fn next_cursor_of(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    let doc: ListDocument<IgnoredAny> = serde_json::from_slice(body)?;
+    Ok(Page::from_document(doc, None).next_cursor)
 }
 
 /// A field name for a `fields[...]` query parameter.
@@ -213,4 +223,65 @@ where
         }
     })
     .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::OrgDevice;
+
+    /// What a full decode of `body` finds as the next cursor.
+    fn full(body: &str) -> Option<String> {
+        let doc: ListDocument<OrgDevice> = serde_json::from_str(body).expect("decodes");
+        Page::from_document(doc, None).next_cursor
+    }
+
+    #[test]
+    fn the_cheap_cursor_is_the_full_decodes() {
+        let bodies = [
+            include_str!("../tests/fixtures/org_devices_page1.json"),
+            include_str!("../tests/fixtures/org_devices_page2.json"),
+            include_str!("../tests/fixtures/org_devices_page3.json"),
+            include_str!("../tests/fixtures/org_devices_edge_cases.json"),
+            include_str!("../tests/fixtures/server_a_devices_page1.json"),
+            // meta first, decoy cursors inside the resources
+            r#"{"meta": {"paging": {"nextCursor": "M"}},
+                "data": [{"type": "orgDevices", "id": "X",
+                          "attributes": {"meta": {"paging": {"nextCursor": "D"}}},
+                          "links": {"next": "https://x.example/?cursor=L"}}]}"#,
+            // only links.next carries it (meta blank)
+            r#"{"data": [], "links": {"next": "https://e.example/v1/orgDevices?limit=5&cursor=FROM%20LINK"},
+                "meta": {"paging": {"nextCursor": " "}}}"#,
+            // a link without a cursor, a non-URL link
+            r#"{"data": [], "links": {"next": "https://e.example/v1/orgDevices?limit=5"}}"#,
+            r#"{"data": [], "links": {"next": "not a url"}}"#,
+            // nulls and absences
+            r#"{"data": null, "links": null, "meta": null}"#,
+            r#"{"data": [], "meta": {"paging": null}}"#,
+            r#"{"meta": {"paging": {"nextCursor": null, "limit": 1000}}}"#,
+            r#"{}"#,
+            // unknown members around
+            r#"{"included": [{"a": 1}], "data": [], "meta": {"paging": {"nextCursor": "N", "total": 3}, "x": [1]}}"#,
+        ];
+        let mut with_cursor = 0;
+        for body in bodies {
+            let cheap = next_cursor_of(body.as_bytes()).expect("cheap read");
+            assert_eq!(cheap, full(body), "{body}");
+            with_cursor += usize::from(cheap.is_some());
+        }
+        assert_eq!(with_cursor, 6);
+        assert_eq!(
+            next_cursor_of(bodies[6].as_bytes())
+                .expect("read")
+                .as_deref(),
+            Some("FROM LINK")
+        );
+    }
+
+    #[test]
+    fn the_cheap_read_fails_on_what_is_not_a_list_document() {
+        for body in ["<html>", r#"{"meta": 5}"#, r#"{"data": {}}"#, ""] {
+            assert!(next_cursor_of(body.as_bytes()).is_err(), "{body}");
+        }
+    }
 }

@@ -20,19 +20,36 @@
 //!
 //! The cursor is Apple's `nextCursor`; pages hold up to 1000 devices (one
 //! request per 1000 devices).
+//!
+//! [`pages`](DeviceSource::pages) is pipelined: when a page's body arrives,
+//! the next cursor is read from its `meta`/`links` alone (the resources are
+//! skipped) and the next page is requested at once, while the page is
+//! decoded and normalized on Tokio's blocking pool. One listing request is
+//! in flight at a time, only for a cursor the server named: the requests are
+//! those of a sequential listing. The full decode's cursor is checked
+//! against the one read ahead; if they differ (they should not), the full
+//! decode's wins and the other request is cancelled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::TryStreamExt;
-use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor};
+use futures::stream::{self, BoxStream};
+use mdm_mapping::source::guard_pages;
+use mdm_mapping::{
+    Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, SourceErrorKind, Vendor,
+};
 
 use crate::client::AbmClient;
 use crate::error::Error;
 use crate::model::{AppleCareCoverage, CoverageStatus, OrgDevice};
-use crate::paging::{DeviceQuery, MAX_LIMIT, ServerQuery};
+use crate::paging::{DeviceQuery, MAX_LIMIT, ServerQuery, next_cursor_of};
 
 /// The catalog keys an [`AbmSource`] can fill.
 pub const FIELD_KEYS: &[&str] = &[
@@ -161,8 +178,36 @@ impl AbmSource {
             .client
             .org_devices_page(&query, cursor.map(Cursor::as_str))
             .await?;
-        let mut devices = Vec::with_capacity(page.data.len());
-        for device in &page.data {
+        let mut devices = records(&page.data, map);
+        self.add_applecare(&mut devices).await?;
+        Ok(DevicePage {
+            devices,
+            next: page.next_cursor.map(Cursor::new),
+        })
+    }
+
+    /// The opt-in AppleCare read, one request per device, in page order.
+    async fn add_applecare(&self, devices: &mut [SourceDevice]) -> Result<(), Error> {
+        if !self.applecare {
+            return Ok(());
+        }
+        for record in devices {
+            // A device Apple has no coverage record for is not an error.
+            let coverage = match self.client.apple_care_coverage(&record.source_id).await {
+                Err(e) if e.is_not_found() => Vec::new(),
+                other => other?,
+            };
+            apply_applecare(record, &coverage);
+        }
+        Ok(())
+    }
+}
+
+/// Normalizes a page's devices, filling `assigned_server_id` from the
+/// servers' device lists (`map`, the opt-in) where the resource has none.
+fn records(data: &[OrgDevice], map: Option<&HashMap<String, String>>) -> Vec<SourceDevice> {
+    data.iter()
+        .map(|device| {
             let mut record = source_device(device);
             if let Some(map) = map
                 && !record.fields.contains("assigned_server_id")
@@ -172,19 +217,177 @@ impl AbmSource {
                     map.get(&device.id).map(String::as_str),
                 );
             }
-            if self.applecare {
-                // A device Apple has no coverage record for is not an error.
-                let coverage = match self.client.apple_care_coverage(&device.id).await {
-                    Err(e) if e.is_not_found() => Vec::new(),
-                    other => other?,
-                };
-                apply_applecare(&mut record, &coverage);
-            }
-            devices.push(record);
+            record
+        })
+        .collect()
+}
+
+/// A spawned task that is aborted when dropped: dropping a page stream
+/// cancels the request it had in flight.
+#[derive(Debug)]
+struct Task<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// A page's body as it arrived, with the cursor read cheaply from it.
+struct Fetched {
+    body: Bytes,
+    /// The next cursor from `meta`/`links` alone (`None`: that cheap read
+    /// failed; the full decode says why).
+    next: Option<Option<String>>,
+}
+
+/// The `orgDevices` request in flight: the page at `cursor`.
+struct InFlight {
+    cursor: Option<String>,
+    task: Task<Result<Fetched, Error>>,
+}
+
+/// The state of [`AbmSource`]'s pipelined page stream: at most one
+/// `orgDevices` request in flight, sent as soon as the previous page's body
+/// arrived, while that page is decoded on the blocking pool.
+struct Pipeline<'a> {
+    source: &'a AbmSource,
+    query: Arc<DeviceQuery>,
+    /// The cursor to start from, until the first step.
+    start: Option<Option<String>>,
+    inflight: Option<InFlight>,
+    /// Cursors requested so far: the loop guard, which also keeps a
+    /// repeated cursor from being requested ahead.
+    seen: HashSet<String>,
+}
+
+fn at(e: SourceError, cursor: &Option<String>) -> SourceError {
+    e.at_cursor(cursor.clone().map(Cursor::new))
+}
+
+fn runtime() -> Result<tokio::runtime::Handle, SourceError> {
+    tokio::runtime::Handle::try_current()
+        .map_err(|e| SourceError::new(Vendor::Abm, SourceErrorKind::Config, e))
+}
+
+fn join_error(e: tokio::task::JoinError) -> SourceError {
+    SourceError::new(Vendor::Abm, SourceErrorKind::Other, e)
+}
+
+impl<'a> Pipeline<'a> {
+    fn new(source: &'a AbmSource, from: Option<String>) -> Self {
+        Pipeline {
+            source,
+            query: Arc::new(DeviceQuery::new().limit(source.limit)),
+            start: Some(from),
+            inflight: None,
+            seen: HashSet::new(),
         }
+    }
+
+    /// Sends the request for the page at `cursor` on the runtime; the next
+    /// cursor is read from its body as soon as it arrives.
+    fn request(&self, cursor: Option<String>) -> Result<InFlight, SourceError> {
+        let client = self.source.client.clone();
+        let query = Arc::clone(&self.query);
+        let at_cursor = cursor.clone();
+        let task = runtime()?.spawn(async move {
+            let body = client
+                .org_devices_body(&query, at_cursor.as_deref())
+                .await?;
+            let next = next_cursor_of(&body).ok();
+            Ok(Fetched { body, next })
+        });
+        Ok(InFlight {
+            cursor,
+            task: Task(task),
+        })
+    }
+
+    /// The next page, or `None` after the last page or an error.
+    async fn step(&mut self) -> Option<Result<DevicePage, SourceError>> {
+        if let Some(from) = self.start.take()
+            && let Err(e) = self.begin(&from).await
+        {
+            return Some(Err(at(e, &from)));
+        }
+        let InFlight { cursor, task } = self.inflight.take()?;
+        let result = self.page(&cursor, task).await;
+        if result.is_err() {
+            // Nothing follows an error: cancel what is in flight.
+            self.inflight = None;
+        }
+        Some(result.map_err(|e| at(e, &cursor)))
+    }
+
+    async fn begin(&mut self, from: &Option<String>) -> Result<(), SourceError> {
+        if self.source.assigned_servers {
+            self.source.server_map().await?;
+        }
+        if let Some(c) = from {
+            self.seen.insert(c.clone());
+        }
+        self.inflight = Some(self.request(from.clone())?);
+        Ok(())
+    }
+
+    async fn page(
+        &mut self,
+        cursor: &Option<String>,
+        task: Task<Result<Fetched, Error>>,
+    ) -> Result<DevicePage, SourceError> {
+        let fetched = task.await.map_err(join_error)??;
+        // Ask for the next page now, before this one is decoded.
+        if let Some(Some(next)) = &fetched.next
+            && !self.seen.contains(next)
+        {
+            self.inflight = Some(self.request(Some(next.clone()))?);
+        }
+        let client = self.source.client.clone();
+        let map = self
+            .source
+            .assigned_servers
+            .then(|| Arc::clone(&self.source.server_map));
+        let at_cursor = cursor.clone();
+        let decode = runtime()?.spawn_blocking(move || {
+            let page = client.decode_org_devices(&fetched.body, at_cursor.as_deref())?;
+            let map = map.as_ref().and_then(|m| m.get());
+            Ok::<_, Error>((records(&page.data, map), page.next_cursor))
+        });
+        let (mut devices, next) = Task(decode).await.map_err(join_error)??;
+        let next = match next {
+            Some(n) if self.seen.insert(n.clone()) => Some(n),
+            Some(n) => {
+                tracing::warn!(cursor = %n, "the server repeated a cursor; stopping");
+                None
+            }
+            None => None,
+        };
+        // The full decode's cursor is the one that counts: a request sent
+        // for any other (the cheap read disagreed, which it should not) is
+        // cancelled and the right one sent.
+        let ahead = self.inflight.as_ref().and_then(|f| f.cursor.as_deref());
+        if ahead != next.as_deref() {
+            if let Some(ahead) = ahead {
+                tracing::warn!(ahead, next = ?next, "the cursor read ahead disagreed with the page; requesting the page's own");
+            }
+            self.inflight = None;
+            if let Some(n) = &next {
+                self.inflight = Some(self.request(Some(n.clone()))?);
+            }
+        }
+        self.source.add_applecare(&mut devices).await?;
         Ok(DevicePage {
             devices,
-            next: page.next_cursor.map(Cursor::new),
+            next: next.map(Cursor::new),
         })
     }
 }
@@ -199,6 +402,22 @@ impl DeviceSource for AbmSource {
         self.fetch(cursor)
             .await
             .map_err(|e| SourceError::from(e).at_cursor(cursor.cloned()))
+    }
+
+    /// Every page from `from`, pipelined: as soon as a page's body arrives,
+    /// its next cursor is read from `meta`/`links` alone and the next page is
+    /// requested, while this page is decoded and normalized on the blocking
+    /// pool. One `orgDevices` request is in flight at a time, and only for a
+    /// cursor the server named, so no request is wasted. The contract is
+    /// [`DeviceSource::pages`]'s (through [`guard_pages`]); an error carries
+    /// the cursor of the page that failed. Poll it inside a Tokio runtime.
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        let pipeline = Pipeline::new(self, from.map(|c| c.as_str().to_string()));
+        let pages = stream::unfold(pipeline, |mut p| async move {
+            let page = p.step().await?;
+            Some((page, p))
+        });
+        guard_pages(Vendor::Abm, pages)
     }
 }
 
@@ -300,4 +519,28 @@ pub fn apply_applecare(device: &mut SourceDevice, coverages: &[AppleCareCoverage
         .map(|d| d.format("%Y-%m-%d").to_string());
     device.fields.text("applecare_status", status.as_deref());
     device.fields.date("applecare_end_date", end.as_deref());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dropping_a_task_cancels_it() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = Task(tokio::spawn(async move {
+            // Holds the sender until it is cancelled.
+            let _tx = tx;
+            std::future::pending::<()>().await;
+        }));
+        drop(task);
+        // The sender is dropped only when the task is aborted.
+        assert!(rx.await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_task_yields_its_output() {
+        let task = Task(tokio::spawn(async { 7 }));
+        assert_eq!(task.await.expect("joined"), 7);
+    }
 }

@@ -12,6 +12,7 @@ mod endpoints;
 mod errors;
 mod keys;
 mod paging;
+mod pipeline;
 mod redaction;
 mod retry;
 mod source;
