@@ -14,7 +14,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use mdm_mapping::net::{self, RetryPolicy};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use url::Url;
 
 use crate::endpoint::Endpoint;
@@ -416,6 +416,17 @@ impl KandjiClient {
         query: &DeviceQuery,
         offset: u32,
     ) -> Result<Vec<Device>, Error> {
+        let body = self.list_devices_body(query, offset).await?;
+        decode_device_list(&body, offset)
+    }
+
+    /// The undecoded body of one device listing page (rate limit and
+    /// retries as for every request); [`decode_device_list`] reads it.
+    pub(crate) async fn list_devices_body(
+        &self,
+        query: &DeviceQuery,
+        offset: u32,
+    ) -> Result<Bytes, Error> {
         let mut url = self.url(&["api", "v1", "devices"]);
         {
             let mut q = url.query_pairs_mut();
@@ -425,15 +436,7 @@ impl KandjiClient {
             q.append_pair("limit", &query.effective_page_size().to_string());
             q.append_pair("offset", &offset.to_string());
         }
-        let body = self.execute(Endpoint::ListDevices, &url).await?;
-        let page = Some(format!("offset {offset}"));
-        // Kandji's docs once showed a filtered listing as a single object:
-        // accept it as a page of one.
-        if first_byte(&body) == Some(b'{') {
-            decode::<Device>(Endpoint::ListDevices, page, &body).map(|d| vec![d])
-        } else {
-            decode(Endpoint::ListDevices, page, &body)
-        }
+        self.execute(Endpoint::ListDevices, &url).await
     }
 
     /// The device listing as a lazy stream of pages, from `offset` 0 until a
@@ -874,6 +877,31 @@ fn first_byte(body: &[u8]) -> Option<u8> {
     body.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
+/// Decodes a device listing page read at `offset`.
+pub(crate) fn decode_device_list(body: &[u8], offset: u32) -> Result<Vec<Device>, Error> {
+    let page = Some(format!("offset {offset}"));
+    // Kandji's docs once showed a filtered listing as a single object:
+    // accept it as a page of one.
+    if first_byte(body) == Some(b'{') {
+        decode::<Device>(Endpoint::ListDevices, page, body).map(|d| vec![d])
+    } else {
+        decode(Endpoint::ListDevices, page, body)
+    }
+}
+
+/// How many devices a listing body holds, counted without decoding them
+/// (`None`: the body is not a listing; its decode says why). The count is
+/// the length [`decode_device_list`] returns when it succeeds.
+pub(crate) fn count_device_list(body: &[u8]) -> Option<usize> {
+    if first_byte(body) == Some(b'{') {
+        serde_json::from_slice::<IgnoredAny>(body).ok().map(|_| 1)
+    } else {
+        serde_json::from_slice::<Vec<IgnoredAny>>(body)
+            .ok()
+            .map(|v| v.len())
+    }
+}
+
 fn decode<T: DeserializeOwned>(
     endpoint: Endpoint,
     page: Option<String>,
@@ -1003,6 +1031,30 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         h.insert("retry-after", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn the_cheap_count_is_the_decoded_length() {
+        let one = r#"{"device_id": "a", "serial_number": "X"}"#;
+        let bodies = [
+            "[]".to_string(),
+            " [ ] ".to_string(),
+            one.to_string(),
+            format!("[{one}]"),
+            format!("[{one}, {one}, {one}]"),
+            // nested lists and objects inside a device do not count
+            r#"[{"device_id": "a", "tags": ["x", "y"], "odd": {"k": [1, {"j": []}]}}]"#.to_string(),
+        ];
+        for body in &bodies {
+            let decoded = decode_device_list(body.as_bytes(), 0)
+                .expect("decodes")
+                .len();
+            assert_eq!(count_device_list(body.as_bytes()), Some(decoded), "{body}");
+        }
+        for bad in ["<html>", "", "[1, 2", "[] x", "null"] {
+            assert_eq!(count_device_list(bad.as_bytes()), None, "{bad}");
+            assert!(decode_device_list(bad.as_bytes(), 0).is_err(), "{bad}");
+        }
     }
 
     #[test]

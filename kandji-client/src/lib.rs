@@ -120,7 +120,9 @@ pub use error::{Error, ErrorBody};
 pub use models::{Device, DeviceApps, DeviceDetails, DeviceUser, Platform, User};
 pub use query::{DeviceQuery, MAX_PAGE_SIZE, UserQuery};
 pub use rate_limit::{RateLimiter, RateLimits, TokioClock};
-pub use source::{KandjiSource, UserDirectory, UserStatus, keys, to_source_device};
+pub use source::{
+    DEFAULT_LOOKAHEAD, KandjiSource, UserDirectory, UserStatus, keys, to_source_device,
+};
 
 /// Re-exported so callers can tune retries without depending on `mdm-mapping` directly.
 pub use mdm_mapping::net::RetryPolicy;

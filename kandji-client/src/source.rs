@@ -1,17 +1,24 @@
 //! [`KandjiSource`]: the [`DeviceSource`] over Kandji's device listing, and
 //! the mapping from Kandji payloads to normalized [`SourceDevice`]s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
+use mdm_mapping::source::guard_pages;
 use mdm_mapping::{
-    Assignee, Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor,
+    Assignee, Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, SourceErrorKind,
+    Vendor,
 };
 
-use crate::client::KandjiClient;
+use crate::client::{KandjiClient, count_device_list, decode_device_list};
 use crate::error::Error;
 use crate::models::{Device, DeviceDetails, DeviceUser, User};
 use crate::query::{DeviceQuery, MAX_PAGE_SIZE, UserQuery};
@@ -136,6 +143,10 @@ pub mod keys {
         RECOVERY_LOCK_ENABLED,
     ];
 }
+
+/// How many listing requests [`KandjiSource`]'s page stream keeps in flight
+/// while it decodes a page, by default ([`KandjiSource::with_lookahead`]).
+pub const DEFAULT_LOOKAHEAD: usize = 1;
 
 /// What the users endpoint says about one user, for the "User Active" join.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -368,6 +379,7 @@ pub struct KandjiSource {
     details: bool,
     user_active: bool,
     details_concurrency: usize,
+    lookahead: usize,
     users: tokio::sync::Mutex<Option<Arc<UserDirectory>>>,
 }
 
@@ -379,6 +391,7 @@ impl fmt::Debug for KandjiSource {
             .field("details", &self.details)
             .field("user_active", &self.user_active)
             .field("details_concurrency", &self.details_concurrency)
+            .field("lookahead", &self.lookahead)
             .finish_non_exhaustive()
     }
 }
@@ -394,6 +407,7 @@ impl KandjiSource {
             details: false,
             user_active: false,
             details_concurrency: 4,
+            lookahead: DEFAULT_LOOKAHEAD,
             users: tokio::sync::Mutex::new(None),
         }
     }
@@ -440,6 +454,28 @@ impl KandjiSource {
         self
     }
 
+    /// How many listing requests [`pages`](DeviceSource::pages) keeps in
+    /// flight while it decodes and normalizes a page (default
+    /// [`DEFAULT_LOOKAHEAD`], 1).
+    ///
+    /// - `1`: when a page arrives, its devices are counted (not decoded) and,
+    ///   if it is full, the next offset is requested at once, while the page
+    ///   is decoded and normalized. The requests are exactly the sequential
+    ///   listing's, in its order, one at a time: nothing speculative.
+    /// - `n > 1`: also the `n - 1` pages after that, before it is known they
+    ///   exist: `n` requests at once (the server may serve them in any
+    ///   order, which on a list that changes during the sync moves what
+    ///   each page holds), at most `n - 1` requests past the end of each
+    ///   listing, up to `n + 1` pages in memory.
+    /// - `0`: the next page is requested only once a page is normalized.
+    ///
+    /// Either way the offsets asked for are those of the sequential
+    /// listing. [`fetch_page`](DeviceSource::fetch_page) is not affected.
+    pub fn with_lookahead(mut self, n: usize) -> Self {
+        self.lookahead = n;
+        self
+    }
+
     /// The client.
     pub fn client(&self) -> &KandjiClient {
         &self.client
@@ -469,21 +505,27 @@ impl KandjiSource {
     }
 
     async fn page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, Error> {
-        let offset = match cursor {
-            None => 0,
-            Some(c) => c.as_str().trim().parse::<u32>().map_err(|_| {
-                Error::config(format!(
-                    "invalid Kandji cursor {:?}: expected a device offset",
-                    c.as_str()
-                ))
-            })?,
-        };
+        let offset = parse_offset(cursor)?;
         if cursor.is_none() {
             // A new sync: the next page with users reloads the directory.
             *self.users.lock().await = None;
         }
         let listed = self.client.list_devices(&self.query, offset).await?;
-        let got = listed.len();
+        self.finish(offset, listed).await
+    }
+
+    /// The offset of the page after the one at `offset` that listed `got`
+    /// devices: `None` after a short page (the end of the listing).
+    fn next_offset(&self, offset: u32, got: usize) -> Option<u32> {
+        let full = got >= self.query.effective_page_size() as usize;
+        full.then(|| offset.checked_add(u32::try_from(got).unwrap_or(u32::MAX)))
+            .flatten()
+    }
+
+    /// Turns the listing at `offset` into a page: drops repeats within it,
+    /// joins the opt-in reads and normalizes.
+    async fn finish(&self, offset: u32, listed: Vec<Device>) -> Result<DevicePage, Error> {
+        let next = self.next_offset(offset, listed.len());
         let mut seen = HashSet::new();
         let devices: Vec<Device> = listed
             .into_iter()
@@ -516,14 +558,9 @@ impl KandjiSource {
             .zip(details.iter())
             .map(|(d, x)| to_source_device(d, x.as_ref(), users.as_deref()))
             .collect();
-        let full = got >= self.query.effective_page_size() as usize;
-        let next = full
-            .then(|| offset.checked_add(u32::try_from(got).unwrap_or(u32::MAX)))
-            .flatten()
-            .map(|n| Cursor::new(n.to_string()));
         Ok(DevicePage {
             devices: records,
-            next,
+            next: next.map(|n| Cursor::new(n.to_string())),
         })
     }
 
@@ -552,6 +589,215 @@ impl DeviceSource for KandjiSource {
         self.page(cursor)
             .await
             .map_err(|e| SourceError::from(e).at_cursor(cursor.cloned()))
+    }
+
+    /// Every page from `from`, pipelined: when a page arrives, its devices
+    /// are counted without decoding them and, if it is full, the next
+    /// offset is requested at once, while the page is decoded (on Tokio's
+    /// blocking pool) and normalized (see
+    /// [`with_lookahead`](KandjiSource::with_lookahead)). The offsets, and by
+    /// default the requests, are exactly those of the sequential listing.
+    /// The contract is [`DeviceSource::pages`]'s (through [`guard_pages`]);
+    /// an error carries the cursor of the page that failed. Poll it inside a
+    /// Tokio runtime.
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        let pipeline = Pipeline::new(self, from);
+        let pages = stream::unfold(pipeline, |mut p| async move {
+            let page = p.step().await?;
+            Some((page, p))
+        });
+        guard_pages(Vendor::Kandji, pages)
+    }
+}
+
+/// The offset a cursor names (`None`: 0, the start).
+fn parse_offset(cursor: Option<&Cursor>) -> Result<u32, Error> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c.as_str().trim().parse::<u32>().map_err(|_| {
+            Error::config(format!(
+                "invalid Kandji cursor {:?}: expected a device offset",
+                c.as_str()
+            ))
+        }),
+    }
+}
+
+/// A spawned task that is aborted when dropped: dropping a page stream
+/// cancels the requests it had in flight.
+#[derive(Debug)]
+struct Task<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// A page's listing as it arrived, with its devices counted (not decoded).
+struct Listed {
+    body: Bytes,
+    /// How many devices it holds (`None`: not a listing; the decode says why).
+    count: Option<usize>,
+}
+
+/// A listing request in flight: the page at `offset`, named `cursor`.
+struct Listing {
+    offset: u32,
+    cursor: Option<Cursor>,
+    task: Task<Result<Listed, Error>>,
+}
+
+/// The state of [`KandjiSource`]'s pipelined page stream: the listing
+/// requests in flight, in offset order, the first being the page to yield
+/// next.
+struct Pipeline<'a> {
+    source: &'a KandjiSource,
+    query: Arc<DeviceQuery>,
+    /// The cursor to start from, until the first step.
+    start: Option<Option<Cursor>>,
+    queue: VecDeque<Listing>,
+}
+
+fn runtime() -> Result<tokio::runtime::Handle, SourceError> {
+    tokio::runtime::Handle::try_current()
+        .map_err(|e| SourceError::new(Vendor::Kandji, SourceErrorKind::Config, e))
+}
+
+fn join_error(e: tokio::task::JoinError) -> SourceError {
+    SourceError::new(Vendor::Kandji, SourceErrorKind::Other, e)
+}
+
+impl<'a> Pipeline<'a> {
+    fn new(source: &'a KandjiSource, from: Option<Cursor>) -> Self {
+        Pipeline {
+            source,
+            query: Arc::new(source.query.clone()),
+            start: Some(from),
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Sends the listing request at `offset` on the runtime; its devices
+    /// are counted as soon as it arrives.
+    fn request(&self, offset: u32, cursor: Option<Cursor>) -> Result<Listing, SourceError> {
+        let client = self.source.client.clone();
+        let query = Arc::clone(&self.query);
+        let task = runtime()?.spawn(async move {
+            let body = client.list_devices_body(&query, offset).await?;
+            let count = count_device_list(&body);
+            Ok(Listed { body, count })
+        });
+        Ok(Listing {
+            offset,
+            cursor,
+            task: Task(task),
+        })
+    }
+
+    /// Makes the page at `next` (`None`: there is none) the next in flight,
+    /// then asks for pages past it, speculatively, until `lookahead`
+    /// requests are in flight.
+    fn schedule(&mut self, next: Option<u32>) -> Result<(), SourceError> {
+        match next {
+            None => self.queue.clear(),
+            Some(n) if self.queue.front().is_some_and(|l| l.offset == n) => {}
+            Some(n) => {
+                // Not in flight yet, or what was asked for ahead is at the
+                // wrong offsets (a page longer than the page size).
+                self.queue.clear();
+                let listing = self.request(n, Some(Cursor::new(n.to_string())))?;
+                self.queue.push_back(listing);
+            }
+        }
+        self.fill()
+    }
+
+    fn fill(&mut self) -> Result<(), SourceError> {
+        let step = self.query.effective_page_size();
+        while self.queue.len() < self.source.lookahead {
+            let Some(offset) = self.queue.back().and_then(|l| l.offset.checked_add(step)) else {
+                break;
+            };
+            let listing = self.request(offset, Some(Cursor::new(offset.to_string())))?;
+            self.queue.push_back(listing);
+        }
+        Ok(())
+    }
+
+    /// The next page, or `None` after the last page or an error.
+    async fn step(&mut self) -> Option<Result<DevicePage, SourceError>> {
+        if let Some(from) = self.start.take()
+            && let Err(e) = self.begin(from.as_ref()).await
+        {
+            return Some(Err(e.at_cursor(from)));
+        }
+        let Listing {
+            offset,
+            cursor,
+            task,
+        } = self.queue.pop_front()?;
+        let result = self.page(offset, task).await;
+        if result.is_err() {
+            // Nothing follows an error: cancel what is in flight.
+            self.queue.clear();
+        }
+        Some(result.map_err(|e| e.at_cursor(cursor)))
+    }
+
+    async fn begin(&mut self, from: Option<&Cursor>) -> Result<(), SourceError> {
+        let offset = parse_offset(from)?;
+        if from.is_none() {
+            // A new sync: the next page with users reloads the directory.
+            *self.source.users.lock().await = None;
+        }
+        let first = self.request(offset, from.cloned())?;
+        self.queue.push_back(first);
+        self.fill()
+    }
+
+    async fn page(
+        &mut self,
+        offset: u32,
+        task: Task<Result<Listed, Error>>,
+    ) -> Result<DevicePage, SourceError> {
+        let Listed { body, count } = task.await.map_err(join_error)??;
+        let lookahead = self.source.lookahead > 0;
+        // The offset the sequential listing asks for next, asked for now,
+        // before this page is decoded.
+        let counted = count.and_then(|c| self.source.next_offset(offset, c));
+        if lookahead {
+            self.schedule(counted)?;
+        }
+        let decode = runtime()?.spawn_blocking(move || decode_device_list(&body, offset));
+        let listed = Task(decode).await.map_err(join_error)??;
+        let next = self.source.next_offset(offset, listed.len());
+        if lookahead && next != counted {
+            // The decode's length is the one that counts (a count that
+            // disagrees should not happen).
+            if count.is_some() {
+                tracing::warn!(
+                    offset,
+                    ?counted,
+                    ?next,
+                    "the counted page disagreed with its decode"
+                );
+            }
+            self.schedule(next)?;
+        }
+        let page = self.source.finish(offset, listed).await?;
+        if !lookahead {
+            self.schedule(next)?;
+        }
+        Ok(page)
     }
 }
 

@@ -6,6 +6,7 @@ mod devices;
 mod errors;
 mod models;
 mod org;
+mod pipeline;
 mod rate_limit;
 mod retry;
 mod secrets;
