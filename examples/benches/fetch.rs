@@ -16,9 +16,11 @@
 //!   ratio to a bare reqwest + `serde_json::Value` loop over the same
 //!   endpoints and pages (same process, same simulator, best of `FETCH_RUNS`).
 //! - **Latency**: with 20 ms added to every response, wall time against
-//!   `requests × latency ÷ concurrency` (the page stream issues one request
-//!   at a time, so the concurrency is 1), with the CPU time of the client
-//!   (this process) and of the simulator process per page.
+//!   `requests × latency ÷ concurrency`, where the concurrency is the most
+//!   requests of the vendor the simulator held at once during the run (the
+//!   clients keep the next pages in flight while a page is decoded), with
+//!   the CPU time of the client (this process) and of the simulator process
+//!   per page.
 //! - **Memory**: peak RSS (`VmHWM`) of a child process (this binary, re-run)
 //!   that streams 100,000 devices of one vendor without keeping them, and of
 //!   a child that runs the full `sync` of a 100,000-device fleet into SQLite.
@@ -386,6 +388,7 @@ fn stats_json(stats: &SimStats) -> Value {
             "requests": v.requests,
             "token_requests": v.token_requests,
             "endpoints": v.endpoints,
+            "max_in_flight": v.max_in_flight,
         })
     };
     json!({
@@ -467,6 +470,7 @@ impl SimProc {
             requests: v["requests"].as_u64().unwrap_or(0),
             token_requests: v["token_requests"].as_u64().unwrap_or(0),
             endpoints: serde_json::from_value(v["endpoints"].clone())?,
+            max_in_flight: v["max_in_flight"].as_u64().unwrap_or(1),
             ..VendorStats::default()
         })
     }
@@ -1357,13 +1361,19 @@ async fn parent(o: Options) -> Res<()> {
                     ),
                 );
                 let requests = run.stats.requests;
-                let bound = o.latency.mul_f64(requests as f64).as_secs_f64();
+                // The concurrency the stream used: the most requests the
+                // simulator held at once.
+                let concurrency = run.stats.max_in_flight.max(1);
+                let bound = o
+                    .latency
+                    .mul_f64(requests as f64 / concurrency as f64)
+                    .as_secs_f64();
                 let wall = run.wall.as_secs_f64();
                 let zero_wall = zero.get(label).map_or(0.0, |z| z.wall.as_secs_f64());
                 latency_rows.push(vec![
                     label.to_string(),
                     requests.to_string(),
-                    "1".to_string(),
+                    concurrency.to_string(),
                     format!("{bound:.2}"),
                     format!("{wall:.2}"),
                     format!("{:.2}", wall / bound),

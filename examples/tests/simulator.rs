@@ -334,6 +334,29 @@ async fn kandji_bearer_token() {
     assert_eq!(resp.headers()["x-ratelimit-limit-hour"], "10000");
 }
 
+/// The simulator counts how many requests of a vendor it holds at once:
+/// the fetch bench's concurrency. One after another is 1; four sent together
+/// while each is held by a latency are more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_counts_concurrent_requests() {
+    let sim = start(20).await;
+    let c = client();
+    let url = format!("{}/api/v1/devices", sim.kandji_url());
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    for _ in 0..3 {
+        get_json(&c, &url, &token).await;
+    }
+    assert_eq!(sim.stats().kandji.max_in_flight, 1);
+    assert_eq!(sim.stats().jamf.max_in_flight, 0);
+    // A latency keeps each request in the simulator long enough to overlap.
+    sim.set_latency(Duration::from_millis(200));
+    sim.reset_stats();
+    let four = (0..4).map(|_| get_json(&c, &url, &token));
+    futures::future::join_all(four).await;
+    let seen = sim.stats().kandji.max_in_flight;
+    assert!((2..=4).contains(&seen), "{seen}");
+}
+
 #[tokio::test]
 async fn abm_assertion_checked_against_the_configured_key() {
     let sim = start(20).await;

@@ -221,6 +221,9 @@ pub struct VendorStats {
     pub endpoints: BTreeMap<String, u64>,
     /// Faults injected.
     pub faults: FaultCounts,
+    /// The most requests of this vendor the simulator held at once (from
+    /// arrival, latency included, to the response).
+    pub max_in_flight: u64,
 }
 
 /// Request counters, for tests and benchmarks.
@@ -293,6 +296,8 @@ pub(crate) struct SimState {
     pub(crate) stats: Mutex<SimStats>,
     /// The response delay, in nanoseconds (changed by [`Simulator::set_latency`]).
     pub(crate) latency_nanos: AtomicU64,
+    /// Requests being handled now, per vendor (Jamf, Kandji, ABM).
+    pub(crate) in_flight: [AtomicU64; 3],
     pub(crate) pages: PageCache,
     pub(crate) base: String,
     pub(crate) jamf: jamf::JamfState,
@@ -309,6 +314,20 @@ impl SimState {
             v.token_requests += 1;
         }
         *v.endpoints.entry(endpoint).or_insert(0) += 1;
+    }
+
+    fn record_in_flight(&self, vendor: Vendor, now: u64) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let v = stats.vendor_mut(vendor);
+        v.max_in_flight = v.max_in_flight.max(now);
+    }
+
+    fn in_flight(&self, vendor: Vendor) -> &AtomicU64 {
+        &self.in_flight[match vendor {
+            Vendor::Jamf => 0,
+            Vendor::Kandji => 1,
+            Vendor::Abm => 2,
+        }]
     }
 
     fn record_fault(&self, vendor: Vendor, kind: FaultKind) {
@@ -521,7 +540,18 @@ pub(crate) struct Guard {
 /// Latency, counting, faults, the ABM `Accept` check and bearer auth, around
 /// every vendor route.
 pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response {
+    /// Counts a request out of flight however the handler ends.
+    struct Leaving<'a>(&'a AtomicU64);
+    impl Drop for Leaving<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
     let state = &g.state;
+    let slot = state.in_flight(g.vendor);
+    let now = slot.fetch_add(1, Ordering::SeqCst) + 1;
+    let _leaving = Leaving(slot);
+    state.record_in_flight(g.vendor, now);
     let latency = state.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -839,6 +869,7 @@ impl Simulator {
             }),
             stats: Mutex::new(SimStats::default()),
             latency_nanos: AtomicU64::new(nanos(config.latency)),
+            in_flight: Default::default(),
             pages: PageCache::new(config.page_cache_bytes),
             base: format!("http://{addr}"),
         });
