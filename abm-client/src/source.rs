@@ -538,6 +538,75 @@ mod tests {
         assert!(rx.await.is_err());
     }
 
+    /// The cursor read ahead and the full decode's cannot disagree on a real
+    /// body (same types, same rules), so this hands the pipeline a body with
+    /// a wrong cursor "read ahead": the page's own cursor wins, the request
+    /// sent for the wrong one is cancelled and the right one is sent.
+    #[tokio::test]
+    async fn a_cursor_read_ahead_that_disagrees_gives_way_to_the_pages_own() {
+        use p256::pkcs8::{EncodePrivateKey, LineEnding};
+        use wiremock::matchers::{method, path, query_param};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": "t", "token_type": "Bearer", "expires_in": 3600
+            })))
+            .mount(&server)
+            .await;
+        let page = |id: &str| {
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "data": [{"type": "orgDevices", "id": id}], "meta": {"paging": {}}
+            }))
+        };
+        Mock::given(method("GET"))
+            .and(path("/v1/orgDevices"))
+            .and(query_param("cursor", "RIGHT"))
+            .respond_with(page("R1"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/orgDevices"))
+            .and(query_param("cursor", "WRONG"))
+            .respond_with(page("W1"))
+            .expect(0..=1)
+            .mount(&server)
+            .await;
+        let key = p256::SecretKey::random(&mut rand_core::OsRng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("pem");
+        let key = crate::PrivateKey::from_pem(key.as_bytes()).expect("key");
+        let client = AbmClient::builder(crate::Credentials::new("BUSINESSAPI.x", "k", key))
+            .base_url(server.uri())
+            .token_url(format!("{}/token", server.uri()))
+            .rate_limit(None)
+            .build()
+            .expect("client");
+        let source = AbmSource::new(client);
+        let mut pipeline = Pipeline::new(&source, None);
+        pipeline.start = None;
+        let body = Bytes::from_static(
+            br#"{"data": [{"type": "orgDevices", "id": "P1"}],
+                 "meta": {"paging": {"nextCursor": "RIGHT"}}}"#,
+        );
+        let arrived = Task(tokio::spawn(async move {
+            Ok(Fetched {
+                body,
+                next: Some(Some("WRONG".to_string())),
+            })
+        }));
+        let first = pipeline.page(&None, arrived).await.expect("page");
+        assert_eq!(first.devices[0].source_id, "P1");
+        assert_eq!(first.next, Some(Cursor::new("RIGHT")));
+        let second = pipeline.step().await.expect("a page").expect("ok");
+        assert_eq!(second.devices[0].source_id, "R1");
+        assert_eq!(second.next, None);
+        assert!(pipeline.step().await.is_none());
+    }
+
     #[tokio::test]
     async fn a_task_yields_its_output() {
         let task = Task(tokio::spawn(async { 7 }));
