@@ -870,6 +870,49 @@ mod tests {
         assert_eq!(ours, catalog);
     }
 
+    /// A count and a decode cannot disagree on a real body, so this hands
+    /// the pipeline a full page "counted" as short: the decode's length wins
+    /// and the next offset is requested after all.
+    #[tokio::test]
+    async fn a_count_that_disagrees_gives_way_to_the_decode() {
+        use wiremock::matchers::{method, path, query_param};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/devices"))
+            .and(query_param("offset", "2"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!([{"device_id": "c"}])),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client = KandjiClient::builder()
+            .base_url(server.uri())
+            .token("t")
+            .rate_limits(crate::RateLimits::unlimited())
+            .build()
+            .expect("client");
+        let source = KandjiSource::new(client).with_query(DeviceQuery::new().page_size(2));
+        let mut pipeline = Pipeline::new(&source, None);
+        pipeline.start = None;
+        let body = bytes::Bytes::from_static(br#"[{"device_id": "a"}, {"device_id": "b"}]"#);
+        let arrived = Task(tokio::spawn(async move {
+            Ok(Listed {
+                body,
+                count: Some(1),
+            })
+        }));
+        let first = pipeline.page(0, arrived).await.expect("page");
+        assert_eq!(first.devices.len(), 2);
+        assert_eq!(first.next, Some(Cursor::new("2")));
+        let second = pipeline.step().await.expect("a page").expect("ok");
+        assert_eq!(second.devices[0].source_id, "c");
+        assert_eq!(second.next, None);
+        assert!(pipeline.step().await.is_none());
+    }
+
     #[test]
     fn directory_indexes_legacy_ids() {
         let users: Vec<User> = serde_json::from_str(
