@@ -1081,6 +1081,7 @@ async fn child_run(mode: &str) -> Res<Value> {
                             &mdm_mapping::upsert::Config::default(),
                             &options,
                             |_| {},
+                            |_| {},
                         )
                         .await
                         .map_err(|e| format!("sync failed: {e:?}"))?,

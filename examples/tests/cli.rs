@@ -243,3 +243,72 @@ async fn devices_jsonl_prints_one_record_per_simulated_jamf_device() {
     assert!(!text.contains(&secret) && !stderr(&o).contains(&secret));
     sim.shutdown().await;
 }
+
+/// `mdm sync` prints the plan as it applies it, batch by batch: one JSON
+/// object in the design's shape whose actions add up to its summary, the
+/// same plan `--dry-run` prints first; and as a table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_prints_the_plan_it_applies_as_json_and_as_a_table() {
+    let sim = Simulator::start(SimulatorConfig {
+        fleet: FleetConfig {
+            devices: 120,
+            seed: 5,
+            ..FleetConfig::default()
+        },
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let creds = sim.credentials();
+    let kandji_url = sim.kandji_url();
+    let token = creds.kandji_token.expose_secret().to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("inv.db").display().to_string();
+    let run = move |extra: &'static [&'static str]| {
+        let (url, token, db) = (kandji_url.clone(), token.clone(), db.clone());
+        move || {
+            let mut args = vec!["sync", "--db", db.as_str(), "--source", "kandji"];
+            args.extend_from_slice(extra);
+            Command::new(env!("CARGO_BIN_EXE_mdm"))
+                .args(&args)
+                .env_clear()
+                .env("KANDJI_URL", url)
+                .env("KANDJI_TOKEN", token)
+                .output()
+                .expect("mdm runs")
+        }
+    };
+    let json = |o: &Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", stderr(o));
+        serde_json::from_slice(&o.stdout).expect("one JSON object")
+    };
+    let dry = json(
+        &tokio::task::spawn_blocking(run(&["--dry-run", "--format", "json"]))
+            .await
+            .expect("join"),
+    );
+    let wet = json(
+        &tokio::task::spawn_blocking(run(&["--format", "json"]))
+            .await
+            .expect("join"),
+    );
+    let summary = &wet["summary"];
+    let actions = wet["actions"].as_array().expect("actions");
+    let count = |k: &str| actions.iter().filter(|a| a["action"] == k).count() as u64;
+    assert!(summary["create"].as_u64().unwrap_or(0) > 50, "{summary}");
+    for k in ["create", "update", "unchanged", "conflict", "skip"] {
+        assert_eq!(summary[k].as_u64(), Some(count(k)), "{k}");
+    }
+    assert_eq!(wet["summary"], dry["summary"]);
+    assert_eq!(wet["actions"], dry["actions"]);
+    for k in ["employees", "likely_duplicates", "lifecycle"] {
+        assert!(wet[k].is_array(), "{k}: {wet}");
+    }
+    // Again, as a table: everything is up to date now.
+    let o = tokio::task::spawn_blocking(run(&["--format", "table"]))
+        .await
+        .expect("join");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("create 0  update 0  unchanged "), "{text}");
+}

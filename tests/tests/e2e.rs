@@ -433,9 +433,16 @@ async fn small_batches_sync_like_one_batch() {
                     .await
                     .expect("create");
             }
-            let o = sync_with(&sources, &store, &Config::default(), &options, |_| {})
-                .await
-                .expect("sync");
+            let o = sync_with(
+                &sources,
+                &store,
+                &Config::default(),
+                &options,
+                |_| {},
+                |_| {},
+            )
+            .await
+            .expect("sync");
             assert!(o.source_errors.is_empty(), "{:?}", o.source_errors);
             assert_eq!(o.plan.actions.is_empty(), !keep_actions);
             let mut lifecycle: Vec<String> = o

@@ -210,9 +210,14 @@ async fn run(faults: Faults) -> Run {
         ..SyncOptions::default()
     };
     let mut read = Vec::new();
-    let outcome = sync_with(&srcs, &store, &Config::default(), &options, |d| {
-        read.push((d.vendor, d.entity, d.source_id.clone()))
-    })
+    let outcome = sync_with(
+        &srcs,
+        &store,
+        &Config::default(),
+        &options,
+        |d| read.push((d.vendor, d.entity, d.source_id.clone())),
+        |_| {},
+    )
     .await
     .unwrap();
     assert!(

@@ -101,7 +101,7 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         keep_actions: false,
         ..SyncOptions::default()
     };
-    let outcome = sync_with(&sources, &store, &Config::default(), &options, |d| {
+    let observe = |d: &mdm_mapping::SourceDevice| {
         if let Some(i) = kinds
             .iter()
             .position(|(v, e)| *v == d.vendor && *e == d.entity)
@@ -109,7 +109,15 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         {
             tally.add_device(d);
         }
-    })
+    };
+    let outcome = sync_with(
+        &sources,
+        &store,
+        &Config::default(),
+        &options,
+        observe,
+        |_| {},
+    )
     .await?;
     sim.shutdown().await;
     let (assets, employees) = store

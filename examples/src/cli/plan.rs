@@ -91,19 +91,13 @@ pub fn print_plan(plan: &Plan, format: DocFormat, out: &mut impl Write) -> Resul
 
 /// The plan as a summary line and a table of the actions that do something.
 pub fn plan_table(plan: &Plan) -> String {
-    let s = &plan.summary;
-    let mut t = Table::new([
-        "action",
-        "sources",
-        "target",
-        "matched_on",
-        "changes / reason",
-    ]);
-    for a in plan
-        .actions
-        .iter()
-        .filter(|a| a.action != ActionKind::Unchanged)
-    {
+    render_table(&plan.summary, table_rows(&plan.actions))
+}
+
+/// One table row per action that does something.
+fn table_rows(actions: &[Action]) -> Vec<[String; 5]> {
+    let mut rows = Vec::new();
+    for a in actions.iter().filter(|a| a.action != ActionKind::Unchanged) {
         let sources = a
             .sources
             .iter()
@@ -121,7 +115,7 @@ pub fn plan_table(plan: &Plan) -> String {
             }
             keys.join(", ")
         };
-        t.row([
+        rows.push([
             action_name(a.action).to_string(),
             sources,
             a.target_id.as_deref().unwrap_or_default().to_string(),
@@ -129,8 +123,112 @@ pub fn plan_table(plan: &Plan) -> String {
             detail,
         ]);
     }
+    rows
+}
+
+fn render_table(s: &upsert::Summary, rows: Vec<[String; 5]>) -> String {
+    let mut t = Table::new([
+        "action",
+        "sources",
+        "target",
+        "matched_on",
+        "changes / reason",
+    ]);
+    for r in rows {
+        t.row(r);
+    }
     format!(
         "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}\n\n{t}",
         s.create, s.update, s.unchanged, s.conflict, s.skip, s.employee_create
     )
+}
+
+/// Prints a plan that arrives batch by batch (a sync in batches), holding
+/// no action: as JSON, each action is written to a temporary file as it
+/// comes and copied out at the end; as a table, only the rows are kept.
+#[derive(Debug)]
+pub struct PlanStream {
+    format: DocFormat,
+    spool: std::io::BufWriter<std::fs::File>,
+    actions: usize,
+    rows: Vec<[String; 5]>,
+}
+
+impl PlanStream {
+    /// A printer for `format`.
+    pub fn new(format: DocFormat) -> Result<PlanStream, CliError> {
+        let file = tempfile::tempfile()
+            .map_err(|e| CliError::failure(format!("cannot create a temporary file: {e}")))?;
+        Ok(PlanStream {
+            format,
+            spool: std::io::BufWriter::new(file),
+            actions: 0,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Takes one batch's actions.
+    pub fn add(&mut self, actions: &[Action]) -> Result<(), CliError> {
+        match self.format {
+            DocFormat::Table => self.rows.extend(table_rows(actions)),
+            DocFormat::Json => {
+                for a in actions {
+                    let sep: &[u8] = if self.actions == 0 {
+                        b"\n    "
+                    } else {
+                        b",\n    "
+                    };
+                    self.spool.write_all(sep).map_err(spool_error)?;
+                    serde_json::to_writer(&mut self.spool, a)
+                        .map_err(|e| CliError::failure(format!("cannot encode the plan: {e}")))?;
+                    self.actions += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints the plan: `rest`'s summary, employees, likely duplicates and
+    /// lifecycle events (its actions are ignored) with every action added.
+    pub fn finish(self, rest: &Plan, out: &mut impl Write) -> Result<(), CliError> {
+        let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
+        match self.format {
+            DocFormat::Table => {
+                write!(out, "{}", render_table(&rest.summary, self.rows)).map_err(io)
+            }
+            DocFormat::Json => {
+                let encode = |e: serde_json::Error| {
+                    CliError::failure(format!("cannot encode the plan: {e}"))
+                };
+                let value = serde_json::to_value(rest).map_err(encode)?;
+                let mut file = self
+                    .spool
+                    .into_inner()
+                    .map_err(|e| spool_error(e.into_error()))?;
+                write!(out, "{{\n  \"summary\": ").map_err(io)?;
+                serde_json::to_writer(&mut *out, &value["summary"]).map_err(encode)?;
+                write!(out, ",\n  \"actions\": [").map_err(io)?;
+                use std::io::Seek;
+                file.seek(std::io::SeekFrom::Start(0))
+                    .map_err(spool_error)?;
+                std::io::copy(&mut file, out).map_err(io)?;
+                write!(out, "{}]", if self.actions == 0 { "" } else { "\n  " }).map_err(io)?;
+                if let Some(map) = value.as_object() {
+                    for (k, v) in map
+                        .iter()
+                        .filter(|(k, _)| *k != "summary" && *k != "actions")
+                    {
+                        write!(out, ",\n  {}: ", serde_json::Value::from(k.as_str()))
+                            .map_err(io)?;
+                        serde_json::to_writer(&mut *out, v).map_err(encode)?;
+                    }
+                }
+                writeln!(out, "\n}}").map_err(io)
+            }
+        }
+    }
+}
+
+fn spool_error(e: std::io::Error) -> CliError {
+    CliError::failure(format!("cannot write the plan to a temporary file: {e}"))
 }

@@ -9,7 +9,7 @@ use mdm_mapping::store::Store;
 use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
-use super::plan::print_plan;
+use super::plan::{PlanStream, print_plan};
 use super::{CliError, SyncArgs, sources};
 use crate::sqlite::SqliteStore;
 
@@ -32,8 +32,38 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
         .map(|v| sources::build(*v, &args.creds))
         .collect::<Result<Vec<_>, _>>()?;
     let store = open_store(&args.db)?;
-    let outcome = sync_sources(&built, &store, &Config::default(), args.dry_run, true).await?;
-    print_plan(&outcome.plan, args.format, out)?;
+    if args.dry_run {
+        let outcome = sync_sources(&built, &store, &Config::default(), true, true).await?;
+        print_plan(&outcome.plan, args.format, out)?;
+        return outcome.into_result();
+    }
+    // Actions are printed as batches are applied, not kept.
+    let options = SyncOptions {
+        progress: true,
+        keep_actions: false,
+        ..SyncOptions::default()
+    };
+    let mut printer = PlanStream::new(args.format)?;
+    let mut print_error = None;
+    let outcome = sync_with(
+        &built,
+        &store,
+        &Config::default(),
+        &options,
+        |_| {},
+        |batch| {
+            if print_error.is_none()
+                && let Err(e) = printer.add(&batch.actions)
+            {
+                print_error = Some(e);
+            }
+        },
+    )
+    .await?;
+    if let Some(e) = print_error {
+        return Err(e);
+    }
+    printer.finish(&outcome.plan, out)?;
     outcome.into_result()
 }
 
@@ -119,12 +149,13 @@ pub async fn sync_sources<S: Store + ?Sized>(
         progress,
         ..SyncOptions::default()
     };
-    sync_with(sources, store, config, &options, |_| {}).await
+    sync_with(sources, store, config, &options, |_| {}, |_| {}).await
 }
 
 /// Reads every source, plans against `store` and applies (unless
 /// `options.dry_run`), calling `observe` with every record as read, with all
-/// its fields (e.g. for an identifier health report).
+/// its fields (e.g. for an identifier health report), and `on_batch` with
+/// each batch's plan once it is applied (a dry run: once, with the plan).
 ///
 /// A source that fails part way does not stop the others: what it yielded is
 /// synced (a listing that did not finish is never treated as complete, so no
@@ -142,6 +173,7 @@ pub async fn sync_with<S: Store + ?Sized>(
     config: &Config,
     options: &SyncOptions,
     mut observe: impl FnMut(&SourceDevice),
+    mut on_batch: impl FnMut(&Plan),
 ) -> Result<SyncOutcome, CliError> {
     config
         .validate()
@@ -204,6 +236,7 @@ pub async fn sync_with<S: Store + ?Sized>(
             .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
         let plan = upsert::plan(&inventory, &incoming, config, &full)
             .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
+        on_batch(&plan);
         return Ok(SyncOutcome {
             plan,
             report: None,
@@ -229,6 +262,7 @@ pub async fn sync_with<S: Store + ?Sized>(
         options.batch_records,
         |p, _| {
             bar.inc(p.actions.iter().map(|a| a.sources.len() as u64).sum());
+            on_batch(&p);
             merge(&mut merged, p, keep);
         },
     )
