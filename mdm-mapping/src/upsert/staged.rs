@@ -252,8 +252,8 @@ impl Staged<'_> {
     /// planning each batch alone gives the actions one plan over everything
     /// would. Components go into batches in order of their first record
     /// (then assets no record shares anything with), and a batch is closed
-    /// once it holds `max_records` records or assets; a component bigger
-    /// than that is a batch of its own. Every asset is in exactly one batch,
+    /// before it would hold more than `max_records` records and assets
+    /// together; a component bigger than that is a batch of its own. Every asset is in exactly one batch,
     /// so assets no source reports any more are still seen (missing
     /// devices).
     pub fn batches(&self, inventory: &Inventory, max_records: usize) -> Vec<Batch> {
