@@ -269,31 +269,40 @@ pub fn guard_pages<'a>(
     vendor: Vendor,
     pages: impl Stream<Item = Result<DevicePage, SourceError>> + Send + 'a,
 ) -> BoxStream<'a, Result<DevicePage, SourceError>> {
-    let mut seen_ids: HashSet<(Entity, String)> = HashSet::new();
-    let mut seen_cursors: HashSet<Cursor> = HashSet::new();
-    pages
-        .map(move |page| match page {
+    struct Guard<S> {
+        pages: std::pin::Pin<Box<S>>,
+        seen_ids: HashSet<(Entity, String)>,
+        seen_cursors: HashSet<Cursor>,
+    }
+    let guard = Guard {
+        pages: Box::pin(pages),
+        seen_ids: HashSet::new(),
+        seen_cursors: HashSet::new(),
+    };
+    // `None` once the stream has ended: the inner stream is then dropped
+    // and never polled again (no request past the end).
+    stream::unfold(Some(guard), move |g| async move {
+        let mut g = g?;
+        let page = g.pages.next().await?;
+        let page = match page {
             Ok(mut page) => {
+                let ids = &mut g.seen_ids;
                 page.devices
-                    .retain(|d| seen_ids.insert((d.entity, d.source_id.clone())));
+                    .retain(|d| ids.insert((d.entity, d.source_id.clone())));
                 if let Some(c) = &page.next
-                    && !seen_cursors.insert(c.clone())
+                    && !g.seen_cursors.insert(c.clone())
                 {
                     tracing::warn!(vendor = %vendor, cursor = %c, "source repeated a cursor; stopping");
                     page.next = None;
                 }
-                Ok(page)
+                page
             }
-            Err(e) => Err(e),
-        })
-        .scan(false, |ended, page| {
-            if *ended {
-                return futures::future::ready(None);
-            }
-            *ended = page.as_ref().map_or(true, |p| p.next.is_none());
-            futures::future::ready(Some(page))
-        })
-        .boxed()
+            Err(e) => return Some((Err(e), None)),
+        };
+        let next = page.next.is_some().then_some(g);
+        Some((Ok(page), next))
+    })
+    .boxed()
 }
 
 #[cfg(test)]
@@ -397,6 +406,8 @@ mod tests {
         let pages: Vec<DevicePage> = block_on(s.pages(None).try_collect()).expect("ok");
         assert_eq!(pages.len(), 2);
         assert!(pages[1].next.is_none());
+        // The repeated cursor is never requested.
+        assert_eq!(s.calls.lock().expect("lock").len(), 2);
     }
 
     #[test]
