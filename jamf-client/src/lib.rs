@@ -76,7 +76,9 @@
 //! - **Errors**: one [`Error`] with the HTTP status, the parsed Jamf, OAuth or
 //!   Classic HTML error body and the raw text; decode errors name the JSON
 //!   path and the page. Converts into [`SourceError`](mdm_mapping::SourceError).
-//! - **DeviceSource**: [`JamfDeviceSource`] (cursor `computers:N`, then `mobile:N`).
+//! - **DeviceSource**: [`JamfDeviceSource`] (cursor `computers:N`, then `mobile:N`;
+//!   `pages` keeps [`DEFAULT_LOOKAHEAD`] pages in flight, see
+//!   [`JamfDeviceSource::with_lookahead`]).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
