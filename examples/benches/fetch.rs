@@ -29,6 +29,8 @@
 //! (default 100000), `FETCH_LATENCY_MS` (default 20), `FETCH_RUNS` (default
 //! 2; each figure is the best run), `FETCH_VENDORS` (default
 //! `jamf,kandji,abm`), `FETCH_SYNC` (`0` skips the full sync),
+//! `FETCH_SYNC_MODES` (default `collect,sync,resync,sync-keep`: which
+//! full-sync memory rows to run),
 //! `FETCH_PREFETCH` (`1` adds an experiment at 20 ms: page prefetch in the
 //! stream and speculative fetching in a client, written here, not in the
 //! library; see `prefetch_rows`). Without `--bench` (as under `cargo test
@@ -1398,7 +1400,9 @@ async fn parent(o: Options) -> Res<()> {
         progress(t0, "sync: starting the simulator process");
         let sim = SimProc::start(&format!("sync:{}", o.sync_devices)).await?;
         let records = sim.count("records");
-        for mode in ["collect", "sync", "resync", "sync-keep"] {
+        let modes = std::env::var("FETCH_SYNC_MODES")
+            .unwrap_or_else(|_| "collect,sync,resync,sync-keep".to_string());
+        for mode in modes.split(',').filter(|m| !m.is_empty()) {
             let r = spawn_child(&sim, mode).await?;
             progress(t0, &format!("{mode}: child done"));
             let what = match mode {
@@ -1414,7 +1418,7 @@ async fn parent(o: Options) -> Res<()> {
                     num(&r, "assets"),
                     num(&r, "update")
                 ),
-                _ => "full sync into an empty inventory, keeping every action (as `mdm sync`, to print the plan)".to_string(),
+                _ => "full sync into an empty inventory, keeping every action in the outcome (`SyncOptions::keep_actions`)".to_string(),
             };
             memory_rows.push(vec![
                 what,
