@@ -1076,6 +1076,8 @@ async fn child_run(mode: &str) -> Res<Value> {
                 let runs = if mode == "resync" { 2 } else { 1 };
                 let mut outcome = None;
                 for _ in 0..runs {
+                    // A program would not hold the last outcome meanwhile.
+                    drop(outcome.take());
                     outcome = Some(
                         mdm_examples::cli::sync::sync_with(
                             &sources,

@@ -94,7 +94,7 @@ impl Default for SyncOptions {
             dry_run: false,
             progress: false,
             keep_actions: true,
-            batch_records: 4096,
+            batch_records: 1024,
         }
     }
 }
