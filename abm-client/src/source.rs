@@ -31,10 +31,7 @@
 //! decode's wins and the other request is cancelled.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -224,22 +221,7 @@ fn records(data: &[OrgDevice], map: Option<&HashMap<String, String>>) -> Vec<Sou
 
 /// A spawned task that is aborted when dropped: dropping a page stream
 /// cancels the request it had in flight.
-#[derive(Debug)]
-struct Task<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for Task<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
+type Task<T> = tokio_util::task::AbortOnDropHandle<T>;
 
 /// A page's body as it arrived, with the cursor read cheaply from it.
 struct Fetched {
@@ -308,7 +290,7 @@ impl<'a> Pipeline<'a> {
         });
         Ok(InFlight {
             cursor,
-            task: Task(task),
+            task: Task::new(task),
         })
     }
 
@@ -362,7 +344,7 @@ impl<'a> Pipeline<'a> {
             let map = map.as_ref().and_then(|m| m.get());
             Ok::<_, Error>((records(&page.data, map), page.next_cursor))
         });
-        let (mut devices, next) = Task(decode).await.map_err(join_error)??;
+        let (mut devices, next) = Task::new(decode).await.map_err(join_error)??;
         let next = match next {
             Some(n) if self.seen.insert(n.clone()) => Some(n),
             Some(n) => {
@@ -528,7 +510,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_a_task_cancels_it() {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = Task(tokio::spawn(async move {
+        let task = Task::new(tokio::spawn(async move {
             // Holds the sender until it is cancelled.
             let _tx = tx;
             std::future::pending::<()>().await;
@@ -592,7 +574,7 @@ mod tests {
             br#"{"data": [{"type": "orgDevices", "id": "P1"}],
                  "meta": {"paging": {"nextCursor": "RIGHT"}}}"#,
         );
-        let arrived = Task(tokio::spawn(async move {
+        let arrived = Task::new(tokio::spawn(async move {
             Ok(Fetched {
                 body,
                 next: Some(Some("WRONG".to_string())),
@@ -609,7 +591,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_task_yields_its_output() {
-        let task = Task(tokio::spawn(async { 7 }));
+        let task = Task::new(tokio::spawn(async { 7 }));
         assert_eq!(task.await.expect("joined"), 7);
     }
 }

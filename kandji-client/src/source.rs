@@ -3,10 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -625,22 +622,7 @@ fn parse_offset(cursor: Option<&Cursor>) -> Result<u32, Error> {
 
 /// A spawned task that is aborted when dropped: dropping a page stream
 /// cancels the requests it had in flight.
-#[derive(Debug)]
-struct Task<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for Task<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for Task<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
+type Task<T> = tokio_util::task::AbortOnDropHandle<T>;
 
 /// A page's listing as it arrived, with its devices counted (not decoded).
 struct Listed {
@@ -699,7 +681,7 @@ impl<'a> Pipeline<'a> {
         Ok(Listing {
             offset,
             cursor,
-            task: Task(task),
+            task: Task::new(task),
         })
     }
 
@@ -778,7 +760,7 @@ impl<'a> Pipeline<'a> {
             self.schedule(counted)?;
         }
         let decode = runtime()?.spawn_blocking(move || decode_device_list(&body, offset));
-        let listed = Task(decode).await.map_err(join_error)??;
+        let listed = Task::new(decode).await.map_err(join_error)??;
         let next = self.source.next_offset(offset, listed.len());
         if lookahead && next != counted {
             // The decode's length is the one that counts (a count that
@@ -898,7 +880,7 @@ mod tests {
         let mut pipeline = Pipeline::new(&source, None);
         pipeline.start = None;
         let body = bytes::Bytes::from_static(br#"[{"device_id": "a"}, {"device_id": "b"}]"#);
-        let arrived = Task(tokio::spawn(async move {
+        let arrived = Task::new(tokio::spawn(async move {
             Ok(Listed {
                 body,
                 count: Some(1),
