@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod common;
+
 use mdm_examples::cli::demo::simulator_sources;
 use mdm_examples::cli::sync::sync_sources;
 use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
@@ -366,42 +368,10 @@ fn assert_same_plan(a: &mdm_mapping::upsert::Plan, b: &mdm_mapping::upsert::Plan
     assert_eq!(a, b);
 }
 
-/// Every asset as its fields (assignee as the employee's emails), sorted,
-/// and every employee's names and emails, sorted: an inventory without the
-/// ids the store chose.
+/// The inventory in `store`, without the ids it chose.
 async fn canonical(store: &SqliteStore) -> (Vec<String>, Vec<String>) {
     let inv = store.load().await.expect("load");
-    let emails: BTreeMap<&str, &Vec<String>> = inv
-        .employees
-        .iter()
-        .map(|e| (e.id.as_str(), &e.emails))
-        .collect();
-    let mut assets: Vec<String> = inv
-        .assets
-        .iter()
-        .map(|a| {
-            let mut m: BTreeMap<String, serde_json::Value> = a
-                .fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_json()))
-                .collect();
-            if let Some(serde_json::Value::String(id)) = m.get("assignee_id").cloned() {
-                m.insert(
-                    "assignee_id".into(),
-                    serde_json::json!(emails.get(id.as_str())),
-                );
-            }
-            serde_json::to_string(&m).expect("json")
-        })
-        .collect();
-    assets.sort();
-    let mut employees: Vec<String> = inv
-        .employees
-        .iter()
-        .map(|e| format!("{} {} {:?}", e.first_name, e.last_name, e.emails))
-        .collect();
-    employees.sort();
-    (assets, employees)
+    common::canonical(&inv, &Default::default())
 }
 
 /// A sync staged on disk and applied in small batches writes the inventory

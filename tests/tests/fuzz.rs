@@ -36,6 +36,8 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
+
+mod common;
 use serde_json::{Map, Value, json};
 
 fn cases() -> u32 {
@@ -957,55 +959,13 @@ proptest! {
                     .unwrap();
                 prop_assert_eq!(done.summary, p.summary, "batches of {}", size);
                 prop_assert_eq!(
-                    canonical(&batched.snapshot(), &inv),
-                    canonical(&store.snapshot(), &inv),
+                    common::canonical(&batched.snapshot(), &inv),
+                    common::canonical(&store.snapshot(), &inv),
                     "batches of {}", size
                 );
             }
         }
     }
-}
-
-/// An inventory without the ids a store chose: each asset's fields (with
-/// the assignee as that employee's emails, and the id of assets that
-/// existed before), sorted; and the employees' names and emails, sorted.
-fn canonical(inv: &Inventory, before: &Inventory) -> (Vec<String>, Vec<String>) {
-    let existed: std::collections::HashSet<&str> =
-        before.assets.iter().map(|a| a.id.as_str()).collect();
-    let emails: std::collections::HashMap<&str, &Vec<String>> = inv
-        .employees
-        .iter()
-        .map(|e| (e.id.as_str(), &e.emails))
-        .collect();
-    let mut assets: Vec<String> = inv
-        .assets
-        .iter()
-        .map(|a| {
-            let mut m: std::collections::BTreeMap<String, serde_json::Value> = a
-                .fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_json()))
-                .collect();
-            if let Some(serde_json::Value::String(id)) = m.get("assignee_id").cloned() {
-                m.insert(
-                    "assignee_id".into(),
-                    serde_json::json!(emails.get(id.as_str())),
-                );
-            }
-            if existed.contains(a.id.as_str()) {
-                m.insert("id".into(), serde_json::json!(a.id));
-            }
-            serde_json::to_string(&m).unwrap()
-        })
-        .collect();
-    assets.sort();
-    let mut employees: Vec<String> = inv
-        .employees
-        .iter()
-        .map(|e| format!("{} {} {:?}", e.first_name, e.last_name, e.emails))
-        .collect();
-    employees.sort();
-    (assets, employees)
 }
 
 #[test]
