@@ -1231,7 +1231,7 @@ fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-fn find(parent: &mut [u32], mut x: u32) -> u32 {
+pub(crate) fn find(parent: &mut [u32], mut x: u32) -> u32 {
     while parent[x as usize] != x {
         let p = parent[x as usize];
         parent[x as usize] = parent[p as usize];
@@ -1240,7 +1240,7 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
     x
 }
 
-fn union(parent: &mut [u32], a: u32, b: u32) {
+pub(crate) fn union(parent: &mut [u32], a: u32, b: u32) {
     let ra = find(parent, a);
     let rb = find(parent, b);
     if ra != rb {

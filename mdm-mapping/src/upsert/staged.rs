@@ -8,7 +8,7 @@ use super::apply::{ApplyError, ApplyReport, apply};
 use super::config::{Config, ConfigError};
 use super::ident::FastState;
 use super::plan::{
-    EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, plan_with_users,
+    EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, find, plan_with_users, union,
 };
 use crate::record::{Secrets, SourceDevice, Vendor};
 use crate::store::{Employee, Inventory, NewEmployee, Store, StoreError};
@@ -215,23 +215,6 @@ pub struct Batch {
     pub assets: Vec<usize>,
     /// Indexes of staged records (staging order), ascending.
     pub records: Vec<usize>,
-}
-
-fn find(parent: &mut [u32], mut x: u32) -> u32 {
-    while parent[x as usize] != x {
-        let p = parent[x as usize];
-        parent[x as usize] = parent[p as usize];
-        x = p;
-    }
-    x
-}
-
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        parent[hi as usize] = lo;
-    }
 }
 
 impl Staged<'_> {
