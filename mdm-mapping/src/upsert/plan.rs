@@ -1134,7 +1134,6 @@ pub fn plan(
     config: &Config,
     full_listings: &[Vendor],
 ) -> Result<Plan, ConfigError> {
-    config.validate()?;
     let users = Users::of(incoming);
     plan_with_users(inventory, incoming, config, full_listings, &users)
 }
