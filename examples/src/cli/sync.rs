@@ -179,9 +179,17 @@ pub async fn sync_with<S: Store + ?Sized>(
         .validate()
         .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
     let staging_failed = |e: upsert::StagingError| CliError::failure(e.to_string());
-    let projection = Projection::new(config);
-    let mut staging = Staging::new(config).map_err(staging_failed)?;
-    let mut incoming: Vec<SourceDevice> = Vec::new();
+    // A dry run keeps projected records in memory for one plan; a sync
+    // stages them on disk.
+    enum Collected<'c> {
+        InMemory(Projection, Vec<SourceDevice>),
+        Staged(Box<Staging<'c>>),
+    }
+    let mut collected = if options.dry_run {
+        Collected::InMemory(Projection::new(config), Vec::new())
+    } else {
+        Collected::Staged(Box::new(Staging::new(config).map_err(staging_failed)?))
+    };
     let mut read = Vec::new();
     let mut full = Vec::new();
     let mut source_errors = Vec::new();
@@ -207,11 +215,14 @@ pub async fn sync_with<S: Store + ?Sized>(
                     count += p.devices.len();
                     for mut d in p.devices {
                         observe(&d);
-                        if options.dry_run {
-                            projection.project(&mut d);
-                            incoming.push(d);
-                        } else {
-                            staging.push(d).map_err(staging_failed)?;
+                        match &mut collected {
+                            Collected::InMemory(projection, incoming) => {
+                                projection.project(&mut d);
+                                incoming.push(d);
+                            }
+                            Collected::Staged(staging) => {
+                                staging.push(d).map_err(staging_failed)?
+                            }
                         }
                     }
                 }
@@ -229,22 +240,25 @@ pub async fn sync_with<S: Store + ?Sized>(
         }
         read.push((vendor, count));
     }
-    if options.dry_run {
-        let inventory = store
-            .load()
-            .await
-            .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
-        let plan = upsert::plan(&inventory, &incoming, config, &full)
-            .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
-        on_batch(&plan);
-        return Ok(SyncOutcome {
-            plan,
-            report: None,
-            read,
-            source_errors,
-            batches: 1,
-        });
-    }
+    let staging = match collected {
+        Collected::Staged(staging) => *staging,
+        Collected::InMemory(_, incoming) => {
+            let inventory = store
+                .load()
+                .await
+                .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
+            let plan = upsert::plan(&inventory, &incoming, config, &full)
+                .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
+            on_batch(&plan);
+            return Ok(SyncOutcome {
+                plan,
+                report: None,
+                read,
+                source_errors,
+                batches: 1,
+            });
+        }
+    };
     let bar = if options.progress {
         ProgressBar::new(staging.len() as u64)
     } else {
