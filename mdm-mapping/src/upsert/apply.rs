@@ -1,10 +1,12 @@
-//! [`apply`]: carries a [`Plan`] out through a [`Store`].
+//! [`apply`]: carries a [`Plan`] out through a [`Store`], as one
+//! [`WriteBatch`].
 
-use std::collections::HashMap;
 use std::fmt;
 
-use super::plan::{ActionKind, ChangeValue, EmployeeActionKind, Plan, SourceRef};
-use crate::store::{FieldValue, FieldWrite, Store, StoreError};
+use super::plan::{ActionKind, ChangeValue, Changes, EmployeeActionKind, Plan, SourceRef};
+use crate::store::{
+    AssetWrite, Expect, FieldValue, FieldWrite, Store, StoreError, WriteBatch, WriteResults,
+};
 
 /// An asset created by [`apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,9 @@ impl fmt::Display for ApplyFailure {
 pub struct ApplyReport {
     /// Employees created: (email, new id).
     pub employees_created: Vec<(String, String)>,
+    /// Employees another writer created first (email): the devices were
+    /// assigned to that employee instead.
+    pub employees_existing: Vec<String>,
     /// Assets created.
     pub created: Vec<Created>,
     /// Assets updated (ids).
@@ -45,6 +50,12 @@ pub struct ApplyReport {
     pub failures: Vec<ApplyFailure>,
     /// Number of successful writes.
     pub writes: usize,
+    /// Writes that lost a race with another writer ([`StoreError::is_race`])
+    /// and were planned again ([`apply_staged`](super::apply_staged)); a
+    /// plain [`apply`] reports them in `failures`.
+    pub retried: usize,
+    /// Rounds of planning again that this took.
+    pub retry_rounds: usize,
 }
 
 /// The store failed as a whole; the report says what was done before.
@@ -63,112 +74,91 @@ pub struct ApplyError {
     pub report: Box<ApplyReport>,
 }
 
-fn sources_text(s: &[SourceRef]) -> String {
+pub(super) fn sources_text(s: &[SourceRef]) -> String {
     s.iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Writes a plan: employees first, then asset creates and updates, then
-/// lifecycle status changes. Conflicts, skips and unchanged actions write
-/// nothing.
-///
-/// A store error about one record ([`StoreError::is_fatal`] false) is put in
-/// the report and the run goes on; a fatal one stops the run with an
-/// [`ApplyError`] carrying the report so far.
-///
-/// A new asset whose user is an employee created by this plan gets that
-/// employee's new id; if creating the employee failed, the asset is created
-/// without `assignee_id` and the failure is reported.
-pub async fn apply<S: Store + ?Sized>(plan: &Plan, store: &S) -> Result<ApplyReport, ApplyError> {
-    let mut report = ApplyReport::default();
-    let mut new_employees: HashMap<&str, String> = HashMap::new();
+/// What each asset write of a batch stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// `plan.actions[i]`.
+    Action(usize),
+    /// `plan.lifecycle[i]`.
+    Lifecycle(usize),
+}
 
-    macro_rules! attempt {
-        ($what:expr, $call:expr) => {
-            match $call.await {
-                Ok(v) => {
-                    report.writes += 1;
-                    Some(v)
-                }
-                Err(error) if error.is_fatal() => {
-                    return Err(ApplyError {
-                        what: $what,
-                        error,
-                        report: Box::new(report),
-                    });
-                }
-                Err(error) => {
-                    report.failures.push(ApplyFailure { what: $what, error });
-                    None
-                }
-            }
-        };
+/// A plan as one batch of writes, with what each asset write stands for and
+/// the email of each employee.
+pub(super) struct Planned {
+    pub(super) batch: WriteBatch,
+    pub(super) origins: Vec<Origin>,
+    pub(super) emails: Vec<String>,
+}
+
+fn field_value(v: &ChangeValue) -> FieldValue {
+    match v {
+        ChangeValue::Value(v) => FieldValue::Value(v.clone()),
+        ChangeValue::Secret(s) => FieldValue::Secret(s.clone()),
+        ChangeValue::NewEmployee(email) => FieldValue::EmployeeWithEmail(email.clone()),
     }
+}
 
+fn writes_of(changes: &Changes) -> Vec<FieldWrite> {
+    changes
+        .iter()
+        .map(|(field, change)| FieldWrite {
+            field: field.to_string(),
+            value: change.to.as_ref().map(field_value),
+        })
+        .collect()
+}
+
+fn expectations(changes: &Changes) -> Vec<Expect> {
+    changes
+        .iter()
+        .map(|(field, change)| Expect {
+            field: field.to_string(),
+            value: change.from.as_ref().map(field_value),
+        })
+        .collect()
+}
+
+/// The writes of a plan: employees, then asset creates and updates (each
+/// update expecting what the plan read), then lifecycle status changes.
+pub(super) fn batch_of(plan: &Plan) -> Planned {
+    let mut p = Planned {
+        batch: WriteBatch::default(),
+        origins: Vec::new(),
+        emails: Vec::new(),
+    };
     for e in &plan.employees {
         if e.action != EmployeeActionKind::Create {
             continue;
         }
         let Some(new) = &e.employee else { continue };
-        if let Some(id) = attempt!(
-            format!("create employee {}", e.email),
-            store.create_employee(new)
-        ) {
-            report.employees_created.push((e.email.clone(), id.clone()));
-            new_employees.insert(e.email.as_str(), id);
-        }
+        p.batch.employees.push(new.clone());
+        p.emails.push(e.email.clone());
     }
-
-    for a in &plan.actions {
-        let writes: Vec<FieldWrite> = match a.action {
-            ActionKind::Create | ActionKind::Update => a
-                .changes
-                .iter()
-                .filter_map(|(field, change)| {
-                    let value = match &change.to {
-                        None => None,
-                        Some(ChangeValue::Value(v)) => Some(FieldValue::Value(v.clone())),
-                        Some(ChangeValue::Secret(s)) => Some(FieldValue::Secret(s.clone())),
-                        Some(ChangeValue::NewEmployee(email)) => {
-                            // Not created: leave the field out.
-                            let id = new_employees.get(email.as_str())?;
-                            Some(FieldValue::Value(id.clone().into()))
-                        }
-                    };
-                    Some(FieldWrite {
-                        field: field.to_string(),
-                        value,
-                    })
-                })
-                .collect(),
+    for (i, a) in plan.actions.iter().enumerate() {
+        let write = match (a.action, &a.target_id) {
+            (ActionKind::Create, _) => AssetWrite::Create {
+                fields: writes_of(&a.changes),
+            },
+            (ActionKind::Update, Some(id)) if !a.changes.is_empty() => AssetWrite::Update {
+                id: id.to_string(),
+                changes: writes_of(&a.changes),
+                expect: expectations(&a.changes),
+            },
             _ => continue,
         };
-        match (a.action, &a.target_id) {
-            (ActionKind::Create, _) => {
-                let what = format!("create asset from {}", sources_text(&a.sources));
-                if let Some(id) = attempt!(what, store.create_asset(&writes)) {
-                    report.created.push(Created {
-                        sources: a.sources.to_vec(),
-                        id,
-                    });
-                }
-            }
-            (ActionKind::Update, Some(id)) => {
-                if writes.is_empty() {
-                    continue;
-                }
-                let what = format!("update asset {id} from {}", sources_text(&a.sources));
-                if attempt!(what, store.update_asset(id, &writes)).is_some() {
-                    report.updated.push(id.to_string());
-                }
-            }
-            _ => {}
-        }
+        p.batch.assets.push(write);
+        p.origins.push(Origin::Action(i));
     }
-
-    for e in &plan.lifecycle {
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    for (i, e) in plan.lifecycle.iter().enumerate() {
         let (Some(id), Some(change)) = (&e.target_id, &e.status) else {
             continue;
         };
@@ -176,17 +166,153 @@ pub async fn apply<S: Store + ?Sized>(plan: &Plan, store: &S) -> Result<ApplyRep
             continue;
         };
         let status = v.to_string();
-        if report
-            .status_changed
+        if seen
             .iter()
-            .any(|(i, s)| i == id && *s == status)
+            .any(|(s_id, s)| *s_id == id.as_str() && *s == status)
         {
             continue;
         }
-        let what = format!("set status of asset {id} to {status}");
-        if attempt!(what, store.set_asset_status(id, &status)).is_some() {
-            report.status_changed.push((id.clone(), status));
+        seen.push((id.as_str(), status));
+        p.batch.assets.push(AssetWrite::Update {
+            id: id.clone(),
+            changes: vec![FieldWrite::set("status", v.clone())],
+            expect: vec![Expect {
+                field: "status".into(),
+                value: change.from.as_ref().map(field_value),
+            }],
+        });
+        p.origins.push(Origin::Lifecycle(i));
+    }
+    p
+}
+
+/// Folds a batch's results into `report`. Writes that lost a race
+/// ([`StoreError::is_race`]) are returned (with their error) instead of
+/// reported when `keep_races` is set; otherwise they are failures.
+pub(super) fn absorb_results(
+    plan: &Plan,
+    planned: &Planned,
+    results: WriteResults,
+    report: &mut ApplyReport,
+    keep_races: bool,
+) -> Vec<(Origin, StoreError)> {
+    let mut races = Vec::new();
+    for (email, r) in planned.emails.iter().zip(results.employees) {
+        match r {
+            Ok(id) => {
+                report.writes += 1;
+                report.employees_created.push((email.clone(), id));
+            }
+            // Another writer created this employee first: the store gives
+            // the devices to that one.
+            Err(StoreError::Claimed { .. }) => report.employees_existing.push(email.clone()),
+            Err(error) => report.failures.push(ApplyFailure {
+                what: format!("create employee {email}"),
+                error,
+            }),
         }
     }
-    Ok(report)
+    for ((origin, write), r) in planned
+        .origins
+        .iter()
+        .zip(&planned.batch.assets)
+        .zip(results.assets)
+    {
+        let what = || match (origin, write) {
+            (Origin::Action(i), AssetWrite::Create { .. }) => {
+                format!(
+                    "create asset from {}",
+                    sources_text(&plan.actions[*i].sources)
+                )
+            }
+            (Origin::Action(i), w) => format!(
+                "update {} from {}",
+                w.describe(),
+                sources_text(&plan.actions[*i].sources)
+            ),
+            (Origin::Lifecycle(_), w) => format!("set status of {}", w.describe()),
+        };
+        match r {
+            Ok(id) => {
+                report.writes += 1;
+                match (origin, write) {
+                    (Origin::Action(i), AssetWrite::Create { .. }) => {
+                        report.created.push(Created {
+                            sources: plan.actions[*i].sources.to_vec(),
+                            id,
+                        })
+                    }
+                    (Origin::Action(_), _) => report.updated.push(id),
+                    (Origin::Lifecycle(_), AssetWrite::Update { changes, .. }) => {
+                        let status = changes
+                            .first()
+                            .and_then(|c| c.value.as_ref())
+                            .map(|v| v.expose().to_string())
+                            .unwrap_or_default();
+                        report.status_changed.push((id, status));
+                    }
+                    (Origin::Lifecycle(_), _) => {}
+                }
+            }
+            Err(error) if keep_races && error.is_race() => races.push((*origin, error)),
+            Err(error) => report.failures.push(ApplyFailure {
+                what: what(),
+                error,
+            }),
+        }
+    }
+    races
+}
+
+/// Writes a plan as one [`WriteBatch`]: employees first, then asset
+/// creates and updates, then lifecycle status changes. Conflicts, skips
+/// and unchanged actions write nothing.
+///
+/// Each update is conditional on the values the plan read, and the store
+/// keeps every identifier value to one asset ([`Store`]'s contract): a write
+/// that lost a race with another writer fails with
+/// [`StoreError::Claimed`] or [`StoreError::Stale`] and is put in the
+/// report's failures. [`apply_staged`](super::apply_staged) (and
+/// [`upsert`](super::upsert())) plan such records again instead.
+///
+/// A store error about one record ([`StoreError::is_fatal`] false) is put in
+/// the report and the run goes on; a fatal one stops the run with an
+/// [`ApplyError`] carrying the report so far.
+///
+/// A new asset whose user is an employee created by this plan gets that
+/// employee's new id (resolved by the store, so an employee another writer
+/// created a moment before is used); if there is no such employee, the
+/// asset is created without `assignee_id`.
+pub async fn apply<S: Store + ?Sized>(plan: &Plan, store: &S) -> Result<ApplyReport, ApplyError> {
+    let mut report = ApplyReport::default();
+    write_plan(plan, store, &mut report, false)
+        .await
+        .map(|_| report)
+        .map_err(|(what, error, report)| ApplyError {
+            what,
+            error,
+            report,
+        })
+}
+
+/// [`apply`] into `report`, returning the writes that lost a race when
+/// `keep_races` is set.
+pub(super) async fn write_plan<S: Store + ?Sized>(
+    plan: &Plan,
+    store: &S,
+    report: &mut ApplyReport,
+    keep_races: bool,
+) -> Result<Vec<(Origin, StoreError)>, (String, StoreError, Box<ApplyReport>)> {
+    let planned = batch_of(plan);
+    if planned.batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    match store.write(&plan.identifier_rules, &planned.batch).await {
+        Ok(results) => Ok(absorb_results(plan, &planned, results, report, keep_races)),
+        Err(error) => Err((
+            format!("writing a batch of {} records", planned.batch.len()),
+            error,
+            Box::new(std::mem::take(report)),
+        )),
+    }
 }

@@ -205,6 +205,29 @@ impl Config {
         }
     }
 
+    /// The identifier fields a store keeps unique for this configuration:
+    /// every field of [`match_on`](Config::match_on) that is mapped, Jamf
+    /// ids numbered per kind of device. See
+    /// [`IdentifierRules`](crate::store::IdentifierRules).
+    pub fn identifier_rules(&self) -> crate::store::IdentifierRules {
+        use crate::mapping::{Derived, SourceKey};
+        let mut rules = crate::store::IdentifierRules::new(std::iter::empty::<String>());
+        for name in &self.match_on {
+            let Some((_, rule)) = self.mapping.fields().find(|(n, _)| n == name) else {
+                continue;
+            };
+            if rule.ownership == Ownership::Ignore {
+                continue;
+            }
+            let per_kind = rule.from.get(&crate::Vendor::Jamf).is_some_and(|ks| {
+                ks.iter()
+                    .any(|k| matches!(k, SourceKey::Derived(Derived::SourceId)))
+            });
+            rules = rules.with_field(name.clone(), per_kind);
+        }
+        rules
+    }
+
     /// Checks that every match field is mapped, written on create and has
     /// at least one source: a created asset must be found again on the next run.
     pub fn validate(&self) -> Result<(), ConfigError> {

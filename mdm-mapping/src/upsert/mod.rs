@@ -72,7 +72,7 @@
 
 mod apply;
 mod config;
-mod ident;
+pub(crate) mod ident;
 
 pub(crate) use ident::FastState;
 

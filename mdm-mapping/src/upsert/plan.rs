@@ -352,6 +352,10 @@ pub struct Plan {
     pub likely_duplicates: Vec<LikelyDuplicate>,
     /// Gone devices.
     pub lifecycle: Vec<LifecycleEvent>,
+    /// The identifier fields the store must keep unique when this plan is
+    /// applied: the configuration's ([`Config::identifier_rules`]).
+    #[serde(skip)]
+    pub identifier_rules: crate::store::IdentifierRules,
 }
 
 impl Plan {
@@ -363,7 +367,7 @@ impl Plan {
             && self.lifecycle.iter().all(|e| e.status.is_none())
     }
 
-    fn count(&mut self) {
+    pub(crate) fn count(&mut self) {
         let mut s = Summary::default();
         for a in &self.actions {
             match a.action {
@@ -1155,7 +1159,8 @@ pub(crate) fn plan_with_users(
     let indexed = started.elapsed();
     let groups = p.group();
     let grouped = started.elapsed();
-    let out = p.finish(groups, full_listings);
+    let mut out = p.finish(groups, full_listings);
+    out.identifier_rules = config.identifier_rules();
     tracing::debug!(
         assets = inventory.assets.len(),
         incoming = incoming.len(),

@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
-use super::apply::{ApplyError, ApplyReport, apply};
+use super::apply::{ApplyReport, Origin, write_plan};
 use super::config::{Config, ConfigError};
 use super::ident::FastState;
 use super::plan::{
     EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, find, plan_with_users, union,
 };
 use crate::record::{Secrets, SourceDevice, Vendor};
-use crate::store::{Employee, Inventory, NewEmployee, Store, StoreError};
+use crate::store::{Asset, Employee, Inventory, NewEmployee, Store, StoreError};
 
 /// Staging failed: the temporary file could not be written or read back.
 #[derive(Debug, thiserror::Error)]
@@ -390,6 +390,9 @@ fn absorb(total: &mut ApplyReport, r: ApplyReport) {
     total.status_changed.extend(r.status_changed);
     total.failures.extend(r.failures);
     total.writes += r.writes;
+    total.employees_existing.extend(r.employees_existing);
+    total.retried += r.retried;
+    total.retry_rounds += r.retry_rounds;
 }
 
 fn add(total: &mut Summary, s: &Summary) {
@@ -462,18 +465,25 @@ pub async fn apply_staged<S: Store + ?Sized>(
             employees: std::mem::take(&mut employees),
         };
         let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
-        drop(records);
         employees = sub.employees;
-        let report = match apply(&p, store).await {
-            Ok(r) => r,
-            Err(ApplyError {
-                what,
-                error,
-                report,
-            }) => {
+        let mut report = ApplyReport::default();
+        let p = match write_with_retries(
+            p,
+            &records,
+            &sub.assets,
+            &employees,
+            config,
+            &staged.ids.users,
+            store,
+            &mut report,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err((what, error, p)) => {
                 add(&mut done.summary, &p.summary);
                 done.batches += 1;
-                absorb(&mut done.report, *report);
+                absorb(&mut done.report, report);
                 return Err(StagedError::Apply {
                     what,
                     error,
@@ -481,6 +491,7 @@ pub async fn apply_staged<S: Store + ?Sized>(
                 });
             }
         };
+        drop(records);
         // The employees this batch created are existing ones for the next.
         let planned: HashMap<&str, &NewEmployee> = p
             .employees
@@ -505,6 +516,183 @@ pub async fn apply_staged<S: Store + ?Sized>(
         absorb(&mut done.report, report);
     }
     Ok(done)
+}
+
+/// How many times [`apply_staged`] plans a batch's records again after
+/// losing races with other writers, before it reports them as failures.
+pub const MAX_RETRY_ROUNDS: usize = 8;
+
+/// Writes `p`; then, while some writes lost a race with another writer
+/// ([`StoreError::is_race`]: a value another sync claimed first, a field
+/// changed since it was read), reads those records' assets again (the ones
+/// planned and every asset now holding one of their identifiers), plans
+/// the records again and writes that plan. Bounded by
+/// [`MAX_RETRY_ROUNDS`]; what still races then is a failure.
+///
+/// Returns the plan as it was carried out: each raced action replaced by
+/// what planning it again decided, and the counts to match.
+#[allow(clippy::too_many_arguments)]
+async fn write_with_retries<S: Store + ?Sized>(
+    mut p: Plan,
+    records: &[SourceDevice],
+    assets: &[Asset],
+    employees: &[Employee],
+    config: &Config,
+    users: &Users,
+    store: &S,
+    report: &mut ApplyReport,
+) -> Result<Plan, (String, StoreError, Plan)> {
+    let mut races = match write_plan(&p, store, report, true).await {
+        Ok(r) => r,
+        Err((what, error, r)) => {
+            *report = *r;
+            return Err((what, error, p));
+        }
+    };
+    let rules = p.identifier_rules.clone();
+    let mut round = 0;
+    // The plan the races are of (`None`: `p` itself), and where its
+    // actions start in `p`.
+    let mut current: Option<Plan> = None;
+    let mut base = 0usize;
+    let mut raced_any = !report.employees_existing.is_empty();
+    while !races.is_empty() {
+        raced_any = true;
+        round += 1;
+        let cur = current.as_ref().unwrap_or(&p);
+        if round > MAX_RETRY_ROUNDS {
+            for (origin, error) in races {
+                let what = match origin {
+                    Origin::Action(i) => format!(
+                        "write from {} (still racing after {MAX_RETRY_ROUNDS} rounds)",
+                        super::apply::sources_text(&cur.actions[i].sources)
+                    ),
+                    Origin::Lifecycle(i) => format!(
+                        "status of asset {}",
+                        cur.lifecycle[i].target_id.as_deref().unwrap_or("?")
+                    ),
+                };
+                report
+                    .failures
+                    .push(super::apply::ApplyFailure { what, error });
+            }
+            break;
+        }
+        report.retried += races.len();
+        report.retry_rounds += 1;
+        // The records of the raced actions, and the assets to read again.
+        let mut wanted: Vec<&SourceDevice> = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
+        let mut claims = Vec::new();
+        let mut raced_actions = Vec::new();
+        for (origin, error) in &races {
+            let Origin::Action(i) = *origin else {
+                // A status another writer changed: theirs stands.
+                tracing::debug!(%error, "lifecycle status changed by another writer");
+                continue;
+            };
+            let a = &cur.actions[i];
+            raced_actions.push(base + i);
+            for s in &a.sources {
+                wanted.extend(
+                    records
+                        .iter()
+                        .filter(|r| r.vendor == s.vendor && r.source_id == s.source_id.as_str()),
+                );
+            }
+            let mut fields: crate::Fields = a
+                .target_id
+                .as_deref()
+                .and_then(|t| assets.iter().find(|x| x.id == t))
+                .map(|x| x.fields.clone())
+                .unwrap_or_default();
+            for (field, change) in a.changes.iter() {
+                fields.remove(field);
+                if let Some(super::plan::ChangeValue::Value(v)) = &change.to {
+                    fields.set(field, Some(v.clone()));
+                }
+            }
+            claims.extend(rules.claims(&fields));
+            if let Some(t) = &a.target_id {
+                ids.push(t.to_string());
+            }
+            if let StoreError::Claimed { holder, .. } = error
+                && let Some(h) = holder.strip_prefix("asset ")
+            {
+                ids.push(h.to_string());
+            }
+        }
+        claims.sort();
+        claims.dedup();
+        let holders = store.holders(&rules, &claims).await.map_err(|e| {
+            (
+                "reading the assets a race touched".to_string(),
+                e,
+                p.clone(),
+            )
+        })?;
+        ids.extend(holders.into_iter().map(|h| h.holder));
+        ids.sort();
+        ids.dedup();
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let fresh = store.load_assets(&id_refs).await.map_err(|e| {
+            (
+                "reading the assets a race touched".to_string(),
+                e,
+                p.clone(),
+            )
+        })?;
+        let again: Vec<SourceDevice> = {
+            let mut seen = std::collections::HashSet::new();
+            wanted
+                .into_iter()
+                .filter(|r| seen.insert((r.vendor, r.source_id.clone())))
+                .cloned()
+                .collect()
+        };
+        let sub = Inventory {
+            assets: fresh,
+            employees: employees.to_vec(),
+        };
+        // No lifecycle on a second look: the first plan decided it.
+        let next = plan_with_users(&sub, &again, config, &[], users).map_err(|e| {
+            (
+                "planning again".to_string(),
+                StoreError::Rejected {
+                    record: "plan".into(),
+                    reason: e.to_string(),
+                },
+                p.clone(),
+            )
+        })?;
+        // The plan as carried out: raced actions replaced.
+        raced_actions.sort_unstable();
+        for i in raced_actions.into_iter().rev() {
+            p.actions.remove(i);
+        }
+        base = p.actions.len();
+        p.actions.extend(next.actions.iter().cloned());
+        p.employees.extend(
+            next.employees
+                .iter()
+                .filter(|e| !p.employees.iter().any(|x| x.email == e.email))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        races = match write_plan(&next, store, report, true).await {
+            Ok(r) => r,
+            Err((what, error, r)) => {
+                *report = *r;
+                return Err((what, error, p));
+            }
+        };
+        current = Some(next);
+    }
+    if raced_any {
+        p.count();
+        p.summary.employee_create = report.employees_created.len();
+    }
+    Ok(p)
 }
 
 #[cfg(test)]
