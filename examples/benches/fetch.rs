@@ -1064,7 +1064,8 @@ async fn child_run(mode: &str) -> Res<Value> {
                 json!({"records": all.len()})
             } else {
                 let dir = tempfile::tempdir()?;
-                let store = mdm_examples::sqlite::SqliteStore::open(dir.path().join("bench.db"))?;
+                let store =
+                    mdm_mapping::store::sqlite::SqliteStore::open(dir.path().join("bench.db"))?;
                 // `sync`: as `mdm demo` and an embedding program run it (one
                 // batch of actions at a time); `sync-keep`: as `mdm sync`,
                 // which keeps every action to print the plan.

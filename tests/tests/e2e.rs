@@ -9,7 +9,7 @@ mod common;
 use mdm_examples::cli::demo::simulator_sources;
 use mdm_examples::cli::sync::sync_sources;
 use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
-use mdm_examples::sqlite::SqliteStore;
+use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::store::{FieldWrite, Store};
 use mdm_mapping::upsert::{ActionKind, Config};
 use mdm_mapping::{Value, Vendor};

@@ -21,9 +21,9 @@ use mdm_examples::cli::sync::{SyncOptions, SyncOutcome, sync_with};
 use mdm_examples::simulator::{
     FaultKind, FleetConfig, KandjiMutations, SimStats, Simulator, SimulatorConfig,
 };
-use mdm_examples::sqlite::SqliteStore;
 use mdm_mapping::net::RetryPolicy;
 use mdm_mapping::store::Store;
+use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::upsert::Config;
 use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceError, Vendor};
 use secrecy::ExposeSecret;

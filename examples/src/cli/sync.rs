@@ -11,7 +11,7 @@ use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
 use super::plan::{PlanStream, print_plan};
 use super::{CliError, SyncArgs, sources};
-use crate::sqlite::SqliteStore;
+use mdm_mapping::store::sqlite::SqliteStore;
 
 pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
     let vendors: Vec<Vendor> = if args.sources.is_empty() {

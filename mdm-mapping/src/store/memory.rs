@@ -469,6 +469,11 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_store_contract() {
+        block_on(crate::store::contract::check(&MemoryStore::default())).unwrap();
+    }
+
+    #[test]
     fn failure_injection_modes() {
         block_on(async {
             let s = MemoryStore::default();

@@ -40,7 +40,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::record::{Fields, Value};
 
+pub mod contract;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub use memory::{FailMode, MemoryStore};
 
 /// Inventory field names whose values are secrets: never shown by `Debug`.

@@ -1,5 +1,8 @@
 //! Helpers shared by the end-to-end test files.
 
+#[allow(dead_code)]
+pub mod pg;
+
 use std::collections::{BTreeMap, HashSet};
 
 use mdm_mapping::store::Inventory;

@@ -1,0 +1,333 @@
+//! [`check`]: runs a [`Store`] through its contract, for the stores this
+//! crate ships and for yours.
+//!
+//! ```
+//! use mdm_mapping::store::{contract, MemoryStore};
+//!
+//! # futures::executor::block_on(async {
+//! contract::check(&MemoryStore::default()).await.unwrap();
+//! # });
+//! ```
+
+use super::{
+    AssetWrite, Claim, Expect, FieldValue, FieldWrite, IdentifierRules, NewEmployee, Store,
+    StoreError, WriteBatch,
+};
+
+/// A store that broke its contract: which rule, and what happened.
+#[derive(Debug, thiserror::Error)]
+#[error("store contract: {rule}: {what}")]
+pub struct Violation {
+    /// The rule broken.
+    pub rule: &'static str,
+    /// What the store did.
+    pub what: String,
+}
+
+fn fail<T>(rule: &'static str, what: impl Into<String>) -> Result<T, Violation> {
+    Err(Violation {
+        rule,
+        what: what.into(),
+    })
+}
+
+fn ok<T>(rule: &'static str, r: Result<T, StoreError>) -> Result<T, Violation> {
+    r.or_else(|e| fail(rule, format!("unexpected error: {e}")))
+}
+
+fn create(fields: &[(&str, &str)]) -> AssetWrite {
+    AssetWrite::Create {
+        fields: fields
+            .iter()
+            .map(|(f, v)| FieldWrite::set(*f, *v))
+            .collect(),
+    }
+}
+
+fn batch(assets: Vec<AssetWrite>) -> WriteBatch {
+    WriteBatch {
+        assets,
+        ..WriteBatch::default()
+    }
+}
+
+/// Runs `store`, which must be empty, through the [`Store`] contract:
+/// unique claims whatever their spelling (creates, updates, within one
+/// batch, per kind of device for Jamf ids), released on clear and delete;
+/// conditional updates; unique emails and employees resolved inside a
+/// batch; all-or-nothing atomic batches; claims rebuilt when the rules
+/// change; `holders`.
+pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
+    let rules = IdentifierRules::default();
+
+    // 1. One holder per value, whatever its spelling, also within a batch.
+    let rule = "an identifier value belongs to one asset";
+    let r = ok(
+        rule,
+        store
+            .write(
+                &rules,
+                &batch(vec![
+                    create(&[("serial_number", "C02CONTRACT1"), ("model", "Mac")]),
+                    create(&[("serial_number", " c02contract1 ")]),
+                ]),
+            )
+            .await,
+    )?;
+    let first = match &r.assets[0] {
+        Ok(id) => id.clone(),
+        Err(e) => return fail(rule, format!("the first create failed: {e}")),
+    };
+    match &r.assets[1] {
+        Err(StoreError::Claimed {
+            field,
+            value,
+            holder,
+            ..
+        }) if field == "serial_number"
+            && value == "C02CONTRACT1"
+            && *holder == format!("asset {first}") => {}
+        other => {
+            return fail(
+                rule,
+                format!("a second create of one serial gave {other:?}"),
+            );
+        }
+    }
+    let second = ok(
+        rule,
+        store
+            .create_asset(&[FieldWrite::set("serial_number", "C02CONTRACT2")])
+            .await,
+    )?;
+    match store
+        .update_asset(&second, &[FieldWrite::set("serial_number", "C02CONTRACT1")])
+        .await
+    {
+        Err(StoreError::Claimed { .. }) => {}
+        other => {
+            return fail(
+                rule,
+                format!("an update taking a held value gave {other:?}"),
+            );
+        }
+    }
+    // Placeholders are nobody's.
+    for _ in 0..2 {
+        ok(
+            "placeholders are no claim",
+            store
+                .create_asset(&[FieldWrite::set("udid", "Not Available")])
+                .await,
+        )?;
+    }
+    // Released by a clear.
+    let rule = "a cleared value is free";
+    ok(
+        rule,
+        store
+            .update_asset(&first, &[FieldWrite::clear("serial_number")])
+            .await,
+    )?;
+    ok(
+        rule,
+        store
+            .update_asset(&second, &[FieldWrite::set("serial_number", "C02CONTRACT1")])
+            .await,
+    )?;
+    // Jamf ids per kind of device.
+    let rule = "Jamf ids are numbered per kind of device";
+    let r = ok(
+        rule,
+        store
+            .write(
+                &rules,
+                &batch(vec![
+                    create(&[("jamf_id", "4242"), ("asset_type", "laptop")]),
+                    create(&[("jamf_id", "4242"), ("asset_type", "phone")]),
+                    create(&[("jamf_id", "4242"), ("asset_type", "desktop")]),
+                ]),
+            )
+            .await,
+    )?;
+    if !(r.assets[0].is_ok()
+        && r.assets[1].is_ok()
+        && matches!(r.assets[2], Err(StoreError::Claimed { .. })))
+    {
+        return fail(rule, format!("{:?}", r.assets));
+    }
+    let holders = ok(
+        "holders names who holds a claim",
+        store
+            .holders(&rules, &[Claim::new("serial_number", "C02CONTRACT1")])
+            .await,
+    )?;
+    if holders.len() != 1 || holders[0].holder != second {
+        return fail("holders names who holds a claim", format!("{holders:?}"));
+    }
+
+    // 2. Conditional updates.
+    let rule = "updates are conditional on what was read";
+    let id = ok(
+        rule,
+        store
+            .create_asset(&[
+                FieldWrite::set("serial_number", "C02CONTRACT3"),
+                FieldWrite::set("os_version", "14.1"),
+            ])
+            .await,
+    )?;
+    ok(
+        rule,
+        store
+            .update_asset(&id, &[FieldWrite::set("location", "Lab 4")])
+            .await,
+    )?;
+    let update = |to: &str| {
+        batch(vec![AssetWrite::Update {
+            id: id.clone(),
+            changes: vec![FieldWrite::set("os_version", to)],
+            expect: vec![Expect {
+                field: "os_version".into(),
+                value: Some(FieldValue::Value("14.1".into())),
+            }],
+        }])
+    };
+    let r = ok(rule, store.write(&rules, &update("15.0")).await)?;
+    if !r.all_ok() {
+        return fail(rule, format!("a change to another field blocked: {r:?}"));
+    }
+    let r = ok(rule, store.write(&rules, &update("15.1")).await)?;
+    if !matches!(&r.assets[0], Err(StoreError::Stale { field, .. }) if field == "os_version") {
+        return fail(rule, format!("a stale update gave {r:?}"));
+    }
+    let now = ok(rule, store.load_assets(&[id.as_str()]).await)?;
+    let f = now.first().map(|a| a.fields.clone()).unwrap_or_default();
+    if f.get_str("os_version") != Some("15.0") || f.get_str("location") != Some("Lab 4") {
+        return fail(rule, format!("lost an update: {f:?}"));
+    }
+
+    // 3. Employees.
+    let rule = "an email belongs to one employee";
+    let ana = NewEmployee {
+        first_name: "Ana".into(),
+        last_name: "Contract".into(),
+        emails: vec!["ana.contract@example.com".into()],
+    };
+    let r = ok(
+        rule,
+        store
+            .write(
+                &rules,
+                &WriteBatch {
+                    employees: vec![ana.clone(), ana],
+                    assets: vec![AssetWrite::Create {
+                        fields: vec![
+                            FieldWrite::set("serial_number", "C02CONTRACT4"),
+                            FieldWrite {
+                                field: "assignee_id".into(),
+                                value: Some(FieldValue::EmployeeWithEmail(
+                                    "ana.contract@example.com".into(),
+                                )),
+                            },
+                        ],
+                    }],
+                    atomic: false,
+                },
+            )
+            .await,
+    )?;
+    let (Ok(emp), Err(StoreError::Claimed { .. })) = (&r.employees[0], &r.employees[1]) else {
+        return fail(rule, format!("{:?}", r.employees));
+    };
+    let Ok(asset) = &r.assets[0] else {
+        return fail(rule, format!("{:?}", r.assets));
+    };
+    let got = ok(rule, store.load_assets(&[asset.as_str()]).await)?;
+    if got.first().and_then(|a| a.fields.get_str("assignee_id")) != Some(emp.as_str()) {
+        return fail(
+            "an employee is resolved by email inside the batch",
+            format!("{got:?}"),
+        );
+    }
+
+    // 4. Atomic batches, and deletes.
+    let rule = "an atomic batch is all or nothing";
+    let r = ok(
+        rule,
+        store
+            .write(
+                &rules,
+                &WriteBatch {
+                    assets: vec![
+                        create(&[("serial_number", "C02CONTRACT5")]),
+                        AssetWrite::Update {
+                            id: "999999999".into(),
+                            changes: vec![],
+                            expect: vec![],
+                        },
+                    ],
+                    atomic: true,
+                    ..WriteBatch::default()
+                },
+            )
+            .await,
+    )?;
+    if !matches!(r.assets[0], Err(StoreError::Aborted { .. })) {
+        return fail(rule, format!("{r:?}"));
+    }
+    let held = ok(
+        rule,
+        store
+            .holders(&rules, &[Claim::new("serial_number", "C02CONTRACT5")])
+            .await,
+    )?;
+    if !held.is_empty() {
+        return fail(rule, "the aborted create was kept");
+    }
+    let rule = "a deleted asset's values are free";
+    let r = ok(
+        rule,
+        store
+            .write(
+                &rules,
+                &batch(vec![AssetWrite::Delete {
+                    id: second.clone(),
+                    expect: vec![],
+                }]),
+            )
+            .await,
+    )?;
+    if !r.all_ok() {
+        return fail(rule, format!("{r:?}"));
+    }
+    ok(
+        rule,
+        store
+            .create_asset(&[FieldWrite::set("serial_number", "C02CONTRACT1")])
+            .await,
+    )?;
+
+    // 5. New rules: claims are rebuilt over what the store holds.
+    let rule = "claims follow the rules of the write";
+    ok(
+        rule,
+        store
+            .create_asset(&[FieldWrite::set("asset_tag", "TAG-CONTRACT")])
+            .await,
+    )?;
+    let tags = rules.clone().with_field("asset_tag", false);
+    let r = ok(
+        rule,
+        store
+            .write(
+                &tags,
+                &batch(vec![create(&[("asset_tag", "tag-contract")])]),
+            )
+            .await,
+    )?;
+    if !matches!(&r.assets[0], Err(StoreError::Claimed { field, .. }) if field == "asset_tag") {
+        return fail(rule, format!("{r:?}"));
+    }
+    Ok(())
+}

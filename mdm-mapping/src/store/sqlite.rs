@@ -1,0 +1,882 @@
+//! [`SqliteStore`]: the embedded default inventory, a SQLite file (feature
+//! `sqlite`).
+//!
+//! # Schema (version 1, `PRAGMA user_version`)
+//!
+//! | table | what it holds |
+//! |---|---|
+//! | `assets(id, created_at, updated_at)` | one row per asset; `id` is the asset id |
+//! | `asset_fields(asset_id, field, value)` | each field, the value as JSON; any mapping's field names fit |
+//! | `asset_claims(field, value, asset_id)` | the asset's identifier [`Claim`]s; **primary key `(field, value)`**: one holder per value |
+//! | `employees(id, first_name, last_name)` | one row per employee |
+//! | `employee_emails(employee_id, email)` | each email of an employee |
+//! | `email_claims(email, employee_id)` | **primary key `email`**: one employee per email |
+//! | `claim_duplicates(field, value, holder, other)` | claims found held twice when claims were (re)built: the inventory already held duplicates (see `mdm dedupe`) |
+//! | `meta(key, value)` | `identifier_rules`: the [`IdentifierRules::fingerprint`] the claims were built with |
+//!
+//! # Concurrency
+//!
+//! Every [`Store::write`] is one `BEGIN IMMEDIATE` transaction: it takes
+//! the write lock before it reads anything, so a claim is checked and
+//! written under one lock, and two processes writing one file take turns.
+//! A busy database is waited for (the busy timeout, 60 s by default), not
+//! a failure; two processes that create the same new file at once both
+//! succeed. The file is in WAL mode, so readers do not block the writer.
+//!
+//! A file written by an earlier version (no `user_version`) is migrated in
+//! place when opened; claims are built from its fields, and values already
+//! held twice are kept and recorded in `claim_duplicates` rather than
+//! failing the migration ([`SqliteStore::duplicates`]).
+//!
+//! ```
+//! use mdm_mapping::store::sqlite::SqliteStore;
+//! use mdm_mapping::store::{FieldWrite, Store, StoreError};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = SqliteStore::open_in_memory().unwrap();
+//! let id = store.create_asset(&[FieldWrite::set("serial_number", "C02XK1ABJG5H")]).await.unwrap();
+//! assert_eq!(store.find_by_identifier("serial_number", "C02XK1ABJG5H").unwrap(), vec![id]);
+//! // The same serial, spelled another way, cannot become a second asset.
+//! let again = store.create_asset(&[FieldWrite::set("serial_number", "c02xk1abjg5h")]).await;
+//! assert!(matches!(again, Err(StoreError::Claimed { .. })));
+//! # });
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
+    Inventory, NewEmployee, Store, StoreError, WriteBatch, WriteResults, describe_employee,
+    resolve_employees,
+};
+use crate::record::{Fields, Value};
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a write waits for another process's transaction by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS assets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE TABLE IF NOT EXISTS asset_fields (
+    asset_id INTEGER NOT NULL REFERENCES assets(id),
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (asset_id, field)
+);
+CREATE TABLE IF NOT EXISTS asset_claims (
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    asset_id INTEGER NOT NULL REFERENCES assets(id),
+    PRIMARY KEY (field, value)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS asset_claims_by_asset ON asset_claims(asset_id);
+CREATE TABLE IF NOT EXISTS employees (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS employee_emails (
+    employee_id INTEGER NOT NULL REFERENCES employees(id),
+    email TEXT NOT NULL,
+    PRIMARY KEY (employee_id, email)
+);
+CREATE INDEX IF NOT EXISTS employee_emails_by_email ON employee_emails(email);
+CREATE TABLE IF NOT EXISTS email_claims (
+    email TEXT PRIMARY KEY,
+    employee_id INTEGER NOT NULL REFERENCES employees(id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claim_duplicates (
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    other TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+/// A SQLite-backed inventory. Clones share one connection; several
+/// processes may open the same file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    path: Option<PathBuf>,
+}
+
+/// Opening or querying the database failed.
+#[derive(Debug, thiserror::Error)]
+#[error("SQLite inventory {path}: {source}")]
+pub struct SqliteError {
+    path: String,
+    #[source]
+    source: rusqlite::Error,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the inventory at `path`, creating or migrating
+    /// the schema. Waits up to [`DEFAULT_BUSY_TIMEOUT`] for other writers.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SqliteError> {
+        Self::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`open`](Self::open), waiting at most `busy` for other writers on
+    /// each statement.
+    pub fn open_with_timeout(path: impl AsRef<Path>, busy: Duration) -> Result<Self, SqliteError> {
+        let path = path.as_ref().to_path_buf();
+        let wrap = |source| SqliteError {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(wrap)?;
+        conn.busy_timeout(busy).map_err(wrap)?;
+        // Switching to WAL takes the lock; the busy handler waits for it.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(wrap)?;
+        Self::init(conn, Some(path.clone())).map_err(wrap)
+    }
+
+    /// An inventory in memory (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, SqliteError> {
+        let wrap = |source| SqliteError {
+            path: ":memory:".into(),
+            source,
+        };
+        let conn = Connection::open_in_memory().map_err(wrap)?;
+        Self::init(conn, None).map_err(wrap)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, rusqlite::Error> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            migrate(&tx, version)?;
+        }
+        tx.commit()?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| ":memory:".into())
+    }
+
+    fn error(&self, source: rusqlite::Error) -> SqliteError {
+        SqliteError {
+            path: self.name(),
+            source,
+        }
+    }
+
+    /// The ids of the assets holding `value` (as claimed: normalized, and
+    /// `computer:42` for Jamf ids) in identifier `field`.
+    pub fn find_by_identifier(&self, field: &str, value: &str) -> Result<Vec<String>, SqliteError> {
+        let conn = self.lock();
+        let run = || -> Result<Vec<String>, rusqlite::Error> {
+            let mut st = conn.prepare_cached(
+                "SELECT asset_id FROM asset_claims WHERE field = ?1 AND value = ?2 ORDER BY asset_id",
+            )?;
+            let rows = st.query_map(params![field, value], |r| r.get::<_, i64>(0))?;
+            rows.map(|r| r.map(|id| id.to_string())).collect()
+        };
+        run().map_err(|e| self.error(e))
+    }
+
+    /// How many assets and employees the inventory holds.
+    pub fn counts(&self) -> Result<(usize, usize), SqliteError> {
+        let conn = self.lock();
+        let run = || -> Result<(usize, usize), rusqlite::Error> {
+            let a: i64 = conn.query_row("SELECT COUNT(*) FROM assets", [], |r| r.get(0))?;
+            let e: i64 = conn.query_row("SELECT COUNT(*) FROM employees", [], |r| r.get(0))?;
+            Ok((
+                usize::try_from(a).unwrap_or(0),
+                usize::try_from(e).unwrap_or(0),
+            ))
+        };
+        run().map_err(|e| self.error(e))
+    }
+
+    /// Claims found held by a second record when the claims were last
+    /// built (an inventory that already held duplicates): the claim, and
+    /// the record that could not have it (`asset 7`, `employee 3`).
+    pub fn duplicates(&self) -> Result<Vec<Holding>, SqliteError> {
+        let conn = self.lock();
+        let run = || -> Result<Vec<Holding>, rusqlite::Error> {
+            let mut st = conn.prepare_cached(
+                "SELECT field, value, other FROM claim_duplicates ORDER BY field, value, other",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(Holding {
+                    claim: Claim::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    holder: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| self.error(e))
+    }
+
+    /// The schema version of the file.
+    pub fn schema_version(&self) -> Result<i64, SqliteError> {
+        self.lock()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.error(e))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half transaction
+        // (rusqlite rolls back on drop), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the connection in a blocking task.
+    async fn with_conn<T, F>(
+        &self,
+        operation: &'static str,
+        record: String,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await;
+        match joined {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(StoreError::Unavailable {
+                operation,
+                record,
+                source: Box::new(e),
+            }),
+            Err(join) => Err(StoreError::Unavailable {
+                operation,
+                record,
+                source: Box::new(join),
+            }),
+        }
+    }
+}
+
+/// Brings a file from `from` to [`SCHEMA_VERSION`], inside the open
+/// (immediate) transaction.
+fn migrate(tx: &rusqlite::Transaction<'_>, from: i64) -> rusqlite::Result<()> {
+    tx.execute_batch(SCHEMA)?;
+    if from < 1 {
+        // Version 0 (before claims) indexed identifiers without making them
+        // unique; claims are built from the fields instead.
+        tx.execute_batch("DROP INDEX IF EXISTS asset_identifiers_by_asset_field; DROP INDEX IF EXISTS asset_identifiers_by_asset; DROP TABLE IF EXISTS asset_identifiers;")?;
+        rebuild_email_claims(tx)?;
+        rebuild_claims(tx, &IdentifierRules::default())?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+fn rebuild_email_claims(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM email_claims", [])?;
+    tx.execute(
+        "DELETE FROM claim_duplicates WHERE field = ?1",
+        [EMAIL_CLAIM],
+    )?;
+    let rows: Vec<(i64, String)> = {
+        let mut st = tx.prepare(
+            "SELECT employee_id, email FROM employee_emails ORDER BY employee_id, email",
+        )?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, email) in rows {
+        let Some(email) = crate::normalize::email(&email) else {
+            continue;
+        };
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO email_claims (email, employee_id) VALUES (?1, ?2)",
+            params![email, id],
+        )?;
+        if n == 0 {
+            let holder: i64 = tx.query_row(
+                "SELECT employee_id FROM email_claims WHERE email = ?1",
+                [&email],
+                |r| r.get(0),
+            )?;
+            if holder != id {
+                record_duplicate(
+                    tx,
+                    EMAIL_CLAIM,
+                    &email,
+                    &format!("employee {holder}"),
+                    &format!("employee {id}"),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn record_duplicate(
+    tx: &rusqlite::Transaction<'_>,
+    field: &str,
+    value: &str,
+    holder: &str,
+    other: &str,
+) -> rusqlite::Result<()> {
+    tracing::warn!(
+        field,
+        value,
+        holder,
+        other,
+        "the inventory already holds a duplicate (see mdm dedupe)"
+    );
+    tx.execute(
+        "INSERT INTO claim_duplicates (field, value, holder, other) VALUES (?1, ?2, ?3, ?4)",
+        params![field, value, holder, other],
+    )?;
+    Ok(())
+}
+
+/// Builds every asset's claims under `rules` anew (the rules changed, or a
+/// file is migrated), recording values held twice instead of failing.
+fn rebuild_claims(tx: &rusqlite::Transaction<'_>, rules: &IdentifierRules) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM asset_claims", [])?;
+    tx.execute(
+        "DELETE FROM claim_duplicates WHERE field <> ?1",
+        [EMAIL_CLAIM],
+    )?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS claim_fields (field TEXT PRIMARY KEY); DELETE FROM claim_fields;",
+    )?;
+    for f in rules.fields().chain(["asset_type"]) {
+        tx.execute(
+            "INSERT OR IGNORE INTO claim_fields (field) VALUES (?1)",
+            [f],
+        )?;
+    }
+    let rows: Vec<(i64, String, String)> = {
+        let mut st = tx.prepare(
+            "SELECT asset_id, field, value FROM asset_fields WHERE field IN (SELECT field FROM claim_fields) ORDER BY asset_id",
+        )?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut i = 0;
+    while i < rows.len() {
+        let id = rows[i].0;
+        let mut fields = Fields::new();
+        while i < rows.len() && rows[i].0 == id {
+            fields.set(&rows[i].1, decode(&rows[i].2));
+            i += 1;
+        }
+        for c in rules.claims(&fields) {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO asset_claims (field, value, asset_id) VALUES (?1, ?2, ?3)",
+                params![c.field, c.value, id],
+            )?;
+            if n == 0 {
+                let holder: i64 = tx.query_row(
+                    "SELECT asset_id FROM asset_claims WHERE field = ?1 AND value = ?2",
+                    params![c.field, c.value],
+                    |r| r.get(0),
+                )?;
+                record_duplicate(
+                    tx,
+                    &c.field,
+                    &c.value,
+                    &format!("asset {holder}"),
+                    &format!("asset {id}"),
+                )?;
+            }
+        }
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('identifier_rules', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [rules.fingerprint()],
+    )?;
+    Ok(())
+}
+
+/// Rebuilds the claims if they were built under other rules.
+fn ensure_rules(tx: &rusqlite::Transaction<'_>, rules: &IdentifierRules) -> rusqlite::Result<()> {
+    let current: Option<String> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'identifier_rules'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if current.as_deref() != Some(rules.fingerprint().as_str()) {
+        tracing::info!(rules = %rules.fingerprint(), "identifier fields changed: rebuilding the inventory's claims");
+        rebuild_claims(tx, rules)?;
+    }
+    Ok(())
+}
+
+fn encode(v: &Value) -> String {
+    v.to_json().to_string()
+}
+
+fn decode(s: &str) -> Option<Value> {
+    serde_json::from_str::<serde_json::Value>(s)
+        .ok()
+        .as_ref()
+        .and_then(Value::from_json)
+}
+
+/// A write's failure that is the record's, not the store's.
+enum ItemError {
+    Store(StoreError),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for ItemError {
+    fn from(e: rusqlite::Error) -> Self {
+        ItemError::Sql(e)
+    }
+}
+
+fn asset_fields(tx: &rusqlite::Transaction<'_>, id: i64) -> rusqlite::Result<Fields> {
+    let mut st = tx.prepare_cached("SELECT field, value FROM asset_fields WHERE asset_id = ?1")?;
+    let mut rows = st.query(params![id])?;
+    let mut fields = Fields::new();
+    while let Some(row) = rows.next()? {
+        let field: String = row.get(0)?;
+        let value: String = row.get(1)?;
+        fields.set(&field, decode(&value));
+    }
+    Ok(fields)
+}
+
+fn email_holder(tx: &rusqlite::Transaction<'_>, email: &str) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached("SELECT employee_id FROM email_claims WHERE email = ?1")?
+        .query_row([email], |r| r.get(0))
+        .optional()
+}
+
+fn claim_holder(tx: &rusqlite::Transaction<'_>, c: &Claim) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached("SELECT asset_id FROM asset_claims WHERE field = ?1 AND value = ?2")?
+        .query_row(params![c.field, c.value], |r| r.get(0))
+        .optional()
+}
+
+/// The first of `claims` held by an asset other than `me`.
+fn taken(
+    tx: &rusqlite::Transaction<'_>,
+    claims: &[Claim],
+    me: Option<i64>,
+) -> rusqlite::Result<Option<(Claim, i64)>> {
+    for c in claims {
+        if let Some(h) = claim_holder(tx, c)?
+            && Some(h) != me
+        {
+            return Ok(Some((c.clone(), h)));
+        }
+    }
+    Ok(None)
+}
+
+fn claimed(record: String, c: Claim, holder: i64) -> ItemError {
+    ItemError::Store(StoreError::Claimed {
+        record,
+        field: c.field,
+        value: c.value,
+        holder: format!("asset {holder}"),
+    })
+}
+
+fn resolve(
+    tx: &rusqlite::Transaction<'_>,
+    writes: &[FieldWrite],
+) -> rusqlite::Result<Vec<FieldWrite>> {
+    let mut err = None;
+    let out = resolve_employees(writes, |email| match email_holder(tx, email) {
+        Ok(h) => h.map(|id| id.to_string()),
+        Err(e) => {
+            err = Some(e);
+            None
+        }
+    });
+    err.map_or(Ok(out), Err)
+}
+
+/// Writes `writes` onto asset `id` inside the open transaction.
+fn write_fields(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    writes: &[FieldWrite],
+) -> rusqlite::Result<()> {
+    for w in writes {
+        tx.prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?
+            .execute(params![id, w.field])?;
+        let Some(value) = w.value.as_ref().map(|v| v.expose()) else {
+            continue;
+        };
+        tx.prepare_cached("INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, w.field, encode(&value)])?;
+    }
+    Ok(())
+}
+
+fn set_claims(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    old: &[Claim],
+    new: &[Claim],
+) -> rusqlite::Result<()> {
+    for c in old.iter().filter(|c| !new.contains(c)) {
+        tx.prepare_cached(
+            "DELETE FROM asset_claims WHERE field = ?1 AND value = ?2 AND asset_id = ?3",
+        )?
+        .execute(params![c.field, c.value, id])?;
+    }
+    for c in new.iter().filter(|c| !old.contains(c)) {
+        tx.prepare_cached("INSERT INTO asset_claims (field, value, asset_id) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.field, c.value, id])?;
+    }
+    Ok(())
+}
+
+fn create_employee(tx: &rusqlite::Transaction<'_>, e: &NewEmployee) -> Result<String, ItemError> {
+    let claims = IdentifierRules::email_claims(&e.emails);
+    for c in &claims {
+        if let Some(h) = email_holder(tx, &c.value)? {
+            return Err(ItemError::Store(StoreError::Claimed {
+                record: describe_employee(e),
+                field: c.field.clone(),
+                value: c.value.clone(),
+                holder: format!("employee {h}"),
+            }));
+        }
+    }
+    tx.prepare_cached("INSERT INTO employees (first_name, last_name) VALUES (?1, ?2)")?
+        .execute(params![e.first_name, e.last_name])?;
+    let id = tx.last_insert_rowid();
+    for email in &e.emails {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO employee_emails (employee_id, email) VALUES (?1, ?2)",
+        )?
+        .execute(params![id, email.to_lowercase()])?;
+    }
+    for c in &claims {
+        tx.prepare_cached("INSERT INTO email_claims (email, employee_id) VALUES (?1, ?2)")?
+            .execute(params![c.value, id])?;
+    }
+    Ok(id.to_string())
+}
+
+fn expectations_hold(
+    record: &str,
+    current: &Fields,
+    expect: &[super::Expect],
+) -> Result<(), ItemError> {
+    match expect.iter().find(|x| !x.holds(current.get(&x.field))) {
+        Some(x) => Err(ItemError::Store(StoreError::Stale {
+            record: record.to_string(),
+            field: x.field.clone(),
+        })),
+        None => Ok(()),
+    }
+}
+
+fn exists(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<Option<i64>> {
+    let Ok(n) = id.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM assets WHERE id = ?1")?
+        .exists(params![n])?
+        .then_some(n))
+}
+
+fn write_asset(
+    tx: &rusqlite::Transaction<'_>,
+    rules: &IdentifierRules,
+    w: &AssetWrite,
+) -> Result<String, ItemError> {
+    let record = w.describe();
+    match w {
+        AssetWrite::Create { fields } => {
+            let writes = resolve(tx, fields)?;
+            let mut f = Fields::new();
+            for w in &writes {
+                f.set(&w.field, w.value.as_ref().map(|v| v.expose()));
+            }
+            let claims = rules.claims(&f);
+            if let Some((c, h)) = taken(tx, &claims, None)? {
+                return Err(claimed(record, c, h));
+            }
+            tx.prepare_cached("INSERT INTO assets DEFAULT VALUES")?
+                .execute([])?;
+            let id = tx.last_insert_rowid();
+            write_fields(tx, id, &writes)?;
+            set_claims(tx, id, &[], &claims)?;
+            Ok(id.to_string())
+        }
+        AssetWrite::Update {
+            id,
+            changes,
+            expect,
+        } => {
+            let Some(n) = exists(tx, id)? else {
+                return Err(ItemError::Store(StoreError::AssetNotFound {
+                    id: id.clone(),
+                }));
+            };
+            let writes = resolve(tx, changes)?;
+            let current = asset_fields(tx, n)?;
+            expectations_hold(&record, &current, expect)?;
+            let old = rules.claims(&current);
+            let mut f = current;
+            for w in &writes {
+                f.remove(&w.field);
+                f.set(&w.field, w.value.as_ref().map(|v| v.expose()));
+            }
+            let new = rules.claims(&f);
+            if let Some((c, h)) = taken(tx, &new, Some(n))? {
+                return Err(claimed(record, c, h));
+            }
+            write_fields(tx, n, &writes)?;
+            set_claims(tx, n, &old, &new)?;
+            tx.prepare_cached(
+                "UPDATE assets SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
+            )?
+            .execute(params![n])?;
+            Ok(id.clone())
+        }
+        AssetWrite::Delete { id, expect } => {
+            let Some(n) = exists(tx, id)? else {
+                return Err(ItemError::Store(StoreError::AssetNotFound {
+                    id: id.clone(),
+                }));
+            };
+            let current = asset_fields(tx, n)?;
+            expectations_hold(&record, &current, expect)?;
+            tx.execute("DELETE FROM asset_claims WHERE asset_id = ?1", params![n])?;
+            tx.execute("DELETE FROM asset_fields WHERE asset_id = ?1", params![n])?;
+            tx.execute("DELETE FROM assets WHERE id = ?1", params![n])?;
+            Ok(id.clone())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn load(&self) -> Result<Inventory, StoreError> {
+        self.with_conn("load", self.name(), |conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id ORDER BY a.id",
+            )?;
+            let assets = read_assets(st.query([])?)?;
+            Ok(Inventory {
+                assets,
+                employees: read_employees(conn)?,
+            })
+        })
+        .await
+    }
+
+    async fn load_for_matching(&self, fields: &[&str]) -> Result<Inventory, StoreError> {
+        let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        self.with_conn("load", self.name(), move |conn| {
+            // The fields become a temporary table to join on: one statement
+            // for any number of fields.
+            conn.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS matching_fields (field TEXT PRIMARY KEY); DELETE FROM matching_fields;",
+            )?;
+            {
+                let mut ins =
+                    conn.prepare_cached("INSERT OR IGNORE INTO matching_fields (field) VALUES (?1)")?;
+                for f in &fields {
+                    ins.execute(params![f])?;
+                }
+            }
+            let mut st = conn.prepare_cached(
+                "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id AND f.field IN (SELECT field FROM matching_fields) ORDER BY a.id",
+            )?;
+            let assets = read_assets(st.query([])?)?;
+            Ok(Inventory {
+                assets,
+                employees: read_employees(conn)?,
+            })
+        })
+        .await
+    }
+
+    async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        self.with_conn("load", self.name(), move |conn| {
+            let mut exists = conn.prepare_cached("SELECT 1 FROM assets WHERE id = ?1")?;
+            let mut st =
+                conn.prepare_cached("SELECT field, value FROM asset_fields WHERE asset_id = ?1")?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                // Ids this store did not give (not a number) are not here.
+                let Ok(n) = id.parse::<i64>() else { continue };
+                if !exists.exists(params![n])? {
+                    continue;
+                }
+                let mut fields = Fields::new();
+                let mut rows = st.query(params![n])?;
+                while let Some(row) = rows.next()? {
+                    let field: String = row.get(0)?;
+                    let value: String = row.get(1)?;
+                    fields.set(&field, decode(&value));
+                }
+                out.push(Asset::new(id.clone(), fields));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn holders(
+        &self,
+        rules: &IdentifierRules,
+        claims: &[Claim],
+    ) -> Result<Vec<Holding>, StoreError> {
+        let rules = rules.clone();
+        let claims = claims.to_vec();
+        self.with_conn("holders", self.name(), move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            ensure_rules(&tx, &rules)?;
+            let mut out = Vec::new();
+            for c in claims {
+                let holder = if c.field == EMAIL_CLAIM {
+                    email_holder(&tx, &c.value)?
+                } else {
+                    claim_holder(&tx, &c)?
+                };
+                if let Some(h) = holder {
+                    out.push(Holding {
+                        claim: c,
+                        holder: h.to_string(),
+                    });
+                }
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn write(
+        &self,
+        rules: &IdentifierRules,
+        batch: &WriteBatch,
+    ) -> Result<WriteResults, StoreError> {
+        let rules = rules.clone();
+        let batch = batch.clone();
+        let record = format!("a batch of {} records", batch.len());
+        self.with_conn("write", record, move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            ensure_rules(&tx, &rules)?;
+            let mut results = WriteResults::default();
+            let settle = |r: Result<String, ItemError>| match r {
+                Ok(id) => Ok(Ok(id)),
+                Err(ItemError::Store(e)) => Ok(Err(e)),
+                Err(ItemError::Sql(e)) => Err(e),
+            };
+            for e in &batch.employees {
+                results.employees.push(settle(create_employee(&tx, e))?);
+            }
+            for w in &batch.assets {
+                results.assets.push(settle(write_asset(&tx, &rules, w))?);
+            }
+            if batch.atomic && !results.all_ok() {
+                // Dropping the transaction rolls it back.
+                let mut aborted = WriteResults::aborted(&batch);
+                for (slot, r) in aborted.employees.iter_mut().zip(results.employees) {
+                    if r.is_err() {
+                        *slot = r;
+                    }
+                }
+                for (slot, r) in aborted.assets.iter_mut().zip(results.assets) {
+                    if r.is_err() {
+                        *slot = r;
+                    }
+                }
+                return Ok(aborted);
+            }
+            tx.commit()?;
+            Ok(results)
+        })
+        .await
+    }
+}
+
+/// Assets from rows of `(asset id, field, value)` ordered by asset id
+/// (field and value NULL for an asset without fields).
+fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
+    let mut assets: Vec<Asset> = Vec::new();
+    let mut current: Option<(i64, Fields)> = None;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let field: Option<String> = row.get(1)?;
+        let value: Option<String> = row.get(2)?;
+        if current.as_ref().map(|(c, _)| *c) != Some(id) {
+            if let Some((cid, f)) = current.take() {
+                assets.push(Asset::new(cid.to_string(), f));
+            }
+            current = Some((id, Fields::new()));
+        }
+        if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
+            fields.set(&field, decode(&value));
+        }
+    }
+    if let Some((cid, f)) = current {
+        assets.push(Asset::new(cid.to_string(), f));
+    }
+    Ok(assets)
+}
+
+/// Every employee with their emails.
+fn read_employees(conn: &Connection) -> rusqlite::Result<Vec<Employee>> {
+    let mut employees: Vec<Employee> = Vec::new();
+    let mut st = conn.prepare_cached(
+        "SELECT e.id, e.first_name, e.last_name, m.email FROM employees e LEFT JOIN employee_emails m ON m.employee_id = e.id ORDER BY e.id, m.email",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let email: Option<String> = row.get(3)?;
+        let sid = id.to_string();
+        if employees.last().map(|e| e.id != sid).unwrap_or(true) {
+            employees.push(Employee {
+                id: sid,
+                first_name: row.get(1)?,
+                last_name: row.get(2)?,
+                emails: Vec::new(),
+            });
+        }
+        if let (Some(e), Some(email)) = (employees.last_mut(), email) {
+            e.emails.push(email);
+        }
+    }
+    Ok(employees)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,325 @@
+//! Tests of the SQLite store.
+use super::*;
+use crate::store::FieldWrite;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// What a sync in batches reads: the identifier fields of every asset
+/// (assets without any included) with every employee, then whole
+/// assets by id, in the order asked, as `load` has them.
+#[test]
+fn partial_loads_agree_with_load() {
+    rt().block_on(async {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let a = store
+            .create_asset(&[
+                FieldWrite::set("serial_number", "C02XK1ABJG5H"),
+                FieldWrite::set("os_version", "15.2"),
+            ])
+            .await
+            .expect("a");
+        let b = store
+            .create_asset(&[FieldWrite::set("model", "iPad")])
+            .await
+            .expect("b");
+        store
+            .create_employee(&NewEmployee {
+                first_name: "Ana".into(),
+                last_name: "Díaz".into(),
+                emails: vec!["ana@example.com".into()],
+            })
+            .await
+            .expect("e");
+        let all = store.load().await.expect("load");
+        let m = store
+            .load_for_matching(&["serial_number", "udid"])
+            .await
+            .expect("matching");
+        assert_eq!(m.employees, all.employees);
+        let fields: Vec<(String, Vec<String>)> = m
+            .assets
+            .iter()
+            .map(|x| {
+                (
+                    x.id.clone(),
+                    x.fields.iter().map(|(k, _)| k.to_string()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (a.clone(), vec!["serial_number".to_string()]),
+                (b.clone(), vec![])
+            ]
+        );
+        let got = store
+            .load_assets(&[b.as_str(), "999", "x", a.as_str()])
+            .await
+            .expect("assets");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], all.assets[1]);
+        assert_eq!(got[1], all.assets[0]);
+    });
+}
+
+/// Every statement a write runs finds its rows through an index on all
+/// of its keys: a statement that scans every asset's identifiers made a
+/// 100,000-device sync take many minutes (each write cost O(assets)).
+#[test]
+fn writes_use_an_index_on_every_key_they_filter_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(dir.path().join("inv.db")).expect("open");
+    let conn = store.lock();
+    for (sql, wanted) in [
+        (
+            "DELETE FROM asset_claims WHERE field = 'udid' AND value = 'x' AND asset_id = 1",
+            "(field=? AND value=?)",
+        ),
+        (
+            "SELECT field, value FROM asset_claims WHERE asset_id = 1",
+            "(asset_id=?)",
+        ),
+        (
+            "DELETE FROM asset_fields WHERE asset_id = 1 AND field = 'udid'",
+            "(asset_id=? AND field=?)",
+        ),
+        (
+            "SELECT asset_id FROM asset_claims WHERE field = 'udid' AND value = 'x'",
+            "(field=? AND value=?)",
+        ),
+    ] {
+        let mut st = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let plan: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan");
+        assert!(plan.iter().any(|p| p.contains(wanted)), "{sql}: {plan:?}");
+    }
+}
+
+#[test]
+fn round_trips_assets_and_employees_and_indexes_identifiers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("inv.db");
+    rt().block_on(async {
+        let store = SqliteStore::open(&path).expect("open");
+        let id = store
+            .create_asset(&[
+                FieldWrite::set("serial_number", "C02XK1ABJG5H"),
+                FieldWrite::set("imei", Value::List(vec!["3561".into(), "3562".into()])),
+                FieldWrite::set("processor_cores", 8i64),
+                FieldWrite::set("managed", true),
+            ])
+            .await
+            .expect("create");
+        store
+            .update_asset(
+                &id,
+                &[
+                    FieldWrite::set("serial_number", "F9FXK2ABQ1GC"),
+                    FieldWrite::clear("managed"),
+                ],
+            )
+            .await
+            .expect("update");
+        let eid = store
+            .create_employee(&NewEmployee {
+                first_name: "Ana".into(),
+                last_name: "Díaz".into(),
+                emails: vec!["Ana@Example.com".into(), "ana@home.example".into()],
+            })
+            .await
+            .expect("employee");
+        drop(store);
+
+        // Reopen: everything persisted, schema creation is idempotent.
+        let store = SqliteStore::open(&path).expect("reopen");
+        let inv = store.load().await.expect("load");
+        assert_eq!(inv.assets.len(), 1);
+        let a = &inv.assets[0];
+        assert_eq!(a.id, id);
+        assert_eq!(a.fields.get_str("serial_number"), Some("F9FXK2ABQ1GC"));
+        assert_eq!(a.fields.get("processor_cores"), Some(&Value::Int(8)));
+        assert!(!a.fields.contains("managed"));
+        assert_eq!(inv.employees.len(), 1);
+        assert_eq!(inv.employees[0].id, eid);
+        assert_eq!(
+            inv.employees[0].emails,
+            ["ana@example.com", "ana@home.example"]
+        );
+        assert!(
+            store
+                .find_by_identifier("serial_number", "C02XK1ABJG5H")
+                .expect("q")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .find_by_identifier("serial_number", "F9FXK2ABQ1GC")
+                .expect("q"),
+            vec![id.clone()]
+        );
+        assert_eq!(
+            store.find_by_identifier("imei", "3562").expect("q"),
+            vec![id]
+        );
+        assert_eq!(store.counts().expect("counts"), (1, 1));
+    });
+}
+
+#[test]
+fn update_of_a_missing_asset_is_not_found() {
+    rt().block_on(async {
+        let store = SqliteStore::open_in_memory().expect("open");
+        for id in ["42", "not-a-number"] {
+            let err = store
+                .update_asset(id, &[FieldWrite::set("status", "archived")])
+                .await
+                .expect_err("missing");
+            assert!(matches!(err, StoreError::AssetNotFound { .. }), "{err}");
+            assert!(!err.is_fatal());
+        }
+    });
+}
+
+#[test]
+fn keeps_the_store_contract() {
+    rt().block_on(async {
+        let store = SqliteStore::open_in_memory().expect("open");
+        crate::store::contract::check(&store)
+            .await
+            .expect("contract");
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path().join("inv.db")).expect("open");
+        crate::store::contract::check(&store)
+            .await
+            .expect("contract on a file");
+    });
+}
+
+/// A file of the version before claims (identifiers indexed but not
+/// unique), holding a duplicate left by an older sync: it opens, is
+/// migrated in place, keeps both assets, and reports the duplicate.
+#[test]
+fn a_file_of_the_previous_version_with_duplicates_is_migrated_and_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch(
+            "CREATE TABLE assets (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                 updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')));
+             CREATE TABLE asset_fields (asset_id INTEGER NOT NULL REFERENCES assets(id), field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (asset_id, field));
+             CREATE TABLE asset_identifiers (field TEXT NOT NULL, value TEXT NOT NULL, asset_id INTEGER NOT NULL REFERENCES assets(id), PRIMARY KEY (field, value, asset_id));
+             CREATE INDEX asset_identifiers_by_asset_field ON asset_identifiers(asset_id, field);
+             CREATE TABLE employees (id INTEGER PRIMARY KEY AUTOINCREMENT, first_name TEXT NOT NULL, last_name TEXT NOT NULL);
+             CREATE TABLE employee_emails (employee_id INTEGER NOT NULL REFERENCES employees(id), email TEXT NOT NULL, PRIMARY KEY (employee_id, email));
+             INSERT INTO assets DEFAULT VALUES; INSERT INTO assets DEFAULT VALUES; INSERT INTO assets DEFAULT VALUES;
+             INSERT INTO asset_fields VALUES (1, 'serial_number', '\"C02XK1ABJG5H\"'), (1, 'location', '\"Lab 3\"');
+             INSERT INTO asset_fields VALUES (2, 'serial_number', '\" c02xk1abjg5h\"');
+             INSERT INTO asset_fields VALUES (3, 'serial_number', '\"F9FXK2ABQ1GC\"');
+             INSERT INTO asset_identifiers VALUES ('serial_number', 'C02XK1ABJG5H', 1), ('serial_number', 'C02XK1ABJG5H', 2);
+             INSERT INTO employees (first_name, last_name) VALUES ('Ana', 'Díaz'), ('Ana', 'Diaz');
+             INSERT INTO employee_emails VALUES (1, 'ana@example.com'), (2, 'ana@example.com');",
+        )
+        .expect("old schema");
+    }
+    let store = SqliteStore::open(&path).expect("migrated");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    assert_eq!(store.counts().expect("counts"), (3, 2), "nothing lost");
+    let dups = store.duplicates().expect("dups");
+    let got: Vec<(String, String, String)> = dups
+        .iter()
+        .map(|h| {
+            (
+                h.claim.field.clone(),
+                h.claim.value.clone(),
+                h.holder.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "email".to_string(),
+                "ana@example.com".to_string(),
+                "employee 2".to_string()
+            ),
+            (
+                "serial_number".to_string(),
+                "C02XK1ABJG5H".to_string(),
+                "asset 2".to_string()
+            ),
+        ]
+    );
+    rt().block_on(async {
+        // The claim went to the first holder; a new asset cannot take it.
+        let again = store
+            .create_asset(&[FieldWrite::set("serial_number", "C02XK1ABJG5H")])
+            .await;
+        assert!(matches!(again, Err(StoreError::Claimed { holder, .. }) if holder == "asset 1"));
+        assert_eq!(
+            store
+                .find_by_identifier("serial_number", "F9FXK2ABQ1GC")
+                .expect("q"),
+            ["3"]
+        );
+    });
+    drop(store);
+    // Opening again is a no-op.
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert_eq!(store.duplicates().expect("dups").len(), 2);
+}
+
+/// Processes that create one new file at the same moment all succeed
+/// (threads with their own connections stand in for them here; the
+/// end-to-end tests run real processes).
+#[test]
+fn connections_that_create_one_file_at_once_all_succeed_and_take_turns() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("new.db");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let path = path.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let store = SqliteStore::open(&path).expect("open at once");
+                rt().block_on(async {
+                    let mut created = 0;
+                    for n in 0..50 {
+                        // Every thread tries every serial: one wins each.
+                        match store
+                            .create_asset(&[FieldWrite::set(
+                                "serial_number",
+                                format!("C02RACE{n:05}").as_str(),
+                            )])
+                            .await
+                        {
+                            Ok(_) => created += 1,
+                            Err(StoreError::Claimed { .. }) => {}
+                            Err(e) => panic!("thread {i}: {e}"),
+                        }
+                    }
+                    created
+                })
+            })
+        })
+        .collect();
+    let created: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    assert_eq!(created, 50);
+    let store = SqliteStore::open(&path).expect("open");
+    assert_eq!(store.counts().expect("counts").0, 50);
+}
