@@ -8,7 +8,7 @@ use mdm_mapping::upsert::Config;
 use mdm_mapping::{DeviceSource, Entity, Vendor};
 use secrecy::ExposeSecret;
 
-use super::sync::{SyncOptions, SyncOutcome, open_store, summary_line, sync_with};
+use super::sync::{SyncOptions, SyncOutcome, open_store, redact_db, summary_line, sync_with};
 use super::{CliError, DemoArgs, SimulateArgs, Table};
 use crate::simulator::{FleetConfig, Simulator, SimulatorConfig};
 
@@ -79,7 +79,7 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
     .map_err(io)?;
 
     let sources = simulator_sources(&sim)?;
-    let store = open_store(&args.db)?;
+    let store = open_store(&args.db).await?;
     // The identifier health report reads every record in full, as it is read.
     let kinds = [
         (Vendor::Jamf, Entity::Computer),
@@ -112,7 +112,7 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
     };
     let outcome = sync_with(
         &sources,
-        &store,
+        &*store,
         &Config::default(),
         &options,
         observe,
@@ -120,16 +120,18 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
     )
     .await?;
     sim.shutdown().await;
-    let (assets, employees) = store
-        .counts()
+    let held = store
+        .load_for_matching(&[])
+        .await
         .map_err(|e| CliError::failure(e.to_string()))?;
+    let (assets, employees) = (held.assets.len(), held.employees.len());
 
     write!(out, "\n{}", read_table(&outcome)).map_err(io)?;
     writeln!(out, "\nPlan: {}", summary_line(&outcome)).map_err(io)?;
     writeln!(
         out,
         "Inventory {}: {assets} assets (simulated: {} physical devices), {employees} employees",
-        args.db.display(),
+        redact_db(&args.db),
         counts.physical_devices
     )
     .map_err(io)?;

@@ -4,6 +4,7 @@
 //! project design; see the README.
 
 mod catalog;
+pub mod dedupe;
 pub mod demo;
 pub mod devices;
 mod output;
@@ -47,6 +48,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Serve the simulated vendor APIs on loopback.
     Simulate(SimulateArgs),
+    /// Find assets that are the same device and merge them (with --apply).
+    Dedupe(DedupeArgs),
 }
 
 /// A vendor name on the command line.
@@ -91,9 +94,9 @@ pub enum DocFormat {
 /// `mdm demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The SQLite inventory to write.
+    /// The inventory to write: a SQLite file or a postgres:// URL.
     #[arg(long, default_value = "mdm-demo.db")]
-    pub db: PathBuf,
+    pub db: String,
     /// Physical devices in the simulated fleet.
     #[arg(long, default_value_t = 500)]
     pub devices: usize,
@@ -141,9 +144,10 @@ pub struct PlanArgs {
 /// `mdm sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// The SQLite inventory (created on first use).
-    #[arg(long)]
-    pub db: PathBuf,
+    /// The inventory: a SQLite file (created on first use) or a
+    /// postgres:// URL (`?schema=NAME`, `sslmode=require`, … ).
+    #[arg(long, env = "MDM_DATABASE_URL", hide_env_values = true)]
+    pub db: String,
     /// Sources to read (repeat for several); default: every source with credentials in the environment.
     #[arg(long = "source", value_enum)]
     pub sources: Vec<VendorArg>,
@@ -153,9 +157,27 @@ pub struct SyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: DocFormat,
+    /// Records and assets planned and written per transaction.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch_size: u64,
     #[command(flatten)]
     /// Endpoint and credential overrides.
     pub creds: CredentialArgs,
+}
+
+/// `mdm dedupe`.
+#[derive(Debug, Args)]
+pub struct DedupeArgs {
+    /// The inventory: a SQLite file or a postgres:// URL.
+    #[arg(long, env = "MDM_DATABASE_URL", hide_env_values = true)]
+    pub db: String,
+    /// Merge the groups found (one transaction per group). Without it,
+    /// only the merge plan is printed.
+    #[arg(long)]
+    pub apply: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DocFormat,
 }
 
 /// `mdm simulate`.
@@ -258,6 +280,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(args) => plan::run(&args, &mut out),
         Command::Sync(args) => sync::run(&args, &mut out).await,
         Command::Demo(args) => demo::run(&args, &mut out).await,
+        Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
         Command::Simulate(args) => {
             drop(out);
             demo::simulate(&args).await

@@ -1,17 +1,17 @@
 //! `mdm sync`: read sources, plan against the SQLite inventory, apply.
 
 use std::io::Write;
-use std::path::Path;
 
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use mdm_mapping::store::Store;
+use mdm_mapping::store::postgres::{PgStore, is_postgres_url};
+use mdm_mapping::store::sqlite::SqliteStore;
+use mdm_mapping::store::{MemoryStore, Store};
 use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
 use super::plan::{PlanStream, print_plan};
 use super::{CliError, SyncArgs, sources};
-use mdm_mapping::store::sqlite::SqliteStore;
 
 pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
     let vendors: Vec<Vendor> = if args.sources.is_empty() {
@@ -31,23 +31,26 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
         .iter()
         .map(|v| sources::build(*v, &args.creds))
         .collect::<Result<Vec<_>, _>>()?;
-    let store = open_store(&args.db)?;
     if args.dry_run {
-        let outcome = sync_sources(&built, &store, &Config::default(), true, true).await?;
+        // A dry run never creates the database.
+        let store = open_store_for_reading(&args.db).await?;
+        let outcome = sync_sources(&built, &*store, &Config::default(), true, true).await?;
         print_plan(&outcome.plan, args.format, out)?;
         return outcome.into_result();
     }
+    let store = open_store(&args.db).await?;
     // Actions are printed as batches are applied, not kept.
     let options = SyncOptions {
         progress: true,
         keep_actions: false,
+        batch_records: usize::try_from(args.batch_size).unwrap_or(1024),
         ..SyncOptions::default()
     };
     let mut printer = PlanStream::new(args.format)?;
     let mut print_error = None;
     let outcome = sync_with(
         &built,
-        &store,
+        &*store,
         &Config::default(),
         &options,
         |_| {},
@@ -67,9 +70,41 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
     outcome.into_result()
 }
 
-/// Opens the SQLite inventory, as a one-line error when it cannot be.
-pub fn open_store(path: &Path) -> Result<SqliteStore, CliError> {
-    SqliteStore::open(path).map_err(|e| CliError::failure(e.to_string()))
+/// Opens the inventory `db` names: a `postgres://` URL, or a SQLite file
+/// (created on first use). A one-line error when it cannot be opened; a
+/// PostgreSQL password never appears in it.
+pub async fn open_store(db: &str) -> Result<Box<dyn Store>, CliError> {
+    if db.trim().is_empty() {
+        return Err(CliError::input(
+            "--db is empty: give a SQLite file or a postgres:// URL",
+        ));
+    }
+    if is_postgres_url(db) {
+        let store = PgStore::connect(db)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        return Ok(Box::new(store));
+    }
+    let store = SqliteStore::open(db).map_err(|e| CliError::failure(e.to_string()))?;
+    Ok(Box::new(store))
+}
+
+/// The inventory's name for messages: a PostgreSQL URL without its password.
+pub fn redact_db(db: &str) -> String {
+    if is_postgres_url(db) {
+        mdm_mapping::store::postgres::redact_url(db)
+    } else {
+        db.to_string()
+    }
+}
+
+/// [`open_store`] for reading only: a SQLite file that does not exist yet
+/// is an empty inventory, and is not created.
+pub async fn open_store_for_reading(db: &str) -> Result<Box<dyn Store>, CliError> {
+    if !is_postgres_url(db) && !db.trim().is_empty() && !std::path::Path::new(db).exists() {
+        return Ok(Box::new(MemoryStore::default()));
+    }
+    open_store(db).await
 }
 
 /// How [`sync_with`] runs.
@@ -306,8 +341,17 @@ fn merge(total: &mut Plan, batch: Plan, keep_actions: bool) {
 /// Formats the outcome's counts for people.
 pub fn summary_line(o: &SyncOutcome) -> String {
     let s = &o.plan.summary;
-    format!(
+    let mut line = format!(
         "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}",
         s.create, s.update, s.unchanged, s.conflict, s.skip, s.employee_create
-    )
+    );
+    if let Some(r) = &o.report
+        && r.retried > 0
+    {
+        line.push_str(&format!(
+            "  (re-planned {} writes another sync got to first)",
+            r.retried
+        ));
+    }
+    line
 }
