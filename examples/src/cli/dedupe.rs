@@ -21,11 +21,9 @@ pub(super) async fn run(args: &DedupeArgs, out: &mut impl Write) -> Result<(), C
         .map_err(|e| CliError::failure(format!("cannot read {}: {e}", redact_db(&args.db))))?;
     let plan = find_duplicates(&inventory, &config);
     let report = if args.apply && !plan.groups.is_empty() {
-        Some(
-            apply_dedupe(&plan, &*store, &config)
-                .await
-                .map_err(|e| CliError::failure(format!("dedupe stopped: {e}; run it again to go on")))?,
-        )
+        Some(apply_dedupe(&plan, &*store, &config).await.map_err(|e| {
+            CliError::failure(format!("dedupe stopped: {e}; run it again to go on"))
+        })?)
     } else {
         None
     };
@@ -70,7 +68,11 @@ pub(super) async fn run(args: &DedupeArgs, out: &mut impl Write) -> Result<(), C
             )));
         }
     } else if args.format == DocFormat::Table && !plan.groups.is_empty() {
-        writeln!(out, "Nothing written. Run with --apply to merge these groups.").map_err(io)?;
+        writeln!(
+            out,
+            "Nothing written. Run with --apply to merge these groups."
+        )
+        .map_err(io)?;
     }
     Ok(())
 }
@@ -86,7 +88,13 @@ fn print_table(plan: &DedupePlan, assets: usize, out: &mut impl Write) -> std::i
     if plan.groups.is_empty() {
         return Ok(());
     }
-    let mut t = Table::new(["survivor", "duplicates", "matched on", "survivor gains", "dropped"]);
+    let mut t = Table::new([
+        "survivor",
+        "duplicates",
+        "matched on",
+        "survivor gains",
+        "dropped",
+    ]);
     for g in &plan.groups {
         t.row([
             g.survivor.clone(),

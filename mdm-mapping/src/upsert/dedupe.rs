@@ -271,7 +271,8 @@ pub async fn apply_dedupe<S: Store + ?Sized>(
             ..WriteBatch::default()
         };
         let results = store.write(&rules, &batch).await?;
-        let mut errors: Vec<StoreError> = results.assets.into_iter().filter_map(Result::err).collect();
+        let mut errors: Vec<StoreError> =
+            results.assets.into_iter().filter_map(Result::err).collect();
         // The write that failed, rather than the ones it took down with it.
         errors.sort_by_key(|e| matches!(e, StoreError::Aborted { .. }));
         match errors.into_iter().next() {

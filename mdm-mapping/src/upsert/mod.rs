@@ -95,12 +95,15 @@ mod staged;
 
 pub use apply::{ApplyError, ApplyFailure, ApplyReport, Created, apply};
 pub use config::{Config, ConfigError, ConfigFile, DEFAULT_MATCH_ON};
-pub use dedupe::{DedupePlan, DedupeReport, Dropped, DuplicateGroup, apply_dedupe, find_duplicates};
+pub use dedupe::{
+    DedupePlan, DedupeReport, Dropped, DuplicateGroup, apply_dedupe, find_duplicates,
+};
 pub use plan::{
     Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind,
     LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs,
     Summary, plan,
 };
 pub use staged::{
-    Batch, MAX_RETRY_ROUNDS, Staged, StagedError, StagedOutcome, Staging, StagingError, apply_staged,
+    Batch, MAX_RETRY_ROUNDS, Staged, StagedError, StagedOutcome, Staging, StagingError,
+    apply_staged,
 };

@@ -50,12 +50,17 @@ pub struct SourceRef {
     /// The source's id of the record (ids of up to 24 bytes, which is most
     /// of them, are stored inline).
     pub source_id: CompactString,
+    /// The kind of record (Jamf numbers computers and mobile devices
+    /// apart, so `jamf 42` may be either). Not part of the JSON.
+    #[serde(skip)]
+    pub entity: crate::record::Entity,
 }
 
 impl SourceRef {
     fn of(d: &SourceDevice) -> SourceRef {
         SourceRef {
             vendor: d.vendor,
+            entity: d.entity,
             source_id: CompactString::from(d.source_id.as_str()),
         }
     }

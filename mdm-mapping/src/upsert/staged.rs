@@ -594,11 +594,11 @@ async fn write_with_retries<S: Store + ?Sized>(
             let a = &cur.actions[i];
             raced_actions.push(base + i);
             for s in &a.sources {
-                wanted.extend(
-                    records
-                        .iter()
-                        .filter(|r| r.vendor == s.vendor && r.source_id == s.source_id.as_str()),
-                );
+                wanted.extend(records.iter().filter(|r| {
+                    r.vendor == s.vendor
+                        && r.entity == s.entity
+                        && r.source_id == s.source_id.as_str()
+                }));
             }
             let mut fields: crate::Fields = a
                 .target_id
@@ -646,7 +646,7 @@ async fn write_with_retries<S: Store + ?Sized>(
             let mut seen = std::collections::HashSet::new();
             wanted
                 .into_iter()
-                .filter(|r| seen.insert((r.vendor, r.source_id.clone())))
+                .filter(|r| seen.insert((r.vendor, r.entity, r.source_id.clone())))
                 .cloned()
                 .collect()
         };
