@@ -187,13 +187,14 @@ impl Data {
         self.claims.clear();
         for a in &self.inventory.assets {
             for c in rules.claims(&a.fields) {
-                if self.claims.contains_key(&c) {
-                    duplicates.push(Holding {
-                        claim: c,
+                match self.claims.entry(c) {
+                    std::collections::hash_map::Entry::Occupied(e) => duplicates.push(Holding {
+                        claim: e.key().clone(),
                         holder: a.id.clone(),
-                    });
-                } else {
-                    self.claims.insert(c, a.id.clone());
+                    }),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(a.id.clone());
+                    }
                 }
             }
         }

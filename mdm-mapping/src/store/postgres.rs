@@ -849,10 +849,10 @@ async fn write_once(
             )
             .await?;
         }
-        for i in 0..batch.employees.len() {
+        for (i, id) in emp_ids.iter().enumerate() {
             results.employees.push(match emp_failed.remove(&i) {
                 Some(e) => Err(e),
-                None => Ok(emp_ids[i].to_string()),
+                None => Ok(id.to_string()),
             });
         }
     }

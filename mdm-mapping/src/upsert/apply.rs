@@ -272,8 +272,8 @@ pub(super) fn absorb_results(
 /// keeps every identifier value to one asset ([`Store`]'s contract): a write
 /// that lost a race with another writer fails with
 /// [`StoreError::Claimed`] or [`StoreError::Stale`] and is put in the
-/// report's failures. [`apply_staged`](super::apply_staged) (and
-/// [`upsert`](super::upsert())) plan such records again instead.
+/// report's failures. [`apply_staged`](super::apply_staged) plans such records again
+/// instead.
 ///
 /// A store error about one record ([`StoreError::is_fatal`] false) is put in
 /// the report and the run goes on; a fatal one stops the run with an

@@ -408,7 +408,7 @@ fn add(total: &mut Summary, s: &Summary) {
 /// `batch_records` records and assets at a time ([`Staged::batches`]),
 /// calling `on_batch` with each batch's plan and what its apply did.
 ///
-/// The result is the inventory one [`plan`](crate::upsert::plan()) and [`apply`] over everything
+/// The result is the inventory one [`plan`](crate::upsert::plan()) and [`apply`](crate::upsert::apply()) over everything
 /// would leave (store ids aside): batches never split records and assets that
 /// share an identifier, and the employees a batch creates are known to the
 /// batches after it (a user of devices in two batches is created once).
