@@ -295,7 +295,8 @@ pub struct NewEmployee {
 /// without spaces, MACs in colon form, placeholders never claimed). Values
 /// of a field whose ids are numbered per kind of device (Jamf ids: computer
 /// 42 and mobile device 42 are two devices) carry the kind:
-/// `computer:42`, `mobile:42`, or `any:42` when the asset's type is unknown.
+/// `computer:42` or `mobile:42`; on an asset whose type is unknown such an
+/// id claims nothing, since it may be either device's.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Claim {
     /// Inventory field name (`email` for an employee's email).
@@ -443,6 +444,11 @@ impl IdentifierRules {
         let mut out = Vec::new();
         for ((field, per_kind), value) in found {
             let norm = crate::upsert::ident::Norm::for_field(field);
+            // A per-kind id on an asset of unknown kind may be either
+            // device's: it claims nothing (its other identifiers do).
+            if *per_kind && kind == "any" {
+                continue;
+            }
             crate::upsert::ident::for_each_id(norm, value, |id| {
                 let value = if *per_kind {
                     format!("{kind}:{id}")
