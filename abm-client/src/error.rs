@@ -54,6 +54,11 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The server's paging made no progress (a cursor already read, or an
+    /// empty page that names a next page): the listing stopped there
+    /// instead of requesting forever.
+    #[error(transparent)]
+    NoProgress(Box<mdm_mapping::NoProgress>),
 }
 
 fn cursor_note(cursor: &Option<String>) -> String {
@@ -121,6 +126,7 @@ impl Error {
             },
             Error::Transport { .. } => SourceErrorKind::Transport,
             Error::Decode { .. } => SourceErrorKind::Decode,
+            Error::NoProgress(_) => SourceErrorKind::NoProgress,
         }
     }
 }

@@ -59,6 +59,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+
+    /// The server's paging made no progress (a page of nothing but records
+    /// already listed, or an empty page where `totalCount` promised more):
+    /// the listing stopped there instead of requesting forever.
+    #[error(transparent)]
+    NoProgress(Box<mdm_mapping::NoProgress>),
 }
 
 /// A redirect answer (see [`Error::Redirect`]).
@@ -186,6 +192,7 @@ impl Error {
             },
             Error::Transport(_) => SourceErrorKind::Transport,
             Error::Decode(_) => SourceErrorKind::Decode,
+            Error::NoProgress(_) => SourceErrorKind::NoProgress,
         }
     }
 

@@ -111,6 +111,12 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+
+    /// The server's paging made no progress (a page of nothing but devices
+    /// already listed, a repeated cursor or `next` link): the listing
+    /// stopped there instead of requesting forever.
+    #[error(transparent)]
+    NoProgress(Box<mdm_mapping::NoProgress>),
 }
 
 impl Error {
@@ -183,7 +189,25 @@ impl Error {
             Error::Api { .. } => SourceErrorKind::Api,
             Error::Transport { .. } => SourceErrorKind::Transport,
             Error::Decode { .. } => SourceErrorKind::Decode,
+            Error::NoProgress(_) => SourceErrorKind::NoProgress,
         }
+    }
+
+    /// A [`NoProgress`](Error::NoProgress) error for `endpoint` at `page`,
+    /// logged once as a warning.
+    pub(crate) fn no_progress(
+        endpoint: Endpoint,
+        page: String,
+        reason: mdm_mapping::NoProgressReason,
+    ) -> Self {
+        let e = mdm_mapping::NoProgress {
+            vendor: Vendor::Kandji,
+            endpoint: endpoint.to_string(),
+            page,
+            reason,
+        };
+        tracing::warn!(%e, "stopping a listing that makes no progress");
+        Error::NoProgress(Box::new(e))
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
