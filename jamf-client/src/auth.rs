@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn lenient_numbers_never_fail() {
-        use crate::de::lenient_i64_of;
+        use mdm_mapping::net::whole_number as lenient_i64_of;
         use serde_json::json;
         assert_eq!(
             lenient_i64_of(&json!(9223372036854775807_i64)),

@@ -390,28 +390,7 @@ pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D:
 /// is better ignored than fatal.
 pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
-    Ok(lenient_i64_of(&v))
-}
-
-pub(crate) fn lenient_i64_of(v: &serde_json::Value) -> Option<i64> {
-    fn of_f64(f: f64) -> Option<i64> {
-        // `as` saturates at the i64 bounds; NaN and infinities are no value.
-        f.is_finite().then_some(f.trunc() as i64)
-    }
-    match v {
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_u64().map(|_| i64::MAX))
-            .or_else(|| n.as_f64().and_then(of_f64)),
-        serde_json::Value::String(s) => {
-            let t = s.trim();
-            t.parse::<i64>()
-                .ok()
-                .or_else(|| t.parse::<u64>().ok().map(|_| i64::MAX))
-                .or_else(|| t.parse::<f64>().ok().and_then(of_f64))
-        }
-        _ => None,
-    }
+    Ok(mdm_mapping::net::whole_number(&v))
 }
 
 #[cfg(test)]

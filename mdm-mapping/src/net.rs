@@ -159,6 +159,42 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// A whole number from any JSON value, for server-given hints (a total
+/// count, a token lifetime) where a value that cannot be used is better
+/// ignored than fatal. Never fails, never panics: integers beyond `i64`
+/// saturate, finite floats are truncated (saturating), numeric strings are
+/// parsed the same way, and anything else (`"soon"`, `null`, an object) is
+/// `None`.
+///
+/// ```
+/// use mdm_mapping::net::whole_number;
+/// use serde_json::json;
+/// assert_eq!(whole_number(&json!(u64::MAX)), Some(i64::MAX));
+/// assert_eq!(whole_number(&json!(-1e300)), Some(i64::MIN));
+/// assert_eq!(whole_number(&json!(" 3600 ")), Some(3600));
+/// assert_eq!(whole_number(&json!("soon")), None);
+/// ```
+pub fn whole_number(v: &serde_json::Value) -> Option<i64> {
+    fn of_f64(f: f64) -> Option<i64> {
+        // `as` saturates at the i64 bounds; NaN and infinities are no value.
+        f.is_finite().then_some(f.trunc() as i64)
+    }
+    match v {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            .or_else(|| n.as_f64().and_then(of_f64)),
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| t.parse::<u64>().ok().map(|_| i64::MAX))
+                .or_else(|| t.parse::<f64>().ok().and_then(of_f64))
+        }
+        _ => None,
+    }
+}
+
 /// Whether an HTTP status is worth retrying: 408, 429, 502, 503, 504.
 /// (500 is not: Jamf's 500s are usually a bad filter and repeat forever.)
 pub fn is_retryable_status(status: u16) -> bool {

@@ -135,6 +135,14 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, 
 }
 
 /// A whole number from a number or numeric string; anything else is `None`.
+/// Any JSON as a whole number hint ([`mdm_mapping::net::whole_number`]):
+/// never fails; a value that is not a usable number is `None`.
+pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(mdm_mapping::net::whole_number(&v))
+}
+
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let raw = opt_scalar_json(d)?;
     Ok(raw.as_ref().and_then(mdm_mapping::normalize::int_json))
