@@ -941,6 +941,33 @@ fn first_byte(body: &[u8]) -> Option<u8> {
 
 /// Decodes a device listing page read at `offset`.
 pub(crate) fn decode_device_list(body: &[u8], offset: u32) -> Result<Vec<Device>, Error> {
+    decode_device_list_noting(body, offset).map(|(devices, dropped)| {
+        if !dropped.is_empty() {
+            tracing::debug!(
+                offset,
+                dropped = dropped.len(),
+                "values that cannot be read were dropped"
+            );
+        }
+        devices
+    })
+}
+
+/// Values a decode dropped: (field, raw value).
+pub(crate) type Dropped = Vec<(&'static str, String)>;
+
+/// [`decode_device_list`], with the values the decode dropped because it
+/// could not read them (field, raw value), for a source to count.
+pub(crate) fn decode_device_list_noting(
+    body: &[u8],
+    offset: u32,
+) -> Result<(Vec<Device>, Dropped), Error> {
+    let _ = crate::models::flex::take_dropped();
+    let devices = decode_device_list_inner(body, offset)?;
+    Ok((devices, crate::models::flex::take_dropped()))
+}
+
+fn decode_device_list_inner(body: &[u8], offset: u32) -> Result<Vec<Device>, Error> {
     let page = Some(format!("offset {offset}"));
     // Kandji's docs once showed a filtered listing as a single object:
     // accept it as a page of one.

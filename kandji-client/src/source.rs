@@ -16,7 +16,7 @@ use mdm_mapping::{
     Vendor,
 };
 
-use crate::client::{KandjiClient, decode_device_list, device_ids_of_list};
+use crate::client::{Dropped, KandjiClient, decode_device_list_noting, device_ids_of_list};
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::models::{Device, DeviceDetails, DeviceUser, User};
@@ -482,6 +482,14 @@ impl KandjiSource {
         &self.client
     }
 
+    /// Counts the values a decode dropped; returns the devices.
+    fn count_dropped(&self, (devices, dropped): (Vec<Device>, Dropped)) -> Vec<Device> {
+        for (field, raw) in dropped {
+            self.dropped.record(Vendor::Kandji, field, &raw);
+        }
+        devices
+    }
+
     async fn directory(&self) -> Result<Option<Arc<UserDirectory>>, Error> {
         let mut slot = self.users.lock().await;
         if let Some(dir) = slot.as_ref() {
@@ -511,7 +519,8 @@ impl KandjiSource {
             // A new sync: the next page with users reloads the directory.
             *self.users.lock().await = None;
         }
-        let listed = self.client.list_devices(&self.query, offset).await?;
+        let body = self.client.list_devices_body(&self.query, offset).await?;
+        let listed = self.count_dropped(decode_device_list_noting(&body, offset)?);
         self.finish(offset, listed).await
     }
 
@@ -794,10 +803,10 @@ impl<'a> Pipeline<'a> {
         }
         if !progress {
             self.queue.clear();
-            let listed =
-                Task::new(runtime()?.spawn_blocking(move || decode_device_list(&body, offset)))
-                    .await
-                    .map_err(join_error)??;
+            let decode =
+                runtime()?.spawn_blocking(move || decode_device_list_noting(&body, offset));
+            let listed = Task::new(decode).await.map_err(join_error)??;
+            let listed = self.source.count_dropped(listed);
             return Ok(self.source.finish(offset, listed).await?);
         }
         let lookahead = self.source.lookahead > 0;
@@ -807,8 +816,9 @@ impl<'a> Pipeline<'a> {
         if lookahead {
             self.schedule(counted)?;
         }
-        let decode = runtime()?.spawn_blocking(move || decode_device_list(&body, offset));
+        let decode = runtime()?.spawn_blocking(move || decode_device_list_noting(&body, offset));
         let listed = Task::new(decode).await.map_err(join_error)??;
+        let listed = self.source.count_dropped(listed);
         let next = self.source.next_offset(offset, listed.len());
         if lookahead && next != counted {
             // The decode's length is the one that counts (a count that

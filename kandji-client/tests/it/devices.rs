@@ -314,3 +314,37 @@ async fn the_device_source_stops_a_server_ignoring_offset_after_one_wasted_reque
         server.verify().await;
     }
 }
+
+/// Values that cannot be read are counted per field, not dropped silently
+/// and not logged once per record.
+#[tokio::test]
+async fn the_source_counts_dropped_values_per_field() {
+    use kandji_client::KandjiSource;
+    use mdm_mapping::DeviceSource;
+    let server = MockServer::start().await;
+    let mut listed = devices("d", 0..3);
+    for d in &mut listed {
+        d["first_enrollment"] = json!("the day before yesterday");
+        d["user"] = json!("someone");
+    }
+    listed[0]["user"] = json!({"id": "u1", "email": "not-an-email"});
+    Mock::given(method("GET"))
+        .and(path("/api/v1/devices"))
+        .respond_with(common::json(listed))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = KandjiSource::new(client(&server));
+    let pages: Vec<_> = source.pages(None).try_collect().await.expect("pages");
+    assert_eq!(pages[0].devices.len(), 3);
+    let dropped = source.dropped_values();
+    assert_eq!(
+        dropped.summary(),
+        "6 values (kandji.first_enrollment: 3, kandji.user: 2, kandji.user_email: 1)"
+    );
+    assert_eq!(
+        dropped.snapshot()["kandji.first_enrollment"].examples,
+        ["the day before yesterday"]
+    );
+    assert_eq!(dropped.to_json()["kandji.user"], 2);
+}
