@@ -249,18 +249,27 @@ pub fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// Runs one parsed command.
+/// Runs one parsed command. However it ends, the sources it built are
+/// then closed (a Jamf user token is invalidated) and the values they
+/// dropped reported ([`sources::Sessions::finish`]).
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    match cli.command {
-        Command::Catalog(args) => catalog::run(&args, &mut out),
-        Command::Devices(args) => devices::run(&args, &mut out).await,
-        Command::Plan(args) => plan::run(&args, &mut out),
-        Command::Sync(args) => sync::run(&args, &mut out).await,
-        Command::Demo(args) => demo::run(&args, &mut out).await,
-        Command::Simulate(args) => {
-            drop(out);
-            demo::simulate(&args).await
-        }
-    }
+    let sessions = sources::Sessions::default();
+    let result = sessions
+        .scope(async {
+            let mut out = std::io::stdout().lock();
+            match cli.command {
+                Command::Catalog(args) => catalog::run(&args, &mut out),
+                Command::Devices(args) => devices::run(&args, &mut out).await,
+                Command::Plan(args) => plan::run(&args, &mut out),
+                Command::Sync(args) => sync::run(&args, &mut out).await,
+                Command::Demo(args) => demo::run(&args, &mut out).await,
+                Command::Simulate(args) => {
+                    drop(out);
+                    demo::simulate(&args).await
+                }
+            }
+        })
+        .await;
+    sessions.finish().await;
+    result
 }

@@ -9,10 +9,117 @@
 //! Plain `http://` URLs are refused unless the host is a loopback address.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use mdm_mapping::{DeviceSource, Vendor};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use mdm_mapping::{
+    Cursor, DevicePage, DeviceSource, DroppedValues, SourceDevice, SourceError, Vendor,
+};
 
 use super::{CliError, CredentialArgs};
+
+tokio::task_local! {
+    static OPEN: Sessions;
+}
+
+/// The sources one command built, so that the command's end (success or
+/// failure alike) can close them (a Jamf user token is invalidated) and
+/// report what they dropped. [`build`] registers each source it builds with
+/// the `Sessions` of the command it runs in ([`Sessions::scope`]).
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<Mutex<Vec<Arc<dyn DeviceSource>>>>);
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("open", &self.sources().len())
+            .finish()
+    }
+}
+
+impl Sessions {
+    /// Runs `f` with these sessions as the ones [`build`] registers with.
+    pub async fn scope<F: std::future::Future>(&self, f: F) -> F::Output {
+        OPEN.scope(self.clone(), f).await
+    }
+
+    fn sources(&self) -> Vec<Arc<dyn DeviceSource>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What every source built in the scope dropped because it could not be read.
+    pub fn dropped(&self) -> DroppedValues {
+        let all = DroppedValues::new();
+        for s in self.sources() {
+            all.merge(&s.dropped_values());
+        }
+        all
+    }
+
+    /// Ends the command: reports the dropped values (one warning line with
+    /// the counts; with `-v`, a few examples per field) and closes every
+    /// source. A source that fails to close is logged, not fatal: the run's
+    /// own outcome is what the command reports.
+    pub async fn finish(&self) {
+        let dropped = self.dropped();
+        if !dropped.is_empty() {
+            tracing::warn!("dropped: {}", dropped.summary());
+            for (field, d) in dropped.snapshot() {
+                tracing::info!(%field, count = d.count, examples = ?d.examples, "values that could not be read");
+            }
+        }
+        let open = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        for s in open {
+            if let Err(e) = s.close().await {
+                tracing::warn!(error = %e, "could not end the {} session", s.vendor());
+            }
+        }
+    }
+}
+
+/// A source shared with the command's [`Sessions`].
+#[derive(Debug)]
+struct Shared(Arc<dyn DeviceSource>);
+
+#[async_trait]
+impl DeviceSource for Shared {
+    fn vendor(&self) -> Vendor {
+        self.0.vendor()
+    }
+    async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        self.0.fetch_page(cursor).await
+    }
+    fn endpoint(&self, cursor: Option<&Cursor>) -> String {
+        self.0.endpoint(cursor)
+    }
+    fn dropped_values(&self) -> DroppedValues {
+        self.0.dropped_values()
+    }
+    async fn close(&self) -> Result<(), SourceError> {
+        self.0.close().await
+    }
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        self.0.pages(from)
+    }
+    fn devices(&self, from: Option<Cursor>) -> BoxStream<'_, Result<SourceDevice, SourceError>> {
+        self.0.devices(from)
+    }
+}
+
+/// Registers `source` with the command's sessions (when there are any).
+fn register(source: Box<dyn DeviceSource>) -> Box<dyn DeviceSource> {
+    let source: Arc<dyn DeviceSource> = Arc::from(source);
+    let _ = OPEN.try_with(|s| {
+        s.0.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&source))
+    });
+    Box::new(Shared(source))
+}
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -35,8 +142,13 @@ pub fn configured(vendor: Vendor, creds: &CredentialArgs) -> bool {
     }
 }
 
-/// Builds the source for `vendor` from flags and environment.
+/// Builds the source for `vendor` from flags and environment, registered
+/// with the running command's [`Sessions`] (closed when the command ends).
 pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
+    build_source(vendor, creds).map(register)
+}
+
+fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
     let config = |e: &dyn std::fmt::Display| CliError::input(format!("{vendor}: {e}"));
     match vendor {
         Vendor::Jamf => {

@@ -9,7 +9,7 @@ use mdm_mapping::store::Store;
 use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
-use super::plan::{PlanStream, print_plan};
+use super::plan::{PlanStream, print_plan_dropped};
 use super::{CliError, SyncArgs, sources};
 use crate::sqlite::SqliteStore;
 
@@ -32,9 +32,13 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
         .map(|v| sources::build(*v, &args.creds))
         .collect::<Result<Vec<_>, _>>()?;
     let store = open_store(&args.db)?;
+    let dropped = mdm_mapping::DroppedValues::new();
     if args.dry_run {
         let outcome = sync_sources(&built, &store, &Config::default(), true, true).await?;
-        print_plan(&outcome.plan, args.format, out)?;
+        built
+            .iter()
+            .for_each(|s| dropped.merge(&s.dropped_values()));
+        print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
         return outcome.into_result();
     }
     // Actions are printed as batches are applied, not kept.
@@ -63,7 +67,10 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
     if let Some(e) = print_error {
         return Err(e);
     }
-    printer.finish(&outcome.plan, out)?;
+    built
+        .iter()
+        .for_each(|s| dropped.merge(&s.dropped_values()));
+    printer.finish_dropped(&outcome.plan, Some(&dropped), out)?;
     outcome.into_result()
 }
 
