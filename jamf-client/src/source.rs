@@ -353,6 +353,18 @@ impl JamfDeviceSource {
     /// The position after a page of `items` rows of `total`.
     fn after(&self, at: Position, items: usize, total: Option<u64>) -> Option<Position> {
         let size = at.size.unwrap_or(self.options.page_size);
+        if items == 0
+            && let Some(t) = total
+            && u64::from(at.page).saturating_mul(u64::from(size)) < t
+        {
+            // `totalCount` is a hint: an empty page ends the listing even
+            // when it promised more, but not silently.
+            tracing::warn!(
+                cursor = %at.cursor(),
+                total_count = t,
+                "Jamf answered an empty page before totalCount was reached; taking it as the end of the listing"
+            );
+        }
         match next_page(at.page, size, items, total) {
             Some((page, next_size)) => Some(Position {
                 phase: at.phase,

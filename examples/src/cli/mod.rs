@@ -173,6 +173,11 @@ pub struct SimulateArgs {
     /// Share of requests that fail (429, 503, reset, expired token), 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Chaos mode: answer with broken paging (lying totals, ignored offsets,
+    /// repeated or cycling cursors, empty pages mid-listing) and extreme
+    /// numbers, deterministically for SEED.
+    #[arg(long, value_name = "SEED")]
+    pub chaos: Option<u64>,
 }
 
 /// Endpoint and credential flags; each overrides its environment variable.

@@ -148,7 +148,24 @@ pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSou
     build_source(vendor, creds).map(register)
 }
 
+/// `MDM_PAGE_SIZE`: the page size of every listing, when set (tuning and
+/// tests; each client keeps it within its vendor's range).
+fn page_size() -> Result<Option<u32>, CliError> {
+    env("MDM_PAGE_SIZE")
+        .map(|v| {
+            v.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    CliError::input(format!("MDM_PAGE_SIZE={v:?} is not a positive number"))
+                })
+        })
+        .transpose()
+}
+
 fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
+    let page_size = page_size()?;
     let config = |e: &dyn std::fmt::Display| CliError::input(format!("{vendor}: {e}"));
     match vendor {
         Vendor::Jamf => {
@@ -169,9 +186,11 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
                 }
             };
             let client = builder.build().map_err(|e| config(&e))?;
-            Ok(Box::new(
-                client.device_source(jamf_client::SourceOptions::default()),
-            ))
+            let mut options = jamf_client::SourceOptions::default();
+            if let Some(n) = page_size {
+                options = options.page_size(n);
+            }
+            Ok(Box::new(client.device_source(options)))
         }
         Vendor::Kandji => {
             let url = match &creds.kandji_url {
@@ -183,7 +202,15 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
                 .token(need("KANDJI_TOKEN", vendor)?)
                 .build()
                 .map_err(|e| config(&e))?;
-            Ok(Box::new(client.device_source()))
+            let mut source = client.device_source();
+            if let Some(n) = page_size {
+                source = source.with_query(
+                    kandji_client::DeviceQuery::new()
+                        .ordering("device_id")
+                        .page_size(n),
+                );
+            }
+            Ok(Box::new(source))
         }
         Vendor::Abm => {
             let key: PathBuf = match &creds.abm_private_key {
@@ -204,7 +231,11 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
                 builder = builder.token_url(u);
             }
             let client = builder.build().map_err(|e| config(&e))?;
-            Ok(Box::new(client.device_source()))
+            let mut source = client.device_source();
+            if let Some(n) = page_size {
+                source = source.limit(n.min(abm_client::MAX_LIMIT));
+            }
+            Ok(Box::new(source))
         }
     }
 }
