@@ -439,6 +439,9 @@ impl TokenProvider {
         {
             tracing::warn!(granted = %truncate(scope, 64), requested = c.scope, "the token endpoint granted another scope");
         }
-        Ok((SecretString::from(token), access_token_lifetime(parsed.expires_in)))
+        Ok((
+            SecretString::from(token),
+            access_token_lifetime(parsed.expires_in),
+        ))
     }
 }

@@ -567,4 +567,3 @@ mod tests {
         assert!(e.to_string().contains("item [1]"), "{e}");
     }
 }
-

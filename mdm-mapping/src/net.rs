@@ -195,6 +195,69 @@ pub fn whole_number(v: &serde_json::Value) -> Option<i64> {
     }
 }
 
+/// What a person can do about a request that did not complete, read from
+/// the error and its sources (the HTTP client's own messages): a TLS
+/// failure, a server that refused the connection or did not answer, a name
+/// that does not resolve. `url_var` names the setting that holds the URL
+/// (`JAMF_URL`). `None` when the chain says nothing recognizable.
+///
+/// ```
+/// let e = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+/// let hint = mdm_mapping::net::transport_hint(&e, "JAMF_URL").unwrap();
+/// assert!(hint.contains("is the server up"), "{hint}");
+/// ```
+pub fn transport_hint(e: &(dyn std::error::Error + 'static), url_var: &str) -> Option<String> {
+    let mut chain = String::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        chain.push_str(&err.to_string().to_ascii_lowercase());
+        chain.push('\n');
+        cur = err.source();
+    }
+    let has = |words: &[&str]| words.iter().any(|w| chain.contains(w));
+    if has(&[
+        "certificate",
+        "tls",
+        "ssl",
+        "handshake",
+        "corrupt message",
+        "invalidcontenttype",
+        "wrong version number",
+    ]) {
+        Some(format!(
+            "the TLS connection failed: check that {url_var} is the server's HTTPS address (and port), \
+             and that its certificate is trusted here (a self-signed certificate or a TLS-inspecting \
+             proxy needs its CA in the system trust store)"
+        ))
+    } else if has(&[
+        "dns",
+        "resolve",
+        "lookup",
+        "name or service not known",
+        "no such host",
+    ]) {
+        Some(format!(
+            "the host name does not resolve: check {url_var} and this machine's DNS"
+        ))
+    } else if has(&["refused", "unreachable", "reset", "connect"]) {
+        Some(format!(
+            "the server could not be reached: is the server up, and is {url_var} right? \
+             Try again later if it is down"
+        ))
+    } else if has(&["timed out", "timeout", "deadline"]) {
+        Some("the server did not answer in time: try again later".to_string())
+    } else {
+        None
+    }
+}
+
+/// What a person can do about an HTTP status that means the server is
+/// down or overloaded (502, 503, 504 after the retries ran out).
+pub fn server_down_hint(status: u16) -> Option<&'static str> {
+    matches!(status, 500 | 502 | 503 | 504)
+        .then_some("the server is down or overloaded: try again later")
+}
+
 /// Whether an HTTP status is worth retrying: 408, 429, 502, 503, 504.
 /// (500 is not: Jamf's 500s are usually a bad filter and repeat forever.)
 pub fn is_retryable_status(status: u16) -> bool {

@@ -188,6 +188,7 @@ pub struct SourceError {
     kind: SourceErrorKind,
     cursor: Option<Cursor>,
     retry_after: Option<Duration>,
+    hint: Option<String>,
     source: Box<dyn StdError + Send + Sync + 'static>,
 }
 
@@ -202,6 +203,7 @@ impl SourceError {
             kind,
             cursor: None,
             retry_after: None,
+            hint: None,
             source: source.into(),
         }
     }
@@ -216,6 +218,18 @@ impl SourceError {
     pub fn with_retry_after(mut self, d: Option<Duration>) -> Self {
         self.retry_after = d;
         self
+    }
+
+    /// Records what a person can do about it ("check JAMF_CLIENT_SECRET"),
+    /// printed after the error.
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// What a person can do about it, when the client knows.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
     }
 
     /// The vendor that failed.
@@ -257,6 +271,9 @@ impl fmt::Display for SourceError {
         write!(f, "{}: {}: {}", self.vendor, self.kind, self.source)?;
         if let Some(c) = &self.cursor {
             write!(f, " (at cursor {c})")?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "; {h}")?;
         }
         Ok(())
     }
