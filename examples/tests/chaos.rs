@@ -185,3 +185,56 @@ async fn chaos_kandji() {
 async fn chaos_abm() {
     chaos_for(Vendor::Abm).await;
 }
+
+/// A Jamf user/password session is ended (`POST /api/v1/auth/invalidate-token`)
+/// when `mdm` finishes, after a run that succeeded and after one that gave
+/// up on a server whose paging went nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jamf_user_tokens_are_invalidated_when_mdm_ends_also_after_a_failure() {
+    // Seed 7 breaks Jamf's paging (the page number is ignored).
+    for (chaos, code) in [(None, 0), (Some(7), 1)] {
+        let sim = Simulator::start(SimulatorConfig {
+            fleet: FleetConfig {
+                devices: DEVICES,
+                seed: 3,
+                ..FleetConfig::default()
+            },
+            chaos,
+            ..SimulatorConfig::default()
+        })
+        .await
+        .expect("simulator");
+        if chaos.is_some() {
+            assert_eq!(
+                sim.chaos_paging(Vendor::Jamf),
+                Some(mdm_examples::simulator::PagingChaos::IgnoreOffset)
+            );
+        }
+        let c = sim.credentials();
+        let env = vec![
+            ("MDM_PAGE_SIZE", "7".to_string()),
+            ("JAMF_URL", sim.jamf_url()),
+            ("JAMF_USERNAME", c.jamf_username.clone()),
+            ("JAMF_PASSWORD", c.jamf_password.expose_secret().to_string()),
+        ];
+        let o = tokio::task::spawn_blocking(move || mdm(&["devices", "--vendor", "jamf"], &env))
+            .await
+            .expect("join");
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let stats = sim.stats();
+        let invalidated: u64 = stats
+            .jamf
+            .endpoints
+            .iter()
+            .filter(|(k, _)| k.contains("invalidate-token"))
+            .map(|(_, n)| *n)
+            .sum();
+        assert_eq!(invalidated, 1, "{:?}", stats.jamf.endpoints);
+        sim.shutdown().await;
+    }
+}
