@@ -99,6 +99,28 @@ pub(crate) fn cursor_and_ids_of(
     Ok((page.next_cursor, ids))
 }
 
+/// A listed resource's id, for the paging guard.
+pub(crate) trait Identified {
+    fn resource_id(&self) -> &str;
+}
+
+macro_rules! identified {
+    ($($t:ty),*) => {
+        $(impl Identified for $t {
+            fn resource_id(&self) -> &str {
+                &self.id
+            }
+        })*
+    };
+}
+
+identified!(
+    crate::model::OrgDevice,
+    crate::model::MdmServer,
+    crate::model::AppleCareCoverage,
+    crate::model::ResourceId
+);
+
 /// A field name for a `fields[...]` query parameter.
 pub trait FieldName: Clone + Send + Sync + 'static {
     /// The query parameter (`fields[orgDevices]`).
@@ -205,8 +227,9 @@ pub(crate) fn check_limit(limit: u32) -> Result<(), ConfigError> {
 
 /// A lazy stream of pages from `from` (or the first page): one request per
 /// page, one page in memory. Ends after the last page or the first error.
-/// A page that names a cursor already read, or that is empty yet names a
-/// next page, ends it with [`Error::NoProgress`] (naming `request` and the
+/// A page that names a cursor already read, or that is empty or lists no
+/// resource not already listed yet names a next page, ends it with
+/// [`Error::NoProgress`] (naming `request` and the
 /// page) instead of requesting on: whatever the server says, the listing
 /// ends, and at most one request brings nothing.
 pub(crate) fn paginate<'a, T, F, Fut>(
@@ -215,13 +238,14 @@ pub(crate) fn paginate<'a, T, F, Fut>(
     fetch: F,
 ) -> BoxStream<'a, Result<Page<T>, Error>>
 where
-    T: Send + 'a,
+    T: Identified + Send + 'a,
     F: Fn(Option<String>) -> Fut + Send + 'a,
     Fut: Future<Output = Result<Page<T>, Error>> + Send + 'a,
 {
     struct State<F> {
         next: Option<Option<String>>,
         seen: HashSet<String>,
+        seen_ids: HashSet<String>,
         fetch: F,
         then: Option<Error>,
     }
@@ -232,6 +256,7 @@ where
     let state = State {
         next: Some(from),
         seen,
+        seen_ids: HashSet::new(),
         fetch,
         then: None,
     };
@@ -255,9 +280,17 @@ where
         };
         match (st.fetch)(cursor.clone()).await {
             Ok(mut page) => {
+                let mut fresh = false;
+                for item in &page.data {
+                    fresh |= st.seen_ids.insert(item.resource_id().to_string());
+                }
                 match page.next_cursor.clone() {
                     Some(_) if page.data.is_empty() => {
                         return Some((Err(stalled(mdm_mapping::NoProgressReason::EmptyPage)), st));
+                    }
+                    Some(_) if !fresh => {
+                        let e = stalled(mdm_mapping::NoProgressReason::RepeatedRecords);
+                        return Some((Err(e), st));
                     }
                     Some(c) if st.seen.insert(c.clone()) => st.next = Some(Some(c)),
                     Some(c) => {

@@ -174,10 +174,13 @@ impl AbmSource {
             None
         };
         let query = DeviceQuery::new().limit(self.limit);
+        let _ = crate::model::de::take_dropped();
         let page = self
             .client
             .org_devices_page(&query, cursor.map(Cursor::as_str))
             .await?;
+        // Decoded on this thread, in the poll that just returned.
+        self.count_dropped(crate::model::de::take_dropped());
         let mut devices = records(&page.data, map);
         self.add_applecare(&mut devices).await?;
         Ok(DevicePage {
@@ -187,6 +190,13 @@ impl AbmSource {
     }
 
     /// The opt-in AppleCare read, one request per device, in page order.
+    /// Counts the values a decode dropped because it could not read them.
+    fn count_dropped(&self, dropped: Vec<(&'static str, String)>) {
+        for (field, raw) in dropped {
+            self.dropped.record(Vendor::Abm, field, &raw);
+        }
+    }
+
     async fn add_applecare(&self, devices: &mut [SourceDevice]) -> Result<(), Error> {
         if !self.applecare {
             return Ok(());
@@ -362,11 +372,14 @@ impl<'a> Pipeline<'a> {
             .then(|| Arc::clone(&self.source.server_map));
         let at_cursor = cursor.clone();
         let decode = runtime()?.spawn_blocking(move || {
+            let _ = crate::model::de::take_dropped();
             let page = client.decode_org_devices(&fetched.body, at_cursor.as_deref())?;
+            let dropped = crate::model::de::take_dropped();
             let map = map.as_ref().and_then(|m| m.get());
-            Ok::<_, Error>((records(&page.data, map), page.next_cursor))
+            Ok::<_, Error>((records(&page.data, map), page.next_cursor, dropped))
         });
-        let (mut devices, next) = Task::new(decode).await.map_err(join_error)??;
+        let (mut devices, next, dropped) = Task::new(decode).await.map_err(join_error)??;
+        self.source.count_dropped(dropped);
         let repeated = next.as_ref().is_some_and(|n| !self.seen.insert(n.clone()));
         if repeated || !progress || devices.is_empty() {
             // A cursor already read, or a page with nothing new: the page

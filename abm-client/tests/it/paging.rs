@@ -273,3 +273,34 @@ async fn pages_pass_through_the_rate_limiter() {
         .expect("pages");
     assert_eq!(pages.len(), 3);
 }
+
+/// A server that ignores the cursor but names a new one on every page: the
+/// second page lists nothing new, and the listing ends there.
+#[tokio::test]
+async fn the_same_devices_under_ever_new_cursors_end_the_listing() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = n.clone();
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices"))
+        .respond_with(move |_: &wiremock::Request| {
+            let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            json(&PAGE1.replace("CURSOR-PAGE-2", &format!("NEW-{i}")))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let results: Vec<_> = client(&server)
+        .org_devices(DeviceQuery::new(), None)
+        .collect()
+        .await;
+    assert_eq!(results.len(), 2);
+    let err = results[1].as_ref().expect_err("NoProgress");
+    assert!(
+        err.to_string().contains(
+            "the page at cursor NEW-0 brought no record that earlier pages had not already listed"
+        ),
+        "{err}"
+    );
+}
