@@ -435,16 +435,19 @@ impl JamfDeviceSource {
             .computers_page_raw(&self.computer_query(size), at.page)
             .await?;
         let security = self.options.security;
-        let (mut devices, items, total) = off_thread(move || {
+        let (mut devices, items, total, dropped) = off_thread(move || {
+            let _ = crate::de::take_dropped();
             let page = raw.decode::<crate::models::ComputerInventory>()?;
+            let dropped = crate::de::take_dropped();
             let devices: Vec<SourceDevice> = page
                 .items
                 .iter()
                 .map(|c| map::computer(c, &security))
                 .collect();
-            Ok::<_, Error>((devices, page.items.len(), page.total_count))
+            Ok::<_, Error>((devices, page.items.len(), page.total_count, dropped))
         })
         .await??;
+        self.count_dropped(dropped);
         if security.reads_secrets() {
             self.add_secrets(&mut devices).await?;
         }
@@ -461,7 +464,13 @@ impl JamfDeviceSource {
             .client
             .mobile_devices_page_raw(&self.mobile_query(size), at.page)
             .await?;
-        let page = off_thread(move || raw.decode::<crate::models::MobileDevice>()).await??;
+        let (page, dropped) = off_thread(move || {
+            let _ = crate::de::take_dropped();
+            let page = raw.decode::<crate::models::MobileDevice>();
+            page.map(|p| (p, crate::de::take_dropped()))
+        })
+        .await??;
+        self.count_dropped(dropped);
         let needs_sites = page.items.iter().any(|m| {
             m.general
                 .as_ref()
@@ -492,6 +501,13 @@ impl JamfDeviceSource {
 
     /// Site names, read once (`GET /api/v1/sites`). Without the "Read Sites"
     /// privilege the site is left out rather than failing the sync.
+    /// Counts the values a decode dropped because it could not read them.
+    fn count_dropped(&self, dropped: Vec<(&'static str, String)>) {
+        for (field, raw) in dropped {
+            self.dropped.record(Vendor::Jamf, field, &raw);
+        }
+    }
+
     async fn site_names(&self) -> Arc<SiteNames> {
         self.sites
             .get_or_init(|| async {

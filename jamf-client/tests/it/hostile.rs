@@ -266,3 +266,33 @@ async fn closing_an_oauth_source_sends_nothing() {
             .is_empty()
     );
 }
+
+/// Dates that cannot be read are dropped from the record and counted per
+/// field, not lost silently.
+#[tokio::test]
+async fn unreadable_dates_are_counted_per_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/computers-inventory"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalCount": 2,
+            "results": [
+                {"id": "1", "general": {"lastContactTime": "last week", "reportDate": "2024-01-26T16:15:36Z"}},
+                {"id": "2", "general": {"lastContactTime": true, "reportDate": "",
+                                        "initialEntryDate": "the 32nd"}},
+            ],
+        })))
+        .mount(&server)
+        .await;
+    let source = client(&server).device_source(SourceOptions::default().mobile_devices(false));
+    let pages: Vec<_> = source.pages(None).try_collect().await.unwrap();
+    assert_eq!(pages[0].devices.len(), 2);
+    assert_eq!(
+        source.dropped_values().summary(),
+        "3 values (jamf.initial_entry_date: 1, jamf.last_contact_time: 2)"
+    );
+    assert_eq!(
+        source.dropped_values().snapshot()["jamf.last_contact_time"].examples,
+        ["last week", "true"]
+    );
+}
