@@ -238,3 +238,83 @@ async fn jamf_user_tokens_are_invalidated_when_mdm_ends_also_after_a_failure() {
         sim.shutdown().await;
     }
 }
+
+/// Values dropped because they could not be read are counted: on the sync
+/// summary line, as `"dropped"` in the JSON outcome, and with `-v` a few
+/// examples per field on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_reports_dropped_values_on_its_summary_line_and_in_json() {
+    use mdm_examples::simulator::PagingChaos;
+    // A seed whose Kandji paging is intact (its extreme dates remain).
+    let seed = (0..50)
+        .find(|s| {
+            matches!(
+                mdm_examples::simulator::Chaos::new(*s).paging(Vendor::Kandji),
+                PagingChaos::Honest | PagingChaos::LyingTotal | PagingChaos::RepeatCursor
+            )
+        })
+        .expect("a seed");
+    let sim = Simulator::start(SimulatorConfig {
+        fleet: FleetConfig {
+            devices: 120,
+            seed: 3,
+            ..FleetConfig::default()
+        },
+        chaos: Some(seed),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let dir = tempfile::tempdir().expect("tmp");
+    let env = env_for(&sim, Vendor::Kandji, &dir.path().join("unused.pem"));
+    let db = dir.path().join("inv.db").display().to_string();
+    let run = move |args: Vec<&'static str>| {
+        let (env, db) = (env.clone(), db.clone());
+        move || {
+            let mut all = vec!["sync", "--db", db.as_str(), "--source", "kandji"];
+            all.extend(args);
+            mdm(&all, &env)
+        }
+    };
+    let json = tokio::task::spawn_blocking(run(vec!["--dry-run", "--format", "json"]))
+        .await
+        .expect("join");
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let dropped = plan["dropped"].as_object().expect("a dropped object");
+    assert!(!dropped.is_empty(), "{plan}");
+    assert!(
+        dropped.keys().all(|k| k.starts_with("kandji.")),
+        "{dropped:?}"
+    );
+    assert!(dropped.values().all(|n| n.as_u64().unwrap_or(0) > 0));
+    // The warning is logged once per field, with the total at the end.
+    let err = String::from_utf8_lossy(&json.stderr);
+    for field in dropped.keys() {
+        let first = format!("field={field} ");
+        assert_eq!(err.matches(&first).count(), 1, "{field}: {err}");
+    }
+    assert!(err.contains("dropped: "), "{err}");
+
+    let table = tokio::task::spawn_blocking(run(vec!["--format", "table", "-v"]))
+        .await
+        .expect("join");
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    let out = String::from_utf8_lossy(&table.stdout);
+    let summary = out.lines().next().unwrap_or_default();
+    assert!(summary.starts_with("create "), "{out}");
+    assert!(summary.contains("  dropped: "), "{summary}");
+    assert!(summary.contains(" values (kandji."), "{summary}");
+    let err = String::from_utf8_lossy(&table.stderr);
+    assert!(err.contains("values that could not be read"), "{err}");
+    assert!(err.contains("examples="), "{err}");
+    sim.shutdown().await;
+}
