@@ -669,7 +669,7 @@ impl DeviceSource for JamfDeviceSource {
         };
         match phase {
             Some(Phase::Mobile) => "GET /api/v2/mobile-devices/detail",
-            _ => "GET /api/v{1,2,3}/computers-inventory",
+            _ => "GET /api/v{1,3,4}/computers-inventory",
         }
         .to_string()
     }
