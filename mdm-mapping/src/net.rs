@@ -252,10 +252,10 @@ pub fn transport_hint(e: &(dyn std::error::Error + 'static), url_var: &str) -> O
 }
 
 /// What a person can do about an HTTP status that means the server is
-/// down or overloaded (502, 503, 504 after the retries ran out).
+/// down or overloaded (502, 503, 504 after the retries ran out; not 500,
+/// which is more often a request the server cannot handle).
 pub fn server_down_hint(status: u16) -> Option<&'static str> {
-    matches!(status, 500 | 502 | 503 | 504)
-        .then_some("the server is down or overloaded: try again later")
+    matches!(status, 502..=504).then_some("the server is down or overloaded: try again later")
 }
 
 /// Whether an HTTP status is worth retrying: 408, 429, 502, 503, 504.
