@@ -42,6 +42,22 @@ pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(179 * 24 * 3600
 pub const MIN_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
 /// How far `iat` is back-dated, against clock skew.
 pub const ASSERTION_BACKDATE: Duration = Duration::from_secs(30);
+/// The longest access-token lifetime believed, whatever the token endpoint
+/// says (24 hours; Apple issues 1-hour tokens): a token is refreshed at
+/// least this often, and no arithmetic on a server-given lifetime can
+/// overflow.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The lifetime of an access token whose response said `expires_in`
+/// seconds: 1 hour when it said nothing usable (absent, zero, negative, not
+/// a number), at most [`MAX_TOKEN_LIFETIME`], at least 10 s.
+pub(crate) fn access_token_lifetime(expires_in: Option<i64>) -> Duration {
+    expires_in
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s.unsigned_abs()))
+        .unwrap_or(Duration::from_secs(3600))
+        .clamp(Duration::from_secs(10), MAX_TOKEN_LIFETIME)
+}
 const OAUTH_ERROR_MAX_CHARS: usize = 200;
 
 /// The source of the current time, for token and assertion expiry.
@@ -215,7 +231,8 @@ struct TokenResponse {
     access_token: Option<String>,
     #[serde(default, deserialize_with = "de::opt_string")]
     token_type: Option<String>,
-    #[serde(default, deserialize_with = "de::opt_i64")]
+    /// A lifetime that is not a usable number is "not said".
+    #[serde(default, deserialize_with = "de::lenient_i64")]
     expires_in: Option<i64>,
     #[serde(default, deserialize_with = "de::opt_string")]
     scope: Option<String>,
@@ -261,7 +278,9 @@ impl TokenProvider {
                 };
                 state.token = Some(CachedToken {
                     token: token.clone(),
-                    refresh_at: now + expires_in.saturating_sub(margin),
+                    refresh_at: now
+                        .checked_add(expires_in.saturating_sub(margin))
+                        .unwrap_or(now),
                 });
                 tracing::debug!(expires_in = ?expires_in, "obtained an access token");
                 Ok(token)
@@ -298,7 +317,9 @@ impl TokenProvider {
 
     fn assertion(&self, state: &mut TokenState, now: SystemTime) -> Result<ClientAssertion, Error> {
         if let Some(a) = &state.assertion
-            && now + self.config.refresh_margin < a.expires_at()
+            && now
+                .checked_add(self.config.refresh_margin)
+                .is_some_and(|t| t < a.expires_at())
         {
             return Ok(a.clone());
         }
@@ -418,10 +439,9 @@ impl TokenProvider {
         {
             tracing::warn!(granted = %truncate(scope, 64), requested = c.scope, "the token endpoint granted another scope");
         }
-        let expires_in = parsed.expires_in.filter(|s| *s > 0).unwrap_or(3600);
         Ok((
             SecretString::from(token),
-            Duration::from_secs(u64::try_from(expires_in).unwrap_or(3600)),
+            access_token_lifetime(parsed.expires_in),
         ))
     }
 }

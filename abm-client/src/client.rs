@@ -600,7 +600,7 @@ impl AbmClient {
         from: Option<String>,
     ) -> BoxStream<'_, Result<Page<OrgDevice>, Error>> {
         let query = Arc::new(query);
-        paginate(from, move |cursor| {
+        paginate("GET /v1/orgDevices", from, move |cursor| {
             let query = Arc::clone(&query);
             async move { self.org_devices_page(&query, cursor.as_deref()).await }
         })
@@ -672,19 +672,24 @@ impl AbmClient {
     ) -> Result<Vec<AppleCareCoverage>, Error> {
         use futures::TryStreamExt;
         let id = Self::id("device id", device_id)?.to_string();
-        let pages = paginate(None, |cursor: Option<String>| {
-            let id = id.clone();
-            async move {
-                let mut url = self.url(&["v1", "orgDevices", &id, "appleCareCoverage"]);
-                url.query_pairs_mut()
-                    .append_pair("limit", &MAX_LIMIT.to_string());
-                if let Some(c) = &cursor {
-                    url.query_pairs_mut().append_pair("cursor", c);
+        let pages = paginate(
+            "GET /v1/orgDevices/{id}/appleCareCoverage",
+            None,
+            |cursor: Option<String>| {
+                let id = id.clone();
+                async move {
+                    let mut url = self.url(&["v1", "orgDevices", &id, "appleCareCoverage"]);
+                    url.query_pairs_mut()
+                        .append_pair("limit", &MAX_LIMIT.to_string());
+                    if let Some(c) = &cursor {
+                        url.query_pairs_mut().append_pair("cursor", c);
+                    }
+                    let doc: ListDocument<AppleCareCoverage> =
+                        self.get(url, cursor.as_deref()).await?;
+                    Ok(Page::from_document(doc, cursor.as_deref()))
                 }
-                let doc: ListDocument<AppleCareCoverage> = self.get(url, cursor.as_deref()).await?;
-                Ok(Page::from_document(doc, cursor.as_deref()))
-            }
-        });
+            },
+        );
         let pages: Vec<Page<AppleCareCoverage>> = pages.try_collect().await?;
         Ok(pages.into_iter().flat_map(|p| p.data).collect())
     }
@@ -729,7 +734,7 @@ impl AbmClient {
         from: Option<String>,
     ) -> BoxStream<'_, Result<Page<MdmServer>, Error>> {
         let query = Arc::new(query);
-        paginate(from, move |cursor| {
+        paginate("GET /v1/mdmServers", from, move |cursor| {
             let query = Arc::clone(&query);
             async move { self.mdm_servers_page(&query, cursor.as_deref()).await }
         })
@@ -787,10 +792,14 @@ impl AbmClient {
         limit: u32,
         from: Option<String>,
     ) -> BoxStream<'a, Result<Page<ResourceId>, Error>> {
-        paginate(from, move |cursor| async move {
-            self.mdm_server_device_ids_page(server_id, limit, cursor.as_deref())
-                .await
-        })
+        paginate(
+            "GET /v1/mdmServers/{id}/relationships/devices",
+            from,
+            move |cursor| async move {
+                self.mdm_server_device_ids_page(server_id, limit, cursor.as_deref())
+                    .await
+            },
+        )
     }
 
     // ---- orgDeviceActivities ---------------------------------------------

@@ -54,6 +54,11 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The server's paging made no progress (a cursor already read, or an
+    /// empty page that names a next page): the listing stopped there
+    /// instead of requesting forever.
+    #[error(transparent)]
+    NoProgress(Box<mdm_mapping::NoProgress>),
 }
 
 fn cursor_note(cursor: &Option<String>) -> String {
@@ -107,6 +112,51 @@ impl Error {
         }
     }
 
+    /// What a person can do about this error, when it is one a user meets
+    /// first: a key that expired or was revoked (Apple answers
+    /// `invalid_client`, the same as for a wrong Client ID or Key ID), an
+    /// API account without access, a TLS failure, a server that is down or
+    /// unreachable. The `mdm` command prints it after the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Token(t) if t.error.as_deref() == Some("invalid_client") || t.status == 401 => {
+                Some(
+                    "the API key may have expired or been revoked (keys expire; Apple gives no other \
+                     sign): in Apple Business Manager, Preferences > API, check the key's expiry \
+                     date, create a new key if needed, and set ABM_CLIENT_ID, ABM_KEY_ID and \
+                     ABM_PRIVATE_KEY to the new key's values"
+                        .into(),
+                )
+            }
+            Error::Token(t) => {
+                mdm_mapping::net::server_down_hint(t.status).map(str::to_string)
+            }
+            Error::Api(r) => match r.status {
+                401 => Some(
+                    "Apple refused the access token: check that the API key is still active in \
+                     Apple Business Manager (Preferences > API)"
+                        .into(),
+                ),
+                403 => Some(
+                    "the API account has no access to this: check its role in Apple Business Manager \
+                     (Preferences > API), and that ABM_CLIENT_ID is a Business (BUSINESSAPI.) or \
+                     School (SCHOOLAPI.) id matching the account"
+                        .into(),
+                ),
+                s => mdm_mapping::net::server_down_hint(s).map(str::to_string),
+            },
+            Error::Transport { source, request } => {
+                let var = if request.contains("token") {
+                    "ABM_TOKEN_URL"
+                } else {
+                    "ABM_URL"
+                };
+                mdm_mapping::net::transport_hint(source, var)
+            }
+            _ => None,
+        }
+    }
+
     /// The kind of failure in the shared vocabulary.
     pub fn kind(&self) -> SourceErrorKind {
         match self {
@@ -121,6 +171,7 @@ impl Error {
             },
             Error::Transport { .. } => SourceErrorKind::Transport,
             Error::Decode { .. } => SourceErrorKind::Decode,
+            Error::NoProgress(_) => SourceErrorKind::NoProgress,
         }
     }
 }
@@ -129,7 +180,10 @@ impl From<Error> for SourceError {
     fn from(e: Error) -> Self {
         let kind = e.kind();
         let retry_after = e.retry_after();
-        SourceError::new(Vendor::Abm, kind, e).with_retry_after(retry_after)
+        let hint = e.hint();
+        SourceError::new(Vendor::Abm, kind, e)
+            .with_retry_after(retry_after)
+            .with_hint(hint)
     }
 }
 

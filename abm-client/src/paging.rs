@@ -10,7 +10,6 @@ use std::collections::HashSet;
 use std::future::Future;
 
 use futures::stream::{self, BoxStream, StreamExt};
-use serde::de::IgnoredAny;
 use url::Url;
 
 use crate::error::{ConfigError, Error};
@@ -69,10 +68,58 @@ impl<T> Page<T> {
 /// resources: `data` is skipped (`IgnoredAny`), `meta` and `links` are read
 /// with the same types and rules as [`Page::from_document`], so it is the
 /// cursor a full decode of the same body finds (when that decode succeeds).
+#[cfg(test)]
 pub(crate) fn next_cursor_of(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
-    let doc: ListDocument<IgnoredAny> = serde_json::from_slice(body)?;
+    let doc: ListDocument<serde::de::IgnoredAny> = serde_json::from_slice(body)?;
     Ok(Page::from_document(doc, None).next_cursor)
 }
+
+/// The next cursor and the resource ids of a list document, read without
+/// decoding the resources' attributes: what a page stream needs to decide,
+/// before the full decode, whether the page brought anything new.
+pub(crate) fn cursor_and_ids_of(
+    body: &[u8],
+) -> Result<(Option<String>, Vec<String>), serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+    }
+    let doc: ListDocument<IdOnly> = serde_json::from_slice(body)?;
+    let page = Page::from_document(doc, None);
+    let ids = page
+        .data
+        .into_iter()
+        .filter_map(|r| match r.id {
+            Some(serde_json::Value::String(s)) => Some(s.trim().to_string()),
+            Some(other) => Some(other.to_string()),
+            None => None,
+        })
+        .collect();
+    Ok((page.next_cursor, ids))
+}
+
+/// A listed resource's id, for the paging guard.
+pub(crate) trait Identified {
+    fn resource_id(&self) -> &str;
+}
+
+macro_rules! identified {
+    ($($t:ty),*) => {
+        $(impl Identified for $t {
+            fn resource_id(&self) -> &str {
+                &self.id
+            }
+        })*
+    };
+}
+
+identified!(
+    crate::model::OrgDevice,
+    crate::model::MdmServer,
+    crate::model::AppleCareCoverage,
+    crate::model::ResourceId
+);
 
 /// A field name for a `fields[...]` query parameter.
 pub trait FieldName: Clone + Send + Sync + 'static {
@@ -179,21 +226,28 @@ pub(crate) fn check_limit(limit: u32) -> Result<(), ConfigError> {
 }
 
 /// A lazy stream of pages from `from` (or the first page): one request per
-/// page, one page in memory. Ends after the last page, after the first
-/// error, or when the server repeats a cursor (a loop guard).
+/// page, one page in memory. Ends after the last page or the first error.
+/// A page that names a cursor already read, or that is empty or lists no
+/// resource not already listed yet names a next page, ends it with
+/// [`Error::NoProgress`] (naming `request` and the
+/// page) instead of requesting on: whatever the server says, the listing
+/// ends, and at most one request brings nothing.
 pub(crate) fn paginate<'a, T, F, Fut>(
+    request: &'static str,
     from: Option<String>,
     fetch: F,
 ) -> BoxStream<'a, Result<Page<T>, Error>>
 where
-    T: Send + 'a,
+    T: Identified + Send + 'a,
     F: Fn(Option<String>) -> Fut + Send + 'a,
     Fut: Future<Output = Result<Page<T>, Error>> + Send + 'a,
 {
     struct State<F> {
         next: Option<Option<String>>,
         seen: HashSet<String>,
+        seen_ids: HashSet<String>,
         fetch: F,
+        then: Option<Error>,
     }
     let mut seen = HashSet::new();
     if let Some(c) = &from {
@@ -202,21 +256,51 @@ where
     let state = State {
         next: Some(from),
         seen,
+        seen_ids: HashSet::new(),
         fetch,
+        then: None,
     };
-    stream::unfold(state, |mut st| async move {
+    stream::unfold(state, move |mut st| async move {
+        if let Some(e) = st.then.take() {
+            return Some((Err(e), st));
+        }
         let cursor = st.next.take()?;
-        match (st.fetch)(cursor).await {
+        let stalled = |reason| {
+            let e = mdm_mapping::NoProgress {
+                vendor: mdm_mapping::Vendor::Abm,
+                endpoint: request.to_string(),
+                page: match &cursor {
+                    None => "the first page read".to_string(),
+                    Some(c) => format!("the page at cursor {c}"),
+                },
+                reason,
+            };
+            tracing::warn!(%e, "stopping a listing that makes no progress");
+            Error::NoProgress(Box::new(e))
+        };
+        match (st.fetch)(cursor.clone()).await {
             Ok(mut page) => {
-                st.next = match page.next_cursor.clone() {
-                    Some(c) if st.seen.insert(c.clone()) => Some(Some(c)),
-                    Some(c) => {
-                        tracing::warn!(cursor = %c, "the server repeated a cursor; stopping");
-                        page.next_cursor = None;
-                        None
+                let mut fresh = false;
+                for item in &page.data {
+                    fresh |= st.seen_ids.insert(item.resource_id().to_string());
+                }
+                match page.next_cursor.clone() {
+                    Some(_) if page.data.is_empty() => {
+                        return Some((Err(stalled(mdm_mapping::NoProgressReason::EmptyPage)), st));
                     }
-                    None => None,
-                };
+                    Some(_) if !fresh => {
+                        let e = stalled(mdm_mapping::NoProgressReason::RepeatedRecords);
+                        return Some((Err(e), st));
+                    }
+                    Some(c) if st.seen.insert(c.clone()) => st.next = Some(Some(c)),
+                    Some(c) => {
+                        page.next_cursor = None;
+                        st.then = Some(stalled(mdm_mapping::NoProgressReason::RepeatedCursor(
+                            mdm_mapping::Cursor::new(c),
+                        )));
+                    }
+                    None => {}
+                }
                 Some((Ok(page), st))
             }
             Err(e) => Some((Err(e), st)),

@@ -38,6 +38,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::TryStreamExt;
 use futures::stream::{self, BoxStream};
+use mdm_mapping::DroppedValues;
 use mdm_mapping::source::guard_pages;
 use mdm_mapping::{
     Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, SourceErrorKind, Vendor,
@@ -46,7 +47,7 @@ use mdm_mapping::{
 use crate::client::AbmClient;
 use crate::error::Error;
 use crate::model::{AppleCareCoverage, CoverageStatus, OrgDevice};
-use crate::paging::{DeviceQuery, MAX_LIMIT, ServerQuery, next_cursor_of};
+use crate::paging::{DeviceQuery, MAX_LIMIT, ServerQuery, cursor_and_ids_of};
 
 /// The catalog keys an [`AbmSource`] can fill.
 pub const FIELD_KEYS: &[&str] = &[
@@ -97,6 +98,7 @@ pub struct AbmSource {
     applecare: bool,
     assigned_servers: bool,
     server_map: Arc<tokio::sync::OnceCell<HashMap<String, String>>>,
+    dropped: DroppedValues,
 }
 
 impl AbmSource {
@@ -108,6 +110,7 @@ impl AbmSource {
             applecare: false,
             assigned_servers: false,
             server_map: Arc::new(tokio::sync::OnceCell::new()),
+            dropped: DroppedValues::new(),
         }
     }
 
@@ -171,10 +174,13 @@ impl AbmSource {
             None
         };
         let query = DeviceQuery::new().limit(self.limit);
+        let _ = crate::model::de::take_dropped();
         let page = self
             .client
             .org_devices_page(&query, cursor.map(Cursor::as_str))
             .await?;
+        // Decoded on this thread, in the poll that just returned.
+        self.count_dropped(crate::model::de::take_dropped());
         let mut devices = records(&page.data, map);
         self.add_applecare(&mut devices).await?;
         Ok(DevicePage {
@@ -184,6 +190,13 @@ impl AbmSource {
     }
 
     /// The opt-in AppleCare read, one request per device, in page order.
+    /// Counts the values a decode dropped because it could not read them.
+    fn count_dropped(&self, dropped: Vec<(&'static str, String)>) {
+        for (field, raw) in dropped {
+            self.dropped.record(Vendor::Abm, field, &raw);
+        }
+    }
+
     async fn add_applecare(&self, devices: &mut [SourceDevice]) -> Result<(), Error> {
         if !self.applecare {
             return Ok(());
@@ -229,6 +242,8 @@ struct Fetched {
     /// The next cursor from `meta`/`links` alone (`None`: that cheap read
     /// failed; the full decode says why).
     next: Option<Option<String>>,
+    /// The page's resource ids (`None`: the cheap read failed).
+    ids: Option<Vec<String>>,
 }
 
 /// The `orgDevices` request in flight: the page at `cursor`.
@@ -249,6 +264,8 @@ struct Pipeline<'a> {
     /// Cursors requested so far: the loop guard, which also keeps a
     /// repeated cursor from being requested ahead.
     seen: HashSet<String>,
+    /// The device ids listed so far: a page with none new is not followed.
+    seen_ids: HashSet<String>,
 }
 
 fn at(e: SourceError, cursor: &Option<String>) -> SourceError {
@@ -272,6 +289,7 @@ impl<'a> Pipeline<'a> {
             start: Some(from),
             inflight: None,
             seen: HashSet::new(),
+            seen_ids: HashSet::new(),
         }
     }
 
@@ -285,8 +303,11 @@ impl<'a> Pipeline<'a> {
             let body = client
                 .org_devices_body(&query, at_cursor.as_deref())
                 .await?;
-            let next = next_cursor_of(&body).ok();
-            Ok(Fetched { body, next })
+            let (next, ids) = match cursor_and_ids_of(&body) {
+                Ok((next, ids)) => (Some(next), Some(ids)),
+                Err(_) => (None, None),
+            };
+            Ok(Fetched { body, next, ids })
         });
         Ok(InFlight {
             cursor,
@@ -327,8 +348,19 @@ impl<'a> Pipeline<'a> {
         task: Task<Result<Fetched, Error>>,
     ) -> Result<DevicePage, SourceError> {
         let fetched = task.await.map_err(join_error)??;
+        // A page that lists no device not already listed is not followed:
+        // the guard ends the listing there, with nothing more requested.
+        let mut progress = true;
+        if let Some(ids) = &fetched.ids {
+            let mut fresh = false;
+            for id in ids {
+                fresh |= self.seen_ids.insert(id.clone());
+            }
+            progress = fresh;
+        }
         // Ask for the next page now, before this one is decoded.
-        if let Some(Some(next)) = &fetched.next
+        if progress
+            && let Some(Some(next)) = &fetched.next
             && !self.seen.contains(next)
         {
             self.inflight = Some(self.request(Some(next.clone()))?);
@@ -340,19 +372,26 @@ impl<'a> Pipeline<'a> {
             .then(|| Arc::clone(&self.source.server_map));
         let at_cursor = cursor.clone();
         let decode = runtime()?.spawn_blocking(move || {
+            let _ = crate::model::de::take_dropped();
             let page = client.decode_org_devices(&fetched.body, at_cursor.as_deref())?;
+            let dropped = crate::model::de::take_dropped();
             let map = map.as_ref().and_then(|m| m.get());
-            Ok::<_, Error>((records(&page.data, map), page.next_cursor))
+            Ok::<_, Error>((records(&page.data, map), page.next_cursor, dropped))
         });
-        let (mut devices, next) = Task::new(decode).await.map_err(join_error)??;
-        let next = match next {
-            Some(n) if self.seen.insert(n.clone()) => Some(n),
-            Some(n) => {
-                tracing::warn!(cursor = %n, "the server repeated a cursor; stopping");
-                None
-            }
-            None => None,
-        };
+        let (mut devices, next, dropped) = Task::new(decode).await.map_err(join_error)??;
+        self.source.count_dropped(dropped);
+        let repeated = next.as_ref().is_some_and(|n| !self.seen.insert(n.clone()));
+        if repeated || !progress || devices.is_empty() {
+            // A cursor already read, or a page with nothing new: the page
+            // keeps its `next` for the guard to end the listing with a
+            // NoProgress error; nothing more is requested.
+            self.inflight = None;
+            self.source.add_applecare(&mut devices).await?;
+            return Ok(DevicePage {
+                devices,
+                next: next.map(Cursor::new),
+            });
+        }
         // The full decode's cursor is the one that counts: a request sent
         // for any other (the cheap read disagreed, which it should not) is
         // cancelled and the right one sent.
@@ -380,6 +419,19 @@ impl DeviceSource for AbmSource {
         Vendor::Abm
     }
 
+    fn endpoint(&self, _cursor: Option<&Cursor>) -> String {
+        "GET /v1/orgDevices".to_string()
+    }
+
+    /// The values dropped because they could not be read, over every page
+    /// stream of this source.
+    fn dropped_values(&self) -> DroppedValues {
+        self.dropped.clone()
+    }
+
+    // `close` is the default no-op: Apple's OAuth 2 token endpoint has no
+    // revocation endpoint; the access token expires on its own (1 hour).
+
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.fetch(cursor)
             .await
@@ -399,7 +451,12 @@ impl DeviceSource for AbmSource {
             let page = p.step().await?;
             Some((page, p))
         });
-        guard_pages(Vendor::Abm, pages)
+        guard_pages(
+            Vendor::Abm,
+            move |c| self.endpoint(c),
+            self.dropped.clone(),
+            pages,
+        )
     }
 }
 
@@ -578,6 +635,7 @@ mod tests {
             Ok(Fetched {
                 body,
                 next: Some(Some("WRONG".to_string())),
+                ids: Some(vec!["P1".to_string()]),
             })
         }));
         let first = pipeline.page(&None, arrived).await.expect("page");

@@ -188,7 +188,8 @@ impl fmt::Debug for TokenCache {
 struct OAuthTokenResponse {
     #[serde(deserialize_with = "crate::de::secret")]
     access_token: SecretString,
-    #[serde(default, deserialize_with = "crate::de::opt_i64")]
+    /// Any JSON: a lifetime that is not a usable number is "not said".
+    #[serde(default, deserialize_with = "crate::de::lenient_i64")]
     expires_in: Option<i64>,
 }
 
@@ -204,6 +205,13 @@ struct AuthTokenResponse {
 const USER_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// An OAuth token's lifetime when the server does not say.
 const OAUTH_DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest lifetime believed, whatever the server says (24 hours): a
+/// token is refreshed at least this often, and no arithmetic on a
+/// server-given lifetime can overflow.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The shortest lifetime believed (a server saying `1` would otherwise make
+/// every request fetch a token).
+const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(10);
 
 impl TokenCache {
     pub(crate) fn new(credentials: Credentials) -> Self {
@@ -314,17 +322,35 @@ impl TokenCache {
 }
 
 fn far_future(now: SystemTime) -> SystemTime {
-    now + Duration::from_secs(100 * 365 * 24 * 3600)
+    later(now, Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
-/// A token of `lifetime` issued at `now`, refreshed half its lifetime (at
-/// most 60 s) before it expires.
+/// `now + d`, or `now` itself if that is past what `SystemTime` can hold
+/// (never a panic).
+fn later(now: SystemTime, d: Duration) -> SystemTime {
+    now.checked_add(d).unwrap_or(now)
+}
+
+/// The lifetime of an OAuth token whose response said `expires_in`
+/// seconds: the default when it said nothing usable (absent, zero,
+/// negative), and never more than [`MAX_TOKEN_LIFETIME`] nor less than 10 s.
+pub(crate) fn oauth_lifetime(expires_in: Option<i64>) -> Duration {
+    expires_in
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s.unsigned_abs()))
+        .unwrap_or(OAUTH_DEFAULT_LIFETIME)
+        .clamp(MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME)
+}
+
+/// A token of `lifetime` (capped at [`MAX_TOKEN_LIFETIME`]) issued at
+/// `now`, refreshed half its lifetime (at most 60 s) before it expires.
 fn token_for(value: SecretString, now: SystemTime, lifetime: Duration) -> Token {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
     let early = (lifetime / 2).min(Duration::from_secs(60));
     Token {
         value,
-        expires_at: now + lifetime,
-        refresh_at: now + lifetime - early,
+        expires_at: later(now, lifetime),
+        refresh_at: later(now, lifetime.saturating_sub(early)),
     }
 }
 
@@ -359,11 +385,7 @@ async fn fetch_oauth(
         }
         let now = transport.clock.now();
         let body: OAuthTokenResponse = resp.decode_secret("OAuth token response")?;
-        let lifetime = body
-            .expires_in
-            .filter(|s| *s > 0)
-            .map(|s| Duration::from_secs(s.unsigned_abs()))
-            .unwrap_or(OAUTH_DEFAULT_LIFETIME);
+        let lifetime = oauth_lifetime(body.expires_in);
         *path = candidate;
         return Ok(token_for(body.access_token, now, lifetime));
     }
@@ -420,7 +442,7 @@ fn user_token_from(
     let lifetime = body
         .expires
         .and_then(|exp| SystemTime::from(exp).duration_since(now).ok())
-        .map(|d| d.clamp(Duration::from_secs(30), Duration::from_secs(24 * 3600)))
+        .map(|d| d.clamp(Duration::from_secs(30), MAX_TOKEN_LIFETIME))
         .unwrap_or(USER_TOKEN_LIFETIME);
     Ok(token_for(body.token, now, lifetime))
 }
@@ -440,6 +462,47 @@ mod tests {
         let t = token_for(SecretString::from("x"), now, Duration::from_secs(1800));
         assert_eq!(t.refresh_at, now + Duration::from_secs(1740));
         assert_eq!(t.expires_at, now + Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn oauth_lifetimes_are_capped_and_never_overflow() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(oauth_lifetime(Some(i64::MAX)), day);
+        assert_eq!(oauth_lifetime(Some(86_401)), day);
+        assert_eq!(oauth_lifetime(Some(1200)), Duration::from_secs(1200));
+        assert_eq!(oauth_lifetime(Some(1)), Duration::from_secs(10));
+        for nothing in [None, Some(0), Some(-1), Some(i64::MIN)] {
+            assert_eq!(oauth_lifetime(nothing), OAUTH_DEFAULT_LIFETIME);
+        }
+        // At the far end of what SystemTime holds, no overflow either.
+        let now = SystemTime::now();
+        let t = token_for(SecretString::from("x"), now, Duration::MAX);
+        assert_eq!(t.expires_at, now + day);
+        assert_eq!(t.refresh_at, now + day - Duration::from_secs(60));
+        let _ = far_future(now);
+        assert_eq!(later(now, Duration::MAX), now);
+    }
+
+    #[test]
+    fn lenient_numbers_never_fail() {
+        use mdm_mapping::net::whole_number as lenient_i64_of;
+        use serde_json::json;
+        assert_eq!(
+            lenient_i64_of(&json!(9223372036854775807_i64)),
+            Some(i64::MAX)
+        );
+        assert_eq!(lenient_i64_of(&json!(u64::MAX)), Some(i64::MAX));
+        assert_eq!(lenient_i64_of(&json!(1.0e300)), Some(i64::MAX));
+        assert_eq!(lenient_i64_of(&json!(-1.0e300)), Some(i64::MIN));
+        assert_eq!(lenient_i64_of(&json!(12.7)), Some(12));
+        assert_eq!(lenient_i64_of(&json!("3600")), Some(3600));
+        assert_eq!(
+            lenient_i64_of(&json!("18446744073709551615")),
+            Some(i64::MAX)
+        );
+        assert_eq!(lenient_i64_of(&json!("soon")), None);
+        assert_eq!(lenient_i64_of(&json!({"a": 1})), None);
+        assert_eq!(lenient_i64_of(&json!(null)), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`Client`] and its [`ClientBuilder`]: configuration, the retry loop,
 //! re-authentication on 401, and the server version probe.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -522,23 +523,31 @@ impl Client {
 
     /// A lazy stream of pages from `fetch(page)`, stopping after an empty
     /// page or once `totalCount` items were seen (never on a short page:
-    /// Jamf silently caps page sizes).
-    pub(crate) fn page_stream<T, F, Fut>(fetch: F) -> PageStream<T>
+    /// Jamf silently caps page sizes). `totalCount` is a hint, never a
+    /// promise: a page that brings no item not already listed (a server
+    /// that ignores `page` and claims millions) ends the stream with
+    /// [`Error::NoProgress`] naming `endpoint` and the page, so at most one
+    /// request brings nothing.
+    pub(crate) fn page_stream<T, F, Fut>(endpoint: impl Into<String>, fetch: F) -> PageStream<T>
     where
-        T: Send + 'static,
+        T: Keyed + Send + 'static,
         F: Fn(u32) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Page<T>, Error>> + Send + 'static,
     {
         struct State<F> {
             fetch: F,
+            endpoint: String,
             page: u32,
             seen: u64,
+            seen_ids: HashSet<String>,
             done: bool,
         }
         let state = State {
             fetch,
+            endpoint: endpoint.into(),
             page: 0,
             seen: 0,
+            seen_ids: HashSet::new(),
             done: false,
         };
         stream::unfold(state, |mut st| async move {
@@ -547,10 +556,26 @@ impl Client {
             }
             match (st.fetch)(st.page).await {
                 Ok(page) => {
-                    st.seen += page.items.len() as u64;
+                    let mut fresh = false;
+                    for item in &page.items {
+                        fresh |= st.seen_ids.insert(item.key());
+                    }
+                    if !page.items.is_empty() && !fresh {
+                        st.done = true;
+                        let e = mdm_mapping::NoProgress {
+                            vendor: mdm_mapping::Vendor::Jamf,
+                            endpoint: st.endpoint.clone(),
+                            page: format!("page {}", st.page),
+                            reason: mdm_mapping::NoProgressReason::RepeatedRecords,
+                        };
+                        tracing::warn!(%e, "stopping a listing that makes no progress");
+                        return Some((Err(Error::NoProgress(Box::new(e))), st));
+                    }
+                    st.seen = st.seen.saturating_add(page.items.len() as u64);
+                    st.done = page.items.is_empty()
+                        || page.total_count.is_some_and(|t| st.seen >= t)
+                        || st.page == u32::MAX;
                     st.page = st.page.saturating_add(1);
-                    st.done =
-                        page.items.is_empty() || page.total_count.is_some_and(|t| st.seen >= t);
                     if page.items.is_empty() {
                         // An empty page ends the listing; do not yield it
                         // unless it is the only one.
@@ -569,6 +594,31 @@ impl Client {
         .boxed()
     }
 }
+
+/// An item of a Jamf listing with an identity, for the paging guard.
+pub(crate) trait Keyed {
+    /// The item's id.
+    fn key(&self) -> String;
+}
+
+macro_rules! keyed {
+    ($($t:ty => $f:ident),* $(,)?) => {
+        $(impl Keyed for $t {
+            fn key(&self) -> String {
+                self.$f.to_string()
+            }
+        })*
+    };
+}
+
+keyed!(
+    crate::models::ComputerInventory => id,
+    crate::models::MobileDevice => mobile_device_id,
+    crate::models::MobileDeviceSummary => id,
+    crate::models::Building => id,
+    crate::models::Department => id,
+    crate::models::User => id,
+);
 
 /// Where the listing goes after page `page`, requested at `size` rows,
 /// returned `items` rows of `total`: `Some((next_page, next_size))`, or
@@ -595,7 +645,7 @@ pub(crate) fn next_page(
     let size = size.max(1);
     let items_u32 = u32::try_from(items).unwrap_or(u32::MAX);
     let next = page.checked_add(1)?;
-    let seen = u64::from(page) * u64::from(size) + items as u64;
+    let seen = (u64::from(page) * u64::from(size)).saturating_add(items as u64);
     if items_u32 >= size {
         return match total {
             Some(t) if seen >= t => None,

@@ -214,6 +214,94 @@ pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
     })
 }
 
+/// The model fields whose unreadable dates are noted as dropped, by the
+/// index [`opt_datetime_noted`] and [`opt_date_noted`] are given.
+pub(crate) const NOTED_DATES: [&str; 16] = [
+    "report_date",
+    "last_contact_time",
+    "last_contact",
+    "last_check_in",
+    "last_cloud_backup_date",
+    "last_enrolled_date",
+    "mdm_profile_expiration",
+    "initial_entry_date",
+    "po_date",
+    "warranty_date",
+    "lease_date",
+    "last_inventory_update_date",
+    "last_contact_date",
+    "mdm_profile_expiration_date",
+    "warranty_expires_date",
+    "lease_expires_date",
+];
+
+thread_local! {
+    /// Values the decoders on this thread dropped (field, raw value), until
+    /// [`take_dropped`] takes them. Bounded.
+    static DROPPED: std::cell::RefCell<Vec<(&'static str, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the values decoding on this thread dropped since the last call.
+pub(crate) fn take_dropped() -> Vec<(&'static str, String)> {
+    DROPPED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+}
+
+fn note_dropped(field: usize, raw: &str) {
+    let field = NOTED_DATES.get(field).copied().unwrap_or("date");
+    DROPPED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.len() < 4096 {
+            d.push((field, raw.chars().take(64).collect()));
+        }
+    });
+}
+
+/// A JSON value as the text a dropped-value note shows.
+fn raw_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a JSON value is "no value" rather than an unreadable one.
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        // 0 and negative epoch milliseconds are Jamf's "not set".
+        Value::Number(n) => n.as_i64().is_some_and(|n| n <= 0),
+        _ => false,
+    }
+}
+
+/// [`opt_datetime`] for the model field `NOTED_DATES[FIELD]`: a value that
+/// cannot be read is also noted as dropped ([`take_dropped`]).
+pub(crate) fn opt_datetime_noted<'de, const FIELD: usize, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let parsed = opt_datetime(&v).map_err(de::Error::custom)?;
+    if parsed.is_none() && !is_blank(&v) {
+        note_dropped(FIELD, &raw_text(&v));
+    }
+    Ok(parsed)
+}
+
+/// [`opt_date`] for the model field `NOTED_DATES[FIELD]`, noting a value
+/// that cannot be read as dropped.
+pub(crate) fn opt_date_noted<'de, const FIELD: usize, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDate>, D::Error> {
+    let v = Value::deserialize(d)?;
+    let parsed = opt_date(&v).map_err(de::Error::custom)?;
+    if parsed.is_none() && !is_blank(&v) {
+        note_dropped(FIELD, &raw_text(&v));
+    }
+    Ok(parsed)
+}
+
 /// Parses one of Jamf's date-time spellings (see [`opt_datetime`]).
 pub(crate) fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
     let t = raw.trim();
@@ -381,6 +469,16 @@ pub(crate) fn opt_secret<'de, D: Deserializer<'de>>(
 /// A required secret string.
 pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
     String::deserialize(d).map(SecretString::from)
+}
+
+/// A whole number that never fails to decode: integers beyond `i64`
+/// saturate, finite floats are truncated (saturating), numeric strings are
+/// parsed, and anything else (`"soon"`, `NaN`, an object) is `None`. For
+/// hints such as `totalCount` or `expires_in`, where a value we cannot use
+/// is better ignored than fatal.
+pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(mdm_mapping::net::whole_number(&v))
 }
 
 #[cfg(test)]

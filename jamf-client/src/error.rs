@@ -59,6 +59,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+
+    /// The server's paging made no progress (a page of nothing but records
+    /// already listed, or an empty page where `totalCount` promised more):
+    /// the listing stopped there instead of requesting forever.
+    #[error(transparent)]
+    NoProgress(Box<mdm_mapping::NoProgress>),
 }
 
 /// A redirect answer (see [`Error::Redirect`]).
@@ -186,6 +192,49 @@ impl Error {
             },
             Error::Transport(_) => SourceErrorKind::Transport,
             Error::Decode(_) => SourceErrorKind::Decode,
+            Error::NoProgress(_) => SourceErrorKind::NoProgress,
+        }
+    }
+
+    /// What a person can do about this error, when it is one a user meets
+    /// first: wrong credentials, a missing privilege (named), a TLS
+    /// failure, a server that is down or unreachable. The `mdm` command
+    /// prints it after the error ([`SourceError::hint`]).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Auth(e) => {
+                let path = e.url.path();
+                if e.status.is_server_error() {
+                    mdm_mapping::net::server_down_hint(e.status.as_u16()).map(str::to_string)
+                } else if path.ends_with("/oauth/token") {
+                    Some(
+                        "check JAMF_CLIENT_ID and JAMF_CLIENT_SECRET: in Jamf Pro (Settings > API roles \
+                         and clients) the API client must exist, be enabled and have this secret"
+                            .into(),
+                    )
+                } else {
+                    Some(
+                        "check JAMF_USERNAME and JAMF_PASSWORD (the account must be enabled; an expired \
+                         password must first be changed in Jamf Pro)"
+                            .into(),
+                    )
+                }
+            }
+            Error::Api(e) => match e.status.as_u16() {
+                401 => Some(
+                    "Jamf refused the credentials: check them, and that the API client or account is \
+                     enabled"
+                        .into(),
+                ),
+                403 => Some(format!(
+                    "the API role or account lacks the {} privilege: add it in Jamf Pro (Settings > \
+                     API roles and clients, or the account's privilege set) and run again",
+                    privilege_for(e.url.path())
+                )),
+                s => mdm_mapping::net::server_down_hint(s).map(str::to_string),
+            },
+            Error::Transport(t) => mdm_mapping::net::transport_hint(&t.source, "JAMF_URL"),
+            _ => None,
         }
     }
 
@@ -202,8 +251,34 @@ impl From<Error> for SourceError {
     fn from(e: Error) -> Self {
         let kind = e.source_kind();
         let retry_after = e.retry_after();
-        SourceError::new(Vendor::Jamf, kind, e).with_retry_after(retry_after)
+        let hint = e.hint();
+        SourceError::new(Vendor::Jamf, kind, e)
+            .with_retry_after(retry_after)
+            .with_hint(hint)
     }
+}
+
+/// The Jamf Pro privilege an API path needs (quoted), for a 403's hint.
+fn privilege_for(path: &str) -> &'static str {
+    const PRIVILEGES: &[(&str, &str)] = &[
+        ("filevault", "\"View Disk Encryption Recovery Key\""),
+        ("recovery-lock-password", "\"View Recovery Lock\""),
+        ("computers-inventory", "\"Read Computers\""),
+        ("computers", "\"Read Computers\""),
+        ("mobile-devices", "\"Read Mobile Devices\""),
+        ("mobiledevices", "\"Read Mobile Devices\""),
+        ("users", "\"Read Users\""),
+        ("sites", "\"Read Sites\""),
+        ("buildings", "\"Read Buildings\""),
+        ("departments", "\"Read Departments\""),
+        ("accounts", "\"Read Accounts\""),
+    ];
+    let path = path.to_ascii_lowercase();
+    PRIVILEGES
+        .iter()
+        .find(|(part, _)| path.contains(part))
+        .map(|(_, p)| *p)
+        .unwrap_or("read privilege for this endpoint")
 }
 
 /// A configuration the builder refuses.

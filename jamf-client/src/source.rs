@@ -16,6 +16,7 @@ use futures::stream::{self, BoxStream, FuturesOrdered};
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use reqwest::StatusCode;
 
+use mdm_mapping::DroppedValues;
 use mdm_mapping::source::guard_pages;
 use mdm_mapping::{
     Cursor, DevicePage, DeviceSource, SourceDevice, SourceError, SourceErrorKind, Vendor,
@@ -222,6 +223,7 @@ pub struct JamfDeviceSource {
     options: SourceOptions,
     lookahead: usize,
     sites: tokio::sync::OnceCell<Arc<SiteNames>>,
+    dropped: DroppedValues,
 }
 
 impl fmt::Debug for JamfDeviceSource {
@@ -291,6 +293,7 @@ impl JamfDeviceSource {
             options,
             lookahead: DEFAULT_LOOKAHEAD,
             sites: tokio::sync::OnceCell::new(),
+            dropped: DroppedValues::new(),
         }
     }
 
@@ -350,6 +353,18 @@ impl JamfDeviceSource {
     /// The position after a page of `items` rows of `total`.
     fn after(&self, at: Position, items: usize, total: Option<u64>) -> Option<Position> {
         let size = at.size.unwrap_or(self.options.page_size);
+        if items == 0
+            && let Some(t) = total
+            && u64::from(at.page).saturating_mul(u64::from(size)) < t
+        {
+            // `totalCount` is a hint: an empty page ends the listing even
+            // when it promised more, but not silently.
+            tracing::warn!(
+                cursor = %at.cursor(),
+                total_count = t,
+                "Jamf answered an empty page before totalCount was reached; taking it as the end of the listing"
+            );
+        }
         match next_page(at.page, size, items, total) {
             Some((page, next_size)) => Some(Position {
                 phase: at.phase,
@@ -420,16 +435,19 @@ impl JamfDeviceSource {
             .computers_page_raw(&self.computer_query(size), at.page)
             .await?;
         let security = self.options.security;
-        let (mut devices, items, total) = off_thread(move || {
+        let (mut devices, items, total, dropped) = off_thread(move || {
+            let _ = crate::de::take_dropped();
             let page = raw.decode::<crate::models::ComputerInventory>()?;
+            let dropped = crate::de::take_dropped();
             let devices: Vec<SourceDevice> = page
                 .items
                 .iter()
                 .map(|c| map::computer(c, &security))
                 .collect();
-            Ok::<_, Error>((devices, page.items.len(), page.total_count))
+            Ok::<_, Error>((devices, page.items.len(), page.total_count, dropped))
         })
         .await??;
+        self.count_dropped(dropped);
         if security.reads_secrets() {
             self.add_secrets(&mut devices).await?;
         }
@@ -446,7 +464,13 @@ impl JamfDeviceSource {
             .client
             .mobile_devices_page_raw(&self.mobile_query(size), at.page)
             .await?;
-        let page = off_thread(move || raw.decode::<crate::models::MobileDevice>()).await??;
+        let (page, dropped) = off_thread(move || {
+            let _ = crate::de::take_dropped();
+            let page = raw.decode::<crate::models::MobileDevice>();
+            page.map(|p| (p, crate::de::take_dropped()))
+        })
+        .await??;
+        self.count_dropped(dropped);
         let needs_sites = page.items.iter().any(|m| {
             m.general
                 .as_ref()
@@ -477,6 +501,13 @@ impl JamfDeviceSource {
 
     /// Site names, read once (`GET /api/v1/sites`). Without the "Read Sites"
     /// privilege the site is left out rather than failing the sync.
+    /// Counts the values a decode dropped because it could not read them.
+    fn count_dropped(&self, dropped: Vec<(&'static str, String)>) {
+        for (field, raw) in dropped {
+            self.dropped.record(Vendor::Jamf, field, &raw);
+        }
+    }
+
     async fn site_names(&self) -> Arc<SiteNames> {
         self.sites
             .get_or_init(|| async {
@@ -520,46 +551,56 @@ impl JamfDeviceSource {
             done: false,
         };
         stream::unfold(state, move |mut st| async move {
-            if st.done {
-                return None;
-            }
-            while st.in_flight.len() < lookahead {
-                let Some(at) = st.frontier.take() else { break };
-                let predicted = self.predict(at, st.total);
-                st.frontier = match predicted {
-                    Predicted::Known(next) => next,
-                    Predicted::Unknown => None,
-                };
-                st.in_flight.push_back(
-                    async move { (at, predicted, self.fetch_at(at).await) }.boxed(),
-                );
-            }
-            let (at, predicted, result) = st.in_flight.next().await?;
-            let fetched = match result {
-                Ok(f) => f,
-                Err(e) => {
-                    st.done = true;
-                    st.in_flight = FuturesOrdered::new();
-                    return Some((
-                        Err(SourceError::from(e).at_cursor(Some(at.cursor()))),
-                        st,
-                    ));
+            loop {
+                if st.done {
+                    return None;
                 }
-            };
-            st.total = fetched.total.map(|t| (at.phase, t));
-            if predicted != Predicted::Known(fetched.next) {
-                if predicted != Predicted::Unknown {
-                    tracing::debug!(
-                        cursor = %at.cursor(),
-                        dropped = st.in_flight.len(),
-                        "the Jamf listing changed while it was read; dropping the pages requested after this one"
+                while st.in_flight.len() < lookahead {
+                    let Some(at) = st.frontier.take() else { break };
+                    let predicted = self.predict(at, st.total);
+                    st.frontier = match predicted {
+                        Predicted::Known(next) => next,
+                        Predicted::Unknown => None,
+                    };
+                    st.in_flight.push_back(
+                        async move { (at, predicted, self.fetch_at(at).await) }.boxed(),
                     );
                 }
-                st.in_flight = FuturesOrdered::new();
-                st.frontier = fetched.next;
+                let (at, predicted, result) = st.in_flight.next().await?;
+                let fetched = match result {
+                    Ok(f) => f,
+                    Err(e) => {
+                        st.done = true;
+                        st.in_flight = FuturesOrdered::new();
+                        return Some((
+                            Err(SourceError::from(e).at_cursor(Some(at.cursor()))),
+                            st,
+                        ));
+                    }
+                };
+                st.total = fetched.total.map(|t| (at.phase, t));
+                if predicted != Predicted::Known(fetched.next) {
+                    if predicted != Predicted::Unknown {
+                        tracing::debug!(
+                            cursor = %at.cursor(),
+                            dropped = st.in_flight.len(),
+                            "the Jamf listing changed while it was read; dropping the pages requested after this one"
+                        );
+                    }
+                    st.in_flight = FuturesOrdered::new();
+                    st.frontier = fetched.next;
+                }
+                st.done = fetched.next.is_none();
+                if fetched.devices.is_empty()
+                    && fetched.next.is_some_and(|next| next.phase != at.phase)
+                {
+                    // No computers (or none left): the mobile devices follow
+                    // in the same step. An empty page that names a next one
+                    // would read, to the guard, as a server making no progress.
+                    continue;
+                }
+                return Some((Ok(fetched.into_page()), st));
             }
-            st.done = fetched.next.is_none();
-            Some((Ok(fetched.into_page()), st))
         })
         .boxed()
     }
@@ -621,6 +662,35 @@ impl DeviceSource for JamfDeviceSource {
         Vendor::Jamf
     }
 
+    fn endpoint(&self, cursor: Option<&Cursor>) -> String {
+        let phase = match cursor {
+            None => self.first().map(|p| p.phase),
+            Some(c) => c.as_str().parse::<Position>().ok().map(|p| p.phase),
+        };
+        match phase {
+            Some(Phase::Mobile) => "GET /api/v2/mobile-devices/detail",
+            _ => "GET /api/v{1,3,4}/computers-inventory",
+        }
+        .to_string()
+    }
+
+    /// The values dropped because they could not be read, over every page
+    /// stream of this source.
+    fn dropped_values(&self) -> DroppedValues {
+        self.dropped.clone()
+    }
+
+    /// Invalidates a user token on the server
+    /// (`POST /api/v1/auth/invalidate-token`) and forgets the cached token.
+    /// For API client (OAuth) credentials it only forgets the token: Jamf
+    /// has no revocation endpoint for those; they expire on their own.
+    async fn close(&self) -> Result<(), SourceError> {
+        self.client
+            .invalidate_token()
+            .await
+            .map_err(SourceError::from)
+    }
+
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         let position = match cursor {
             None => match self.first() {
@@ -649,7 +719,12 @@ impl DeviceSource for JamfDeviceSource {
             Err(None) => stream::iter([Ok(DevicePage::default())]).boxed(),
             Err(Some(e)) => stream::iter([Err(e)]).boxed(),
         };
-        guard_pages(Vendor::Jamf, raw)
+        guard_pages(
+            Vendor::Jamf,
+            move |c| self.endpoint(c),
+            self.dropped.clone(),
+            raw,
+        )
     }
 }
 

@@ -14,7 +14,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use mdm_mapping::net::{self, RetryPolicy};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, HeaderMap, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::endpoint::Endpoint;
@@ -441,8 +441,10 @@ impl KandjiClient {
 
     /// The device listing as a lazy stream of pages, from `offset` 0 until a
     /// short or empty page. Devices already seen on an earlier page (offset
-    /// drift while the list changes) are dropped; a full page of nothing
-    /// but repeats ends the listing (a server ignoring `offset`).
+    /// drift while the list changes) are dropped. A full page of nothing but
+    /// repeats (a server ignoring `offset`) ends the listing with
+    /// [`Error::NoProgress`]: whatever the server does, the stream ends, and
+    /// only that one request is wasted.
     pub fn device_pages(
         &self,
         query: DeviceQuery,
@@ -471,15 +473,17 @@ impl KandjiClient {
                         .collect();
                     let repeats = got - fresh.len();
                     let full = got >= size;
-                    st.next = if full && !fresh.is_empty() {
+                    if full && fresh.is_empty() {
+                        let e = Error::no_progress(
+                            Endpoint::ListDevices,
+                            format!("the page at offset {offset}"),
+                            mdm_mapping::NoProgressReason::RepeatedRecords,
+                        );
+                        return Some((Err(e), st));
+                    }
+                    st.next = if full {
                         offset.checked_add(u32::try_from(got).unwrap_or(u32::MAX))
                     } else {
-                        if full {
-                            tracing::warn!(
-                                offset,
-                                "a full page of devices held only repeats; stopping"
-                            );
-                        }
                         None
                     };
                     if repeats > 0 {
@@ -595,31 +599,57 @@ impl KandjiClient {
             query: UserQuery,
             next: Option<Option<String>>,
             seen: HashSet<String>,
+            seen_ids: HashSet<String>,
+            then: Option<Error>,
         }
         let state = State {
             client: self.clone(),
             query,
             next: Some(None),
             seen: HashSet::new(),
+            seen_ids: HashSet::new(),
+            then: None,
         };
         stream::unfold(state, |mut st| async move {
+            if let Some(e) = st.then.take() {
+                return Some((Err(e), st));
+            }
             let cursor = st.next.take()?;
+            let page_name = match &cursor {
+                None => "the first page read".to_string(),
+                Some(c) => format!("the page at cursor {c}"),
+            };
             match st.client.users_page(&st.query, cursor.as_deref()).await {
                 Ok(page) => {
-                    st.next = match page.next.as_deref().map(cursor_from_next) {
-                        Some(Some(c)) if st.seen.insert(c.clone()) => Some(Some(c)),
+                    let mut fresh = false;
+                    for u in &page.results {
+                        fresh |= st.seen_ids.insert(u.id.clone());
+                    }
+                    match page.next.as_deref().map(cursor_from_next) {
+                        Some(_) if !fresh => {
+                            // Empty, or only users already listed, yet a next page.
+                            let reason = if page.results.is_empty() {
+                                mdm_mapping::NoProgressReason::EmptyPage
+                            } else {
+                                mdm_mapping::NoProgressReason::RepeatedRecords
+                            };
+                            let e = Error::no_progress(Endpoint::ListUsers, page_name, reason);
+                            return Some((Err(e), st));
+                        }
+                        Some(Some(c)) if st.seen.insert(c.clone()) => st.next = Some(Some(c)),
                         Some(Some(c)) => {
-                            tracing::warn!(cursor = %c, "users listing repeated a cursor; stopping");
-                            None
+                            st.then = Some(Error::no_progress(
+                                Endpoint::ListUsers,
+                                page_name,
+                                mdm_mapping::NoProgressReason::RepeatedCursor(
+                                    mdm_mapping::Cursor::new(c),
+                                ),
+                            ));
                         }
                         Some(None) => {
                             tracing::warn!(next = ?page.next, "users `next` link has no cursor; stopping");
-                            None
                         }
-                        None => None,
-                    };
-                    if page.results.is_empty() {
-                        st.next = None;
+                        None => {}
                     }
                     Some((Ok(page.results), st))
                 }
@@ -654,6 +684,7 @@ impl KandjiClient {
                 ("limit".into(), "300".into()),
                 ("offset".into(), "0".into()),
             ],
+            |b: &Blueprint| &b.id,
         )
     }
 
@@ -677,9 +708,14 @@ impl KandjiClient {
         let initial = search
             .map(|s| vec![("search".to_string(), s.to_string())])
             .unwrap_or_default();
-        self.drf_stream(Endpoint::ListTags, &["api", "v1", "tags"], initial)
-            .try_collect()
-            .await
+        self.drf_stream(
+            Endpoint::ListTags,
+            &["api", "v1", "tags"],
+            initial,
+            |t: &Tag| &t.id,
+        )
+        .try_collect()
+        .await
     }
 
     /// A `{count, next, previous, results}` listing: each `next` link's
@@ -689,23 +725,28 @@ impl KandjiClient {
         endpoint: Endpoint,
         segments: &[&str],
         initial: Vec<(String, String)>,
+        key: fn(&T) -> &str,
     ) -> BoxStream<'static, Result<T, Error>>
     where
         T: DeserializeOwned + Send + 'static,
     {
-        struct State {
+        struct State<T> {
             client: KandjiClient,
             url: Url,
             next: Option<Vec<(String, String)>>,
             seen: HashSet<Vec<(String, String)>>,
+            seen_ids: HashSet<String>,
             endpoint: Endpoint,
+            key: fn(&T) -> &str,
         }
         let state = State {
             client: self.clone(),
             url: self.url(segments),
             next: Some(initial),
             seen: HashSet::new(),
+            seen_ids: HashSet::new(),
             endpoint,
+            key,
         };
         stream::unfold(state, |mut st| async move {
             let pairs = st.next.take()?;
@@ -715,15 +756,36 @@ impl KandjiClient {
             }
             let page_label = describe_pairs(&pairs);
             st.seen.insert(pairs);
-            let result: Result<Paginated<T>, Error> = st.client.get_json(st.endpoint, &url, page_label).await;
+            let result: Result<Paginated<T>, Error> = st
+                .client
+                .get_json(st.endpoint, &url, page_label.clone())
+                .await;
             match result {
                 Ok(page) => {
-                    if !page.results.is_empty()
-                        && let Some(next) = page.next.as_deref()
-                    {
-                        match query_of(next) {
-                            Some(q) if !st.seen.contains(&q) => st.next = Some(q),
-                            _ => tracing::warn!(%next, "listing `next` link repeats or has no query; stopping"),
+                    let mut fresh = false;
+                    for item in &page.results {
+                        fresh |= st.seen_ids.insert((st.key)(item).to_string());
+                    }
+                    if let Some(next) = page.next.as_deref() {
+                        let page_name = page_label
+                            .map(|l| format!("the page at {l}"))
+                            .unwrap_or_else(|| "the first page read".to_string());
+                        let reason = match query_of(next) {
+                            _ if page.results.is_empty() => {
+                                Some(mdm_mapping::NoProgressReason::EmptyPage)
+                            }
+                            _ if !fresh => Some(mdm_mapping::NoProgressReason::RepeatedRecords),
+                            Some(q) if !st.seen.contains(&q) => {
+                                st.next = Some(q);
+                                None
+                            }
+                            _ => Some(mdm_mapping::NoProgressReason::RepeatedCursor(
+                                mdm_mapping::Cursor::new(next),
+                            )),
+                        };
+                        if let Some(reason) = reason {
+                            let e = Error::no_progress(st.endpoint, page_name, reason);
+                            return Some((Err(e), st));
                         }
                     }
                     Some((Ok(page.results), st))
@@ -879,6 +941,33 @@ fn first_byte(body: &[u8]) -> Option<u8> {
 
 /// Decodes a device listing page read at `offset`.
 pub(crate) fn decode_device_list(body: &[u8], offset: u32) -> Result<Vec<Device>, Error> {
+    decode_device_list_noting(body, offset).map(|(devices, dropped)| {
+        if !dropped.is_empty() {
+            tracing::debug!(
+                offset,
+                dropped = dropped.len(),
+                "values that cannot be read were dropped"
+            );
+        }
+        devices
+    })
+}
+
+/// Values a decode dropped: (field, raw value).
+pub(crate) type Dropped = Vec<(&'static str, String)>;
+
+/// [`decode_device_list`], with the values the decode dropped because it
+/// could not read them (field, raw value), for a source to count.
+pub(crate) fn decode_device_list_noting(
+    body: &[u8],
+    offset: u32,
+) -> Result<(Vec<Device>, Dropped), Error> {
+    let _ = crate::models::flex::take_dropped();
+    let devices = decode_device_list_inner(body, offset)?;
+    Ok((devices, crate::models::flex::take_dropped()))
+}
+
+fn decode_device_list_inner(body: &[u8], offset: u32) -> Result<Vec<Device>, Error> {
     let page = Some(format!("offset {offset}"));
     // Kandji's docs once showed a filtered listing as a single object:
     // accept it as a page of one.
@@ -892,13 +981,36 @@ pub(crate) fn decode_device_list(body: &[u8], offset: u32) -> Result<Vec<Device>
 /// How many devices a listing body holds, counted without decoding them
 /// (`None`: the body is not a listing; its decode says why). The count is
 /// the length [`decode_device_list`] returns when it succeeds.
+#[cfg(test)]
 pub(crate) fn count_device_list(body: &[u8]) -> Option<usize> {
+    device_ids_of_list(body).map(|ids| ids.len())
+}
+
+/// The `device_id`s of a listing body, in order, read without decoding the
+/// devices (`None`: the body is not a listing; its decode says why). A
+/// device without a readable id counts as `""`. The length is the length
+/// [`decode_device_list`] returns when it succeeds.
+pub(crate) fn device_ids_of_list(body: &[u8]) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        device_id: Option<serde_json::Value>,
+    }
+    fn id(d: IdOnly) -> String {
+        match d.device_id {
+            Some(serde_json::Value::String(s)) => s.trim().to_string(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        }
+    }
     if first_byte(body) == Some(b'{') {
-        serde_json::from_slice::<IgnoredAny>(body).ok().map(|_| 1)
-    } else {
-        serde_json::from_slice::<Vec<IgnoredAny>>(body)
+        serde_json::from_slice::<IdOnly>(body)
             .ok()
-            .map(|v| v.len())
+            .map(|d| vec![id(d)])
+    } else {
+        serde_json::from_slice::<Vec<IdOnly>>(body)
+            .ok()
+            .map(|v| v.into_iter().map(id).collect())
     }
 }
 

@@ -111,6 +111,12 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+
+    /// The server's paging made no progress (a page of nothing but devices
+    /// already listed, a repeated cursor or `next` link): the listing
+    /// stopped there instead of requesting forever.
+    #[error(transparent)]
+    NoProgress(Box<mdm_mapping::NoProgress>),
 }
 
 impl Error {
@@ -183,6 +189,47 @@ impl Error {
             Error::Api { .. } => SourceErrorKind::Api,
             Error::Transport { .. } => SourceErrorKind::Transport,
             Error::Decode { .. } => SourceErrorKind::Decode,
+            Error::NoProgress(_) => SourceErrorKind::NoProgress,
+        }
+    }
+
+    /// A [`NoProgress`](Error::NoProgress) error for `endpoint` at `page`,
+    /// logged once as a warning.
+    pub(crate) fn no_progress(
+        endpoint: Endpoint,
+        page: String,
+        reason: mdm_mapping::NoProgressReason,
+    ) -> Self {
+        let e = mdm_mapping::NoProgress {
+            vendor: Vendor::Kandji,
+            endpoint: endpoint.to_string(),
+            page,
+            reason,
+        };
+        tracing::warn!(%e, "stopping a listing that makes no progress");
+        Error::NoProgress(Box::new(e))
+    }
+
+    /// What a person can do about this error, when it is one a user meets
+    /// first: a token that is wrong or for another region, a missing
+    /// permission (the message names it), a TLS failure, a server that is
+    /// down or unreachable. The `mdm` command prints it after the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Auth { status: 401, .. } => Some(
+                "a Kandji token works only on its own tenant and region: check that KANDJI_URL is \
+                 the tenant's API URL (SUBDOMAIN.api.kandji.io in the US, SUBDOMAIN.api.eu.kandji.io \
+                 in the EU) and that KANDJI_TOKEN is a current token of that tenant"
+                    .into(),
+            ),
+            Error::Auth { .. } => None, // the message names the permission
+            Error::Api { status, .. } => {
+                mdm_mapping::net::server_down_hint(*status).map(str::to_string)
+            }
+            Error::Transport { source, .. } => {
+                mdm_mapping::net::transport_hint(source, "KANDJI_URL")
+            }
+            _ => None,
         }
     }
 
@@ -197,7 +244,10 @@ impl From<Error> for SourceError {
     fn from(e: Error) -> Self {
         let kind = e.kind();
         let retry_after = e.retry_after();
-        SourceError::new(Vendor::Kandji, kind, e).with_retry_after(retry_after)
+        let hint = e.hint();
+        SourceError::new(Vendor::Kandji, kind, e)
+            .with_retry_after(retry_after)
+            .with_hint(hint)
     }
 }
 

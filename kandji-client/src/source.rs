@@ -9,13 +9,15 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
+use mdm_mapping::DroppedValues;
 use mdm_mapping::source::guard_pages;
 use mdm_mapping::{
     Assignee, Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, SourceErrorKind,
     Vendor,
 };
 
-use crate::client::{KandjiClient, count_device_list, decode_device_list};
+use crate::client::{Dropped, KandjiClient, decode_device_list_noting, device_ids_of_list};
+use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::models::{Device, DeviceDetails, DeviceUser, User};
 use crate::query::{DeviceQuery, MAX_PAGE_SIZE, UserQuery};
@@ -378,6 +380,7 @@ pub struct KandjiSource {
     details_concurrency: usize,
     lookahead: usize,
     users: tokio::sync::Mutex<Option<Arc<UserDirectory>>>,
+    dropped: DroppedValues,
 }
 
 impl fmt::Debug for KandjiSource {
@@ -406,6 +409,7 @@ impl KandjiSource {
             details_concurrency: 4,
             lookahead: DEFAULT_LOOKAHEAD,
             users: tokio::sync::Mutex::new(None),
+            dropped: DroppedValues::new(),
         }
     }
 
@@ -478,6 +482,14 @@ impl KandjiSource {
         &self.client
     }
 
+    /// Counts the values a decode dropped; returns the devices.
+    fn count_dropped(&self, (devices, dropped): (Vec<Device>, Dropped)) -> Vec<Device> {
+        for (field, raw) in dropped {
+            self.dropped.record(Vendor::Kandji, field, &raw);
+        }
+        devices
+    }
+
     async fn directory(&self) -> Result<Option<Arc<UserDirectory>>, Error> {
         let mut slot = self.users.lock().await;
         if let Some(dir) = slot.as_ref() {
@@ -507,7 +519,8 @@ impl KandjiSource {
             // A new sync: the next page with users reloads the directory.
             *self.users.lock().await = None;
         }
-        let listed = self.client.list_devices(&self.query, offset).await?;
+        let body = self.client.list_devices_body(&self.query, offset).await?;
+        let listed = self.count_dropped(decode_device_list_noting(&body, offset)?);
         self.finish(offset, listed).await
     }
 
@@ -582,6 +595,19 @@ impl DeviceSource for KandjiSource {
         Vendor::Kandji
     }
 
+    fn endpoint(&self, _cursor: Option<&Cursor>) -> String {
+        Endpoint::ListDevices.to_string()
+    }
+
+    /// The values dropped because they could not be read, over every page
+    /// stream of this source.
+    fn dropped_values(&self) -> DroppedValues {
+        self.dropped.clone()
+    }
+
+    // `close` is the default no-op: a Kandji API token is long-lived and
+    // managed in the Kandji web app; there is no session to end.
+
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.page(cursor)
             .await
@@ -603,7 +629,12 @@ impl DeviceSource for KandjiSource {
             let page = p.step().await?;
             Some((page, p))
         });
-        guard_pages(Vendor::Kandji, pages)
+        guard_pages(
+            Vendor::Kandji,
+            move |c| self.endpoint(c),
+            self.dropped.clone(),
+            pages,
+        )
     }
 }
 
@@ -627,6 +658,9 @@ type Task<T> = tokio_util::task::AbortOnDropHandle<T>;
 /// A page's listing as it arrived, with its devices counted (not decoded).
 struct Listed {
     body: Bytes,
+    /// The devices' ids, read without decoding them (`None`: not a
+    /// listing; the decode says why).
+    ids: Option<Vec<String>>,
     /// How many devices it holds (`None`: not a listing; the decode says why).
     count: Option<usize>,
 }
@@ -647,6 +681,8 @@ struct Pipeline<'a> {
     /// The cursor to start from, until the first step.
     start: Option<Option<Cursor>>,
     queue: VecDeque<Listing>,
+    /// The device ids listed so far: a page with none new is not followed.
+    seen_ids: HashSet<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Handle, SourceError> {
@@ -665,6 +701,7 @@ impl<'a> Pipeline<'a> {
             query: Arc::new(source.query.clone()),
             start: Some(from),
             queue: VecDeque::new(),
+            seen_ids: HashSet::new(),
         }
     }
 
@@ -675,8 +712,9 @@ impl<'a> Pipeline<'a> {
         let query = Arc::clone(&self.query);
         let task = runtime()?.spawn(async move {
             let body = client.list_devices_body(&query, offset).await?;
-            let count = count_device_list(&body);
-            Ok(Listed { body, count })
+            let ids = device_ids_of_list(&body);
+            let count = ids.as_ref().map(Vec::len);
+            Ok(Listed { body, ids, count })
         });
         Ok(Listing {
             offset,
@@ -751,7 +789,26 @@ impl<'a> Pipeline<'a> {
         offset: u32,
         task: Task<Result<Listed, Error>>,
     ) -> Result<DevicePage, SourceError> {
-        let Listed { body, count } = task.await.map_err(join_error)??;
+        let Listed { body, ids, count } = task.await.map_err(join_error)??;
+        // A page with no device not already listed (a server that ignores
+        // `offset`) is not followed: nothing more is requested, and the
+        // guard ends the listing with a NoProgress error.
+        let mut progress = true;
+        if let Some(ids) = ids {
+            let mut fresh = false;
+            for id in ids {
+                fresh |= self.seen_ids.insert(id);
+            }
+            progress = fresh;
+        }
+        if !progress {
+            self.queue.clear();
+            let decode =
+                runtime()?.spawn_blocking(move || decode_device_list_noting(&body, offset));
+            let listed = Task::new(decode).await.map_err(join_error)??;
+            let listed = self.source.count_dropped(listed);
+            return Ok(self.source.finish(offset, listed).await?);
+        }
         let lookahead = self.source.lookahead > 0;
         // The offset the sequential listing asks for next, asked for now,
         // before this page is decoded.
@@ -759,8 +816,9 @@ impl<'a> Pipeline<'a> {
         if lookahead {
             self.schedule(counted)?;
         }
-        let decode = runtime()?.spawn_blocking(move || decode_device_list(&body, offset));
+        let decode = runtime()?.spawn_blocking(move || decode_device_list_noting(&body, offset));
         let listed = Task::new(decode).await.map_err(join_error)??;
+        let listed = self.source.count_dropped(listed);
         let next = self.source.next_offset(offset, listed.len());
         if lookahead && next != counted {
             // The decode's length is the one that counts (a count that
@@ -883,6 +941,7 @@ mod tests {
         let arrived = Task::new(tokio::spawn(async move {
             Ok(Listed {
                 body,
+                ids: Some(vec!["a".to_string()]),
                 count: Some(1),
             })
         }));

@@ -47,6 +47,7 @@
 pub mod advice;
 pub mod catalog;
 mod catalog_data;
+pub mod dropped;
 pub mod mapping;
 pub mod model;
 pub mod net;
@@ -56,6 +57,9 @@ pub mod source;
 pub mod store;
 pub mod upsert;
 
+pub use dropped::DroppedValues;
 pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
-pub use source::{Cursor, DevicePage, DeviceSource, SourceError, SourceErrorKind};
+pub use source::{
+    Cursor, DevicePage, DeviceSource, NoProgress, NoProgressReason, SourceError, SourceErrorKind,
+};
 pub use store::{Asset, Employee, Inventory, MemoryStore, Store, StoreError};

@@ -159,6 +159,105 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// A whole number from any JSON value, for server-given hints (a total
+/// count, a token lifetime) where a value that cannot be used is better
+/// ignored than fatal. Never fails, never panics: integers beyond `i64`
+/// saturate, finite floats are truncated (saturating), numeric strings are
+/// parsed the same way, and anything else (`"soon"`, `null`, an object) is
+/// `None`.
+///
+/// ```
+/// use mdm_mapping::net::whole_number;
+/// use serde_json::json;
+/// assert_eq!(whole_number(&json!(u64::MAX)), Some(i64::MAX));
+/// assert_eq!(whole_number(&json!(-1e300)), Some(i64::MIN));
+/// assert_eq!(whole_number(&json!(" 3600 ")), Some(3600));
+/// assert_eq!(whole_number(&json!("soon")), None);
+/// ```
+pub fn whole_number(v: &serde_json::Value) -> Option<i64> {
+    fn of_f64(f: f64) -> Option<i64> {
+        // `as` saturates at the i64 bounds; NaN and infinities are no value.
+        f.is_finite().then_some(f.trunc() as i64)
+    }
+    match v {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            .or_else(|| n.as_f64().and_then(of_f64)),
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| t.parse::<u64>().ok().map(|_| i64::MAX))
+                .or_else(|| t.parse::<f64>().ok().and_then(of_f64))
+        }
+        _ => None,
+    }
+}
+
+/// What a person can do about a request that did not complete, read from
+/// the error and its sources (the HTTP client's own messages): a TLS
+/// failure, a server that refused the connection or did not answer, a name
+/// that does not resolve. `url_var` names the setting that holds the URL
+/// (`JAMF_URL`). `None` when the chain says nothing recognizable.
+///
+/// ```
+/// let e = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+/// let hint = mdm_mapping::net::transport_hint(&e, "JAMF_URL").unwrap();
+/// assert!(hint.contains("is the server up"), "{hint}");
+/// ```
+pub fn transport_hint(e: &(dyn std::error::Error + 'static), url_var: &str) -> Option<String> {
+    let mut chain = String::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        chain.push_str(&err.to_string().to_ascii_lowercase());
+        chain.push('\n');
+        cur = err.source();
+    }
+    let has = |words: &[&str]| words.iter().any(|w| chain.contains(w));
+    if has(&[
+        "certificate",
+        "tls",
+        "ssl",
+        "handshake",
+        "corrupt message",
+        "invalidcontenttype",
+        "wrong version number",
+    ]) {
+        Some(format!(
+            "the TLS connection failed: check that {url_var} is the server's HTTPS address (and port), \
+             and that its certificate is trusted here (a self-signed certificate or a TLS-inspecting \
+             proxy needs its CA in the system trust store)"
+        ))
+    } else if has(&[
+        "dns",
+        "resolve",
+        "lookup",
+        "name or service not known",
+        "no such host",
+    ]) {
+        Some(format!(
+            "the host name does not resolve: check {url_var} and this machine's DNS"
+        ))
+    } else if has(&["refused", "unreachable", "reset", "connect"]) {
+        Some(format!(
+            "the server could not be reached: is the server up, and is {url_var} right? \
+             Try again later if it is down"
+        ))
+    } else if has(&["timed out", "timeout", "deadline"]) {
+        Some("the server did not answer in time: try again later".to_string())
+    } else {
+        None
+    }
+}
+
+/// What a person can do about an HTTP status that means the server is
+/// down or overloaded (502, 503, 504 after the retries ran out; not 500,
+/// which is more often a request the server cannot handle).
+pub fn server_down_hint(status: u16) -> Option<&'static str> {
+    matches!(status, 502..=504).then_some("the server is down or overloaded: try again later")
+}
+
 /// Whether an HTTP status is worth retrying: 408, 429, 502, 503, 504.
 /// (500 is not: Jamf's 500s are usually a bad filter and repeat forever.)
 pub fn is_retryable_status(status: u16) -> bool {

@@ -374,7 +374,26 @@ impl fmt::Debug for Key {
 /// the names the crate knows (catalog keys, inventory fields) are small
 /// indexes rather than strings of their own.
 #[derive(Clone, Default, PartialEq)]
-pub struct Fields(Vec<(Key, Value)>);
+pub struct Fields(Vec<(Key, Value)>, DropNotes);
+
+/// The values a typed setter dropped because they could not be read (a date
+/// that is not a date, an email without `@`): the key and the raw text, until
+/// a source takes them ([`Fields::take_dropped`]) to count them. Not part of
+/// a record's value: two records that differ only here are equal.
+#[derive(Clone, Default)]
+struct DropNotes(Option<Box<[DropNote]>>);
+
+/// One dropped value: its key and raw text.
+type DropNote = (Key, Box<str>);
+
+impl PartialEq for DropNotes {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// At most this many characters of a dropped value are kept as an example.
+const DROPPED_EXAMPLE_CHARS: usize = 64;
 
 impl fmt::Debug for Fields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -397,7 +416,7 @@ impl Serialize for Fields {
 impl<'de> Deserialize<'de> for Fields {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = BTreeMap::<String, Value>::deserialize(d)?;
-        let mut f = Fields(Vec::with_capacity(map.len()));
+        let mut f = Fields(Vec::with_capacity(map.len()), DropNotes::default());
         for (k, v) in map {
             f.insert(&k, v);
         }
@@ -495,6 +514,57 @@ impl Fields {
         self
     }
 
+    /// Stores `parse(raw)`. A raw value that is not blank but does not
+    /// parse is noted as dropped (see [`take_dropped`](Self::take_dropped)),
+    /// so a source can count it instead of losing it silently.
+    fn parsed(
+        &mut self,
+        key: &str,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> Option<String>,
+    ) -> &mut Self {
+        let Some(raw) = raw else { return self };
+        match parse(raw) {
+            Some(v) => self.set(key, Some(Value::Text(v))),
+            None => {
+                let t = raw.trim();
+                if !t.is_empty() {
+                    let example: String = t.chars().take(DROPPED_EXAMPLE_CHARS).collect();
+                    // Rare: a slice (two words in every record) rather than a Vec.
+                    let mut notes = self.1.0.take().map(Vec::from).unwrap_or_default();
+                    notes.push((Key::new(key), example.into_boxed_str()));
+                    self.1.0 = Some(notes.into_boxed_slice());
+                }
+                self
+            }
+        }
+    }
+
+    /// Takes the values the typed setters dropped because they could not be
+    /// read (a date-time, date, email or MAC address that is not one), as
+    /// `(key, raw text)` pairs (the text cut to 64 characters). Blanks and
+    /// placeholders are no value, not dropped values, and are not listed.
+    ///
+    /// ```
+    /// let mut f = mdm_mapping::Fields::new();
+    /// f.datetime("first_enrollment", Some("last tuesday")).email("user_email", Some(""));
+    /// assert!(!f.contains("first_enrollment"));
+    /// assert_eq!(f.take_dropped(), [("first_enrollment".to_string(), "last tuesday".to_string())]);
+    /// assert!(f.take_dropped().is_empty());
+    /// ```
+    pub fn take_dropped(&mut self) -> Vec<(String, String)> {
+        self.1
+            .0
+            .take()
+            .map(|notes| {
+                Vec::from(notes)
+                    .into_iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.into_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Stores trimmed text.
     pub fn text(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
         self.set(key, raw.and_then(normalize::text).map(Value::Text))
@@ -507,31 +577,36 @@ impl Fields {
 
     /// Stores a MAC address ([`normalize::mac`]).
     pub fn mac(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::mac).map(Value::Text))
+        self.parsed(key, raw, normalize::mac)
     }
 
     /// Stores an email address ([`normalize::email`]).
     pub fn email(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::email).map(Value::Text))
+        self.parsed(key, raw, normalize::email)
     }
 
     /// Stores a date-time in any vendor format ([`normalize::datetime`]).
     pub fn datetime(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::datetime).map(Value::Text))
+        self.parsed(key, raw, normalize::datetime)
     }
 
     /// Stores a date-time given as epoch milliseconds ([`normalize::datetime_from_epoch_millis`]).
     pub fn datetime_millis(&mut self, key: &str, raw: Option<i64>) -> &mut Self {
-        self.set(
-            key,
-            raw.and_then(normalize::datetime_from_epoch_millis)
-                .map(Value::Text),
-        )
+        match raw {
+            // 0 and negative values are Jamf's "not set", not a failure.
+            Some(ms) if ms > 0 => {
+                let text = ms.to_string();
+                self.parsed(key, Some(&text), |_| {
+                    normalize::datetime_from_epoch_millis(ms)
+                })
+            }
+            _ => self,
+        }
     }
 
     /// Stores a date ([`normalize::date`]).
     pub fn date(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::date).map(Value::Text))
+        self.parsed(key, raw, normalize::date)
     }
 
     /// Stores a boolean.

@@ -42,7 +42,69 @@ use async_trait::async_trait;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::dropped::DroppedValues;
 use crate::record::{Entity, SourceDevice, Vendor};
+
+/// Why a listing made no progress ([`NoProgress`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoProgressReason {
+    /// The page held only records earlier pages had listed (a server that
+    /// ignores the offset or page number and serves the same page again).
+    RepeatedRecords,
+    /// The page named, as the next one, a cursor already read (a cursor
+    /// that repeats or cycles).
+    RepeatedCursor(Cursor),
+    /// The page was empty yet named a next page.
+    EmptyPage,
+}
+
+impl fmt::Display for NoProgressReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoProgressReason::RepeatedRecords => {
+                f.write_str("brought no record that earlier pages had not already listed")
+            }
+            NoProgressReason::RepeatedCursor(c) => {
+                write!(
+                    f,
+                    "named as the next page cursor {c}, which was already read"
+                )
+            }
+            NoProgressReason::EmptyPage => f.write_str("was empty yet named a next page"),
+        }
+    }
+}
+
+/// A listing stopped because the server's paging made no progress: which
+/// vendor, endpoint and page, and why. Carried by a [`SourceError`] of kind
+/// [`SourceErrorKind::NoProgress`]; [`guard_pages`] and the clients' own
+/// page streams return it rather than request pages that bring nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoProgress {
+    /// The vendor whose server misbehaved.
+    pub vendor: Vendor,
+    /// The endpoint that was listed (`GET /api/v1/devices`).
+    pub endpoint: String,
+    /// The page that brought nothing (`the page at cursor 600`).
+    pub page: String,
+    /// What was wrong with it.
+    pub reason: NoProgressReason,
+}
+
+impl fmt::Display for NoProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {} {}; stopped the listing there rather than request pages that bring nothing \
+             (the server's paging is broken; the records listed before it were read; \
+             try again later, or report it to {})",
+            self.vendor, self.endpoint, self.page, self.reason, self.vendor
+        )
+    }
+}
+
+impl StdError for NoProgress {}
 
 /// An opaque position in a source's listing: where the next page starts.
 ///
@@ -95,6 +157,10 @@ pub enum SourceErrorKind {
     Api,
     /// A response could not be decoded.
     Decode,
+    /// The server's paging went nowhere: a page brought no record not
+    /// already listed, or named a page already read. The listing stopped
+    /// there instead of requesting forever ([`NoProgress`]).
+    NoProgress,
     /// Anything else.
     Other,
 }
@@ -108,6 +174,7 @@ impl fmt::Display for SourceErrorKind {
             SourceErrorKind::Transport => "network error",
             SourceErrorKind::Api => "API error",
             SourceErrorKind::Decode => "decode error",
+            SourceErrorKind::NoProgress => "no progress",
             SourceErrorKind::Other => "error",
         })
     }
@@ -121,6 +188,7 @@ pub struct SourceError {
     kind: SourceErrorKind,
     cursor: Option<Cursor>,
     retry_after: Option<Duration>,
+    hint: Option<String>,
     source: Box<dyn StdError + Send + Sync + 'static>,
 }
 
@@ -135,6 +203,7 @@ impl SourceError {
             kind,
             cursor: None,
             retry_after: None,
+            hint: None,
             source: source.into(),
         }
     }
@@ -149,6 +218,18 @@ impl SourceError {
     pub fn with_retry_after(mut self, d: Option<Duration>) -> Self {
         self.retry_after = d;
         self
+    }
+
+    /// Records what a person can do about it ("check JAMF_CLIENT_SECRET"),
+    /// printed after the error.
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// What a person can do about it, when the client knows.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
     }
 
     /// The vendor that failed.
@@ -191,6 +272,9 @@ impl fmt::Display for SourceError {
         if let Some(c) = &self.cursor {
             write!(f, " (at cursor {c})")?;
         }
+        if let Some(h) = &self.hint {
+            write!(f, "; {h}")?;
+        }
         Ok(())
     }
 }
@@ -216,12 +300,36 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
     /// error here means the page could not be had.
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError>;
 
+    /// The endpoint the page at `cursor` is read from, for messages
+    /// (`GET /api/v1/devices`). Default: `device listing`.
+    fn endpoint(&self, cursor: Option<&Cursor>) -> String {
+        let _ = cursor;
+        "device listing".to_string()
+    }
+
+    /// The values this source dropped because they could not be read,
+    /// counted per field over every page stream it built
+    /// ([`crate::dropped`]). The default is a new, empty counter each call:
+    /// a source that keeps counts returns a clone of the one it hands to
+    /// [`guard_pages`].
+    fn dropped_values(&self) -> DroppedValues {
+        DroppedValues::default()
+    }
+
+    /// Ends the session: releases what the source holds on the server (a
+    /// Jamf user token is invalidated). Call it once a run is done, also
+    /// when it failed. Default: nothing to release.
+    async fn close(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+
     /// A lazy stream of pages from `from` (or the start) to the end.
     ///
     /// Records seen on an earlier page of the same stream are dropped (offset
     /// paging over a changing list repeats records), so each record appears
-    /// once. The stream ends after the first error, and stops if a source
-    /// returns a cursor it already returned (a loop guard).
+    /// once. The stream ends after the first error; a page that brings no new
+    /// record but names a next page, or names a cursor already named, ends
+    /// it with a [`SourceErrorKind::NoProgress`] error (see [`guard_pages`]).
     fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
         let fetched = stream::unfold(Some(from), move |next| async move {
             let cursor = next?;
@@ -240,7 +348,12 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
                 }
             }
         });
-        guard_pages(self.vendor(), fetched)
+        guard_pages(
+            self.vendor(),
+            move |c| self.endpoint(c),
+            self.dropped_values(),
+            fetched,
+        )
     }
 
     /// A lazy stream of single records, flattening [`pages`](Self::pages).
@@ -258,49 +371,101 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
 ///
 /// For a source that overrides `pages` (to keep the next request in flight
 /// while a page is decoded, say): wrap the raw pages in this and the stream
-/// keeps the same contract. Records seen on an earlier page are dropped; the
-/// stream ends after the first error, and ends (with that page's `next`
-/// cleared) when a page names a cursor an earlier page named. Dropping the
-/// returned stream drops `pages`, which cancels whatever it had in flight.
+/// keeps the same contract, whatever the server says:
 ///
-/// Errors should carry their cursor ([`SourceError::at_cursor`]); this
-/// cannot know which request failed.
+/// - records seen on an earlier page are dropped;
+/// - the stream ends after the first error;
+/// - a page that names a next page but brings no record not already listed
+///   (an empty page, or only repeats), or that names a cursor an earlier page
+///   named, ends the stream with a [`SourceErrorKind::NoProgress`] error
+///   ([`NoProgress`], naming `vendor`, `endpoint(cursor)` and the page). The
+///   inner stream is dropped at once, so the guard, not the server, bounds
+///   the wasted requests: the page that brought nothing, plus what the
+///   source had already put in flight;
+/// - the values each record dropped because they could not be read are
+///   counted into `dropped` ([`crate::dropped`]).
+///
+/// Dropping the returned stream drops `pages`, which cancels whatever it had
+/// in flight. Errors should carry their cursor ([`SourceError::at_cursor`]);
+/// this cannot know which request failed.
 pub fn guard_pages<'a>(
     vendor: Vendor,
+    endpoint: impl Fn(Option<&Cursor>) -> String + Send + 'a,
+    dropped: DroppedValues,
     pages: impl Stream<Item = Result<DevicePage, SourceError>> + Send + 'a,
 ) -> BoxStream<'a, Result<DevicePage, SourceError>> {
-    struct Guard<S> {
+    struct Guard<S, E> {
         pages: std::pin::Pin<Box<S>>,
+        endpoint: E,
         seen_ids: HashSet<(Entity, String)>,
         seen_cursors: HashSet<Cursor>,
+        /// The cursor of the page to come (`None`: the first page).
+        at: Option<Cursor>,
+        /// An error to yield after the page that revealed it.
+        then: Option<SourceError>,
     }
     let guard = Guard {
         pages: Box::pin(pages),
+        endpoint,
         seen_ids: HashSet::new(),
         seen_cursors: HashSet::new(),
+        at: None,
+        then: None,
     };
     // `None` once the stream has ended: the inner stream is then dropped
     // and never polled again (no request past the end).
-    stream::unfold(Some(guard), move |g| async move {
-        let mut g = g?;
-        let page = g.pages.next().await?;
-        let page = match page {
-            Ok(mut page) => {
-                let ids = &mut g.seen_ids;
-                page.devices
-                    .retain(|d| ids.insert((d.entity, d.source_id.clone())));
-                if let Some(c) = &page.next
-                    && !g.seen_cursors.insert(c.clone())
-                {
-                    tracing::warn!(vendor = %vendor, cursor = %c, "source repeated a cursor; stopping");
-                    page.next = None;
-                }
-                page
+    stream::unfold(Some(guard), move |g| {
+        let dropped = dropped.clone();
+        async move {
+            let mut g = g?;
+            if let Some(e) = g.then.take() {
+                return Some((Err(e), None));
             }
-            Err(e) => return Some((Err(e), None)),
-        };
-        let next = page.next.is_some().then_some(g);
-        Some((Ok(page), next))
+            let mut page = match g.pages.next().await? {
+                Ok(page) => page,
+                Err(e) => return Some((Err(e), None)),
+            };
+            let listed = page.devices.len();
+            let ids = &mut g.seen_ids;
+            page.devices
+                .retain(|d| ids.insert((d.entity, d.source_id.clone())));
+            for d in &mut page.devices {
+                dropped.take_from(d);
+            }
+            let Some(next) = page.next.clone() else {
+                return Some((Ok(page), None));
+            };
+            let stalled = |reason| {
+                let page_name = match &g.at {
+                    None => "the first page read".to_string(),
+                    Some(c) => format!("the page at cursor {c}"),
+                };
+                let e = NoProgress {
+                    vendor,
+                    endpoint: (g.endpoint)(g.at.as_ref()),
+                    page: page_name,
+                    reason,
+                };
+                tracing::warn!(%e, "stopping a listing that makes no progress");
+                SourceError::new(vendor, SourceErrorKind::NoProgress, e).at_cursor(g.at.clone())
+            };
+            if page.devices.is_empty() {
+                let reason = if listed == 0 {
+                    NoProgressReason::EmptyPage
+                } else {
+                    NoProgressReason::RepeatedRecords
+                };
+                return Some((Err(stalled(reason)), None));
+            }
+            if g.at.as_ref() == Some(&next) || !g.seen_cursors.insert(next.clone()) {
+                let e = stalled(NoProgressReason::RepeatedCursor(next));
+                page.next = None;
+                g.then = Some(e);
+                return Some((Ok(page), Some(g)));
+            }
+            g.at = Some(next);
+            Some((Ok(page), Some(g)))
+        }
     })
     .boxed()
 }
@@ -393,8 +558,16 @@ mod tests {
         assert_eq!(*s.calls.lock().expect("lock"), [Some("7".into())]);
     }
 
+    fn no_progress(e: &SourceError) -> &NoProgress {
+        assert_eq!(e.kind(), SourceErrorKind::NoProgress);
+        assert!(!e.is_retryable());
+        e.inner()
+            .downcast_ref::<NoProgress>()
+            .expect("a NoProgress")
+    }
+
     #[test]
-    fn repeated_cursor_stops_the_loop() {
+    fn repeated_cursor_stops_the_loop_with_a_no_progress_error() {
         let s = Scripted {
             pages: vec![
                 Some((vec!["a"], Some("x"))),
@@ -403,11 +576,114 @@ mod tests {
             ],
             calls: Mutex::default(),
         };
-        let pages: Vec<DevicePage> = block_on(s.pages(None).try_collect()).expect("ok");
-        assert_eq!(pages.len(), 2);
-        assert!(pages[1].next.is_none());
+        let results: Vec<_> = block_on(s.pages(None).collect::<Vec<_>>());
+        assert_eq!(results.len(), 3);
+        let second = results[1].as_ref().expect("the second page is kept");
+        assert_eq!(second.devices[0].source_id, "b");
+        assert!(second.next.is_none());
+        let e = results[2].as_ref().expect_err("then the error");
+        let np = no_progress(e);
+        assert_eq!(
+            np.reason,
+            NoProgressReason::RepeatedCursor(Cursor::new("x"))
+        );
+        assert_eq!(np.page, "the page at cursor x");
+        assert_eq!(np.endpoint, "device listing");
+        assert_eq!(e.cursor(), Some(&Cursor::new("x")));
         // The repeated cursor is never requested.
         assert_eq!(s.calls.lock().expect("lock").len(), 2);
+    }
+
+    #[test]
+    fn a_page_of_repeats_or_an_empty_page_with_a_next_cursor_stops_after_one_request() {
+        // A server that ignores the cursor: the same page under new cursors.
+        let s = Scripted {
+            pages: vec![
+                Some((vec!["a", "b"], Some("1"))),
+                Some((vec!["b", "a"], Some("2"))),
+                Some((vec!["a", "b"], Some("3"))),
+                Some((vec!["c"], None)),
+            ],
+            calls: Mutex::default(),
+        };
+        let results: Vec<_> = block_on(s.pages(None).collect::<Vec<_>>());
+        assert_eq!(results.len(), 2);
+        let e = results[1].as_ref().expect_err("no progress");
+        assert_eq!(no_progress(e).reason, NoProgressReason::RepeatedRecords);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("kandji device listing: the page at cursor 1 brought no record"),
+            "{msg}"
+        );
+        assert!(msg.contains("stopped the listing"), "{msg}");
+        assert_eq!(s.calls.lock().expect("lock").len(), 2);
+
+        // Empty pages that keep naming new cursors.
+        let s = Scripted {
+            pages: vec![
+                Some((vec!["a"], Some("1"))),
+                Some((vec![], Some("2"))),
+                Some((vec![], Some("3"))),
+            ],
+            calls: Mutex::default(),
+        };
+        let results: Vec<_> = block_on(s.pages(None).collect::<Vec<_>>());
+        let e = results[1].as_ref().expect_err("no progress");
+        assert_eq!(no_progress(e).reason, NoProgressReason::EmptyPage);
+        assert_eq!(s.calls.lock().expect("lock").len(), 2);
+
+        // An empty first page that names a next page.
+        let s = Scripted {
+            pages: vec![Some((vec![], Some("1"))), Some((vec!["a"], None))],
+            calls: Mutex::default(),
+        };
+        let results: Vec<_> = block_on(s.pages(None).collect::<Vec<_>>());
+        assert_eq!(
+            no_progress(results[0].as_ref().expect_err("stop")).page,
+            "the first page read"
+        );
+        assert_eq!(s.calls.lock().expect("lock").len(), 1);
+
+        // A last page of repeats (no next) is just the end.
+        let s = Scripted {
+            pages: vec![Some((vec!["a"], Some("1"))), Some((vec!["a"], None))],
+            calls: Mutex::default(),
+        };
+        let pages: Vec<DevicePage> = block_on(s.pages(None).try_collect()).expect("ok");
+        assert_eq!(pages.len(), 2);
+    }
+
+    #[test]
+    fn guard_pages_counts_dropped_values_of_the_records_it_keeps() {
+        let dropped = DroppedValues::new();
+        let page = |id: &str, next: Option<&str>| {
+            let mut d = SourceDevice::new(Vendor::Kandji, Entity::Device, id);
+            d.fields
+                .datetime("first_enrollment", Some("garbage"))
+                .email("user_email", Some("ana@example.com"));
+            Ok(DevicePage {
+                devices: vec![d],
+                next: next.map(Cursor::new),
+            })
+        };
+        let pages = vec![page("a", Some("1")), page("b", Some("2")), page("b", None)];
+        let got: Vec<DevicePage> = block_on(
+            guard_pages(
+                Vendor::Kandji,
+                |_| "GET /x".into(),
+                dropped.clone(),
+                stream::iter(pages),
+            )
+            .try_collect(),
+        )
+        .expect("ok");
+        assert_eq!(got.len(), 3);
+        assert_eq!(dropped.counts()["kandji.first_enrollment"], 2);
+        assert_eq!(dropped.total(), 2);
+        assert_eq!(
+            dropped.snapshot()["kandji.first_enrollment"].examples,
+            ["garbage"]
+        );
     }
 
     #[test]
@@ -429,18 +705,26 @@ mod tests {
             ))
         };
         let ids = |pages: Vec<Result<DevicePage, SourceError>>| {
-            block_on(guard_pages(Vendor::Jamf, stream::iter(pages)).collect::<Vec<_>>())
-                .into_iter()
-                .map(|p| {
-                    p.map(|p| {
-                        p.devices
-                            .into_iter()
-                            .map(|d| d.source_id)
-                            .collect::<Vec<_>>()
-                    })
+            block_on(
+                guard_pages(
+                    Vendor::Jamf,
+                    |_| "GET /x".into(),
+                    DroppedValues::new(),
+                    stream::iter(pages),
+                )
+                .collect::<Vec<_>>(),
+            )
+            .into_iter()
+            .map(|p| {
+                p.map(|p| {
+                    p.devices
+                        .into_iter()
+                        .map(|d| d.source_id)
+                        .collect::<Vec<_>>()
                 })
-                .map(|r| r.unwrap_or_else(|_| vec!["ERR".to_string()]))
-                .collect::<Vec<_>>()
+            })
+            .map(|r| r.unwrap_or_else(|e| vec![format!("ERR {:?}", e.kind())]))
+            .collect::<Vec<_>>()
         };
         // A speculative page after the last one is never yielded.
         assert_eq!(
@@ -454,16 +738,16 @@ mod tests {
         // Nothing after an error.
         assert_eq!(
             ids(vec![page(&["a"], Some("1")), err(), page(&["x"], None)]),
-            [vec!["a".to_string()], vec!["ERR".to_string()]]
+            [vec!["a".to_string()], vec!["ERR Transport".to_string()]]
         );
-        // A repeated cursor ends the stream at that page.
+        // A repeated cursor ends the stream at that page, with an error.
         assert_eq!(
             ids(vec![
                 page(&["a"], Some("1")),
                 page(&["b"], Some("1")),
                 page(&["x"], None)
             ]),
-            [vec!["a"], vec!["b"]]
+            [vec!["a"], vec!["b"], vec!["ERR NoProgress"]]
         );
     }
 

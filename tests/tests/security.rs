@@ -570,7 +570,9 @@ async fn abm_sends_no_credentials_across_a_redirect() {
     Mock::given(method("GET"))
         .and(path("/v1/orgDevices"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": [],
+            // One device: an empty page that names a next one would end the
+            // listing as a server making no progress.
+            "data": [{"type": "orgDevices", "id": "SERIAL1"}],
             "links": {"self": "x", "next": format!("{}/v1/orgDevices?cursor=c2", b.uri())},
             "meta": {"paging": {"limit": 1000, "nextCursor": "c2"}}
         })))

@@ -135,6 +135,14 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, 
 }
 
 /// A whole number from a number or numeric string; anything else is `None`.
+/// Any JSON as a whole number hint ([`mdm_mapping::net::whole_number`]):
+/// never fails; a value that is not a usable number is `None`.
+pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(mdm_mapping::net::whole_number(&v))
+}
+
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let raw = opt_scalar_json(d)?;
     Ok(raw.as_ref().and_then(mdm_mapping::normalize::int_json))
@@ -142,6 +150,49 @@ pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
 
 /// A date-time in any RFC 3339 spelling Apple uses (with or without
 /// fractions). Text that is not a date-time is `None`, logged at debug level.
+/// The catalog keys of the dated attributes a source maps, by the index
+/// [`opt_datetime_noted`] is given.
+pub(crate) const NOTED_DATES: [&str; 4] = [
+    "added_to_org_date_time",
+    "released_from_org_date_time",
+    "updated_date_time",
+    "order_date_time",
+];
+
+thread_local! {
+    /// Values the decoders on this thread dropped (catalog key, raw value),
+    /// until [`take_dropped`] takes them. Bounded.
+    static DROPPED: std::cell::RefCell<Vec<(&'static str, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Takes the values decoding on this thread dropped since the last call.
+pub(crate) fn take_dropped() -> Vec<(&'static str, String)> {
+    DROPPED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+}
+
+/// [`opt_datetime`] for the attribute `NOTED_DATES[FIELD]`: a value that
+/// does not parse is also noted as dropped ([`take_dropped`]), for the
+/// source to count.
+pub(crate) fn opt_datetime_noted<'de, const FIELD: usize, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = opt_string(d)? else {
+        return Ok(None);
+    };
+    let parsed = opt_datetime(de::value::StrDeserializer::<D::Error>::new(&text))?;
+    if parsed.is_none() && !text.trim().is_empty() {
+        let field = NOTED_DATES.get(FIELD).copied().unwrap_or("date_time");
+        DROPPED.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.len() < 4096 {
+                d.push((field, text.chars().take(64).collect()));
+            }
+        });
+    }
+    Ok(parsed)
+}
+
 pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {

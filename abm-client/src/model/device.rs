@@ -91,7 +91,7 @@ pub struct OrgDeviceAttributes {
     /// When the device was added to the organization.
     #[serde(
         default,
-        deserialize_with = "de::opt_datetime",
+        deserialize_with = "de::opt_datetime_noted::<0, _>",
         skip_serializing_if = "Option::is_none"
     )]
     pub added_to_org_date_time: Option<DateTime<Utc>>,
@@ -99,14 +99,14 @@ pub struct OrgDeviceAttributes {
     /// only when a single device is read).
     #[serde(
         default,
-        deserialize_with = "de::opt_datetime",
+        deserialize_with = "de::opt_datetime_noted::<1, _>",
         skip_serializing_if = "Option::is_none"
     )]
     pub released_from_org_date_time: Option<DateTime<Utc>>,
     /// When the record last changed.
     #[serde(
         default,
-        deserialize_with = "de::opt_datetime",
+        deserialize_with = "de::opt_datetime_noted::<2, _>",
         skip_serializing_if = "Option::is_none"
     )]
     pub updated_date_time: Option<DateTime<Utc>>,
@@ -161,7 +161,7 @@ pub struct OrgDeviceAttributes {
     /// When the device was ordered.
     #[serde(
         default,
-        deserialize_with = "de::opt_datetime",
+        deserialize_with = "de::opt_datetime_noted::<3, _>",
         skip_serializing_if = "Option::is_none"
     )]
     pub order_date_time: Option<DateTime<Utc>>,

@@ -89,10 +89,11 @@ pub struct Meta {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Paging {
-    /// The page size the server used.
+    /// The page size the server used (informational: a value that is not
+    /// a usable number is `None`, never an error).
     #[serde(
         default,
-        deserialize_with = "de::opt_i64",
+        deserialize_with = "de::lenient_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub limit: Option<i64>,
@@ -104,10 +105,11 @@ pub struct Paging {
     )]
     pub next_cursor: Option<String>,
     /// The total number of resources, when the server reports it (Apple's
-    /// examples never do).
+    /// examples never do). Informational, never trusted for paging; a value
+    /// that is not a usable number is `None`.
     #[serde(
         default,
-        deserialize_with = "de::opt_i64",
+        deserialize_with = "de::lenient_i64",
         skip_serializing_if = "Option::is_none"
     )]
     pub total: Option<i64>,

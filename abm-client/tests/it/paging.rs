@@ -2,7 +2,7 @@
 
 use abm_client::model::OrgDeviceField;
 use abm_client::{ConfigError, DeviceQuery, Error, Page};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -146,13 +146,57 @@ async fn a_repeated_cursor_ends_the_listing() {
         .expect(1)
         .mount(&server)
         .await;
-    let pages: Vec<_> = client(&server)
+    let results: Vec<_> = client(&server)
         .org_devices(DeviceQuery::new(), None)
-        .try_collect()
-        .await
-        .expect("pages");
-    assert_eq!(pages.len(), 2);
-    assert_eq!(pages[1].next_cursor, None);
+        .collect()
+        .await;
+    assert_eq!(results.len(), 3);
+    let second = results[1].as_ref().expect("the second page is kept");
+    assert_eq!(second.next_cursor, None);
+    let err = results[2].as_ref().expect_err("then a NoProgress error");
+    assert!(matches!(err, abm_client::Error::NoProgress(_)), "{err:?}");
+    assert_eq!(err.kind(), mdm_mapping::SourceErrorKind::NoProgress);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("abm GET /v1/orgDevices: the page at cursor CURSOR-PAGE-2 named as the next page cursor CURSOR-PAGE-2"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn empty_pages_that_name_a_next_page_end_the_listing_after_one_request() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(json(PAGE1))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Every later page is empty and names a new cursor: without the guard
+    // the listing would never end.
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices"))
+        .and(query_param("cursor", "CURSOR-PAGE-2"))
+        .respond_with(json(
+            r#"{"data": [], "meta": {"paging": {"nextCursor": "NEVER-1"}}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_catch_all(&server).await;
+    let results: Vec<_> = client(&server)
+        .org_devices(DeviceQuery::new(), None)
+        .collect()
+        .await;
+    assert_eq!(results.len(), 2);
+    let err = results[1].as_ref().expect_err("NoProgress");
+    assert!(
+        err.to_string()
+            .contains("the page at cursor CURSOR-PAGE-2 was empty yet named a next page"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -228,4 +272,35 @@ async fn pages_pass_through_the_rate_limiter() {
         .await
         .expect("pages");
     assert_eq!(pages.len(), 3);
+}
+
+/// A server that ignores the cursor but names a new one on every page: the
+/// second page lists nothing new, and the listing ends there.
+#[tokio::test]
+async fn the_same_devices_under_ever_new_cursors_end_the_listing() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = n.clone();
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices"))
+        .respond_with(move |_: &wiremock::Request| {
+            let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            json(&PAGE1.replace("CURSOR-PAGE-2", &format!("NEW-{i}")))
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let results: Vec<_> = client(&server)
+        .org_devices(DeviceQuery::new(), None)
+        .collect()
+        .await;
+    assert_eq!(results.len(), 2);
+    let err = results[1].as_ref().expect_err("NoProgress");
+    assert!(
+        err.to_string().contains(
+            "the page at cursor NEW-0 brought no record that earlier pages had not already listed"
+        ),
+        "{err}"
+    );
 }

@@ -334,15 +334,45 @@ async fn a_repeated_cursor_is_not_requested_again() {
         .mount(&server)
         .await;
     mount_catch_all(&server).await;
-    let pages: Vec<DevicePage> = client(&server)
-        .device_source()
-        .pages(None)
-        .try_collect()
-        .await
-        .expect("pages");
-    assert_eq!(pages.len(), 2);
-    assert_eq!(pages[1].next, None);
+    let source = client(&server).device_source();
+    let results: Vec<_> = source.pages(None).collect().await;
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[1].as_ref().expect("page 2").next, None);
+    let err = results[2].as_ref().expect_err("NoProgress");
+    assert_eq!(err.kind(), mdm_mapping::SourceErrorKind::NoProgress);
+    assert!(
+        err.to_string()
+            .contains("abm GET /v1/orgDevices: the page at cursor CURSOR-PAGE-2"),
+        "{err}"
+    );
     assert_eq!(listing_cursors(&server).await.len(), 2);
+}
+
+/// A server that ignores the cursor and serves the first page under ever
+/// new cursors: the second request brings nothing new, and the guard ends
+/// the listing there, without requesting the third page ahead.
+#[tokio::test]
+async fn a_server_that_ignores_the_cursor_costs_one_wasted_request() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = n.clone();
+    Mock::given(method("GET"))
+        .and(path("/v1/orgDevices"))
+        .respond_with(move |_: &wiremock::Request| {
+            let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = PAGE1.replace("CURSOR-PAGE-2", &format!("FRESH-{i}"));
+            wiremock::ResponseTemplate::new(200).set_body_raw(body, "application/json")
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let source = client(&server).device_source();
+    let results: Vec<_> = source.pages(None).collect().await;
+    assert_eq!(results.len(), 2);
+    let err = results[1].as_ref().expect_err("NoProgress");
+    assert!(err.to_string().contains("brought no record"), "{err}");
+    assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]

@@ -316,3 +316,42 @@ async fn opt_in_reads_fill_assigned_server_and_applecare() {
     assert!(!uncovered.fields.contains("applecare_status"));
     assert!(!uncovered.fields.contains("applecare_end_date"));
 }
+
+/// A date that is not a date is dropped from the record and counted per
+/// field, through the pipelined stream and through `fetch_page`.
+#[tokio::test]
+async fn dates_that_do_not_parse_are_counted_per_field() {
+    use mdm_mapping::DeviceSource;
+    let server = wiremock::MockServer::start().await;
+    mount_token(&server).await;
+    let doc = serde_json::json!({
+        "data": [
+            {"type": "orgDevices", "id": "A1", "attributes": {"serialNumber": "A1",
+              "addedToOrgDateTime": "yesterday", "orderDateTime": "2024-01-26T16:15:36Z"}},
+            {"type": "orgDevices", "id": "A2", "attributes": {"serialNumber": "A2",
+              "addedToOrgDateTime": "31/31/2024", "updatedDateTime": "soon"}}
+        ],
+        "meta": {"paging": {"limit": 1000}}
+    });
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/orgDevices"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(doc))
+        .mount(&server)
+        .await;
+    let source = client(&server).device_source();
+    let pages: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(source.pages(None))
+        .await
+        .expect("pages");
+    assert_eq!(pages[0].devices.len(), 2);
+    assert!(
+        !pages[0].devices[0]
+            .fields
+            .contains("added_to_org_date_time")
+    );
+    assert_eq!(
+        source.dropped_values().summary(),
+        "3 values (abm.added_to_org_date_time: 2, abm.updated_date_time: 1)"
+    );
+    source.fetch_page(None).await.expect("page");
+    assert_eq!(source.dropped_values().total(), 6);
+}

@@ -396,3 +396,46 @@ async fn a_token_response_without_a_token_is_refused() {
         .expect_err("no token");
     assert!(e.to_string().contains("no access_token"), "{e}");
 }
+
+/// A token endpoint that says `expires_in: i64::MAX` (or anything that is
+/// not a usable number) makes no arithmetic overflow: the lifetime is
+/// capped at 24 h (or taken as the 1-hour default), and a new token is
+/// fetched once it has passed.
+#[tokio::test]
+async fn extreme_token_lifetimes_are_capped_not_overflowed() {
+    for (expires_in, hours) in [
+        (serde_json::json!(i64::MAX), 24),
+        (serde_json::json!(u64::MAX), 24),
+        (serde_json::json!(1e300), 24),
+        (serde_json::json!(-7), 1),
+        (serde_json::json!("an hour"), 1),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(TOKEN_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": "t", "token_type": "Bearer",
+                "expires_in": expires_in, "scope": "business.api",
+            })))
+            .mount(&server)
+            .await;
+        mount_device(&server).await;
+        mount_catch_all(&server).await;
+        let key = TestKey::generate();
+        let clock = ManualClock::starting_now();
+        let client = builder(&server, key.credentials(BUSINESS_CLIENT_ID))
+            .clock(clock.clone())
+            .build()
+            .expect("builds");
+        client
+            .org_device("XFIX123X0FIX123", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{expires_in}: {e}"));
+        clock.advance(Duration::from_secs(hours * 3600 - 600));
+        client.org_device("XFIX123X0FIX123", &[]).await.expect("2");
+        assert_eq!(client.token_exchanges().await, 1, "{expires_in}");
+        clock.advance(Duration::from_secs(1200));
+        client.org_device("XFIX123X0FIX123", &[]).await.expect("3");
+        assert_eq!(client.token_exchanges().await, 2, "{expires_in}");
+    }
+}

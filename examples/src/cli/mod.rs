@@ -195,6 +195,11 @@ pub struct SimulateArgs {
     /// Share of requests that fail (429, 503, reset, expired token), 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Chaos mode: answer with broken paging (lying totals, ignored offsets,
+    /// repeated or cycling cursors, empty pages mid-listing) and extreme
+    /// numbers, deterministically for SEED.
+    #[arg(long, value_name = "SEED")]
+    pub chaos: Option<u64>,
 }
 
 /// Endpoint and credential flags; each overrides its environment variable.
@@ -265,25 +270,37 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal: logs piped to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }
 
-/// Runs one parsed command.
+/// Runs one parsed command. However it ends, the sources it built are
+/// then closed (a Jamf user token is invalidated) and the values they
+/// dropped reported ([`sources::Sessions::finish`]).
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    match cli.command {
-        Command::Catalog(args) => catalog::run(&args, &mut out),
-        Command::Devices(args) => devices::run(&args, &mut out).await,
-        Command::Plan(args) => plan::run(&args, &mut out),
-        Command::Sync(args) => sync::run(&args, &mut out).await,
-        Command::Demo(args) => demo::run(&args, &mut out).await,
-        Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
-        Command::Simulate(args) => {
-            drop(out);
-            demo::simulate(&args).await
-        }
-    }
+    let sessions = sources::Sessions::default();
+    let result = sessions
+        .scope(async {
+            let mut out = std::io::stdout().lock();
+            match cli.command {
+                Command::Catalog(args) => catalog::run(&args, &mut out),
+                Command::Devices(args) => devices::run(&args, &mut out).await,
+                Command::Plan(args) => plan::run(&args, &mut out),
+                Command::Sync(args) => sync::run(&args, &mut out).await,
+                Command::Demo(args) => demo::run(&args, &mut out).await,
+                Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
+                Command::Simulate(args) => {
+                    drop(out);
+                    demo::simulate(&args).await
+                }
+            }
+        })
+        .await;
+    sessions.finish().await;
+    result
 }

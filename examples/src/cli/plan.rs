@@ -3,9 +3,9 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
-use mdm_mapping::SourceDevice;
 use mdm_mapping::store::Inventory;
 use mdm_mapping::upsert::{self, Action, ActionKind, Config, Plan};
+use mdm_mapping::{DroppedValues, SourceDevice};
 
 use super::{CliError, DocFormat, PlanArgs, Table};
 
@@ -78,20 +78,50 @@ pub fn read_incoming(path: &Path) -> Result<(Vec<SourceDevice>, BadLines), CliEr
 
 /// Prints a plan as JSON or as a table.
 pub fn print_plan(plan: &Plan, format: DocFormat, out: &mut impl Write) -> Result<(), CliError> {
+    print_plan_dropped(plan, None, format, out)
+}
+
+/// Prints a plan as JSON or as a table, with the values the sources dropped
+/// (a sync's): `"dropped": {"kandji.first_enrollment": 12}` in JSON,
+/// `dropped: 12 values (kandji.first_enrollment: 12)` on the summary line.
+pub fn print_plan_dropped(
+    plan: &Plan,
+    dropped: Option<&DroppedValues>,
+    format: DocFormat,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
     let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
+    let encode = |e: serde_json::Error| CliError::failure(format!("cannot encode the plan: {e}"));
     match format {
         DocFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, plan)
-                .map_err(|e| CliError::failure(format!("cannot encode the plan: {e}")))?;
+            match dropped {
+                None => serde_json::to_writer_pretty(&mut *out, plan).map_err(encode)?,
+                Some(d) => {
+                    // The plan's own key order, then `dropped` last.
+                    let text = serde_json::to_string_pretty(plan).map_err(encode)?;
+                    let body = text
+                        .trim_end()
+                        .strip_suffix('}')
+                        .unwrap_or(&text)
+                        .trim_end();
+                    let dropped = serde_json::to_string(&d.to_json()).map_err(encode)?;
+                    write!(out, "{body},\n  \"dropped\": {dropped}\n}}").map_err(io)?;
+                }
+            }
             writeln!(out).map_err(io)
         }
-        DocFormat::Table => write!(out, "{}", plan_table(plan)).map_err(io),
+        DocFormat::Table => write!(
+            out,
+            "{}",
+            render_table(&plan.summary, table_rows(&plan.actions), dropped)
+        )
+        .map_err(io),
     }
 }
 
 /// The plan as a summary line and a table of the actions that do something.
 pub fn plan_table(plan: &Plan) -> String {
-    render_table(&plan.summary, table_rows(&plan.actions))
+    render_table(&plan.summary, table_rows(&plan.actions), None)
 }
 
 /// One table row per action that does something.
@@ -126,7 +156,11 @@ fn table_rows(actions: &[Action]) -> Vec<[String; 5]> {
     rows
 }
 
-fn render_table(s: &upsert::Summary, rows: Vec<[String; 5]>) -> String {
+fn render_table(
+    s: &upsert::Summary,
+    rows: Vec<[String; 5]>,
+    dropped: Option<&DroppedValues>,
+) -> String {
     let mut t = Table::new([
         "action",
         "sources",
@@ -137,8 +171,12 @@ fn render_table(s: &upsert::Summary, rows: Vec<[String; 5]>) -> String {
     for r in rows {
         t.row(r);
     }
+    let dropped = dropped
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("  dropped: {}", d.summary()))
+        .unwrap_or_default();
     format!(
-        "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}\n\n{t}",
+        "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}{dropped}\n\n{t}",
         s.create, s.update, s.unchanged, s.conflict, s.skip, s.employee_create
     )
 }
@@ -191,16 +229,30 @@ impl PlanStream {
     /// Prints the plan: `rest`'s summary, employees, likely duplicates and
     /// lifecycle events (its actions are ignored) with every action added.
     pub fn finish(self, rest: &Plan, out: &mut impl Write) -> Result<(), CliError> {
+        self.finish_dropped(rest, None, out)
+    }
+
+    /// [`finish`](Self::finish), with the values the sources dropped (see
+    /// [`print_plan_dropped`]).
+    pub fn finish_dropped(
+        self,
+        rest: &Plan,
+        dropped: Option<&DroppedValues>,
+        out: &mut impl Write,
+    ) -> Result<(), CliError> {
         let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
         match self.format {
             DocFormat::Table => {
-                write!(out, "{}", render_table(&rest.summary, self.rows)).map_err(io)
+                write!(out, "{}", render_table(&rest.summary, self.rows, dropped)).map_err(io)
             }
             DocFormat::Json => {
                 let encode = |e: serde_json::Error| {
                     CliError::failure(format!("cannot encode the plan: {e}"))
                 };
-                let value = serde_json::to_value(rest).map_err(encode)?;
+                let mut value = serde_json::to_value(rest).map_err(encode)?;
+                if let (Some(d), Some(map)) = (dropped, value.as_object_mut()) {
+                    map.insert("dropped".into(), d.to_json());
+                }
                 let mut file = self
                     .spool
                     .into_inner()

@@ -9,10 +9,117 @@
 //! Plain `http://` URLs are refused unless the host is a loopback address.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use mdm_mapping::{DeviceSource, Vendor};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use mdm_mapping::{
+    Cursor, DevicePage, DeviceSource, DroppedValues, SourceDevice, SourceError, Vendor,
+};
 
 use super::{CliError, CredentialArgs};
+
+tokio::task_local! {
+    static OPEN: Sessions;
+}
+
+/// The sources one command built, so that the command's end (success or
+/// failure alike) can close them (a Jamf user token is invalidated) and
+/// report what they dropped. [`build`] registers each source it builds with
+/// the `Sessions` of the command it runs in ([`Sessions::scope`]).
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<Mutex<Vec<Arc<dyn DeviceSource>>>>);
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("open", &self.sources().len())
+            .finish()
+    }
+}
+
+impl Sessions {
+    /// Runs `f` with these sessions as the ones [`build`] registers with.
+    pub async fn scope<F: std::future::Future>(&self, f: F) -> F::Output {
+        OPEN.scope(self.clone(), f).await
+    }
+
+    fn sources(&self) -> Vec<Arc<dyn DeviceSource>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What every source built in the scope dropped because it could not be read.
+    pub fn dropped(&self) -> DroppedValues {
+        let all = DroppedValues::new();
+        for s in self.sources() {
+            all.merge(&s.dropped_values());
+        }
+        all
+    }
+
+    /// Ends the command: reports the dropped values (one warning line with
+    /// the counts; with `-v`, a few examples per field) and closes every
+    /// source. A source that fails to close is logged, not fatal: the run's
+    /// own outcome is what the command reports.
+    pub async fn finish(&self) {
+        let dropped = self.dropped();
+        if !dropped.is_empty() {
+            tracing::warn!("dropped: {}", dropped.summary());
+            for (field, d) in dropped.snapshot() {
+                tracing::info!(%field, count = d.count, examples = ?d.examples, "values that could not be read");
+            }
+        }
+        let open = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        for s in open {
+            if let Err(e) = s.close().await {
+                tracing::warn!(error = %e, "could not end the {} session", s.vendor());
+            }
+        }
+    }
+}
+
+/// A source shared with the command's [`Sessions`].
+#[derive(Debug)]
+struct Shared(Arc<dyn DeviceSource>);
+
+#[async_trait]
+impl DeviceSource for Shared {
+    fn vendor(&self) -> Vendor {
+        self.0.vendor()
+    }
+    async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        self.0.fetch_page(cursor).await
+    }
+    fn endpoint(&self, cursor: Option<&Cursor>) -> String {
+        self.0.endpoint(cursor)
+    }
+    fn dropped_values(&self) -> DroppedValues {
+        self.0.dropped_values()
+    }
+    async fn close(&self) -> Result<(), SourceError> {
+        self.0.close().await
+    }
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        self.0.pages(from)
+    }
+    fn devices(&self, from: Option<Cursor>) -> BoxStream<'_, Result<SourceDevice, SourceError>> {
+        self.0.devices(from)
+    }
+}
+
+/// Registers `source` with the command's sessions (when there are any).
+fn register(source: Box<dyn DeviceSource>) -> Box<dyn DeviceSource> {
+    let source: Arc<dyn DeviceSource> = Arc::from(source);
+    let _ = OPEN.try_with(|s| {
+        s.0.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&source))
+    });
+    Box::new(Shared(source))
+}
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -35,8 +142,30 @@ pub fn configured(vendor: Vendor, creds: &CredentialArgs) -> bool {
     }
 }
 
-/// Builds the source for `vendor` from flags and environment.
+/// Builds the source for `vendor` from flags and environment, registered
+/// with the running command's [`Sessions`] (closed when the command ends).
 pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
+    build_source(vendor, creds).map(register)
+}
+
+/// `MDM_PAGE_SIZE`: the page size of every listing, when set (tuning and
+/// tests; each client keeps it within its vendor's range).
+fn page_size() -> Result<Option<u32>, CliError> {
+    env("MDM_PAGE_SIZE")
+        .map(|v| {
+            v.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    CliError::input(format!("MDM_PAGE_SIZE={v:?} is not a positive number"))
+                })
+        })
+        .transpose()
+}
+
+fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
+    let page_size = page_size()?;
     let config = |e: &dyn std::fmt::Display| CliError::input(format!("{vendor}: {e}"));
     match vendor {
         Vendor::Jamf => {
@@ -57,9 +186,11 @@ pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSou
                 }
             };
             let client = builder.build().map_err(|e| config(&e))?;
-            Ok(Box::new(
-                client.device_source(jamf_client::SourceOptions::default()),
-            ))
+            let mut options = jamf_client::SourceOptions::default();
+            if let Some(n) = page_size {
+                options = options.page_size(n);
+            }
+            Ok(Box::new(client.device_source(options)))
         }
         Vendor::Kandji => {
             let url = match &creds.kandji_url {
@@ -71,7 +202,15 @@ pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSou
                 .token(need("KANDJI_TOKEN", vendor)?)
                 .build()
                 .map_err(|e| config(&e))?;
-            Ok(Box::new(client.device_source()))
+            let mut source = client.device_source();
+            if let Some(n) = page_size {
+                source = source.with_query(
+                    kandji_client::DeviceQuery::new()
+                        .ordering("device_id")
+                        .page_size(n),
+                );
+            }
+            Ok(Box::new(source))
         }
         Vendor::Abm => {
             let key: PathBuf = match &creds.abm_private_key {
@@ -92,7 +231,11 @@ pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSou
                 builder = builder.token_url(u);
             }
             let client = builder.build().map_err(|e| config(&e))?;
-            Ok(Box::new(client.device_source()))
+            let mut source = client.device_source();
+            if let Some(n) = page_size {
+                source = source.limit(n.min(abm_client::MAX_LIMIT));
+            }
+            Ok(Box::new(source))
         }
     }
 }

@@ -10,7 +10,7 @@ use mdm_mapping::store::{MemoryStore, Store};
 use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
-use super::plan::{PlanStream, print_plan};
+use super::plan::{PlanStream, print_plan_dropped};
 use super::{CliError, SyncArgs, sources};
 
 pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
@@ -31,11 +31,15 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
         .iter()
         .map(|v| sources::build(*v, &args.creds))
         .collect::<Result<Vec<_>, _>>()?;
+    let dropped = mdm_mapping::DroppedValues::new();
     if args.dry_run {
         // A dry run never creates the database.
         let store = open_store_for_reading(&args.db).await?;
         let outcome = sync_sources(&built, &*store, &Config::default(), true, true).await?;
-        print_plan(&outcome.plan, args.format, out)?;
+        built
+            .iter()
+            .for_each(|s| dropped.merge(&s.dropped_values()));
+        print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
         return outcome.into_result();
     }
     let store = open_store(&args.db).await?;
@@ -66,7 +70,10 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
     if let Some(e) = print_error {
         return Err(e);
     }
-    printer.finish(&outcome.plan, out)?;
+    built
+        .iter()
+        .for_each(|s| dropped.merge(&s.dropped_values()));
+    printer.finish_dropped(&outcome.plan, Some(&dropped), out)?;
     outcome.into_result()
 }
 

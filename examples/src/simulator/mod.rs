@@ -79,6 +79,7 @@
 //! ```
 
 pub mod auth;
+pub mod chaos;
 pub mod faults;
 pub mod fleet;
 
@@ -111,6 +112,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
 pub use auth::{AssertionError, SimCredentials, TokenLifetimes};
+pub use chaos::{Chaos, PagingChaos};
 pub use faults::{FaultConfig, FaultCounts, FaultKind};
 pub use fleet::{Device, DeviceKind, Fleet, FleetConfig, FleetCounts, JamfRecord, MdmServer, User};
 
@@ -182,6 +184,9 @@ pub struct SimulatorConfig {
     /// Memory for rendered list pages served again from memory (see "Cost
     /// per request" in the module docs); 0 renders every request.
     pub page_cache_bytes: usize,
+    /// Chaos mode (`mdm simulate --chaos SEED`): broken paging and extreme
+    /// numbers, deterministic for the seed ([`chaos`]). `None`: off.
+    pub chaos: Option<u64>,
 }
 
 /// The default [`SimulatorConfig::page_cache_bytes`]: 512 MiB, every page of
@@ -204,6 +209,7 @@ impl Default for SimulatorConfig {
             credentials: SimCredentials::generate(),
             token_lifetimes: TokenLifetimes::default(),
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
+            chaos: None,
         }
     }
 }
@@ -303,6 +309,7 @@ pub(crate) struct SimState {
     pub(crate) jamf: jamf::JamfState,
     pub(crate) kandji: kandji::KandjiState,
     pub(crate) abm: abm::AbmState,
+    pub(crate) chaos: Option<Arc<Chaos>>,
 }
 
 impl SimState {
@@ -717,12 +724,17 @@ fn fault_response(vendor: Vendor, kind: FaultKind, classic: bool) -> Response {
 }
 
 fn build_router(state: Arc<SimState>) -> Router {
-    Router::new()
+    let chaos = state.chaos.clone();
+    let router = Router::new()
         .nest("/jamf", jamf::router(state.clone()))
         .nest("/kandji", kandji::router(state.clone()))
         .nest("/abm", abm::router(state.clone()))
         .nest("/abm-auth", abm::auth_router(state.clone()))
-        .route("/", axum::routing::get(index).with_state(state))
+        .route("/", axum::routing::get(index).with_state(state));
+    match chaos {
+        Some(c) => router.layer(axum::middleware::from_fn_with_state(c, chaos::layer)),
+        None => router,
+    }
 }
 
 async fn index(State(state): State<Arc<SimState>>) -> Response {
@@ -872,6 +884,7 @@ impl Simulator {
             in_flight: Default::default(),
             pages: PageCache::new(config.page_cache_bytes),
             base: format!("http://{addr}"),
+            chaos: config.chaos.map(|seed| Arc::new(Chaos::new(seed))),
         });
         let router = build_router(state.clone());
         let (tx, rx) = watch::channel(false);
@@ -917,6 +930,11 @@ impl Simulator {
     /// The credentials the simulator accepts.
     pub fn credentials(&self) -> &SimCredentials {
         &self.state.creds
+    }
+
+    /// How chaos mode breaks `vendor`'s paging (`None`: chaos is off).
+    pub fn chaos_paging(&self, vendor: Vendor) -> Option<PagingChaos> {
+        self.state.chaos.as_ref().map(|c| c.paging(vendor))
     }
 
     /// The fleet being served.

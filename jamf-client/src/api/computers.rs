@@ -263,7 +263,7 @@ impl Client {
     /// ```
     pub fn computers(&self, query: ComputerQuery) -> PageStream<ComputerInventory> {
         let client = self.clone();
-        Client::page_stream(move |page| {
+        Client::page_stream("GET /api/v1/computers-inventory", move |page| {
             let client = client.clone();
             let query = query.clone();
             async move { client.computers_page(&query, page).await }

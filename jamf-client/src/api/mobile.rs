@@ -211,7 +211,7 @@ impl Client {
     /// as a lazy stream of pages.
     pub fn mobile_devices(&self, query: MobileDeviceQuery) -> PageStream<MobileDevice> {
         let client = self.clone();
-        Client::page_stream(move |page| {
+        Client::page_stream("GET /api/v2/mobile-devices/detail", move |page| {
             let client = client.clone();
             let query = query.clone();
             async move { client.mobile_devices_page(&query, page).await }
@@ -255,7 +255,7 @@ impl Client {
     pub fn mobile_device_summaries(&self, page_size: u32) -> PageStream<MobileDeviceSummary> {
         let client = self.clone();
         let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
-        Client::page_stream(move |page| {
+        Client::page_stream("GET /api/v2/mobile-devices", move |page| {
             let client = client.clone();
             async move {
                 let query = vec![

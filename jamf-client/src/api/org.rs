@@ -102,7 +102,7 @@ impl Client {
     pub fn users(&self) -> PageStream<User> {
         let client = self.clone();
         let classic: Arc<tokio::sync::OnceCell<Vec<ClassicRef>>> = Arc::default();
-        Client::page_stream(move |page| {
+        Client::page_stream("GET /api/v1/users", move |page| {
             let client = client.clone();
             let classic = classic.clone();
             async move {
@@ -173,12 +173,13 @@ impl Client {
     /// A paged `{"totalCount","results"}` listing sorted by id.
     fn simple_pages<T>(&self, segments: &[&'static str], what: &'static str) -> PageStream<T>
     where
-        T: serde::de::DeserializeOwned + Send + 'static,
+        T: serde::de::DeserializeOwned + crate::client::Keyed + Send + 'static,
     {
         const PAGE_SIZE: u32 = 1000;
         let client = self.clone();
         let segments: Vec<&'static str> = segments.to_vec();
-        Client::page_stream(move |page| {
+        let endpoint = format!("GET /{}", segments.join("/"));
+        Client::page_stream(endpoint, move |page| {
             let client = client.clone();
             let segments = segments.clone();
             async move {

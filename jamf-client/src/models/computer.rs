@@ -96,28 +96,28 @@ pub struct ComputerGeneral {
     /// MDM capability.
     pub mdm_capable: Option<MdmCapable>,
     /// Last inventory report.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<0, _>")]
     pub report_date: Option<DateTime<Utc>>,
     /// Last contact (v1–v3 name).
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<1, _>")]
     pub last_contact_time: Option<DateTime<Utc>>,
     /// Last contact (v4 name).
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<2, _>")]
     pub last_contact: Option<DateTime<Utc>>,
     /// Last check-in (v4).
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<3, _>")]
     pub last_check_in: Option<DateTime<Utc>>,
     /// Last iCloud backup.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<4, _>")]
     pub last_cloud_backup_date: Option<DateTime<Utc>>,
     /// Last enrollment.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<5, _>")]
     pub last_enrolled_date: Option<DateTime<Utc>>,
     /// MDM profile expiration.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<6, _>")]
     pub mdm_profile_expiration: Option<DateTime<Utc>>,
     /// First seen (a date).
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<7, _>")]
     pub initial_entry_date: Option<NaiveDate>,
     /// Distribution point name.
     #[serde(deserialize_with = "crate::de::opt_string")]
@@ -342,19 +342,19 @@ pub struct ComputerPurchasing {
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub po_number: Option<String>,
     /// PO date.
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<8, _>")]
     pub po_date: Option<NaiveDate>,
     /// Vendor.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub vendor: Option<String>,
     /// Warranty expiration.
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<9, _>")]
     pub warranty_date: Option<NaiveDate>,
     /// AppleCare id.
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub apple_care_id: Option<String>,
     /// Lease expiration.
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<10, _>")]
     pub lease_date: Option<NaiveDate>,
     /// Purchase price as entered (`"$500"`): text, not a number.
     #[serde(deserialize_with = "crate::de::opt_string")]

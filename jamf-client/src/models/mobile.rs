@@ -142,10 +142,10 @@ pub struct MobileDeviceGeneral {
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub site_id: Option<String>,
     /// Last inventory update.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<11, _>")]
     pub last_inventory_update_date: Option<DateTime<Utc>>,
     /// Last contact.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<12, _>")]
     pub last_contact_date: Option<DateTime<Utc>>,
     /// OS version (`"17.2"`).
     #[serde(deserialize_with = "crate::de::opt_string")]
@@ -172,10 +172,10 @@ pub struct MobileDeviceGeneral {
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub device_ownership_type: Option<String>,
     /// Last enrollment.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<5, _>")]
     pub last_enrolled_date: Option<DateTime<Utc>>,
     /// MDM profile expiration.
-    #[serde(deserialize_with = "crate::de::opt_datetime")]
+    #[serde(deserialize_with = "crate::de::opt_datetime_noted::<13, _>")]
     pub mdm_profile_expiration_date: Option<DateTime<Utc>>,
     /// Time zone.
     #[serde(deserialize_with = "crate::de::opt_string")]
@@ -296,13 +296,13 @@ pub struct MobileDevicePurchasing {
     #[serde(deserialize_with = "crate::de::opt_string")]
     pub purchasing_account: Option<String>,
     /// PO date.
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<8, _>")]
     pub po_date: Option<NaiveDate>,
     /// Warranty expiration.
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<14, _>")]
     pub warranty_expires_date: Option<NaiveDate>,
     /// Lease expiration.
-    #[serde(deserialize_with = "crate::de::opt_date")]
+    #[serde(deserialize_with = "crate::de::opt_date_noted::<15, _>")]
     pub lease_expires_date: Option<NaiveDate>,
     /// Life expectancy in years.
     #[serde(deserialize_with = "crate::de::opt_i64")]

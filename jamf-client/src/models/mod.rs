@@ -206,7 +206,8 @@ pub struct Page<T> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub(crate) struct SearchResults<T> {
-    #[serde(default, deserialize_with = "crate::de::opt_i64")]
+    /// A hint only: a value that is not a usable number is no value.
+    #[serde(default, deserialize_with = "crate::de::lenient_i64")]
     pub(crate) total_count: Option<i64>,
     #[serde(default = "Vec::new", deserialize_with = "crate::de::vec_or_null")]
     pub(crate) results: Vec<T>,

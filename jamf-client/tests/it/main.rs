@@ -9,6 +9,7 @@ mod common;
 mod concurrency;
 mod errors;
 mod fixtures;
+mod hostile;
 mod paging;
 mod paths;
 mod pipeline;

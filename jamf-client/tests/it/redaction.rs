@@ -93,13 +93,14 @@ async fn token_endpoint_errors_show_no_secret() {
     assert!(e.to_string().contains("USER_EXPIRED_PASSWORD"), "{e}");
     assert_error_clean(&e);
 
-    // A malformed token response that holds the token: the decode error
-    // names the path but quotes no value.
+    // A malformed token response that holds the token (cut short after
+    // it): the decode error names the path but quotes no value. (An
+    // unreadable `expires_in` alone is not an error: it is "not said".)
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/oauth/token"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
-            format!(r#"{{"access_token":"{TOKEN}","expires_in":"{TOKEN}"}}"#),
+            format!(r#"{{"access_token":"{TOKEN}","expires_in":["#),
             "application/json",
         ))
         .mount(&server)
@@ -110,7 +111,7 @@ async fn token_endpoint_errors_show_no_secret() {
         .unwrap();
     let e = client.authenticate().await.unwrap_err();
     match &e {
-        Error::Decode(d) => assert_eq!(d.path, "expires_in"),
+        Error::Decode(d) => assert!(d.path.contains("expires_in"), "{}", d.path),
         other => panic!("{other:?}"),
     }
     assert_error_clean(&e);

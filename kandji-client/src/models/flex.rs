@@ -184,9 +184,34 @@ impl<'de> de::DeserializeSeed<'de> for TextSeed {
     }
 }
 
+thread_local! {
+    /// Values the decoders on this thread dropped (field, raw value), until
+    /// [`take_dropped`] takes them: decoding has no other way to report
+    /// them, and one warning per record would flood the log.
+    static DROPPED: std::cell::RefCell<Vec<(&'static str, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn note_dropped(field: &'static str, raw: String) {
+    tracing::debug!(field, %raw, "Kandji sent a value that cannot be read; dropped");
+    DROPPED.with(|d| {
+        let mut d = d.borrow_mut();
+        // Bounded: a listing page (at most 300 devices) is taken whole; notes
+        // no one takes (the client's own calls) stop growing here.
+        if d.len() < 4096 {
+            d.push((field, raw));
+        }
+    });
+}
+
+/// Takes the values decoding on this thread dropped since the last call.
+pub(crate) fn take_dropped() -> Vec<(&'static str, String)> {
+    DROPPED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+}
+
 /// The polymorphic `user` / `assigned_user`: an object when a user is
 /// assigned; `""`, `null`, `[]` or a missing key when not. Any other shape
-/// is treated as "no user" and logged.
+/// is treated as "no user" and noted as a dropped value ([`take_dropped`]).
 pub(crate) fn user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DeviceUser>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
@@ -203,29 +228,30 @@ pub(crate) fn user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DeviceUser>
                 n += 1;
             }
             if n > 0 {
-                tracing::warn!(
-                    items = n,
-                    "Kandji sent a user as a non-empty list; treating it as no user"
-                );
+                note_dropped("user", format!("a list of {n} items"));
             }
             Ok(None)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             if !v.trim().is_empty() {
-                tracing::warn!("Kandji sent a user as a non-empty string; treating it as no user");
+                note_dropped("user", v.chars().take(64).collect());
             }
             Ok(None)
         }
-        fn visit_i64<E: de::Error>(self, _v: i64) -> Result<Self::Value, E> {
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            note_dropped("user", v.to_string());
             Ok(None)
         }
-        fn visit_u64<E: de::Error>(self, _v: u64) -> Result<Self::Value, E> {
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            note_dropped("user", v.to_string());
             Ok(None)
         }
-        fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Self::Value, E> {
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            note_dropped("user", v.to_string());
             Ok(None)
         }
-        fn visit_bool<E: de::Error>(self, _v: bool) -> Result<Self::Value, E> {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            note_dropped("user", v.to_string());
             Ok(None)
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {

@@ -1,6 +1,6 @@
 //! The device listing (offset pages), single device, details, apps, ids in paths.
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kandji_client::{DeviceQuery, Platform, USER_AGENT_VALUE};
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -119,13 +119,26 @@ async fn a_server_ignoring_offset_does_not_loop_forever() {
         .expect(2)
         .mount(&server)
         .await;
-    let n = client(&server)
+    let results: Vec<_> = client(&server)
         .devices(DeviceQuery::new().page_size(2))
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("devices")
-        .len();
-    assert_eq!(n, 2);
+        .collect()
+        .await;
+    // The two devices, then the error that says why the listing stopped.
+    assert_eq!(results.len(), 3);
+    assert!(results[..2].iter().all(Result::is_ok));
+    let err = results[2].as_ref().expect_err("NoProgress");
+    assert!(
+        matches!(err, kandji_client::Error::NoProgress(_)),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), mdm_mapping::SourceErrorKind::NoProgress);
+    assert_eq!(
+        err.to_string(),
+        "kandji GET /api/v1/devices: the page at offset 2 brought no record that earlier pages \
+         had not already listed; stopped the listing there rather than request pages that bring \
+         nothing (the server's paging is broken; the records listed before it were read; try \
+         again later, or report it to kandji)"
+    );
 }
 
 #[tokio::test]
@@ -266,4 +279,72 @@ async fn ids_are_sent_as_one_encoded_path_segment() {
     ] {
         assert!(e.is_not_found(), "{e}");
     }
+}
+
+/// The `DeviceSource` path `mdm devices --vendor kandji` uses: a server that
+/// ignores `offset` and serves the same full page every time costs exactly
+/// one wasted request (with a lookahead of `n > 1`, at most the `n` pages
+/// it had asked for ahead), then a NoProgress error.
+#[tokio::test]
+async fn the_device_source_stops_a_server_ignoring_offset_after_one_wasted_request() {
+    use kandji_client::KandjiSource;
+    use mdm_mapping::{DeviceSource, SourceErrorKind};
+    for lookahead in [0, 1, 3] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/devices"))
+            .respond_with(common::json(devices("same", 0..2)))
+            .expect(2..=(lookahead.max(1) + 1) as u64)
+            .mount(&server)
+            .await;
+        let source = KandjiSource::new(client(&server))
+            .with_query(DeviceQuery::new().page_size(2).ordering("device_id"))
+            .with_lookahead(lookahead);
+        let results: Vec<_> = source.pages(None).collect().await;
+        assert_eq!(results.len(), 2, "lookahead {lookahead}");
+        assert_eq!(results[0].as_ref().expect("first page").devices.len(), 2);
+        let err = results[1].as_ref().expect_err("NoProgress");
+        assert_eq!(err.kind(), SourceErrorKind::NoProgress);
+        assert!(
+            err.to_string()
+                .contains("kandji GET /api/v1/devices: the page at cursor 2 brought no record"),
+            "{err}"
+        );
+        drop(results);
+        server.verify().await;
+    }
+}
+
+/// Values that cannot be read are counted per field, not dropped silently
+/// and not logged once per record.
+#[tokio::test]
+async fn the_source_counts_dropped_values_per_field() {
+    use kandji_client::KandjiSource;
+    use mdm_mapping::DeviceSource;
+    let server = MockServer::start().await;
+    let mut listed = devices("d", 0..3);
+    for d in &mut listed {
+        d["first_enrollment"] = json!("the day before yesterday");
+        d["user"] = json!("someone");
+    }
+    listed[0]["user"] = json!({"id": "u1", "email": "not-an-email"});
+    Mock::given(method("GET"))
+        .and(path("/api/v1/devices"))
+        .respond_with(common::json(listed))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let source = KandjiSource::new(client(&server));
+    let pages: Vec<_> = source.pages(None).try_collect().await.expect("pages");
+    assert_eq!(pages[0].devices.len(), 3);
+    let dropped = source.dropped_values();
+    assert_eq!(
+        dropped.summary(),
+        "6 values (kandji.first_enrollment: 3, kandji.user: 2, kandji.user_email: 1)"
+    );
+    assert_eq!(
+        dropped.snapshot()["kandji.first_enrollment"].examples,
+        ["the day before yesterday"]
+    );
+    assert_eq!(dropped.to_json()["kandji.user"], 2);
 }

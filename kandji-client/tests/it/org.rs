@@ -1,6 +1,6 @@
 //! Users (cursor paging on a foreign `next` host), blueprints, tags.
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kandji_client::UserQuery;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param, query_param_is_missing};
@@ -93,12 +93,16 @@ async fn a_users_cursor_repeated_by_the_server_stops_the_listing() {
         .expect(2)
         .mount(&server)
         .await;
-    let users: Vec<_> = client(&server)
-        .users(UserQuery::new())
-        .try_collect()
-        .await
-        .expect("users");
-    assert_eq!(users.len(), 2);
+    let results: Vec<_> = client(&server).users(UserQuery::new()).collect().await;
+    // The one user, then the error (the repeated page is not followed).
+    assert_eq!(results.len(), 2, "{results:?}");
+    let err = results[1].as_ref().expect_err("NoProgress");
+    assert_eq!(err.kind(), mdm_mapping::SourceErrorKind::NoProgress);
+    assert!(
+        err.to_string()
+            .contains("kandji GET /api/v1/users: the page at cursor again brought no record"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
