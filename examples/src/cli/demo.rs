@@ -170,6 +170,7 @@ pub(super) async fn simulate(args: &SimulateArgs) -> Result<(), CliError> {
     let config = SimulatorConfig {
         fleet: FleetConfig {
             devices: args.devices,
+            seed: args.seed.unwrap_or(FleetConfig::default().seed),
             ..FleetConfig::default()
         },
         latency: Duration::from_millis(args.latency_ms),

@@ -200,6 +200,10 @@ pub struct SimulateArgs {
     /// numbers, deterministically for SEED.
     #[arg(long, value_name = "SEED")]
     pub chaos: Option<u64>,
+    /// Seed of the generated fleet: different seeds give fleets with
+    /// different devices (several tenants).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// Endpoint and credential flags; each overrides its environment variable.

@@ -121,6 +121,13 @@ fn register(source: Box<dyn DeviceSource>) -> Box<dyn DeviceSource> {
     Box::new(Shared(source))
 }
 
+/// `MDM_CLIENT_RATE_LIMITS=off`: no client-side pacing of Kandji and ABM
+/// requests, for a local simulator or a benchmark. A real tenant still
+/// enforces its own limits (and answers 429, which is honoured).
+fn client_limits_off() -> bool {
+    env("MDM_CLIENT_RATE_LIMITS").is_some_and(|v| v.eq_ignore_ascii_case("off"))
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -197,11 +204,13 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
                 Some(u) => u.clone(),
                 None => need("KANDJI_URL", vendor)?,
             };
-            let client = kandji_client::KandjiClient::builder()
+            let mut builder = kandji_client::KandjiClient::builder()
                 .tenant(url)
-                .token(need("KANDJI_TOKEN", vendor)?)
-                .build()
-                .map_err(|e| config(&e))?;
+                .token(need("KANDJI_TOKEN", vendor)?);
+            if client_limits_off() {
+                builder = builder.rate_limits(kandji_client::RateLimits::unlimited());
+            }
+            let client = builder.build().map_err(|e| config(&e))?;
             let mut source = client.device_source();
             if let Some(n) = page_size {
                 source = source.with_query(
@@ -229,6 +238,9 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
             }
             if let Some(u) = creds.abm_token_url.clone().or_else(|| env("ABM_TOKEN_URL")) {
                 builder = builder.token_url(u);
+            }
+            if client_limits_off() {
+                builder = builder.rate_limit(None);
             }
             let client = builder.build().map_err(|e| config(&e))?;
             let mut source = client.device_source();

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The stores measured through the `mdm` binary users run, against the vendor
+# simulator in its own process (`mdm simulate`), client-side rate limits off
+# (MDM_CLIENT_RATE_LIMITS=off; the server is local):
+#
+#   - fetch-only: `mdm devices --vendor V --format jsonl > /dev/null` for
+#     ABM, Jamf and Kandji in turn (what a sync reads, nothing written);
+#   - first sync and no-change resync into SQLite and into PostgreSQL;
+#   - one worker syncing one tenant, then 4 workers syncing 4 tenants at
+#     once, into one PostgreSQL database.
+#
+# Each run under /usr/bin/time: wall, user+system CPU, peak RSS. Ratios are
+# to fetch-only (syncs) and to one worker (workers).
+#
+# Usage: scripts/store-bench.sh [--quick]
+#   DEVICES (default 100000; --quick 10000), TENANT_DEVICES (25000; --quick 2500),
+#   MDM_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+if [ $quick = 1 ]; then
+  DEVICES=${DEVICES:-10000}
+  TENANT_DEVICES=${TENANT_DEVICES:-2500}
+else
+  DEVICES=${DEVICES:-100000}
+  TENANT_DEVICES=${TENANT_DEVICES:-25000}
+fi
+PG=${MDM_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+export MDM_CLIENT_RATE_LIMITS=off
+
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+command -v psql >/dev/null || { echo "needs psql (apt-get install postgresql-client)" >&2; exit 1; }
+
+cargo build --release --locked -p mdm-examples --bin mdm >&2
+MDM=$PWD/target/release/mdm
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for s in bench_first bench_w1 bench_w4; do
+    psql "$PG" -qc "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_sim NAME DEVICES SEED: a simulator process; its export block in $work/NAME.env
+start_sim() {
+  "$MDM" simulate --devices "$2" --seed "$3" >"$work/$1.out" 2>"$work/$1.err" &
+  pids+=($!)
+  for _ in $(seq 1 600); do
+    if grep -q '^export ABM_PRIVATE_KEY' "$work/$1.out" 2>/dev/null; then
+      grep '^export' "$work/$1.out" >"$work/$1.env"
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "simulator $1 did not start: $(cat "$work/$1.err")" >&2
+  exit 1
+}
+
+# timed NAME ENV CMD...: runs CMD with the simulator's environment under
+# /usr/bin/time; prints "wall cpu peak_mib"
+timed() {
+  local name=$1 envf=$2
+  shift 2
+  ( set -a; . "$envf"; set +a
+    /usr/bin/time -f '%e %U %S %M' -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.log" ) \
+    || { echo "$name failed: $(tail -3 "$work/$name.log")" >&2; exit 1; }
+  awk '{printf "%.2f %.2f %.1f\n", $1, $2 + $3, $4 / 1024}' "$work/$name.time"
+}
+
+pgcount() {
+  psql "$PG" -qAtc "SELECT (SELECT COUNT(*) FROM $1.assets) || ' assets, ' || (SELECT COUNT(*) FROM $1.employees) || ' employees'"
+}
+
+row() { printf '| %s | %s | %s | %s | %s | %s |\n' "$@"; }
+
+echo "# store bench: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), $DEVICES devices, tenants of $TENANT_DEVICES"
+echo
+start_sim main "$DEVICES" 7
+
+# fetch-only: the three listings one after another, as a sync reads them
+fw=0; fc=0; fm=0
+for v in abm jamf kandji; do
+  read -r w c m < <(timed "fetch-$v" "$work/main.env" "$MDM" devices --vendor "$v" --format jsonl)
+  fw=$(echo "$fw + $w" | bc); fc=$(echo "$fc + $c" | bc)
+  fm=$(echo "if ($m > $fm) $m else $fm" | bc)
+done
+
+echo "| run | wall s | CPU s | peak RSS MiB | wall ÷ fetch-only | target |"
+echo "|---|---|---|---|---|---|"
+row "fetch-only (mdm devices ×3, jsonl to /dev/null)" "$fw" "$fc" "$fm" "1.00" ""
+
+measure() { # NAME DB TARGET
+  read -r w c m < <(timed "$1" "$work/main.env" "$MDM" sync --db "$2" --format json)
+  row "$1" "$w" "$c" "$m" "$(echo "scale=2; $w / $fw" | bc)" "$3"
+}
+measure "first sync, SQLite" "$work/inv.db" "≤ 3"
+measure "no-change resync, SQLite" "$work/inv.db" "≤ 1.5"
+psql "$PG" -qc "DROP SCHEMA IF EXISTS bench_first CASCADE" >/dev/null
+measure "first sync, PostgreSQL" "$PG?schema=bench_first" "≤ 3"
+measure "no-change resync, PostgreSQL" "$PG?schema=bench_first" "≤ 1.5"
+echo
+echo "SQLite: $(sqlite3 "$work/inv.db" 'SELECT COUNT(*) FROM assets' 2>/dev/null || echo '?') assets; PostgreSQL: $(pgcount bench_first)"
+kill "${pids[0]}" 2>/dev/null || true
+
+# 4 tenants (4 simulators, fleets of other seeds) into one PostgreSQL database
+for t in 1 2 3 4; do start_sim "t$t" "$TENANT_DEVICES" "$((100 + t))"; done
+psql "$PG" -qc "DROP SCHEMA IF EXISTS bench_w1 CASCADE; DROP SCHEMA IF EXISTS bench_w4 CASCADE" >/dev/null
+read -r w1 c1 m1 < <(timed w1 "$work/t1.env" "$MDM" sync --db "$PG?schema=bench_w1" --format json)
+# the schema exists before the workers start, as in a running deployment
+"$MDM" dedupe --db "$PG?schema=bench_w4" --format json >/dev/null
+start=$(date +%s.%N)
+workers=()
+for t in 1 2 3 4; do
+  timed "w4-$t" "$work/t$t.env" "$MDM" sync --db "$PG?schema=bench_w4" --format json >"$work/w4-$t.res" &
+  workers+=($!)
+done
+for j in "${workers[@]}"; do wait "$j"; done
+end=$(date +%s.%N)
+w4=$(echo "$end - $start" | bc)
+echo
+echo "| run | wall s | ratio to one worker | target |"
+echo "|---|---|---|---|"
+printf '| one worker, one tenant of %s devices | %.2f | 1.00 | |\n' "$TENANT_DEVICES" "$w1"
+printf '| 4 workers, 4 tenants at once | %.2f | %.2f | ≤ 1.5 |\n' "$w4" "$(echo "scale=3; $w4 / $w1" | bc)"
+for t in 1 2 3 4; do echo "worker $t: $(cat "$work/w4-$t.res") (wall CPU peak)"; done
+echo "one worker: $(pgcount bench_w1); four workers: $(pgcount bench_w4)"
