@@ -46,9 +46,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_sim NAME DEVICES SEED: a simulator process; its export block in $work/NAME.env
+# start_sim NAME DEVICES SEED [JAMF_FIRST_ID]: a simulator process; its export block in $work/NAME.env
 start_sim() {
-  "$MDM" simulate --devices "$2" --seed "$3" >"$work/$1.out" 2>"$work/$1.err" &
+  "$MDM" simulate --devices "$2" --seed "$3" --jamf-first-id "${4:-0}" >"$work/$1.out" 2>"$work/$1.err" &
   pids+=($!)
   for _ in $(seq 1 600); do
     if grep -q '^export ABM_PRIVATE_KEY' "$work/$1.out" 2>/dev/null; then
@@ -107,8 +107,11 @@ echo
 echo "SQLite: $(sqlite3 "$work/inv.db" 'SELECT COUNT(*) FROM assets' 2>/dev/null || echo '?') assets; PostgreSQL: $(pgcount bench_first)"
 kill "${pids[0]}" 2>/dev/null || true
 
-# 4 tenants (4 simulators, fleets of other seeds) into one PostgreSQL database
-for t in 1 2 3 4; do start_sim "t$t" "$TENANT_DEVICES" "$((100 + t))"; done
+# 4 tenants (4 simulators, fleets of other seeds) into one PostgreSQL database.
+# Their Jamf ids do not overlap: with the default mapping, Jamf ids are not
+# qualified by server, so two Jamf servers both numbering from 1 would be
+# matched to each other's assets (see the README, "Several tenants").
+for t in 1 2 3 4; do start_sim "t$t" "$TENANT_DEVICES" "$((100 + t))" "$((t * 10000000))"; done
 psql "$PG" -qc "DROP SCHEMA IF EXISTS bench_w1 CASCADE; DROP SCHEMA IF EXISTS bench_w4 CASCADE" >/dev/null
 read -r w1 c1 m1 < <(timed w1 "$work/t1.env" "$MDM" sync --db "$PG?schema=bench_w1" --format json)
 # the schema exists before the workers start, as in a running deployment

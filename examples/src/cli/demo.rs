@@ -171,6 +171,7 @@ pub(super) async fn simulate(args: &SimulateArgs) -> Result<(), CliError> {
         fleet: FleetConfig {
             devices: args.devices,
             seed: args.seed.unwrap_or(FleetConfig::default().seed),
+            jamf_first_id: args.jamf_first_id,
             ..FleetConfig::default()
         },
         latency: Duration::from_millis(args.latency_ms),

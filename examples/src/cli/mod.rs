@@ -204,6 +204,10 @@ pub struct SimulateArgs {
     /// different devices (several tenants).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Jamf ids start after this number (a second simulated Jamf server
+    /// whose ids do not overlap the first's).
+    #[arg(long, default_value_t = 0)]
+    pub jamf_first_id: u32,
 }
 
 /// Endpoint and credential flags; each overrides its environment variable.

@@ -97,6 +97,9 @@ pub struct FleetConfig {
     pub jamf_share: f64,
     /// Share of managed Macs enrolled in both Jamf and Kandji (a migration).
     pub migration_share: f64,
+    /// Jamf ids start after this number (computers and mobile devices):
+    /// several simulated Jamf servers whose ids do not overlap.
+    pub jamf_first_id: u32,
     /// Number of Jamf Macs with two Jamf computer records (re-enrolled).
     pub jamf_reenrolled: usize,
     /// Share of devices without a user.
@@ -115,6 +118,7 @@ impl Default for FleetConfig {
             migration_share: 0.03,
             jamf_reenrolled: 1,
             unassigned_share: 0.15,
+            jamf_first_id: 0,
         }
     }
 }
@@ -1160,7 +1164,7 @@ impl Fleet {
         // Jamf ids: computers and mobile devices have separate id spaces, with
         // gaps (deleted records). A re-enrolled Mac's new record comes last.
         let mut id_rng = SplitMix64::new(mix(seed, 0x1D));
-        let (mut next_computer, mut next_mobile) = (0u32, 0u32);
+        let (mut next_computer, mut next_mobile) = (config.jamf_first_id, config.jamf_first_id);
         let step = |next: &mut u32, rng: &mut SplitMix64| {
             *next += 1 + u32::from(rng.chance(0.1)) * (1 + rng.below(3) as u32);
             *next
