@@ -9,9 +9,12 @@
 //!
 //! # Schema
 //!
-//! The same tables as the [SQLite store](super::sqlite) (`assets`,
-//! `asset_fields`, `asset_claims`, `employees`, `employee_emails`,
-//! `email_claims`, `claim_duplicates`, `meta`), in the schema named by the
+//! The tables of the [SQLite store](super::sqlite), but for the fields:
+//! each asset's fields are one JSON document, `assets.fields` (`JSONB`,
+//! field name → value), written whole, so a sync writes one row per asset
+//! rather than one per field. `asset_claims`, `employees`,
+//! `employee_emails`, `email_claims`, `claim_duplicates` and `meta` are as
+//! in SQLite. They live in the schema named by the
 //! URL's `schema=` parameter (default `public`), created and migrated when
 //! the store connects (under an advisory lock, so workers starting together
 //! do not race). `asset_claims` has the primary key `(field, value)` and
@@ -360,13 +363,9 @@ impl PgStore {
                 "SET LOCAL search_path = {s};
                  CREATE TABLE IF NOT EXISTS assets (
                      id BIGSERIAL PRIMARY KEY,
+                     fields JSONB NOT NULL DEFAULT '{{}}',
                      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
                      updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
-                 CREATE TABLE IF NOT EXISTS asset_fields (
-                     asset_id BIGINT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
-                     field TEXT NOT NULL,
-                     value TEXT NOT NULL,
-                     PRIMARY KEY (asset_id, field));
                  CREATE TABLE IF NOT EXISTS asset_claims (
                      field TEXT NOT NULL,
                      value TEXT NOT NULL,
@@ -534,16 +533,15 @@ async fn rebuild_claims(
         .collect();
     let rows = tx
         .query(
-            "SELECT asset_id, field, value FROM asset_fields WHERE field = ANY($1) ORDER BY asset_id",
+            "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text FROM assets ORDER BY id",
             &[&wanted],
         )
         .await?;
     let mut by_asset: BTreeMap<i64, Fields> = BTreeMap::new();
     for r in &rows {
         let id: i64 = r.get(0);
-        let field: String = r.get(1);
-        let value: String = r.get(2);
-        by_asset.entry(id).or_default().set(&field, decode(&value));
+        let doc: String = r.get(1);
+        by_asset.insert(id, fields_of(&doc));
     }
     let mut holder: HashMap<Claim, i64> = HashMap::new();
     let (mut f, mut v, mut a) = (Vec::new(), Vec::new(), Vec::new());
@@ -615,17 +613,6 @@ async fn rebuild_claims(
         .await?;
     }
     Ok(())
-}
-
-fn encode(v: &Value) -> String {
-    v.to_json().to_string()
-}
-
-fn decode(s: &str) -> Option<Value> {
-    serde_json::from_str::<serde_json::Value>(s)
-        .ok()
-        .as_ref()
-        .and_then(Value::from_json)
 }
 
 fn is_retryable(e: &tokio_postgres::Error) -> bool {
@@ -948,32 +935,22 @@ async fn write_once(
             .filter(|k| !create_failed.contains_key(k))
             .collect();
         let ids: Vec<i64> = ok.iter().map(|k| create_ids[*k]).collect();
+        let docs: Vec<String> = ok
+            .iter()
+            .map(|k| {
+                // The last write of a field wins, as in the other stores.
+                let mut f = Fields::new();
+                for w in &creates[*k].1 {
+                    f.remove(&w.field);
+                    f.set(&w.field, w.value.as_ref().map(|v| v.expose()));
+                }
+                doc_of(&f)
+            })
+            .collect();
         if !ids.is_empty() {
             tx.execute(
-                "INSERT INTO assets (id) SELECT unnest($1::bigint[])",
-                &[&ids],
-            )
-            .await?;
-        }
-        let (mut fa, mut ff, mut fv) = (Vec::new(), Vec::new(), Vec::new());
-        for k in &ok {
-            let mut seen = HashSet::new();
-            // The last write of a field wins, as in the other stores.
-            for w in creates[*k].1.iter().rev() {
-                if !seen.insert(w.field.as_str()) {
-                    continue;
-                }
-                if let Some(v) = &w.value {
-                    fa.push(create_ids[*k]);
-                    ff.push(w.field.clone());
-                    fv.push(encode(&v.expose()));
-                }
-            }
-        }
-        if !fa.is_empty() {
-            tx.execute(
-                "INSERT INTO asset_fields (asset_id, field, value) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])",
-                &[&fa, &ff, &fv],
+                "INSERT INTO assets (id, fields) SELECT w.id, w.doc::jsonb FROM unnest($1::bigint[], $2::text[]) AS w(id, doc)",
+                &[&ids, &docs],
             )
             .await?;
         }
@@ -1000,28 +977,19 @@ async fn write_once(
     targets.sort_unstable();
     targets.dedup();
     if !targets.is_empty() {
-        let existing: HashSet<i64> = tx
-            .query(
-                "SELECT id FROM assets WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-                &[&targets],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
         let mut current: HashMap<i64, Fields> = HashMap::new();
         for r in tx
             .query(
-                "SELECT asset_id, field, value FROM asset_fields WHERE asset_id = ANY($1)",
+                "SELECT id, fields::text FROM assets WHERE id = ANY($1) ORDER BY id FOR UPDATE",
                 &[&targets],
             )
             .await?
         {
             let id: i64 = r.get(0);
-            let field: String = r.get(1);
-            let value: String = r.get(2);
-            current.entry(id).or_default().set(&field, decode(&value));
+            let doc: String = r.get(1);
+            current.insert(id, fields_of(&doc));
         }
+        let existing: HashSet<i64> = current.keys().copied().collect();
         // Per asset: its writes in order, the fields after them, deleted or not.
         struct Work {
             items: Vec<usize>,
@@ -1158,9 +1126,7 @@ async fn write_once(
             }
         }
         // Fields and rows.
-        let (mut da, mut df) = (Vec::new(), Vec::new());
-        let (mut ia, mut ifl, mut iv) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut deleted, mut touched) = (Vec::new(), Vec::new());
+        let (mut touched, mut docs, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
         for (n, wk) in &work {
             if wk.failed.is_some() {
                 continue;
@@ -1169,41 +1135,16 @@ async fn write_once(
                 deleted.push(*n);
                 continue;
             }
-            let mut fields: Vec<&String> = wk.written.iter().collect();
-            fields.sort();
-            fields.dedup();
-            if fields.is_empty() {
+            if wk.written.is_empty() {
                 continue;
             }
             touched.push(*n);
-            for f in fields {
-                da.push(*n);
-                df.push(f.clone());
-                if let Some(v) = wk.after.get(f) {
-                    ia.push(*n);
-                    ifl.push(f.clone());
-                    iv.push(encode(v));
-                }
-            }
-        }
-        if !da.is_empty() {
-            tx.execute(
-                "DELETE FROM asset_fields f USING unnest($1::bigint[], $2::text[]) AS w(asset_id, field) WHERE f.asset_id = w.asset_id AND f.field = w.field",
-                &[&da, &df],
-            )
-            .await?;
-        }
-        if !ia.is_empty() {
-            tx.execute(
-                "INSERT INTO asset_fields (asset_id, field, value) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])",
-                &[&ia, &ifl, &iv],
-            )
-            .await?;
+            docs.push(doc_of(&wk.after));
         }
         if !touched.is_empty() {
             tx.execute(
-                "UPDATE assets SET updated_at = now() WHERE id = ANY($1)",
-                &[&touched],
+                "UPDATE assets SET fields = w.doc::jsonb, updated_at = now() FROM unnest($1::bigint[], $2::text[]) AS w(id, doc) WHERE assets.id = w.id",
+                &[&touched, &docs],
             )
             .await?;
         }
@@ -1272,10 +1213,7 @@ impl Store for PgStore {
         let run = async {
             let client = self.client().await?;
             let rows = client
-                .query(
-                    "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id ORDER BY a.id",
-                    &[],
-                )
+                .query("SELECT id, fields::text FROM assets ORDER BY id", &[])
                 .await?;
             let assets = read_assets(&rows);
             let employees = read_employees(&client).await?;
@@ -1289,9 +1227,14 @@ impl Store for PgStore {
         let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         let run = async {
             let client = self.client().await?;
+            // A sync starts here: make sure the planner's statistics know
+            // how big the inventory is, or the per-batch lookups by id that
+            // follow scan every field of every asset (a first sync of a
+            // large fleet leaves the tables unanalyzed for a while).
+            analyze_if_stale(&client).await?;
             let rows = client
                 .query(
-                    "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id AND f.field = ANY($1) ORDER BY a.id",
+                    "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text FROM assets ORDER BY id",
                     &[&fields],
                 )
                 .await?;
@@ -1309,7 +1252,7 @@ impl Store for PgStore {
             let client = self.client().await?;
             let rows = client
                 .query(
-                    "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id WHERE a.id = ANY($1) ORDER BY a.id",
+                    "SELECT id, fields::text FROM assets WHERE id = ANY($1) ORDER BY id",
                     &[&wanted],
                 )
                 .await?;
@@ -1422,27 +1365,57 @@ impl Store for PgStore {
     }
 }
 
+/// Runs `ANALYZE` on the inventory's tables when a tenth or more of their
+/// rows changed since they were last analyzed (or they never were).
+async fn analyze_if_stale(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    let stale: bool = client
+        .query_one(
+            "SELECT COALESCE(bool_or(last_analyze IS NULL AND last_autoanalyze IS NULL AND n_live_tup > 1000
+                                     OR n_mod_since_analyze > GREATEST(1000, n_live_tup / 10)), false)
+             FROM pg_stat_user_tables
+             WHERE relid IN ('assets'::regclass, 'asset_claims'::regclass)",
+            &[],
+        )
+        .await?
+        .get(0);
+    if stale {
+        tracing::debug!("analyzing the inventory's tables");
+        client.batch_execute("ANALYZE assets, asset_claims").await?;
+    }
+    Ok(())
+}
+
 fn read_assets(rows: &[tokio_postgres::Row]) -> Vec<Asset> {
-    let mut assets: Vec<Asset> = Vec::new();
-    let mut current: Option<(i64, Fields)> = None;
-    for row in rows {
-        let id: i64 = row.get(0);
-        let field: Option<String> = row.get(1);
-        let value: Option<String> = row.get(2);
-        if current.as_ref().map(|(c, _)| *c) != Some(id) {
-            if let Some((cid, f)) = current.take() {
-                assets.push(Asset::new(cid.to_string(), f));
-            }
-            current = Some((id, Fields::new()));
-        }
-        if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
-            fields.set(&field, decode(&value));
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.get(0);
+            let doc: String = r.get(1);
+            Asset::new(id.to_string(), fields_of(&doc))
+        })
+        .collect()
+}
+
+/// An asset's fields as the JSON object kept in `assets.fields`.
+fn doc_of(fields: &Fields) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_json()))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// The fields of `assets.fields`; values that are no value are left out.
+fn fields_of(doc: &str) -> Fields {
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(doc) {
+        Ok(map) => map
+            .iter()
+            .filter_map(|(k, v)| Value::from_json(v).map(|v| (k.clone(), v)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "an asset's fields are not a JSON object; read as empty");
+            Fields::new()
         }
     }
-    if let Some((cid, f)) = current {
-        assets.push(Asset::new(cid.to_string(), f));
-    }
-    assets
 }
 
 async fn read_employees(
