@@ -116,6 +116,8 @@ psql "$PG" -qc "DROP SCHEMA IF EXISTS bench_w1 CASCADE; DROP SCHEMA IF EXISTS be
 read -r w1 c1 m1 < <(timed w1 "$work/t1.env" "$MDM" sync --db "$PG?schema=bench_w1" --format json)
 # the schema exists before the workers start, as in a running deployment
 "$MDM" dedupe --db "$PG?schema=bench_w4" --format json >/dev/null
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+read -r b0 t0 < <(busy)
 start=$(date +%s.%N)
 workers=()
 for t in 1 2 3 4; do
@@ -124,11 +126,14 @@ for t in 1 2 3 4; do
 done
 for j in "${workers[@]}"; do wait "$j"; done
 end=$(date +%s.%N)
+read -r b1 t1 < <(busy)
 w4=$(echo "$end - $start" | bc)
+busy_share=$(echo "scale=2; ($b1 - $b0) / ($t1 - $t0)" | bc)
 echo
 echo "| run | wall s | ratio to one worker | target |"
 echo "|---|---|---|---|"
 printf '| one worker, one tenant of %s devices | %.2f | 1.00 | |\n' "$TENANT_DEVICES" "$w1"
 printf '| 4 workers, 4 tenants at once | %.2f | %.2f | ≤ 1.5 |\n' "$w4" "$(echo "scale=3; $w4 / $w1" | bc)"
 for t in 1 2 3 4; do echo "worker $t: $(cat "$work/w4-$t.res") (wall CPU peak)"; done
+echo "all $(nproc) cores busy $busy_share of the time the 4 workers ran (mdm, simulators and PostgreSQL together)"
 echo "one worker: $(pgcount bench_w1); four workers: $(pgcount bench_w4)"

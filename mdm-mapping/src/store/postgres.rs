@@ -1149,6 +1149,15 @@ async fn write_once(
             .await?;
         }
         if !deleted.is_empty() {
+            // A duplicate merged away is no longer one to report.
+            let names: Vec<String> = deleted.iter().map(|n| format!("asset {n}")).collect();
+            tx.execute(
+                "DELETE FROM claim_duplicates WHERE other = ANY($1)",
+                &[&names],
+            )
+            .await?;
+        }
+        if !deleted.is_empty() {
             tx.execute("DELETE FROM assets WHERE id = ANY($1)", &[&deleted])
                 .await?;
         }

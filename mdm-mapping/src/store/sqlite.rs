@@ -675,6 +675,11 @@ fn write_asset(
             let current = asset_fields(tx, n)?;
             expectations_hold(&record, &current, expect)?;
             tx.execute("DELETE FROM asset_claims WHERE asset_id = ?1", params![n])?;
+            // A duplicate merged away is no longer one to report.
+            tx.execute(
+                "DELETE FROM claim_duplicates WHERE other = ?1",
+                params![format!("asset {n}")],
+            )?;
             tx.execute("DELETE FROM asset_fields WHERE asset_id = ?1", params![n])?;
             tx.execute("DELETE FROM assets WHERE id = ?1", params![n])?;
             Ok(id.clone())
