@@ -171,12 +171,16 @@ async fn four_processes_at_once(db: String, reference: String) {
     })
     .await
     .expect("join");
-    let mut created = 0;
+    let (mut created, mut retried) = (0, 0);
     for o in &outputs {
         ok(o);
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
         created += doc["summary"]["create"].as_u64().unwrap_or(0);
+        retried += doc["retried"]
+            .as_u64()
+            .expect("the outcome counts re-planned writes");
     }
+    eprintln!("{retried} writes re-planned across the four runs");
     // Together they report each device created once: the losers of a race
     // report an update or unchanged, not a second create.
     assert_eq!(

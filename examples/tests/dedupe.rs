@@ -159,3 +159,38 @@ fn dedupe_of_a_missing_file_creates_nothing() {
     assert_eq!(o["groups"], serde_json::json!([]));
     assert!(!path.exists());
 }
+
+/// The database can come from `MDM_DATABASE_URL`, and a PostgreSQL
+/// password in it never reaches the output, even at debug verbosity.
+#[test]
+fn the_database_comes_from_the_environment_and_its_password_stays_secret() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("env.db");
+    seeded(&path);
+    let o = Command::new(env!("CARGO_BIN_EXE_mdm"))
+        .args(["dedupe", "--format", "json"])
+        .env_clear()
+        .env("MDM_DATABASE_URL", &path)
+        .output()
+        .expect("mdm runs");
+    assert_eq!(json(&o)["groups"].as_array().map(Vec::len), Some(1));
+
+    // Nothing listens on port 1: the connection fails, naming the server.
+    let o = Command::new(env!("CARGO_BIN_EXE_mdm"))
+        .args(["-vv", "dedupe", "--format", "json"])
+        .env_clear()
+        .env(
+            "MDM_DATABASE_URL",
+            "postgres://mdm:Sup3rSecretPw@127.0.0.1:1/inventory?sslmode=prefer",
+        )
+        .output()
+        .expect("mdm runs");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("127.0.0.1:1"), "{all}");
+    assert!(!all.contains("Sup3rSecretPw"), "{all}");
+}

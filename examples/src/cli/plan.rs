@@ -240,10 +240,33 @@ impl PlanStream {
         dropped: Option<&DroppedValues>,
         out: &mut impl Write,
     ) -> Result<(), CliError> {
+        self.finish_with(rest, dropped, 0, out)
+    }
+
+    /// [`finish_dropped`](Self::finish_dropped), saying how many writes lost
+    /// a race with another sync and were planned again (`"retried"` in the
+    /// JSON, a line under the table's summary when there were any).
+    pub fn finish_with(
+        self,
+        rest: &Plan,
+        dropped: Option<&DroppedValues>,
+        retried: usize,
+        out: &mut impl Write,
+    ) -> Result<(), CliError> {
         let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
         match self.format {
             DocFormat::Table => {
-                write!(out, "{}", render_table(&rest.summary, self.rows, dropped)).map_err(io)
+                let table = render_table(&rest.summary, self.rows, dropped);
+                if retried == 0 {
+                    return write!(out, "{table}").map_err(io);
+                }
+                // Under the summary line, before the rows.
+                let (first, rows) = table.split_once('\n').unwrap_or((table.as_str(), ""));
+                write!(
+                    out,
+                    "{first}\nre-planned {retried} writes another sync got to first\n{rows}"
+                )
+                .map_err(io)
             }
             DocFormat::Json => {
                 let encode = |e: serde_json::Error| {
@@ -252,6 +275,9 @@ impl PlanStream {
                 let mut value = serde_json::to_value(rest).map_err(encode)?;
                 if let (Some(d), Some(map)) = (dropped, value.as_object_mut()) {
                     map.insert("dropped".into(), d.to_json());
+                }
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("retried".into(), serde_json::json!(retried));
                 }
                 let mut file = self
                     .spool

@@ -73,7 +73,8 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
     built
         .iter()
         .for_each(|s| dropped.merge(&s.dropped_values()));
-    printer.finish_dropped(&outcome.plan, Some(&dropped), out)?;
+    let retried = outcome.report.as_ref().map_or(0, |r| r.retried);
+    printer.finish_with(&outcome.plan, Some(&dropped), retried, out)?;
     outcome.into_result()
 }
 
