@@ -531,12 +531,8 @@ async fn rebuild_claims(
         .chain(["asset_type"])
         .map(str::to_string)
         .collect();
-    let rows = tx
-        .query(
-            "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text FROM assets ORDER BY id",
-            &[&wanted],
-        )
-        .await?;
+    let (sql, params) = subset_query(&wanted);
+    let rows = tx.query(&sql, &params).await?;
     let mut by_asset: BTreeMap<i64, Fields> = BTreeMap::new();
     for r in &rows {
         let id: i64 = r.get(0);
@@ -1241,12 +1237,8 @@ impl Store for PgStore {
             // follow scan every field of every asset (a first sync of a
             // large fleet leaves the tables unanalyzed for a while).
             analyze_if_stale(&client).await?;
-            let rows = client
-                .query(
-                    "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text FROM assets ORDER BY id",
-                    &[&fields],
-                )
-                .await?;
+            let (sql, params) = subset_query(&fields);
+            let rows = client.query(&sql, &params).await?;
             let assets = read_assets(&rows);
             let employees = read_employees(&client).await?;
             Ok::<_, BoxError>(Inventory { assets, employees })
@@ -1372,6 +1364,37 @@ impl Store for PgStore {
         };
         run.await.map_err(fail)
     }
+}
+
+/// Every asset's id with only the named fields: `jsonb_build_object` over
+/// the names (one cheap lookup each per row), or, past its 50 pairs, a
+/// filter over every field.
+#[allow(clippy::ptr_arg)] // a Vec is what binds as a text[] parameter
+fn subset_query(fields: &Vec<String>) -> (String, Vec<&(dyn ToSql + Sync)>) {
+    let params: Vec<&(dyn ToSql + Sync)> =
+        fields.iter().map(|f| f as &(dyn ToSql + Sync)).collect();
+    if fields.is_empty() {
+        return (
+            "SELECT id, '{}' FROM assets ORDER BY id".to_string(),
+            Vec::new(),
+        );
+    }
+    if fields.len() > 50 {
+        return (
+            "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text FROM assets ORDER BY id".to_string(),
+            vec![fields as &(dyn ToSql + Sync)],
+        );
+    }
+    let pairs: Vec<String> = (1..=fields.len())
+        .map(|i| format!("${i}::text, fields -> ${i}::text"))
+        .collect();
+    (
+        format!(
+            "SELECT id, jsonb_strip_nulls(jsonb_build_object({}))::text FROM assets ORDER BY id",
+            pairs.join(", ")
+        ),
+        params,
+    )
 }
 
 /// Runs `ANALYZE` on the inventory's tables when a tenth or more of their
