@@ -63,3 +63,8 @@ pub use source::{
     Cursor, DevicePage, DeviceSource, NoProgress, NoProgressReason, SourceError, SourceErrorKind,
 };
 pub use store::{Asset, Employee, Inventory, MemoryStore, Store, StoreError};
+
+/// The crate README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
