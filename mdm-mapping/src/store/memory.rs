@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     Asset, AssetWrite, Claim, Employee, FieldWrite, Holding, IdentifierRules, Inventory,
-    NewEmployee, Store, StoreError, WriteBatch, WriteResults, describe_employee, resolve_employees,
+    NewEmployee, Store, StoreError, WriteBatch, WriteResults, check_expectations,
+    describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
@@ -292,12 +293,7 @@ impl Data {
                     return Err(e);
                 }
                 let current = &self.inventory.assets[i].fields;
-                if let Some(x) = expect.iter().find(|x| !x.holds(current.get(&x.field))) {
-                    return Err(StoreError::Stale {
-                        record,
-                        field: x.field.clone(),
-                    });
-                }
+                check_expectations(&record, current, expect)?;
                 let old = rules.claims(current);
                 let mut f = current.clone();
                 apply_writes(&mut f, &writes);
@@ -319,12 +315,7 @@ impl Data {
                     return Err(StoreError::AssetNotFound { id: id.clone() });
                 };
                 let current = &self.inventory.assets[i].fields;
-                if let Some(x) = expect.iter().find(|x| !x.holds(current.get(&x.field))) {
-                    return Err(StoreError::Stale {
-                        record,
-                        field: x.field.clone(),
-                    });
-                }
+                check_expectations(&record, current, expect)?;
                 for c in rules.claims(current) {
                     if self.claims.get(&c) == Some(id) {
                         self.claims.remove(&c);
@@ -438,18 +429,7 @@ impl Store for MemoryStore {
             return Err(error);
         }
         if batch.atomic && !results.all_ok() {
-            let mut aborted = WriteResults::aborted(batch);
-            for (slot, r) in aborted.employees.iter_mut().zip(results.employees) {
-                if r.is_err() {
-                    *slot = r;
-                }
-            }
-            for (slot, r) in aborted.assets.iter_mut().zip(results.assets) {
-                if r.is_err() {
-                    *slot = r;
-                }
-            }
-            return Ok(aborted);
+            return Ok(results.abort(batch));
         }
         s.writes = writes;
         if let Some(d) = rebuilt {

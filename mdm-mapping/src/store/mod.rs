@@ -568,29 +568,35 @@ pub struct WriteResults {
 }
 
 impl WriteResults {
-    /// Results for a batch where every write failed with a copy of `error`
-    /// (an atomic batch that failed).
-    pub fn aborted(batch: &WriteBatch) -> WriteResults {
-        WriteResults {
-            employees: batch
-                .employees
-                .iter()
-                .map(|e| {
+    /// The results of an atomic batch in which some write failed: nothing
+    /// was kept, so each write that succeeded becomes
+    /// [`StoreError::Aborted`]; the failures keep their own errors.
+    pub fn abort(self, batch: &WriteBatch) -> WriteResults {
+        let employees = self
+            .employees
+            .into_iter()
+            .zip(&batch.employees)
+            .map(|(r, e)| {
+                r.and_then(|_| {
                     Err(StoreError::Aborted {
                         record: describe_employee(e),
                     })
                 })
-                .collect(),
-            assets: batch
-                .assets
-                .iter()
-                .map(|a| {
+            })
+            .collect();
+        let assets = self
+            .assets
+            .into_iter()
+            .zip(&batch.assets)
+            .map(|(r, a)| {
+                r.and_then(|_| {
                     Err(StoreError::Aborted {
                         record: a.describe(),
                     })
                 })
-                .collect(),
-        }
+            })
+            .collect();
+        WriteResults { employees, assets }
     }
 
     /// Whether every write succeeded.
@@ -877,6 +883,24 @@ pub fn resolve_employees(
             _ => Some(w.clone()),
         })
         .collect()
+}
+
+/// Checks an update's or a delete's expectations against what the store
+/// holds now: [`StoreError::Stale`], naming `record` and the first field
+/// that differs, when one does not hold. What every store does before it
+/// writes an asset it was given expectations for.
+pub fn check_expectations(
+    record: &str,
+    current: &Fields,
+    expect: &[Expect],
+) -> Result<(), StoreError> {
+    match expect.iter().find(|x| !x.holds(current.get(&x.field))) {
+        Some(x) => Err(StoreError::Stale {
+            record: record.to_string(),
+            field: x.field.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Names an employee, for errors.

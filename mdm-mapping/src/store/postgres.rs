@@ -50,7 +50,8 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, Store, StoreError, WriteBatch, WriteResults, describe_employee, resolve_employees,
+    Inventory, Store, StoreError, WriteBatch, WriteResults, check_expectations, describe_employee,
+    resolve_employees,
 };
 use crate::record::{Fields, Value};
 
@@ -1030,14 +1031,8 @@ async fn write_once(
                 wk.failed = Some((i, StoreError::AssetNotFound { id: id.clone() }));
                 continue;
             }
-            if let Some(x) = expect.iter().find(|x| !x.holds(wk.after.get(&x.field))) {
-                wk.failed = Some((
-                    i,
-                    StoreError::Stale {
-                        record: w.describe(),
-                        field: x.field.clone(),
-                    },
-                ));
+            if let Err(e) = check_expectations(&w.describe(), &wk.after, expect) {
+                wk.failed = Some((i, e));
                 continue;
             }
             if delete {
@@ -1336,18 +1331,7 @@ impl Store for PgStore {
                 };
                 if batch.atomic && !results.all_ok() {
                     tx.rollback().await?;
-                    let mut aborted = WriteResults::aborted(batch);
-                    for (slot, r) in aborted.employees.iter_mut().zip(results.employees) {
-                        if r.is_err() {
-                            *slot = r;
-                        }
-                    }
-                    for (slot, r) in aborted.assets.iter_mut().zip(results.assets) {
-                        if r.is_err() {
-                            *slot = r;
-                        }
-                    }
-                    return Ok::<_, BoxError>(aborted);
+                    return Ok::<_, BoxError>(results.abort(batch));
                 }
                 match tx.commit().await {
                     Ok(()) => return Ok(results),

@@ -51,8 +51,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, NewEmployee, Store, StoreError, WriteBatch, WriteResults, describe_employee,
-    resolve_employees,
+    Inventory, NewEmployee, Store, StoreError, WriteBatch, WriteResults, check_expectations,
+    describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
@@ -587,20 +587,6 @@ fn create_employee(tx: &rusqlite::Transaction<'_>, e: &NewEmployee) -> Result<St
     Ok(id.to_string())
 }
 
-fn expectations_hold(
-    record: &str,
-    current: &Fields,
-    expect: &[super::Expect],
-) -> Result<(), ItemError> {
-    match expect.iter().find(|x| !x.holds(current.get(&x.field))) {
-        Some(x) => Err(ItemError::Store(StoreError::Stale {
-            record: record.to_string(),
-            field: x.field.clone(),
-        })),
-        None => Ok(()),
-    }
-}
-
 fn exists(tx: &rusqlite::Transaction<'_>, id: &str) -> rusqlite::Result<Option<i64>> {
     let Ok(n) = id.trim().parse::<i64>() else {
         return Ok(None);
@@ -647,7 +633,7 @@ fn write_asset(
             };
             let writes = resolve(tx, changes)?;
             let current = asset_fields(tx, n)?;
-            expectations_hold(&record, &current, expect)?;
+            check_expectations(&record, &current, expect).map_err(ItemError::Store)?;
             let old = rules.claims(&current);
             let mut f = current;
             for w in &writes {
@@ -673,7 +659,7 @@ fn write_asset(
                 }));
             };
             let current = asset_fields(tx, n)?;
-            expectations_hold(&record, &current, expect)?;
+            check_expectations(&record, &current, expect).map_err(ItemError::Store)?;
             tx.execute("DELETE FROM asset_claims WHERE asset_id = ?1", params![n])?;
             // A duplicate merged away is no longer one to report.
             tx.execute(
@@ -812,18 +798,7 @@ impl Store for SqliteStore {
             }
             if batch.atomic && !results.all_ok() {
                 // Dropping the transaction rolls it back.
-                let mut aborted = WriteResults::aborted(&batch);
-                for (slot, r) in aborted.employees.iter_mut().zip(results.employees) {
-                    if r.is_err() {
-                        *slot = r;
-                    }
-                }
-                for (slot, r) in aborted.assets.iter_mut().zip(results.assets) {
-                    if r.is_err() {
-                        *slot = r;
-                    }
-                }
-                return Ok(aborted);
+                return Ok(results.abort(&batch));
             }
             tx.commit()?;
             Ok(results)
