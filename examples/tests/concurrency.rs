@@ -15,27 +15,15 @@ use std::time::Duration;
 
 use mdm_examples::cli::demo::simulator_sources;
 use mdm_examples::cli::sync::sync_sources;
-use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
+use mdm_examples::simulator::Simulator;
 use mdm_mapping::store::Inventory;
 use mdm_mapping::store::postgres::PgStore;
 use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::upsert::Config;
 use secrecy::ExposeSecret;
 
+use common::sim::simulator;
 use common::{canonical, pg};
-
-async fn simulator(devices: usize, seed: u64) -> Simulator {
-    Simulator::start(SimulatorConfig {
-        fleet: FleetConfig {
-            devices,
-            seed,
-            ..FleetConfig::default()
-        },
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
 
 /// The environment `mdm` reads, pointing all three sources at `sim`.
 struct Env {

@@ -6,26 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod common;
 
+use common::sim::simulator;
+
 use mdm_examples::cli::demo::simulator_sources;
 use mdm_examples::cli::sync::sync_sources;
-use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
 use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::store::{FieldWrite, Store};
 use mdm_mapping::upsert::{ActionKind, Config};
 use mdm_mapping::{Value, Vendor};
-
-async fn simulator(devices: usize, seed: u64) -> Simulator {
-    Simulator::start(SimulatorConfig {
-        fleet: FleetConfig {
-            devices,
-            seed,
-            ..FleetConfig::default()
-        },
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
 
 fn serial_of(fields: &mdm_mapping::Fields) -> Option<String> {
     fields.get_str("serial_number").map(str::to_string)

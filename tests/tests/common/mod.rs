@@ -2,6 +2,8 @@
 
 #[allow(dead_code)]
 pub mod pg;
+#[allow(dead_code)]
+pub mod sim;
 
 use std::collections::{BTreeMap, HashSet};
 
