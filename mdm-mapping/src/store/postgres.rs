@@ -1316,12 +1316,18 @@ impl Store for PgStore {
         let fail = self.unavailable("write", format!("a batch of {} records", batch.len()));
         let run = async {
             for attempt in 1..=TX_ATTEMPTS {
-                self.ensure_rules(rules).await?;
                 let mut client = self.client().await?;
                 let tx = client.transaction().await?;
                 let results = match write_once(&tx, rules, batch).await {
-                    // The rules changed in between: rebuild and go again.
-                    Ok(None) => continue,
+                    // The claims were built under other rules (or not yet):
+                    // rebuild them, then go again. The check is inside the
+                    // transaction, so no round trip is spent on it per batch.
+                    Ok(None) => {
+                        tx.rollback().await?;
+                        drop(client);
+                        self.ensure_rules(rules).await?;
+                        continue;
+                    }
                     Ok(Some(results)) => results,
                     Err(e) if is_retryable(&e) && attempt < TX_ATTEMPTS => {
                         tracing::debug!(attempt, error = %e, "transaction retried");
