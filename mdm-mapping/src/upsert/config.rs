@@ -291,4 +291,21 @@ mod tests {
             Config::from_toml_str("[fields.serial_number]\nownership = \"ignore\"").unwrap_err();
         assert!(e.to_string().contains("serial_number"), "{e}");
     }
+
+    /// The stores' default rules (used by `create_asset` and friends) are
+    /// the default configuration's: the two must not drift apart.
+    #[test]
+    fn default_identifier_rules_are_the_default_configurations() {
+        assert_eq!(
+            Config::default().identifier_rules(),
+            crate::store::IdentifierRules::default()
+        );
+        let mut tags = Config::default();
+        tags.match_on.push("asset_tag".into());
+        assert!(tags.identifier_rules().is_identifier("asset_tag"));
+        assert_eq!(
+            tags.identifier_rules().fingerprint(),
+            "asset_tag,imei,jamf_id/kind,kandji_id,serial_number,udid"
+        );
+    }
 }
