@@ -1069,7 +1069,7 @@ async fn child_run(mode: &str) -> Res<Value> {
                 // `sync`: as `mdm demo` and an embedding program run it (one
                 // batch of actions at a time); `sync-keep`: as `mdm sync`,
                 // which keeps every action to print the plan.
-                let options = mdm_examples::cli::sync::SyncOptions {
+                let options = mdm_mapping::sync::SyncOptions {
                     keep_actions: mode == "sync-keep",
                     ..Default::default()
                 };
@@ -1080,13 +1080,11 @@ async fn child_run(mode: &str) -> Res<Value> {
                     // A program would not hold the last outcome meanwhile.
                     drop(outcome.take());
                     outcome = Some(
-                        mdm_examples::cli::sync::sync_with(
+                        mdm_mapping::sync::run(
                             &sources,
                             &store,
                             &mdm_mapping::upsert::Config::default(),
                             &options,
-                            |_| {},
-                            |_| {},
                         )
                         .await
                         .map_err(|e| format!("sync failed: {e:?}"))?,

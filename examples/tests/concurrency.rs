@@ -14,7 +14,6 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use mdm_examples::cli::demo::simulator_sources;
-use mdm_examples::cli::sync::sync_sources;
 use mdm_examples::simulator::Simulator;
 use mdm_mapping::store::Inventory;
 use mdm_mapping::store::postgres::PgStore;
@@ -235,7 +234,7 @@ async fn four_sync_tasks_at_once_leave_the_sequential_inventory() {
     {
         let store = SqliteStore::open(&reference).expect("db");
         let sources = simulator_sources(&sim).expect("sources");
-        sync_sources(&sources, &store, &Config::default(), false, false)
+        mdm_mapping::sync::run(&sources, &store, &Config::default(), &Default::default())
             .await
             .expect("reference sync");
     }
@@ -249,20 +248,13 @@ async fn four_sync_tasks_at_once_leave_the_sequential_inventory() {
                 let store = mdm_examples::cli::sync::open_store(&db)
                     .await
                     .expect("open");
-                let options = mdm_examples::cli::sync::SyncOptions {
+                let options = mdm_mapping::sync::SyncOptions {
                     batch_records: 32,
                     ..Default::default()
                 };
-                let o = mdm_examples::cli::sync::sync_with(
-                    &sources,
-                    &*store,
-                    &Config::default(),
-                    &options,
-                    |_| {},
-                    |_| {},
-                )
-                .await
-                .expect("sync");
+                let o = mdm_mapping::sync::run(&sources, &*store, &Config::default(), &options)
+                    .await
+                    .expect("sync");
                 let r = o.report.expect("applied");
                 assert!(r.failures.is_empty(), "{:?}", r.failures);
                 (o.plan.summary.create, r.retried)

@@ -22,6 +22,8 @@
 //! - [`store`]: the inventory ([`Asset`], [`Employee`]), the async [`Store`]
 //!   trait and an in-memory [`MemoryStore`].
 //! - [`upsert`]: the duplicate-safe `plan` (pure) and `apply` (through a store).
+//! - [`sync`]: the sync engine: every source, page by page, staged, planned
+//!   and applied in batches, in one call.
 //!
 //! ```
 //! use mdm_mapping::{Entity, SourceDevice, Vendor};
@@ -55,6 +57,7 @@ pub mod normalize;
 pub mod record;
 pub mod source;
 pub mod store;
+pub mod sync;
 pub mod upsert;
 
 pub use dropped::DroppedValues;

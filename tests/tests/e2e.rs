@@ -9,9 +9,9 @@ mod common;
 use common::sim::simulator;
 
 use mdm_examples::cli::demo::simulator_sources;
-use mdm_examples::cli::sync::sync_sources;
 use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::store::{FieldWrite, Store};
+use mdm_mapping::sync::{self, SyncOptions};
 use mdm_mapping::upsert::{ActionKind, Config};
 use mdm_mapping::{Value, Vendor};
 
@@ -35,9 +35,17 @@ async fn three_vendors_sync_into_one_asset_per_device_and_rerun_is_unchanged() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = SqliteStore::open(dir.path().join("inv.db")).expect("db");
 
-    let first = sync_sources(&sources, &store, &Config::default(), false, false)
-        .await
-        .expect("first sync");
+    let first = sync::run(
+        &sources,
+        &store,
+        &Config::default(),
+        &SyncOptions {
+            dry_run: false,
+            ..SyncOptions::default()
+        },
+    )
+    .await
+    .expect("first sync");
     assert!(first.source_errors.is_empty(), "{:?}", first.source_errors);
     let read: BTreeMap<Vendor, usize> = first.read.iter().copied().collect();
     assert_eq!(read[&Vendor::Abm], counts.abm_devices);
@@ -97,9 +105,17 @@ async fn three_vendors_sync_into_one_asset_per_device_and_rerun_is_unchanged() {
     assert_eq!(asset.fields.get_str("status"), Some("allocated"));
 
     // Second run: every device unchanged, nothing written.
-    let second = sync_sources(&sources, &store, &Config::default(), false, false)
-        .await
-        .expect("second sync");
+    let second = sync::run(
+        &sources,
+        &store,
+        &Config::default(),
+        &SyncOptions {
+            dry_run: false,
+            ..SyncOptions::default()
+        },
+    )
+    .await
+    .expect("second sync");
     let s = second.plan.summary;
     assert_eq!(
         (s.create, s.update, s.conflict, s.employee_create),
@@ -156,9 +172,17 @@ async fn inventory_owned_fields_stay_and_ambiguity_is_a_conflict() {
         .expect("seed");
 
     let sources = simulator_sources(&sim).expect("sources");
-    let outcome = sync_sources(&sources, &store, &Config::default(), false, false)
-        .await
-        .expect("sync");
+    let outcome = sync::run(
+        &sources,
+        &store,
+        &Config::default(),
+        &SyncOptions {
+            dry_run: false,
+            ..SyncOptions::default()
+        },
+    )
+    .await
+    .expect("sync");
     let inv = store.load().await.expect("load");
     let asset = inv.asset(&kept).expect("kept asset");
     assert_eq!(asset.fields.get_str("status"), Some("in_repair"));
@@ -193,10 +217,7 @@ async fn inventory_owned_fields_stay_and_ambiguity_is_a_conflict() {
             .cloned(),
         Some(Value::Text(a.udid_string()))
     );
-    assert!(
-        outcome.into_result().is_ok(),
-        "conflicts are reported, not errors"
-    );
+    assert!(outcome.is_complete(), "conflicts are reported, not errors");
     sim.shutdown().await;
 }
 
@@ -205,9 +226,17 @@ async fn dry_run_writes_nothing() {
     let sim = simulator(60, 3).await;
     let sources = simulator_sources(&sim).expect("sources");
     let store = SqliteStore::open_in_memory().expect("db");
-    let outcome = sync_sources(&sources, &store, &Config::default(), true, false)
-        .await
-        .expect("dry run");
+    let outcome = sync::run(
+        &sources,
+        &store,
+        &Config::default(),
+        &SyncOptions {
+            dry_run: true,
+            ..SyncOptions::default()
+        },
+    )
+    .await
+    .expect("dry run");
     assert_eq!(
         outcome.plan.summary.create,
         sim.fleet().counts().physical_devices
@@ -367,7 +396,6 @@ async fn canonical(store: &SqliteStore) -> (Vec<String>, Vec<String>) {
 /// counts and lifecycle events; and the outcome keeps no action when asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_batches_sync_like_one_batch() {
-    use mdm_examples::cli::sync::{SyncOptions, sync_with};
     let sim = simulator(400, 23).await;
     let sources = simulator_sources(&sim).expect("sources");
     let dir = tempfile::tempdir().expect("tmp");
@@ -391,16 +419,9 @@ async fn small_batches_sync_like_one_batch() {
                     .await
                     .expect("create");
             }
-            let o = sync_with(
-                &sources,
-                &store,
-                &Config::default(),
-                &options,
-                |_| {},
-                |_| {},
-            )
-            .await
-            .expect("sync");
+            let o = sync::run(&sources, &store, &Config::default(), &options)
+                .await
+                .expect("sync");
             assert!(o.source_errors.is_empty(), "{:?}", o.source_errors);
             assert_eq!(o.plan.actions.is_empty(), !keep_actions);
             let mut lifecycle: Vec<String> = o

@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mdm_examples::cli::sync::{SyncOptions, SyncOutcome, sync_with};
 use mdm_examples::simulator::{
     FaultKind, FleetConfig, KandjiMutations, SimStats, Simulator, SimulatorConfig,
 };
 use mdm_mapping::net::RetryPolicy;
 use mdm_mapping::store::Store;
 use mdm_mapping::store::sqlite::SqliteStore;
+use mdm_mapping::sync::{self, SyncEvent, SyncOptions, SyncOutcome};
 use mdm_mapping::upsert::Config;
 use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceError, Vendor};
 use secrecy::ExposeSecret;
@@ -210,14 +210,11 @@ async fn run(faults: Faults) -> Run {
         ..SyncOptions::default()
     };
     let mut read = Vec::new();
-    let outcome = sync_with(
-        &srcs,
-        &store,
-        &Config::default(),
-        &options,
-        |d| read.push((d.vendor, d.entity, d.source_id.clone())),
-        |_| {},
-    )
+    let outcome = sync::run_with(&srcs, &store, &Config::default(), &options, |event| {
+        if let SyncEvent::Record(d) = event {
+            read.push((d.vendor, d.entity, d.source_id.clone()));
+        }
+    })
     .await
     .unwrap();
     assert!(

@@ -8,7 +8,9 @@ use mdm_mapping::upsert::Config;
 use mdm_mapping::{DeviceSource, Entity, Vendor};
 use secrecy::ExposeSecret;
 
-use super::sync::{SyncOptions, SyncOutcome, open_store, redact_db, summary_line, sync_with};
+use mdm_mapping::sync::{SyncEvent, SyncOptions, SyncOutcome};
+
+use super::sync::{open_store, outcome_result, redact_db, summary_line, sync_with_progress};
 use super::{CliError, DemoArgs, SimulateArgs, Table};
 use crate::simulator::{FleetConfig, Simulator, SimulatorConfig};
 
@@ -97,26 +99,26 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         })
         .collect();
     let options = SyncOptions {
-        progress: true,
         keep_actions: false,
         ..SyncOptions::default()
     };
-    let observe = |d: &mdm_mapping::SourceDevice| {
-        if let Some(i) = kinds
-            .iter()
-            .position(|(v, e)| *v == d.vendor && *e == d.entity)
+    let observe = |event: &SyncEvent<'_>| {
+        if let SyncEvent::Record(d) = event
+            && let Some(i) = kinds
+                .iter()
+                .position(|(v, e)| *v == d.vendor && *e == d.entity)
             && let Some(tally) = tallies.get_mut(i)
         {
             tally.add_device(d);
         }
     };
-    let outcome = sync_with(
+    let outcome = sync_with_progress(
         &sources,
         &*store,
         &Config::default(),
         &options,
+        true,
         observe,
-        |_| {},
     )
     .await?;
     sim.shutdown().await;
@@ -146,7 +148,7 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
         }
         writeln!(out, "\n{vendor} {entity}\n{report}").map_err(io)?;
     }
-    outcome.into_result()
+    outcome_result(&outcome)
 }
 
 fn read_table(o: &SyncOutcome) -> Table {

@@ -1,14 +1,15 @@
-//! `mdm sync`: read sources, plan against the SQLite inventory, apply.
+//! `mdm sync`: a shell over [`mdm_mapping::sync`]: arguments in, progress
+//! bars and the plan out.
 
 use std::io::Write;
 
-use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mdm_mapping::store::postgres::{PgStore, is_postgres_url};
 use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::store::{MemoryStore, Store};
-use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
-use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
+use mdm_mapping::sync::{self, SyncError, SyncEvent, SyncOptions, SyncOutcome};
+use mdm_mapping::upsert::Config;
+use mdm_mapping::{DeviceSource, Vendor};
 
 use super::plan::{PlanStream, print_plan_dropped};
 use super::{CliError, SyncArgs, sources};
@@ -35,32 +36,37 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
     if args.dry_run {
         // A dry run never creates the database.
         let store = open_store_for_reading(&args.db).await?;
-        let outcome = sync_sources(&built, &*store, &Config::default(), true, true).await?;
+        let options = SyncOptions {
+            dry_run: true,
+            ..SyncOptions::default()
+        };
+        let outcome =
+            sync_with_progress(&built, &*store, &Config::default(), &options, true, |_| {}).await?;
         built
             .iter()
             .for_each(|s| dropped.merge(&s.dropped_values()));
         print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
-        return outcome.into_result();
+        return outcome_result(&outcome);
     }
     let store = open_store(&args.db).await?;
     // Actions are printed as batches are applied, not kept.
     let options = SyncOptions {
-        progress: true,
         keep_actions: false,
         batch_records: usize::try_from(args.batch_size).unwrap_or(1024),
         ..SyncOptions::default()
     };
     let mut printer = PlanStream::new(args.format)?;
     let mut print_error = None;
-    let outcome = sync_with(
+    let outcome = sync_with_progress(
         &built,
         &*store,
         &Config::default(),
         &options,
-        |_| {},
-        |batch| {
-            if print_error.is_none()
-                && let Err(e) = printer.add(&batch.actions)
+        true,
+        |event| {
+            if let SyncEvent::Batch { plan, .. } = event
+                && print_error.is_none()
+                && let Err(e) = printer.add(&plan.actions)
             {
                 print_error = Some(e);
             }
@@ -75,7 +81,7 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
         .for_each(|s| dropped.merge(&s.dropped_values()));
     let retried = outcome.report.as_ref().map_or(0, |r| r.retried);
     printer.finish_with(&outcome.plan, Some(&dropped), retried, out)?;
-    outcome.into_result()
+    outcome_result(&outcome)
 }
 
 /// Opens the inventory `db` names: a `postgres://` URL, or a SQLite file
@@ -115,235 +121,141 @@ pub async fn open_store_for_reading(db: &str) -> Result<Box<dyn Store>, CliError
     open_store(db).await
 }
 
-/// How [`sync_with`] runs.
-#[derive(Debug, Clone, Copy)]
-pub struct SyncOptions {
-    /// Plan only; write nothing. A dry run plans every record in one pass,
-    /// in memory (its plan is the output).
-    pub dry_run: bool,
-    /// Show progress bars on stderr.
-    pub progress: bool,
-    /// Keep every action in [`SyncOutcome::plan`] (to print the plan). Off,
-    /// a sync holds one batch's actions at a time and the outcome's plan
-    /// has the counts, employees, likely duplicates and lifecycle events.
-    pub keep_actions: bool,
-    /// Records (and assets) per batch: see [`upsert::apply_staged`].
-    pub batch_records: usize,
-}
-
-impl Default for SyncOptions {
-    fn default() -> Self {
-        SyncOptions {
-            dry_run: false,
-            progress: false,
-            keep_actions: true,
-            batch_records: 1024,
-        }
+/// `Ok` when every source was read in full and every write succeeded; a
+/// one-line error saying what failed otherwise.
+pub fn outcome_result(o: &SyncOutcome) -> Result<(), CliError> {
+    if let Some(e) = o.source_errors.first() {
+        return Err(CliError::failure(format!(
+            "{e} (records read before the failure were synced; run again to resume)"
+        )));
     }
-}
-
-/// What a sync did.
-#[derive(Debug)]
-pub struct SyncOutcome {
-    /// The plan that was applied (or would be, in a dry run); its actions
-    /// only with [`SyncOptions::keep_actions`].
-    pub plan: Plan,
-    /// What apply did (`None` in a dry run).
-    pub report: Option<ApplyReport>,
-    /// Records read per source.
-    pub read: Vec<(Vendor, usize)>,
-    /// Sources that failed part way; their records up to the failure were synced.
-    pub source_errors: Vec<SourceError>,
-    /// How many batches were planned and applied (1 for a dry run).
-    pub batches: usize,
-}
-
-impl SyncOutcome {
-    /// `Ok` when every source was read in full and every write succeeded.
-    pub fn into_result(self) -> Result<(), CliError> {
-        if let Some(e) = self.source_errors.first() {
-            return Err(CliError::failure(format!(
-                "{e} (records read before the failure were synced; run again to resume)"
-            )));
-        }
-        if let Some(r) = &self.report
-            && let Some(f) = r.failures.first()
-        {
-            return Err(CliError::failure(format!(
-                "{} of the writes failed, first: {f}",
-                r.failures.len()
-            )));
-        }
-        Ok(())
+    if let Some(r) = &o.report
+        && let Some(f) = r.failures.first()
+    {
+        return Err(CliError::failure(format!(
+            "{} of the writes failed, first: {f}",
+            r.failures.len()
+        )));
     }
+    if o.cancelled {
+        return Err(CliError::failure(
+            "stopped before the end; what was written is consistent, run again to finish",
+        ));
+    }
+    Ok(())
 }
 
-/// Reads every source, plans against `store` and applies (unless `dry_run`),
-/// keeping every action in the outcome. See [`sync_with`].
-pub async fn sync_sources<S: Store + ?Sized>(
-    sources: &[Box<dyn DeviceSource>],
-    store: &S,
-    config: &Config,
-    dry_run: bool,
-    progress: bool,
-) -> Result<SyncOutcome, CliError> {
-    let options = SyncOptions {
-        dry_run,
-        progress,
-        ..SyncOptions::default()
-    };
-    sync_with(sources, store, config, &options, |_| {}, |_| {}).await
-}
-
-/// Reads every source, plans against `store` and applies (unless
-/// `options.dry_run`), calling `observe` with every record as read, with all
-/// its fields (e.g. for an identifier health report), and `on_batch` with
-/// each batch's plan once it is applied (a dry run: once, with the plan).
-///
-/// A source that fails part way does not stop the others: what it yielded is
-/// synced (a listing that did not finish is never treated as complete, so no
-/// lifecycle change follows from it) and the error is returned in the outcome.
-///
-/// Memory stays bounded by a page and a batch, not the fleet: each record is
-/// projected to the fields the plan reads and staged on disk as it arrives
-/// ([`Staging`]), then the records are planned and applied in batches of
-/// whole components ([`upsert::apply_staged`]), which leaves the inventory one
-/// plan over every record would. Only a dry run (and
-/// [`SyncOptions::keep_actions`], for the actions) holds everything.
-pub async fn sync_with<S: Store + ?Sized>(
+/// Runs [`mdm_mapping::sync::run_with`] with progress bars on a terminal
+/// (pages and records per source, then batches applied; nothing on a
+/// pipe), passing every event on to `on_event`.
+pub async fn sync_with_progress<S: Store + ?Sized>(
     sources: &[Box<dyn DeviceSource>],
     store: &S,
     config: &Config,
     options: &SyncOptions,
-    mut observe: impl FnMut(&SourceDevice),
-    mut on_batch: impl FnMut(&Plan),
+    progress: bool,
+    mut on_event: impl FnMut(&SyncEvent<'_>),
 ) -> Result<SyncOutcome, CliError> {
-    config
-        .validate()
-        .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
-    let staging_failed = |e: upsert::StagingError| CliError::failure(e.to_string());
-    // A dry run keeps projected records in memory for one plan; a sync
-    // stages them on disk.
-    enum Collected<'c> {
-        InMemory(Projection, Vec<SourceDevice>),
-        Staged(Box<Staging<'c>>),
-    }
-    let mut collected = if options.dry_run {
-        Collected::InMemory(Projection::new(config), Vec::new())
-    } else {
-        Collected::Staged(Box::new(Staging::new(config).map_err(staging_failed)?))
-    };
-    let mut read = Vec::new();
-    let mut full = Vec::new();
-    let mut source_errors = Vec::new();
-    for source in sources {
-        let vendor = source.vendor();
-        let bar = if options.progress {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:>7} {pos} records ({per_sec}) {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_prefix(vendor.to_string());
-        let mut count = 0usize;
-        let mut pages = source.pages(None);
-        let mut failed = false;
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(p) => {
-                    bar.inc(p.devices.len() as u64);
-                    count += p.devices.len();
-                    for mut d in p.devices {
-                        observe(&d);
-                        match &mut collected {
-                            Collected::InMemory(projection, incoming) => {
-                                projection.project(&mut d);
-                                incoming.push(d);
-                            }
-                            Collected::Staged(staging) => {
-                                staging.push(d).map_err(staging_failed)?
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    bar.abandon_with_message(format!("failed: {e}"));
-                    source_errors.push(e);
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        if !failed {
-            full.push(vendor);
-            bar.finish_with_message("done");
-        }
-        read.push((vendor, count));
-    }
-    let staging = match collected {
-        Collected::Staged(staging) => *staging,
-        Collected::InMemory(_, incoming) => {
-            let inventory = store
-                .load()
-                .await
-                .map_err(|e| CliError::failure(format!("cannot read the inventory: {e}")))?;
-            let plan = upsert::plan(&inventory, &incoming, config, &full)
-                .map_err(|e| CliError::input(format!("invalid configuration: {e}")))?;
-            on_batch(&plan);
-            return Ok(SyncOutcome {
-                plan,
-                report: None,
-                read,
-                source_errors,
-                batches: 1,
-            });
-        }
-    };
-    let bar = if options.progress {
-        ProgressBar::new(staging.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_message("writing the inventory");
-    let mut staged = staging.finish().map_err(staging_failed)?;
-    let mut merged = Plan::default();
-    let keep = options.keep_actions;
-    let done = upsert::apply_staged(
-        &mut staged,
-        config,
-        &full,
-        store,
-        options.batch_records,
-        |p, _| {
-            bar.inc(p.actions.iter().map(|a| a.sources.len() as u64).sum());
-            on_batch(&p);
-            merge(&mut merged, p, keep);
-        },
-    )
-    .await
-    .map_err(|e| CliError::failure(format!("{e}; run the sync again to resume")))?;
-    bar.finish_and_clear();
-    merged.summary = done.summary;
-    Ok(SyncOutcome {
-        plan: merged,
-        report: Some(done.report),
-        read,
-        source_errors,
-        batches: done.batches,
+    let mut bars = Progress::new(progress);
+    let outcome = sync::run_with(sources, store, config, options, |event| {
+        bars.show(&event);
+        on_event(&event);
+    })
+    .await;
+    bars.finish();
+    outcome.map_err(|e| match e {
+        SyncError::Config(_) => CliError::input(e.to_string()),
+        e => CliError::failure(e.to_string()),
     })
 }
 
-/// Adds one batch's plan to the plan of the whole sync.
-fn merge(total: &mut Plan, batch: Plan, keep_actions: bool) {
-    if keep_actions {
-        total.actions.extend(batch.actions);
+/// Progress bars fed by the engine's events. Hidden unless asked for, and
+/// indicatif draws nothing when stderr is not a terminal.
+struct Progress {
+    on: bool,
+    bars: MultiProgress,
+    source: Option<ProgressBar>,
+    writing: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(on: bool) -> Self {
+        let bars = MultiProgress::new();
+        if !on {
+            bars.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        Progress {
+            on,
+            bars,
+            source: None,
+            writing: None,
+        }
     }
-    total.employees.extend(batch.employees);
-    total.likely_duplicates.extend(batch.likely_duplicates);
-    total.lifecycle.extend(batch.lifecycle);
+
+    fn show(&mut self, event: &SyncEvent<'_>) {
+        if !self.on {
+            return;
+        }
+        match event {
+            SyncEvent::SourceStarted { vendor } => {
+                let bar = self.bars.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {prefix:>7} {pos} records, {msg} ({per_sec})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(vendor.to_string());
+                bar.set_message("0 pages");
+                self.source = Some(bar);
+            }
+            SyncEvent::PageRead { records, .. } => {
+                if let Some(bar) = &self.source {
+                    bar.inc(*records as u64);
+                    let pages = bar.message().trim_end_matches(" pages").parse::<u64>();
+                    bar.set_message(format!("{} pages", pages.unwrap_or(0) + 1));
+                }
+            }
+            SyncEvent::SourceDone { .. } => {
+                if let Some(bar) = self.source.take() {
+                    bar.finish();
+                }
+            }
+            SyncEvent::SourceFailed { error, .. } => {
+                if let Some(bar) = self.source.take() {
+                    bar.abandon_with_message(format!("failed: {error}"));
+                }
+            }
+            SyncEvent::Writing { records } => {
+                let bar = self.bars.add(ProgressBar::new(*records as u64));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} records written, {msg} ({eta})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_message("0 batches");
+                self.writing = Some(bar);
+            }
+            SyncEvent::Batch { records, .. } => {
+                if let Some(bar) = &self.writing {
+                    bar.inc(*records as u64);
+                    let batches = bar.message().trim_end_matches(" batches").parse::<u64>();
+                    bar.set_message(format!("{} batches", batches.unwrap_or(0) + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.source.take() {
+            bar.abandon();
+        }
+        if let Some(bar) = self.writing.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Formats the outcome's counts for people.

@@ -105,5 +105,5 @@ pub use plan::{
 };
 pub use staged::{
     Batch, MAX_RETRY_ROUNDS, Staged, StagedError, StagedOutcome, Staging, StagingError,
-    apply_staged,
+    apply_staged, apply_staged_until,
 };

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 
 use super::apply::{ApplyReport, Origin, write_plan};
 use super::config::{Config, ConfigError};
@@ -343,6 +344,8 @@ pub struct StagedOutcome {
     pub report: ApplyReport,
     /// How many batches were planned.
     pub batches: usize,
+    /// [`apply_staged_until`]'s callback stopped it before the last batch.
+    pub stopped: bool,
 }
 
 /// [`apply_staged`] stopped.
@@ -425,6 +428,32 @@ pub async fn apply_staged<S: Store + ?Sized>(
     store: &S,
     batch_records: usize,
     mut on_batch: impl FnMut(Plan, &ApplyReport),
+) -> Result<StagedOutcome, StagedError> {
+    apply_staged_until(
+        staged,
+        config,
+        full_listings,
+        store,
+        batch_records,
+        |p, r| {
+            on_batch(p, r);
+            ControlFlow::Continue(())
+        },
+    )
+    .await
+}
+
+/// [`apply_staged`], stopping after a batch when `on_batch` returns
+/// [`ControlFlow::Break`] ([`StagedOutcome::stopped`]). Every batch is
+/// written whole, so stopping leaves the inventory consistent; the next
+/// sync does the rest.
+pub async fn apply_staged_until<S: Store + ?Sized>(
+    staged: &mut Staged<'_>,
+    config: &Config,
+    full_listings: &[Vendor],
+    store: &S,
+    batch_records: usize,
+    mut on_batch: impl FnMut(Plan, &ApplyReport) -> ControlFlow<()>,
 ) -> Result<StagedOutcome, StagedError> {
     config.validate()?;
     let skeleton = store
@@ -512,8 +541,12 @@ pub async fn apply_staged<S: Store + ?Sized>(
         drop(planned);
         add(&mut done.summary, &p.summary);
         done.batches += 1;
-        on_batch(p, &report);
+        let flow = on_batch(p, &report);
         absorb(&mut done.report, report);
+        if flow.is_break() {
+            done.stopped = true;
+            break;
+        }
     }
     Ok(done)
 }

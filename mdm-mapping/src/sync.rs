@@ -1,0 +1,369 @@
+//! The sync engine: read every source page by page, stage, plan and apply
+//! in batches, in one call.
+//!
+//! [`run`] is what `mdm sync` runs; an embedding program calls it with its
+//! own sources and store. Progress comes as [`SyncEvent`]s to a callback
+//! ([`run_with`]); the result is a [`SyncOutcome`].
+//!
+//! - **Memory follows a page and a batch, not the fleet.** Each record is
+//!   projected to the fields the plan reads and staged on disk as it
+//!   arrives ([`Staging`]); then records are planned and applied in batches
+//!   of whole components ([`upsert::apply_staged`]), which leaves the
+//!   inventory one plan over every record would. Only a dry run (and
+//!   [`SyncOptions::keep_actions`], for the actions) holds everything.
+//! - **A failing source does not stop the others.** What it yielded is
+//!   synced; a listing that did not finish is never treated as complete, so
+//!   no lifecycle change follows from it; its error is in
+//!   [`SyncOutcome::source_errors`].
+//! - **Cancellation leaves the inventory consistent.** With
+//!   [`SyncOptions::cancel`], a cancel while reading writes nothing; while
+//!   writing, the batch being written finishes and the rest is left for the
+//!   next sync ([`SyncOutcome::cancelled`]). Dropping the future instead is
+//!   safe too: every batch is one atomic write in the stores of this crate,
+//!   and the next sync converges without a duplicate.
+//!
+//! ```
+//! use mdm_mapping::store::{MemoryStore, Store};
+//! use mdm_mapping::sync::{self, SyncEvent, SyncOptions};
+//! use mdm_mapping::upsert::Config;
+//! use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor};
+//!
+//! /// A source with one page of two devices (a real program uses a vendor client).
+//! #[derive(Debug)]
+//! struct Fixed;
+//! #[async_trait::async_trait]
+//! impl DeviceSource for Fixed {
+//!     fn vendor(&self) -> Vendor { Vendor::Jamf }
+//!     async fn fetch_page(&self, _cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+//!         let devices = ["C02XK1ABJG5H", "F2LXK1ABQ1GC"]
+//!             .iter()
+//!             .enumerate()
+//!             .map(|(i, serial)| {
+//!                 let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, i.to_string());
+//!                 d.fields.serial("serial_number", Some(serial));
+//!                 d
+//!             })
+//!             .collect();
+//!         Ok(DevicePage { devices, next: None })
+//!     }
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let store = MemoryStore::default();
+//! let sources: Vec<Box<dyn DeviceSource>> = vec![Box::new(Fixed)];
+//! let mut pages = 0;
+//! let outcome = sync::run_with(&sources, &store, &Config::default(), &SyncOptions::default(), |event| {
+//!     if let SyncEvent::PageRead { .. } = event {
+//!         pages += 1;
+//!     }
+//! })
+//! .await
+//! .unwrap();
+//! assert_eq!((pages, outcome.plan.summary.create), (1, 2));
+//! assert_eq!(store.load().await.unwrap().assets.len(), 2);
+//!
+//! // Again: nothing to do.
+//! let again = sync::run(&sources, &store, &Config::default(), &SyncOptions::default()).await.unwrap();
+//! assert_eq!(again.plan.summary.unchanged, 2);
+//! # });
+//! ```
+
+use std::ops::ControlFlow;
+
+use futures::StreamExt;
+use futures::future::{Either, select};
+use tokio_util::sync::CancellationToken;
+
+use crate::record::{SourceDevice, Vendor};
+use crate::source::{DeviceSource, SourceError};
+use crate::store::{Store, StoreError};
+use crate::upsert::{
+    self, ApplyReport, Config, ConfigError, Plan, Projection, StagedError, Staging, StagingError,
+};
+
+/// How [`run`] runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Plan only; write nothing. A dry run plans every record in one pass,
+    /// in memory (its plan is the output).
+    pub dry_run: bool,
+    /// Keep every action in [`SyncOutcome::plan`] (to print the whole plan
+    /// at the end). Off, a sync holds one batch's actions at a time (see
+    /// [`SyncEvent::Batch`]) and the outcome's plan has the counts,
+    /// employees, likely duplicates and lifecycle events.
+    pub keep_actions: bool,
+    /// Records (and assets) per batch: see [`upsert::apply_staged`].
+    pub batch_records: usize,
+    /// Stops the sync when cancelled: see the [module docs](self).
+    pub cancel: Option<CancellationToken>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            dry_run: false,
+            keep_actions: true,
+            batch_records: 1024,
+            cancel: None,
+        }
+    }
+}
+
+/// What a sync is doing, as it happens.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SyncEvent<'a> {
+    /// Reading a source begins.
+    SourceStarted {
+        /// The source's vendor.
+        vendor: Vendor,
+    },
+    /// One record as read, with all its fields (before it is projected to
+    /// what the plan reads), e.g. for an identifier health report.
+    Record(&'a SourceDevice),
+    /// A page was read.
+    PageRead {
+        /// The source's vendor.
+        vendor: Vendor,
+        /// Records on the page.
+        records: usize,
+        /// Records read from this source so far.
+        total: usize,
+    },
+    /// A source was read to its end.
+    SourceDone {
+        /// The source's vendor.
+        vendor: Vendor,
+        /// Records read from it.
+        records: usize,
+    },
+    /// A source failed part way; what it yielded is synced.
+    SourceFailed {
+        /// The source's vendor.
+        vendor: Vendor,
+        /// Why.
+        error: &'a SourceError,
+    },
+    /// Writing begins: every source has been read.
+    Writing {
+        /// Records staged, to be planned and applied.
+        records: usize,
+    },
+    /// A batch was planned and applied (in a dry run: the one plan of
+    /// every record, applied to nothing).
+    Batch {
+        /// The batch's plan, as carried out.
+        plan: &'a Plan,
+        /// Records the batch planned.
+        records: usize,
+    },
+}
+
+/// What a sync did.
+#[derive(Debug)]
+pub struct SyncOutcome {
+    /// The plan that was applied (or would be, in a dry run); its actions
+    /// only with [`SyncOptions::keep_actions`].
+    pub plan: Plan,
+    /// What apply did (`None` in a dry run, or when cancelled before writing).
+    pub report: Option<ApplyReport>,
+    /// Records read per source, in the order of the sources.
+    pub read: Vec<(Vendor, usize)>,
+    /// Sources that failed part way; their records up to the failure were synced.
+    pub source_errors: Vec<SourceError>,
+    /// How many batches were planned and applied (1 for a dry run).
+    pub batches: usize,
+    /// The sync was cancelled ([`SyncOptions::cancel`]): what was written
+    /// is consistent, and the next sync does the rest.
+    pub cancelled: bool,
+}
+
+impl SyncOutcome {
+    /// Every source was read in full, every write succeeded and the sync
+    /// was not cancelled.
+    pub fn is_complete(&self) -> bool {
+        !self.cancelled
+            && self.source_errors.is_empty()
+            && self.report.as_ref().is_none_or(|r| r.failures.is_empty())
+    }
+}
+
+/// Why a sync stopped before its end. What was written before is
+/// consistent: sync again to resume.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The configuration is not usable (nothing was read or written).
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// Records could not be staged on disk or read back.
+    #[error("cannot stage the records: {0}")]
+    Staging(#[from] StagingError),
+    /// The inventory could not be read (a dry run).
+    #[error("cannot read the inventory: {0}")]
+    Load(#[source] StoreError),
+    /// Planning or writing a batch failed; earlier batches are written.
+    #[error("{0}; run the sync again to resume")]
+    Apply(#[source] Box<StagedError>),
+}
+
+/// [`run_with`] without events.
+pub async fn run<S: Store + ?Sized>(
+    sources: &[Box<dyn DeviceSource>],
+    store: &S,
+    config: &Config,
+    options: &SyncOptions,
+) -> Result<SyncOutcome, SyncError> {
+    run_with(sources, store, config, options, |_| {}).await
+}
+
+/// Reads every source, plans against `store` and applies (unless
+/// [`SyncOptions::dry_run`]), calling `on_event` as it goes. See the
+/// [module docs](self).
+pub async fn run_with<S: Store + ?Sized>(
+    sources: &[Box<dyn DeviceSource>],
+    store: &S,
+    config: &Config,
+    options: &SyncOptions,
+    mut on_event: impl FnMut(SyncEvent<'_>),
+) -> Result<SyncOutcome, SyncError> {
+    config.validate()?;
+    // A dry run keeps projected records in memory for one plan; a sync
+    // stages them on disk.
+    enum Collected<'c> {
+        InMemory(Projection, Vec<SourceDevice>),
+        Staged(Box<Staging<'c>>),
+    }
+    let mut collected = if options.dry_run {
+        Collected::InMemory(Projection::new(config), Vec::new())
+    } else {
+        Collected::Staged(Box::new(Staging::new(config)?))
+    };
+    let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+    let mut read = Vec::new();
+    let mut full = Vec::new();
+    let mut source_errors = Vec::new();
+    'sources: for source in sources {
+        let vendor = source.vendor();
+        on_event(SyncEvent::SourceStarted { vendor });
+        let mut count = 0usize;
+        let mut pages = source.pages(None);
+        loop {
+            if cancelled() {
+                read.push((vendor, count));
+                break 'sources;
+            }
+            // A cancel also ends a wait for a page.
+            let next = match &options.cancel {
+                None => pages.next().await,
+                Some(token) => match select(pages.next(), Box::pin(token.cancelled())).await {
+                    Either::Left((next, _)) => next,
+                    Either::Right(_) => {
+                        read.push((vendor, count));
+                        break 'sources;
+                    }
+                },
+            };
+            match next {
+                None => {
+                    full.push(vendor);
+                    on_event(SyncEvent::SourceDone {
+                        vendor,
+                        records: count,
+                    });
+                    break;
+                }
+                Some(Ok(page)) => {
+                    let records = page.devices.len();
+                    count += records;
+                    for mut d in page.devices {
+                        on_event(SyncEvent::Record(&d));
+                        match &mut collected {
+                            Collected::InMemory(projection, incoming) => {
+                                projection.project(&mut d);
+                                incoming.push(d);
+                            }
+                            Collected::Staged(staging) => staging.push(d)?,
+                        }
+                    }
+                    on_event(SyncEvent::PageRead {
+                        vendor,
+                        records,
+                        total: count,
+                    });
+                }
+                Some(Err(error)) => {
+                    on_event(SyncEvent::SourceFailed {
+                        vendor,
+                        error: &error,
+                    });
+                    source_errors.push(error);
+                    break;
+                }
+            }
+        }
+        read.push((vendor, count));
+    }
+    let outcome = |plan, report, batches, cancelled| SyncOutcome {
+        plan,
+        report,
+        read,
+        source_errors,
+        batches,
+        cancelled,
+    };
+    if cancelled() {
+        // Nothing is written for a sync cancelled while reading.
+        return Ok(outcome(Plan::default(), None, 0, true));
+    }
+    let staging = match collected {
+        Collected::Staged(staging) => *staging,
+        Collected::InMemory(_, incoming) => {
+            let inventory = store.load().await.map_err(SyncError::Load)?;
+            let plan = upsert::plan(&inventory, &incoming, config, &full)?;
+            on_event(SyncEvent::Batch {
+                plan: &plan,
+                records: incoming.len(),
+            });
+            return Ok(outcome(plan, None, 1, false));
+        }
+    };
+    on_event(SyncEvent::Writing {
+        records: staging.len(),
+    });
+    let mut staged = staging.finish()?;
+    let mut merged = Plan::default();
+    let keep = options.keep_actions;
+    let done = upsert::apply_staged_until(
+        &mut staged,
+        config,
+        &full,
+        store,
+        options.batch_records,
+        |p, _| {
+            let records = p.actions.iter().map(|a| a.sources.len()).sum();
+            on_event(SyncEvent::Batch { plan: &p, records });
+            merge(&mut merged, p, keep);
+            if cancelled() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .await
+    .map_err(|e| SyncError::Apply(Box::new(e)))?;
+    merged.summary = done.summary;
+    let stopped = done.stopped;
+    Ok(outcome(merged, Some(done.report), done.batches, stopped))
+}
+
+/// Adds one batch's plan to the plan of the whole sync.
+fn merge(total: &mut Plan, batch: Plan, keep_actions: bool) {
+    if keep_actions {
+        total.actions.extend(batch.actions);
+    }
+    total.employees.extend(batch.employees);
+    total.likely_duplicates.extend(batch.likely_duplicates);
+    total.lifecycle.extend(batch.lifecycle);
+}

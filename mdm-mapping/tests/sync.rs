@@ -1,0 +1,204 @@
+//! The library sync engine: events, cancellation, consistency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use futures::executor::block_on;
+use mdm_mapping::store::{MemoryStore, Store};
+use mdm_mapping::sync::{self, SyncEvent, SyncOptions};
+use mdm_mapping::upsert::Config;
+use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor};
+use tokio_util::sync::CancellationToken;
+
+/// `pages` pages of `per_page` computers with distinct serials; cancels
+/// `cancel_at_page` (when set) as that page is fetched.
+#[derive(Debug)]
+struct Paged {
+    pages: usize,
+    per_page: usize,
+    fetched: Arc<AtomicUsize>,
+    cancel: Option<(usize, CancellationToken)>,
+}
+
+impl Paged {
+    fn new(pages: usize, per_page: usize) -> Self {
+        Paged {
+            pages,
+            per_page,
+            fetched: Arc::default(),
+            cancel: None,
+        }
+    }
+}
+
+#[async_trait]
+impl DeviceSource for Paged {
+    fn vendor(&self) -> Vendor {
+        Vendor::Jamf
+    }
+
+    async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        let page: usize = cursor.map_or(0, |c| c.as_str().parse().unwrap_or(0));
+        self.fetched.fetch_add(1, Ordering::SeqCst);
+        if let Some((at, token)) = &self.cancel
+            && *at == page
+        {
+            token.cancel();
+        }
+        let devices = (0..self.per_page)
+            .map(|i| {
+                let n = page * self.per_page + i;
+                let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, n.to_string());
+                d.fields
+                    .serial("serial_number", Some(&format!("C02SYNC{n:05}")));
+                d
+            })
+            .collect();
+        let next = (page + 1 < self.pages).then(|| Cursor::new((page + 1).to_string()));
+        Ok(DevicePage { devices, next })
+    }
+}
+
+fn sources(s: Paged) -> Vec<Box<dyn DeviceSource>> {
+    vec![Box::new(s)]
+}
+
+fn assets(store: &MemoryStore) -> usize {
+    block_on(store.load()).expect("load").assets.len()
+}
+
+#[test]
+fn events_follow_the_sync_and_the_outcome_counts_it() {
+    let store = MemoryStore::default();
+    let mut events = Vec::new();
+    let options = SyncOptions {
+        batch_records: 10,
+        ..SyncOptions::default()
+    };
+    let outcome = block_on(sync::run_with(
+        &sources(Paged::new(3, 10)),
+        &store,
+        &Config::default(),
+        &options,
+        |e| {
+            events.push(match e {
+                SyncEvent::SourceStarted { .. } => "start".to_string(),
+                SyncEvent::Record(_) => return,
+                SyncEvent::PageRead { total, .. } => format!("page {total}"),
+                SyncEvent::SourceDone { records, .. } => format!("done {records}"),
+                SyncEvent::Writing { records } => format!("writing {records}"),
+                SyncEvent::Batch { records, .. } => format!("batch {records}"),
+                other => format!("{other:?}"),
+            })
+        },
+    ))
+    .expect("sync");
+    assert_eq!(
+        events,
+        [
+            "start",
+            "page 10",
+            "page 20",
+            "page 30",
+            "done 30",
+            "writing 30",
+            "batch 10",
+            "batch 10",
+            "batch 10"
+        ]
+    );
+    assert!(outcome.is_complete());
+    assert_eq!((outcome.plan.summary.create, outcome.batches), (30, 3));
+    assert_eq!(outcome.read, [(Vendor::Jamf, 30)]);
+    assert_eq!(assets(&store), 30);
+}
+
+#[test]
+fn a_sync_cancelled_while_reading_writes_nothing_and_reads_no_further() {
+    let store = MemoryStore::default();
+    let token = CancellationToken::new();
+    let mut source = Paged::new(5, 10);
+    source.cancel = Some((1, token.clone()));
+    let fetched = source.fetched.clone();
+    let srcs = sources(source);
+    let options = SyncOptions {
+        cancel: Some(token),
+        ..SyncOptions::default()
+    };
+    let outcome = block_on(sync::run(&srcs, &store, &Config::default(), &options)).expect("sync");
+    assert!(outcome.cancelled && !outcome.is_complete());
+    assert!(outcome.report.is_none());
+    assert_eq!(assets(&store), 0);
+    // The page being fetched when cancelled is the last one asked for.
+    assert_eq!(fetched.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_sync_cancelled_while_writing_finishes_its_batch_and_the_next_sync_converges() {
+    let store = MemoryStore::default();
+    let token = CancellationToken::new();
+    let options = SyncOptions {
+        batch_records: 10,
+        cancel: Some(token.clone()),
+        ..SyncOptions::default()
+    };
+    let srcs = sources(Paged::new(4, 10));
+    let outcome = block_on(sync::run_with(
+        &srcs,
+        &store,
+        &Config::default(),
+        &options,
+        |e| {
+            if let SyncEvent::Batch { .. } = e {
+                token.cancel();
+            }
+        },
+    ))
+    .expect("sync");
+    assert!(outcome.cancelled);
+    assert_eq!(outcome.batches, 1);
+    // Exactly the first batch is written, whole.
+    assert_eq!(assets(&store), 10);
+    assert_eq!(outcome.plan.summary.create, 10);
+    // The next sync does the rest, with no duplicate.
+    let again = block_on(sync::run(
+        &srcs,
+        &store,
+        &Config::default(),
+        &SyncOptions::default(),
+    ))
+    .expect("sync");
+    assert!(again.is_complete());
+    assert_eq!(
+        (again.plan.summary.create, again.plan.summary.unchanged),
+        (30, 10)
+    );
+    assert_eq!(assets(&store), 40);
+}
+
+#[test]
+fn a_dry_run_plans_everything_and_writes_nothing() {
+    let store = MemoryStore::default();
+    let options = SyncOptions {
+        dry_run: true,
+        ..SyncOptions::default()
+    };
+    let mut batches = 0;
+    let outcome = block_on(sync::run_with(
+        &sources(Paged::new(2, 5)),
+        &store,
+        &Config::default(),
+        &options,
+        |e| {
+            if let SyncEvent::Batch { records, .. } = e {
+                assert_eq!(records, 10);
+                batches += 1;
+            }
+        },
+    ))
+    .expect("dry run");
+    assert_eq!((batches, outcome.plan.summary.create), (1, 10));
+    assert_eq!(outcome.plan.actions.len(), 10);
+    assert_eq!(assets(&store), 0);
+}
