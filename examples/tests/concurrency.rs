@@ -14,49 +14,13 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use mdm_examples::cli::demo::simulator_sources;
-use mdm_examples::simulator::Simulator;
 use mdm_mapping::store::Inventory;
 use mdm_mapping::store::postgres::PgStore;
 use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::upsert::Config;
-use secrecy::ExposeSecret;
 
-use common::sim::simulator;
+use common::sim::{Env, env_for, simulator};
 use common::{canonical, pg};
-
-/// The environment `mdm` reads, pointing all three sources at `sim`.
-struct Env {
-    vars: Vec<(&'static str, String)>,
-    _key: tempfile::TempDir,
-}
-
-fn env_for(sim: &Simulator) -> Env {
-    let creds = sim.credentials();
-    let key = tempfile::tempdir().expect("tmp");
-    let pem = key.path().join("abm.pem");
-    std::fs::write(&pem, creds.abm_private_key_pem.expose_secret()).expect("key");
-    Env {
-        vars: vec![
-            ("JAMF_URL", sim.jamf_url()),
-            ("JAMF_CLIENT_ID", creds.jamf_client_id.clone()),
-            (
-                "JAMF_CLIENT_SECRET",
-                creds.jamf_client_secret.expose_secret().to_string(),
-            ),
-            ("KANDJI_URL", sim.kandji_url()),
-            (
-                "KANDJI_TOKEN",
-                creds.kandji_token.expose_secret().to_string(),
-            ),
-            ("ABM_CLIENT_ID", creds.abm_client_id.clone()),
-            ("ABM_KEY_ID", creds.abm_key_id.clone()),
-            ("ABM_PRIVATE_KEY", pem.display().to_string()),
-            ("ABM_URL", sim.abm_url()),
-            ("ABM_TOKEN_URL", sim.abm_token_url()),
-        ],
-        _key: key,
-    }
-}
 
 fn mdm_sync(env: &Env, db: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mdm"));
