@@ -998,9 +998,8 @@ fn rss_kib() -> (u64, u64) {
 }
 
 fn child(mode: &str) -> Res<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // The runtime `mdm` runs on, so the figures are the binary's.
+    let rt = mdm_examples::runtime()?;
     let out = rt.block_on(child_run(mode))?;
     println!("{out}");
     Ok(())

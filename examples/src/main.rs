@@ -11,10 +11,7 @@ use mdm_examples::cli::{self, Cli};
 fn main() -> ExitCode {
     let args = Cli::parse();
     cli::init_logging(args.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match mdm_examples::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mdm: cannot start the async runtime: {e}");

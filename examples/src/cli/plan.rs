@@ -272,35 +272,32 @@ impl PlanStream {
                 let encode = |e: serde_json::Error| {
                     CliError::failure(format!("cannot encode the plan: {e}"))
                 };
-                let mut value = serde_json::to_value(rest).map_err(encode)?;
-                if let (Some(d), Some(map)) = (dropped, value.as_object_mut()) {
-                    map.insert("dropped".into(), d.to_json());
-                }
-                if let Some(map) = value.as_object_mut() {
-                    map.insert("retried".into(), serde_json::json!(retried));
-                }
                 let mut file = self
                     .spool
                     .into_inner()
                     .map_err(|e| spool_error(e.into_error()))?;
                 write!(out, "{{\n  \"summary\": ").map_err(io)?;
-                serde_json::to_writer(&mut *out, &value["summary"]).map_err(encode)?;
+                serde_json::to_writer(&mut *out, &rest.summary).map_err(encode)?;
                 write!(out, ",\n  \"actions\": [").map_err(io)?;
                 use std::io::Seek;
                 file.seek(std::io::SeekFrom::Start(0))
                     .map_err(spool_error)?;
                 std::io::copy(&mut file, out).map_err(io)?;
                 write!(out, "{}]", if self.actions == 0 { "" } else { "\n  " }).map_err(io)?;
-                if let Some(map) = value.as_object() {
-                    for (k, v) in map
-                        .iter()
-                        .filter(|(k, _)| *k != "summary" && *k != "actions")
-                    {
-                        write!(out, ",\n  {}: ", serde_json::Value::from(k.as_str()))
-                            .map_err(io)?;
-                        serde_json::to_writer(&mut *out, v).map_err(encode)?;
-                    }
+                // The other parts in key order, each written as it is
+                // encoded: a large fleet's likely duplicates would take
+                // several times their size as one `serde_json::Value`.
+                let mut part = |key: &str, value: &dyn erased::Encode| -> Result<(), CliError> {
+                    write!(out, ",\n  \"{key}\": ").map_err(io)?;
+                    value.encode(&mut *out).map_err(encode)
+                };
+                if let Some(d) = dropped {
+                    part("dropped", &d.to_json())?;
                 }
+                part("employees", &rest.employees)?;
+                part("lifecycle", &rest.lifecycle)?;
+                part("likely_duplicates", &rest.likely_duplicates)?;
+                part("retried", &retried)?;
                 writeln!(out, "\n}}").map_err(io)
             }
         }
@@ -309,4 +306,19 @@ impl PlanStream {
 
 fn spool_error(e: std::io::Error) -> CliError {
     CliError::failure(format!("cannot write the plan to a temporary file: {e}"))
+}
+
+/// Encoding a value of any `Serialize` type through one `&dyn`.
+mod erased {
+    /// A value that writes itself as JSON.
+    pub trait Encode {
+        /// Writes the value as compact JSON.
+        fn encode(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Encode for T {
+        fn encode(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
+    }
 }
