@@ -29,7 +29,7 @@
 //! (default 100000), `FETCH_LATENCY_MS` (default 20), `FETCH_RUNS` (default
 //! 2; each figure is the best run), `FETCH_VENDORS` (default
 //! `jamf,kandji,abm`), `FETCH_SYNC` (`0` skips the full sync),
-//! `FETCH_SYNC_MODES` (default `collect,sync,resync,sync-keep`: which
+//! `FETCH_SYNC_MODES` (default `collect,sync,resync,resync-in-process,sync-keep`: which
 //! full-sync memory rows to run),
 //! `FETCH_PREFETCH` (`1` adds an experiment at 20 ms: page prefetch in the
 //! stream and speculative fetching in a client, written here, not in the
@@ -1044,7 +1044,15 @@ async fn child_run(mode: &str) -> Res<Value> {
             }
             json!({"devices": devices, "pages": n})
         }
-        _ if ["collect", "sync", "sync-keep", "resync"].contains(&mode) => {
+        _ if [
+            "collect",
+            "sync",
+            "sync-keep",
+            "resync",
+            "resync-in-process",
+        ]
+        .contains(&mode) =>
+        {
             let sources = vec![
                 source(Vendor::Abm, &e, Variant::Default)?,
                 source(Vendor::Jamf, &e, Variant::Default)?,
@@ -1063,8 +1071,10 @@ async fn child_run(mode: &str) -> Res<Value> {
                 json!({"records": all.len()})
             } else {
                 let dir = tempfile::tempdir()?;
-                let store =
-                    mdm_mapping::store::sqlite::SqliteStore::open(dir.path().join("bench.db"))?;
+                // `FETCH_DB`: an inventory an earlier child wrote (`resync`).
+                let db = std::env::var_os("FETCH_DB")
+                    .map_or_else(|| dir.path().join("bench.db"), std::path::PathBuf::from);
+                let store = mdm_mapping::store::sqlite::SqliteStore::open(db)?;
                 // `sync`: as `mdm demo` and an embedding program run it (one
                 // batch of actions at a time); `sync-keep`: as `mdm sync`,
                 // which keeps every action to print the plan.
@@ -1072,8 +1082,11 @@ async fn child_run(mode: &str) -> Res<Value> {
                     keep_actions: mode == "sync-keep",
                     ..Default::default()
                 };
-                // `resync`: a second sync over the inventory the first wrote.
-                let runs = if mode == "resync" { 2 } else { 1 };
+                // `resync-in-process`: a second sync over the inventory the
+                // first wrote, in the same process (as a long-running
+                // program would); `resync` is the second `mdm sync`, a
+                // process of its own over the file an earlier child wrote.
+                let runs = if mode == "resync-in-process" { 2 } else { 1 };
                 let mut outcome = None;
                 for _ in 0..runs {
                     // A program would not hold the last outcome meanwhile.
@@ -1116,9 +1129,16 @@ async fn child_run(mode: &str) -> Res<Value> {
 
 /// Runs this binary again as a child measuring `mode` against `sim`.
 async fn spawn_child(sim: &SimProc, mode: &str) -> Res<Value> {
+    spawn_child_env(sim, mode, &[]).await
+}
+
+/// [`spawn_child`] with more environment variables.
+async fn spawn_child_env(sim: &SimProc, mode: &str, env: &[(&str, &str)]) -> Res<Value> {
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
-    cmd.env(CHILD_ENV, mode).envs(sim.endpoints.to_env());
+    cmd.env(CHILD_ENV, mode)
+        .envs(sim.endpoints.to_env())
+        .envs(env.iter().copied());
     let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
     if !out.status.success() {
         return Err(format!(
@@ -1401,9 +1421,20 @@ async fn parent(o: Options) -> Res<()> {
         let sim = SimProc::start(&format!("sync:{}", o.sync_devices)).await?;
         let records = sim.count("records");
         let modes = std::env::var("FETCH_SYNC_MODES")
-            .unwrap_or_else(|_| "collect,sync,resync,sync-keep".to_string());
+            .unwrap_or_else(|_| "collect,sync,resync,resync-in-process,sync-keep".to_string());
         for mode in modes.split(',').filter(|m| !m.is_empty()) {
-            let r = spawn_child(&sim, mode).await?;
+            // `resync`: an unmeasured first sync writes the inventory, then
+            // the measured child syncs again over it.
+            let db = tempfile::tempdir()?;
+            let env = if mode == "resync" {
+                let path = db.path().join("bench.db").display().to_string();
+                spawn_child_env(&sim, "sync", &[("FETCH_DB", path.as_str())]).await?;
+                vec![("FETCH_DB", path)]
+            } else {
+                Vec::new()
+            };
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = spawn_child_env(&sim, mode, &env).await?;
             progress(t0, &format!("{mode}: child done"));
             let what = match mode {
                 "collect" => "all sources, records collected in one Vec (before plan)".to_string(),
@@ -1414,7 +1445,12 @@ async fn parent(o: Options) -> Res<()> {
                     num(&r, "batches")
                 ),
                 "resync" => format!(
-                    "the same sync twice: the second over the {} assets the first wrote (updated {})",
+                    "the same sync again, a process of its own (as a second `mdm sync`), over the {} assets the first wrote (updated {})",
+                    num(&r, "assets"),
+                    num(&r, "update")
+                ),
+                "resync-in-process" => format!(
+                    "the same sync twice in one process (a long-running program): the second over the {} assets the first wrote (updated {})",
                     num(&r, "assets"),
                     num(&r, "update")
                 ),

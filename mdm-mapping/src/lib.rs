@@ -50,6 +50,8 @@ pub mod advice;
 pub mod catalog;
 mod catalog_data;
 pub mod dropped;
+mod ident;
+mod known_names;
 pub mod mapping;
 pub mod model;
 pub mod net;

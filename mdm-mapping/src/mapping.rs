@@ -305,6 +305,7 @@ type FieldSources = &'static [(Vendor, &'static [&'static str])];
 
 /// The built-in table: (inventory field, [(vendor, keys)]).
 /// The inventory fields of the built-in mapping.
+#[cfg(test)]
 pub(crate) fn builtin_field_names() -> impl Iterator<Item = &'static str> {
     BUILTIN.iter().map(|(field, _)| *field)
 }

@@ -73,9 +73,7 @@
 mod apply;
 mod config;
 mod dedupe;
-pub(crate) mod ident;
-
-pub(crate) use ident::FastState;
+pub(crate) use crate::ident;
 
 /// The record fields the planner reads by name, beyond the mapping: the
 /// lifecycle and recency fields.
@@ -107,3 +105,52 @@ pub use staged::{
     Batch, MAX_RETRY_ROUNDS, Staged, StagedError, StagedOutcome, Staging, StagingError,
     apply_staged, apply_staged_until,
 };
+
+#[cfg(test)]
+mod known_names_tests {
+    /// The names [`crate::known_names::KNOWN_NAMES`] must hold: every name
+    /// the catalog, the built-in mapping and the planner use.
+    fn wanted() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for spec in crate::catalog::all() {
+            names.push(spec.key);
+            names.extend(spec.default_target);
+        }
+        names.extend(crate::mapping::builtin_field_names());
+        names.extend(["asset_type", "assignee_id"]);
+        names.extend(super::plan_keys());
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn known_names_are_exactly_the_names_the_layers_above_use() {
+        let want = wanted();
+        if want.as_slice() == crate::known_names::KNOWN_NAMES {
+            return;
+        }
+        if std::env::var_os("UPDATE_KNOWN_NAMES").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/known_names.rs");
+            let text = std::fs::read_to_string(path).expect("read known_names.rs");
+            let start = text.find("&[\n").expect("list start") + 3;
+            let end = text.rfind("];").expect("list end");
+            let body: String = want.iter().map(|n| format!("    {n:?},\n")).collect();
+            let new = format!("{}{body}{}", &text[..start], &text[end..]);
+            std::fs::write(path, new).expect("write known_names.rs");
+            return;
+        }
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|n| !crate::known_names::KNOWN_NAMES.contains(n))
+            .collect();
+        let extra: Vec<_> = crate::known_names::KNOWN_NAMES
+            .iter()
+            .filter(|n| !want.contains(n))
+            .collect();
+        panic!(
+            "src/known_names.rs is out of date (missing {missing:?}, extra {extra:?}); \
+             rewrite it with UPDATE_KNOWN_NAMES=1 cargo test -p mdm-mapping known_names"
+        );
+    }
+}
