@@ -13,10 +13,31 @@ use mdm_mapping::store::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeps_the_store_contract() {
-    let Some((store, _)) = pg::fresh().await else {
+    let Some((store, url)) = pg::fresh().await else {
         return;
     };
     contract::check(&store).await.expect("contract");
+    contract::check_history(&store).await.expect("history");
+    // The run lock is the database's: another store on the same schema
+    // (another process) is refused while it is held.
+    let guard = store.lock_runs().await.expect("lock").expect("free");
+    let other = mdm_mapping::store::postgres::PgStore::connect(&url)
+        .await
+        .expect("second store");
+    assert!(other.lock_runs().await.expect("lock").is_none());
+    // A guard dropped without release: the server lets the lock go when
+    // its session closes, a moment later.
+    drop(guard);
+    let mut freed = false;
+    for _ in 0..100 {
+        if let Some(g) = other.lock_runs().await.expect("lock") {
+            g.release().await;
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(freed, "the lock stayed held after its guard dropped");
     store.drop_schema().await.expect("drop");
 }
 

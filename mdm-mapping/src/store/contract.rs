@@ -331,3 +331,79 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
     }
     Ok(())
 }
+
+/// Runs `store`, which must have no history yet, through the run history
+/// and the run lock: runs come back newest first with increasing ids and
+/// every field kept; a second [`Store::lock_runs`] while the first guard
+/// lives gets `None`, and the lock is free again once it drops.
+pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
+    use super::{RunOutcome, RunRecord};
+    let rule = "history";
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| Violation {
+                rule,
+                what: e.to_string(),
+            })
+    };
+    let first = RunRecord {
+        id: 0,
+        started: at("2026-12-01T02:00:00Z")?,
+        ended: at("2026-12-01T02:03:10Z")?,
+        sources: vec!["jamf-eu".into(), "abm".into()],
+        full: true,
+        outcome: RunOutcome::Ok,
+        read: [("jamf-eu".to_string(), 120)].into_iter().collect(),
+        counts: [("create".to_string(), 118), ("skip".to_string(), 2)]
+            .into_iter()
+            .collect(),
+        requests: [("jamf-eu".to_string(), 4)].into_iter().collect(),
+        dropped: [("jamf.last_contact_time".to_string(), 3)]
+            .into_iter()
+            .collect(),
+        errors: Vec::new(),
+    };
+    let second = RunRecord {
+        started: at("2026-12-02T02:00:00Z")?,
+        ended: at("2026-12-02T02:00:40Z")?,
+        full: false,
+        outcome: RunOutcome::Failed,
+        errors: vec!["jamf-eu: GET /api/v3/computers-inventory page 2: timed out".into()],
+        ..first.clone()
+    };
+    let id1 = ok(rule, store.record_run(&first).await)?;
+    let id2 = ok(rule, store.record_run(&second).await)?;
+    if id2 <= id1 {
+        return fail(rule, format!("ids do not increase: {id1} then {id2}"));
+    }
+    let runs = ok(rule, store.runs(10).await)?;
+    let want = vec![
+        RunRecord {
+            id: id2,
+            ..second.clone()
+        },
+        RunRecord { id: id1, ..first },
+    ];
+    if runs != want {
+        return fail(rule, format!("runs(10) gave {runs:?}, want {want:?}"));
+    }
+    let newest = ok(rule, store.runs(1).await)?;
+    if newest.len() != 1 || newest[0].id != id2 {
+        return fail(rule, format!("runs(1) gave {newest:?}"));
+    }
+
+    let rule = "run lock";
+    let Some(guard) = ok(rule, store.lock_runs().await)? else {
+        return fail(rule, "a free lock was refused");
+    };
+    if ok(rule, store.lock_runs().await)?.is_some() {
+        return fail(rule, "the lock was given twice");
+    }
+    guard.release().await;
+    let Some(again) = ok(rule, store.lock_runs().await)? else {
+        return fail(rule, "the lock stayed taken after its guard was released");
+    };
+    drop(again);
+    Ok(())
+}

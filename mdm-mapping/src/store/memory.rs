@@ -2,14 +2,15 @@
 //! SQL stores, with failure injection for tests.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::{
     Asset, AssetWrite, Claim, Employee, FieldWrite, Holding, IdentifierRules, Inventory,
-    NewEmployee, Store, StoreError, WriteBatch, WriteResults, check_expectations,
-    describe_employee, resolve_employees,
+    NewEmployee, RunGuard, RunRecord, Store, StoreError, WriteBatch, WriteResults,
+    check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
@@ -47,6 +48,8 @@ struct MemoryState {
     reject: Vec<(String, Value)>,
     /// Claims found held twice when the indexes were built.
     duplicates: Vec<Holding>,
+    /// The run history, oldest first.
+    runs: Vec<RunRecord>,
 }
 
 /// An in-memory [`Store`] for tests and examples, under the full
@@ -65,6 +68,17 @@ struct MemoryState {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
+    /// The run lock: set while a [`RunGuard`] of this store lives.
+    running: Arc<AtomicBool>,
+}
+
+/// Clears [`MemoryStore::running`] when the run ends.
+struct Running(Arc<AtomicBool>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl MemoryStore {
@@ -94,6 +108,7 @@ impl MemoryStore {
                 duplicates,
                 ..MemoryState::default()
             }),
+            running: Arc::default(),
         }
     }
 
@@ -340,6 +355,24 @@ fn claimed(record: String, c: &Claim, holder: &str) -> StoreError {
 
 #[async_trait]
 impl Store for MemoryStore {
+    async fn record_run(&self, run: &RunRecord) -> Result<i64, StoreError> {
+        let mut state = self.lock();
+        let id = state.runs.last().map_or(1, |r| r.id + 1);
+        state.runs.push(RunRecord { id, ..run.clone() });
+        Ok(id)
+    }
+
+    async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {
+        Ok(self.lock().runs.iter().rev().take(last).cloned().collect())
+    }
+
+    async fn lock_runs(&self) -> Result<Option<RunGuard>, StoreError> {
+        if self.running.swap(true, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        Ok(Some(RunGuard::new(Running(Arc::clone(&self.running)))))
+    }
+
     async fn load(&self) -> Result<Inventory, StoreError> {
         Ok(self.snapshot())
     }
@@ -452,6 +485,10 @@ mod tests {
     #[test]
     fn keeps_the_store_contract() {
         block_on(crate::store::contract::check(&MemoryStore::default())).unwrap();
+        block_on(crate::store::contract::check_history(
+            &MemoryStore::default(),
+        ))
+        .unwrap();
     }
 
     #[test]

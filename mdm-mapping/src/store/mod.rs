@@ -40,7 +40,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::record::{Fields, Value};
 
+pub use history::{RunGuard, RunOutcome, RunRecord};
+
 pub mod contract;
+mod history;
 mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -854,6 +857,29 @@ pub trait Store: Send + Sync {
             .write(&IdentifierRules::default(), &batch)
             .await?
             .employees)
+    }
+
+    /// Adds a run to the inventory's history and returns its id. Default:
+    /// the store keeps no history ([`StoreError::Rejected`]).
+    async fn record_run(&self, run: &RunRecord) -> Result<i64, StoreError> {
+        let _ = run;
+        Err(StoreError::Rejected {
+            record: "sync run".into(),
+            reason: "this store keeps no run history".into(),
+        })
+    }
+
+    /// The last `last` runs of the history, newest first. Default: none.
+    async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let _ = last;
+        Ok(Vec::new())
+    }
+
+    /// Takes the inventory's run lock, held until the guard drops, so that
+    /// scheduled syncs never overlap, across processes too: `None` when
+    /// another run holds it. Default: nothing is locked.
+    async fn lock_runs(&self) -> Result<Option<RunGuard>, StoreError> {
+        Ok(Some(RunGuard::unlocked()))
     }
 }
 

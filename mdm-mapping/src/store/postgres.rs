@@ -50,13 +50,13 @@ use tokio_postgres::types::ToSql;
 
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, Store, StoreError, WriteBatch, WriteResults, check_expectations, describe_employee,
-    resolve_employees,
+    Inventory, RunGuard, RunRecord, Store, StoreError, WriteBatch, WriteResults,
+    check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes (kept in `meta`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How many times a transaction that hit a deadlock or a serialization
 /// failure is tried again.
@@ -387,6 +387,20 @@ impl PgStore {
                      employee_id BIGINT NOT NULL REFERENCES employees(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);
                  CREATE TABLE IF NOT EXISTS claim_duplicates (
                      field TEXT NOT NULL, value TEXT NOT NULL, holder TEXT NOT NULL, other TEXT NOT NULL);
+                 INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+                s = self.schema,
+                v = SCHEMA_VERSION
+            ))
+            .await?;
+        }
+        if version < 2 {
+            tx.batch_execute(&format!(
+                "SET LOCAL search_path = {s};
+                 CREATE TABLE IF NOT EXISTS sync_runs (
+                     id BIGSERIAL PRIMARY KEY,
+                     started TIMESTAMPTZ NOT NULL,
+                     doc JSONB NOT NULL);
                  INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
                 s = self.schema,
@@ -1208,6 +1222,95 @@ fn clone_error(e: &StoreError) -> StoreError {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn record_run(&self, run: &RunRecord) -> Result<i64, StoreError> {
+        let fail = self.unavailable("record_run", "sync run".into());
+        let doc = serde_json::to_string(run).map_err(|e| StoreError::Rejected {
+            record: "sync run".into(),
+            reason: e.to_string(),
+        })?;
+        let run = async {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_one(
+                    &format!(
+                        "INSERT INTO {}.sync_runs (started, doc) VALUES ($1::text::timestamptz, $2::text::jsonb) RETURNING id",
+                        self.schema
+                    ),
+                    &[&run.started.to_rfc3339(), &doc],
+                )
+                .await?;
+            Ok::<i64, Box<dyn std::error::Error + Send + Sync>>(row.get(0))
+        };
+        run.await.map_err(fail)
+    }
+
+    async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let fail = self.unavailable("runs", "sync runs".into());
+        let last = i64::try_from(last).unwrap_or(i64::MAX);
+        let rows = async {
+            let client = self.pool.get().await?;
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT id, doc::text FROM {}.sync_runs ORDER BY id DESC LIMIT $1",
+                        self.schema
+                    ),
+                    &[&last],
+                )
+                .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(rows)
+        }
+        .await
+        .map_err(fail)?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                let doc: String = r.get(1);
+                let run: RunRecord =
+                    serde_json::from_str(&doc).map_err(|e| StoreError::Rejected {
+                        record: format!("sync run {id}"),
+                        reason: format!("unreadable history row: {e}"),
+                    })?;
+                Ok(RunRecord { id, ..run })
+            })
+            .collect()
+    }
+
+    /// A session-level advisory lock on a connection taken out of the
+    /// pool: dropping the guard closes that connection, and the server
+    /// releases the lock (also when the process dies).
+    async fn lock_runs(&self) -> Result<Option<RunGuard>, StoreError> {
+        let fail = self.unavailable("lock_runs", self.url.to_string());
+        let locked = async {
+            let client = self.pool.get().await?;
+            let got: bool = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtext('mdm-runs:' || $1::text))",
+                    &[&&*self.schema],
+                )
+                .await?
+                .get(0);
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                got.then(|| deadpool_postgres::Object::take(client)),
+            )
+        }
+        .await
+        .map_err(fail)?;
+        let schema = Arc::clone(&self.schema);
+        Ok(locked.map(|client| {
+            RunGuard::releasing(async move {
+                // Unlocked now; or, should this fail, when the session
+                // closes as `client` drops.
+                let _ = client
+                    .execute(
+                        "SELECT pg_advisory_unlock(hashtext('mdm-runs:' || $1::text))",
+                        &[&&*schema],
+                    )
+                    .await;
+            })
+        }))
+    }
+
     async fn load(&self) -> Result<Inventory, StoreError> {
         let fail = self.unavailable("load", self.url.to_string());
         let run = async {

@@ -1,7 +1,7 @@
 //! [`SqliteStore`]: the embedded default inventory, a SQLite file (feature
 //! `sqlite`).
 //!
-//! # Schema (version 1, `PRAGMA user_version`)
+//! # Schema (version 2, `PRAGMA user_version`)
 //!
 //! | table | what it holds |
 //! |---|---|
@@ -13,6 +13,11 @@
 //! | `email_claims(email, employee_id)` | **primary key `email`**: one employee per email |
 //! | `claim_duplicates(field, value, holder, other)` | claims found held twice when claims were (re)built: the inventory already held duplicates (see `mdm dedupe`) |
 //! | `meta(key, value)` | `identifier_rules`: the [`IdentifierRules::fingerprint`] the claims were built with |
+//! | `sync_runs(id, started, doc)` | the run history ([`RunRecord`] as JSON; version 2) |
+//!
+//! The run lock ([`Store::lock_runs`]) is an exclusive lock on the file
+//! `<database>.sync-lock` beside it, released when the guard drops or the
+//! process ends.
 //!
 //! # Concurrency
 //!
@@ -51,13 +56,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, NewEmployee, Store, StoreError, WriteBatch, WriteResults, check_expectations,
-    describe_employee, resolve_employees,
+    Inventory, NewEmployee, RunGuard, RunRecord, Store, StoreError, WriteBatch, WriteResults,
+    check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a write waits for another process's transaction by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -106,6 +111,11 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sync_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
 ";
 
 /// A SQLite-backed inventory. Clones share one connection; several
@@ -114,6 +124,26 @@ CREATE TABLE IF NOT EXISTS meta (
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: Option<PathBuf>,
+    /// The run lock of an in-memory database.
+    running: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The run lock of a store that lives in one process: a flag, cleared when
+/// the guard drops.
+fn in_process_lock(
+    flag: &Arc<std::sync::atomic::AtomicBool>,
+) -> Result<Option<RunGuard>, StoreError> {
+    use std::sync::atomic::Ordering;
+    struct Clear(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::SeqCst);
+        }
+    }
+    if flag.swap(true, Ordering::SeqCst) {
+        return Ok(None);
+    }
+    Ok(Some(RunGuard::new(Clear(Arc::clone(flag)))))
 }
 
 /// Opening or querying the database failed.
@@ -171,6 +201,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            running: Arc::default(),
         })
     }
 
@@ -675,6 +706,73 @@ fn write_asset(
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn record_run(&self, run: &RunRecord) -> Result<i64, StoreError> {
+        let doc = serde_json::to_string(run).map_err(|e| StoreError::Rejected {
+            record: "sync run".into(),
+            reason: e.to_string(),
+        })?;
+        let started = run.started.to_rfc3339();
+        self.with_conn("record_run", "sync run".into(), move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO sync_runs (started, doc) VALUES (?1, ?2)",
+                params![started, doc],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let last = i64::try_from(last).unwrap_or(i64::MAX);
+        let rows = self
+            .with_conn("runs", "sync runs".into(), move |conn| {
+                let mut st =
+                    conn.prepare_cached("SELECT id, doc FROM sync_runs ORDER BY id DESC LIMIT ?1")?;
+                let rows = st.query_map(params![last], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, doc)| {
+                let run: RunRecord =
+                    serde_json::from_str(&doc).map_err(|e| StoreError::Rejected {
+                        record: format!("sync run {id}"),
+                        reason: format!("unreadable history row: {e}"),
+                    })?;
+                Ok(RunRecord { id, ..run })
+            })
+            .collect()
+    }
+
+    async fn lock_runs(&self) -> Result<Option<RunGuard>, StoreError> {
+        let Some(path) = &self.path else {
+            return in_process_lock(&self.running);
+        };
+        let mut name = path.clone().into_os_string();
+        name.push(".sync-lock");
+        let unavailable = |e: std::io::Error| StoreError::Unavailable {
+            operation: "lock_runs",
+            record: self.name(),
+            source: Box::new(e),
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(unavailable)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunGuard::new(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(unavailable(e)),
+        }
+    }
+
     async fn load(&self) -> Result<Inventory, StoreError> {
         self.with_conn("load", self.name(), |conn| {
             let mut st = conn.prepare_cached(

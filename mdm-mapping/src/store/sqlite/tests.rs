@@ -203,6 +203,18 @@ fn keeps_the_store_contract() {
         crate::store::contract::check(&store)
             .await
             .expect("contract on a file");
+        crate::store::contract::check_history(&store)
+            .await
+            .expect("history on a file");
+        // The run lock is the file's: a second store on it is refused too.
+        let guard = store.lock_runs().await.expect("lock").expect("free");
+        let other = SqliteStore::open(dir.path().join("inv.db")).expect("open");
+        assert!(other.lock_runs().await.expect("lock").is_none());
+        drop(guard);
+        assert!(other.lock_runs().await.expect("lock").is_some());
+        crate::store::contract::check_history(&SqliteStore::open_in_memory().expect("open"))
+            .await
+            .expect("history in memory");
     });
 }
 

@@ -1,0 +1,129 @@
+//! What an inventory remembers about its syncs: the run history
+//! ([`RunRecord`], [`Store::record_run`](super::Store::record_run)) and the
+//! lock that keeps scheduled runs from overlapping
+//! ([`Store::lock_runs`](super::Store::lock_runs)).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use futures::future::BoxFuture;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every source read in full, every write made.
+    Ok,
+    /// A source or a write failed; what was written is consistent.
+    Failed,
+    /// Stopped (a signal, a cancel); what was written is consistent.
+    Cancelled,
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// One sync run, as the inventory's history keeps it.
+///
+/// Stored as one JSON document per run, so fields can be added without a
+/// schema change; [`id`](Self::id) is the store's (0 until recorded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The store's id of the run (increasing); 0 before it is recorded.
+    #[serde(default)]
+    pub id: i64,
+    /// When the run started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub ended: DateTime<Utc>,
+    /// The sources it read (`jamf`, or a configured source's name).
+    pub sources: Vec<String>,
+    /// A full reading of every source (lifecycle could run), not an
+    /// incremental one.
+    pub full: bool,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// Records read per source.
+    #[serde(default)]
+    pub read: BTreeMap<String, u64>,
+    /// Counts per action: `create`, `update`, `unchanged`, `conflict`,
+    /// `skip`, `employee_create`, and `retried` (writes planned again after
+    /// another sync got to them first).
+    #[serde(default)]
+    pub counts: BTreeMap<String, u64>,
+    /// HTTP requests made per source, where the source counts them.
+    #[serde(default)]
+    pub requests: BTreeMap<String, u64>,
+    /// Values dropped as unreadable, per `vendor.field`.
+    #[serde(default)]
+    pub dropped: BTreeMap<String, u64>,
+    /// What failed, one line each.
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// Holds the run lock of an inventory ([`Store::lock_runs`](super::Store::lock_runs))
+/// until dropped or [released](Self::release).
+///
+/// Dropping always lets the lock go; [`release`](Self::release) also waits
+/// until the store has let it go (a database lock is released by a query,
+/// where a drop only closes the session and the server notices later).
+pub struct RunGuard {
+    held: Option<Box<dyn Send>>,
+    release: Option<BoxFuture<'static, ()>>,
+}
+
+impl RunGuard {
+    /// A guard holding `held` (a locked file, a flag to clear on drop) until
+    /// dropped.
+    pub fn new(held: impl Send + 'static) -> Self {
+        RunGuard {
+            held: Some(Box::new(held)),
+            release: None,
+        }
+    }
+
+    /// A guard released by running `release` (which owns what holds the
+    /// lock, so dropping the guard unreleased still drops it).
+    pub fn releasing(release: impl Future<Output = ()> + Send + 'static) -> Self {
+        RunGuard {
+            held: None,
+            release: Some(Box::pin(release)),
+        }
+    }
+
+    /// A guard for a store that does not lock (nothing is held).
+    pub fn unlocked() -> Self {
+        RunGuard {
+            held: None,
+            release: None,
+        }
+    }
+
+    /// Lets the lock go, and waits until the store has.
+    pub async fn release(mut self) {
+        if let Some(release) = self.release.take() {
+            release.await;
+        }
+        self.held = None;
+    }
+}
+
+impl fmt::Debug for RunGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunGuard")
+            .field("held", &(self.held.is_some() || self.release.is_some()))
+            .finish()
+    }
+}
