@@ -7,8 +7,10 @@ mod catalog;
 pub mod dedupe;
 pub mod demo;
 pub mod devices;
+mod history;
 mod output;
 pub mod plan;
+mod schedule;
 pub mod sources;
 pub mod sync;
 
@@ -50,6 +52,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Find assets that are the same device and merge them (with --apply).
     Dedupe(DedupeArgs),
+    /// The sync runs the inventory remembers, newest first.
+    History(HistoryArgs),
 }
 
 /// A vendor name on the command line.
@@ -163,6 +167,32 @@ pub struct SyncArgs {
     #[command(flatten)]
     /// Endpoint and credential overrides.
     pub creds: CredentialArgs,
+    /// Sync again and again, every DURATION (`24h`, `30m`, `1h 30m`) until
+    /// stopped. Runs never overlap, across processes too (the inventory's
+    /// run lock); SIGTERM or Ctrl-C finishes the batch in hand and exits 0;
+    /// a failed run is logged and retried sooner (1 minute, doubling, at
+    /// most DURATION).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// With --every: each start is delayed by a random part of this, so
+    /// that many schedules do not fire at once. Default: a tenth of
+    /// --every, at most 5 minutes.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "every")]
+    pub jitter: Option<std::time::Duration>,
+}
+
+/// `mdm history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The inventory: a SQLite file or a postgres:// URL.
+    #[arg(long, env = "MDM_DATABASE_URL", hide_env_values = true)]
+    pub db: String,
+    /// How many runs, newest first.
+    #[arg(long, default_value_t = 10)]
+    pub last: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DocFormat,
 }
 
 /// `mdm dedupe`.
@@ -302,6 +332,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Sync(args) => sync::run(&args, &mut out).await,
                 Command::Demo(args) => demo::run(&args, &mut out).await,
                 Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
+                Command::History(args) => history::run(&args, &mut out).await,
                 Command::Simulate(args) => {
                     drop(out);
                     demo::simulate(&args).await

@@ -12,9 +12,23 @@ use mdm_mapping::upsert::Config;
 use mdm_mapping::{DeviceSource, Vendor};
 
 use super::plan::{PlanStream, print_plan_dropped};
-use super::{CliError, SyncArgs, sources};
+use super::{CliError, SyncArgs, history, sources};
 
 pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
+    match args.every {
+        Some(every) => super::schedule::run(args, every, out).await,
+        None => once(args, out, None).await,
+    }
+}
+
+/// One sync: reads the sources, writes the inventory, prints the plan and
+/// records the run in the inventory's history. `cancel` stops it after
+/// the batch in hand.
+pub(super) async fn once(
+    args: &SyncArgs,
+    out: &mut impl Write,
+    cancel: Option<tokio_util::sync::CancellationToken>,
+) -> Result<(), CliError> {
     let vendors: Vec<Vendor> = if args.sources.is_empty() {
         Vendor::ALL
             .into_iter()
@@ -48,16 +62,18 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
         print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
         return outcome_result(&outcome);
     }
+    let started = chrono::Utc::now();
     let store = open_store(&args.db).await?;
     // Actions are printed as batches are applied, not kept.
     let options = SyncOptions {
         keep_actions: false,
         batch_records: usize::try_from(args.batch_size).unwrap_or(1024),
+        cancel,
         ..SyncOptions::default()
     };
     let mut printer = PlanStream::new(args.format)?;
     let mut print_error = None;
-    let outcome = sync_with_progress(
+    let result = sync_with_progress(
         &built,
         &*store,
         &Config::default(),
@@ -72,13 +88,19 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
             }
         },
     )
-    .await?;
-    if let Some(e) = print_error {
-        return Err(e);
-    }
+    .await;
     built
         .iter()
         .for_each(|s| dropped.merge(&s.dropped_values()));
+    // The history keeps every run, the failed ones too.
+    let record = history::record(started, &vendors, &result, &dropped);
+    if let Err(e) = store.record_run(&record).await {
+        tracing::warn!("the run was not added to the inventory's history: {e}");
+    }
+    let outcome = result?;
+    if let Some(e) = print_error {
+        return Err(e);
+    }
     let retried = outcome.report.as_ref().map_or(0, |r| r.retried);
     printer.finish_with(&outcome.plan, Some(&dropped), retried, out)?;
     outcome_result(&outcome)

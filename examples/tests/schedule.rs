@@ -1,0 +1,182 @@
+//! Run history and scheduled syncs, through the `mdm` binary against the
+//! simulator: `mdm history` shows what each sync did; two `mdm sync
+//! --every` schedulers on one inventory never run at the same time (SQLite,
+//! and PostgreSQL when `MDM_TEST_POSTGRES_URL` is set); SIGTERM stops a
+//! scheduler with exit 0 and the run recorded.
+
+#[allow(dead_code)]
+#[path = "../../tests/tests/common/mod.rs"]
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::pg;
+use common::sim::{Env, env_for, simulator};
+use serde_json::Value;
+
+fn mdm(env: &Env, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mdm"));
+    c.args(args).env_clear();
+    for (k, v) in &env.vars {
+        c.env(k, v);
+    }
+    c.env("MDM_CLIENT_RATE_LIMITS", "off");
+    c
+}
+
+fn history(env: &Env, db: &str) -> Vec<Value> {
+    let out = mdm(
+        env,
+        &["history", "--db", db, "--last", "100", "--format", "json"],
+    )
+    .output()
+    .expect("history runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("history JSON")
+}
+
+fn count(run: &Value, key: &str) -> u64 {
+    run["counts"][key].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_shows_what_each_sync_did() {
+    let sim = simulator(150, 41).await;
+    let physical = sim.fleet().counts().physical_devices as u64;
+    let env = env_for(&sim);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("inv.db").display().to_string();
+    // No history yet: a file that does not exist is not created.
+    let empty = mdm(&env, &["history", "--db", &db]).output().expect("runs");
+    assert!(String::from_utf8_lossy(&empty.stdout).starts_with("no runs recorded"));
+    assert!(!std::path::Path::new(&db).exists());
+    for _ in 0..2 {
+        let out = mdm(&env, &["sync", "--db", &db, "--format", "json"])
+            .output()
+            .expect("sync runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let runs = history(&env, &db);
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    let (second, first) = (&runs[0], &runs[1]);
+    assert!(second["id"].as_i64() > first["id"].as_i64());
+    assert_eq!(first["outcome"], "ok");
+    assert_eq!(count(first, "create"), physical);
+    assert_eq!((count(second, "create"), count(second, "update")), (0, 0));
+    assert_eq!(count(second, "unchanged"), physical);
+    let counts = sim.fleet().counts();
+    assert_eq!(
+        first["read"]["jamf"].as_u64(),
+        Some((counts.jamf_computers + counts.jamf_mobile_devices) as u64)
+    );
+    assert_eq!(
+        first["read"]["kandji"].as_u64(),
+        Some(counts.kandji_devices as u64)
+    );
+    assert_eq!(
+        first["read"]["abm"].as_u64(),
+        Some(counts.abm_devices as u64)
+    );
+    assert_eq!(
+        first["sources"],
+        serde_json::json!(["jamf", "kandji", "abm"])
+    );
+    let started = |r: &Value| r["started"].as_str().expect("started").to_string();
+    assert!(started(first) <= started(second));
+
+    // The table names the outcome and the counts.
+    let table = mdm(&env, &["history", "--db", &db]).output().expect("runs");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.lines().count() >= 3, "{text}");
+    assert!(text.contains(" ok "), "{text}");
+}
+
+/// SIGTERM, as a service manager stops a scheduler.
+fn terminate(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(ok.success());
+}
+
+async fn two_schedulers_never_overlap(db: &str) {
+    let sim = simulator(400, 43).await;
+    let env = env_for(&sim);
+    let start = || {
+        mdm(
+            &env,
+            &[
+                "sync",
+                "--db",
+                db,
+                "--every",
+                "300ms",
+                "--jitter",
+                "0s",
+                "--batch-size",
+                "16",
+                "--format",
+                "json",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("scheduler starts")
+    };
+    let (a, b) = (start(), start());
+    // Real processes, real time: long enough for several runs each.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    terminate(&a);
+    terminate(&b);
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("scheduler ends");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a scheduler did not exit 0: {err}");
+        assert!(!err.contains("failed"), "{err}");
+    }
+    let mut runs = history(&env, db);
+    assert!(runs.len() >= 3, "too few runs to show anything: {runs:#?}");
+    runs.sort_by_key(|r| r["started"].as_str().map(str::to_string));
+    for pair in runs.windows(2) {
+        let (earlier, later) = (&pair[0], &pair[1]);
+        let ended = chrono::DateTime::parse_from_rfc3339(earlier["ended"].as_str().expect("ended"))
+            .expect("time");
+        let started =
+            chrono::DateTime::parse_from_rfc3339(later["started"].as_str().expect("started"))
+                .expect("time");
+        assert!(
+            ended <= started,
+            "runs {} and {} overlap: {earlier:#} {later:#}",
+            earlier["id"],
+            later["id"]
+        );
+    }
+    for r in &runs {
+        assert!(r["outcome"] == "ok" || r["outcome"] == "cancelled", "{r:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_on_one_sqlite_file_never_overlap() {
+    let dir = tempfile::tempdir().expect("tmp");
+    two_schedulers_never_overlap(&dir.path().join("inv.db").display().to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_schedulers_on_one_postgres_database_never_overlap() {
+    let Some(url) = pg::url() else {
+        return;
+    };
+    two_schedulers_never_overlap(&pg::url_with_fresh_schema(&url)).await;
+}
