@@ -180,3 +180,61 @@ async fn two_schedulers_on_one_postgres_database_never_overlap() {
     };
     two_schedulers_never_overlap(&pg::url_with_fresh_schema(&url)).await;
 }
+
+/// SIGTERM in the middle of writing: the batch in hand is finished, the
+/// run is recorded as cancelled, and the next sync does the rest without a
+/// duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_batch_in_hand_and_the_next_sync_does_the_rest() {
+    let sim = simulator(3000, 47).await;
+    let physical = sim.fleet().counts().physical_devices as u64;
+    let env = env_for(&sim);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("inv.db").display().to_string();
+    let child = mdm(
+        &env,
+        &["sync", "--db", &db, "--batch-size", "4", "--format", "json"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("sync starts");
+    // Wait until it writes (the file grows past its empty schema), then stop it.
+    let wal = format!("{db}-wal");
+    for _ in 0..600 {
+        let written = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if written > 256 * 1024 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    terminate(&child);
+    let out = child.wait_with_output().expect("sync ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("stopping after the batch in hand"), "{err}");
+    assert!(err.contains("stopped before the end"), "{err}");
+    let runs = history(&env, &db);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["outcome"], "cancelled", "{:#}", runs[0]);
+    let created = count(&runs[0], "create");
+    assert!(created > 0 && created < physical, "{:#}", runs[0]);
+
+    let again = mdm(&env, &["sync", "--db", &db, "--format", "json"])
+        .output()
+        .expect("sync runs");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let runs = history(&env, &db);
+    assert_eq!(runs[0]["outcome"], "ok");
+    assert_eq!(
+        count(&runs[0], "create") + created,
+        physical,
+        "{:#}",
+        runs[0]
+    );
+    assert_eq!(count(&runs[0], "unchanged"), created, "{:#}", runs[0]);
+}

@@ -1,5 +1,8 @@
 //! `mdm sync --every`: a sync that runs again and again until stopped.
 //!
+//! - Each run is a process of its own (this binary again, with the same
+//!   arguments and [`ONE_RUN_ENV`] set): a run's memory is returned when it
+//!   ends, and a run that crashes does not take the schedule with it.
 //! - Runs never overlap, across processes too: each run takes the
 //!   inventory's run lock ([`Store::lock_runs`](mdm_mapping::Store::lock_runs):
 //!   a lock file beside a SQLite file, an advisory lock in PostgreSQL) and
@@ -19,8 +22,11 @@ use futures::future::{Either, select};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use super::sync::{once, open_store};
+use super::sync::open_store;
 use super::{CliError, SyncArgs};
+
+/// Set in the environment of a scheduled run's process: it runs once.
+pub(super) const ONE_RUN_ENV: &str = "MDM_SCHEDULED_RUN";
 
 /// The first backoff after a failed run.
 const FIRST_BACKOFF: Duration = Duration::from_secs(60);
@@ -85,8 +91,8 @@ pub(super) async fn run(
     }
 }
 
-/// One scheduled run under the run lock: `Ok(false)` when another run
-/// holds it.
+/// One scheduled run under the run lock, in a process of its own:
+/// `Ok(false)` when another run holds the lock.
 async fn one_run(
     args: &SyncArgs,
     out: &mut impl Write,
@@ -100,13 +106,58 @@ async fn one_run(
     else {
         return Ok(false);
     };
-    let result = once(args, out, Some(stop.clone())).await;
+    // The run prints to the same stdout; nothing of ours is buffered.
+    out.flush()
+        .map_err(|e| CliError::failure(format!("cannot write output: {e}")))?;
+    let result = run_child(stop).await;
     guard.release().await;
-    // A run stopped by a signal is not a failure of the schedule.
-    match result {
-        Err(_) if stop.is_cancelled() => Ok(true),
-        other => other.map(|()| true),
+    result.map(|()| true)
+}
+
+/// Runs this binary again with the same arguments, once; on `stop`, passes
+/// SIGTERM on to it (it finishes its batch) and waits for it.
+async fn run_child(stop: &CancellationToken) -> Result<(), CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::failure(format!("cannot find the mdm binary to run: {e}")))?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(ONE_RUN_ENV, "1")
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| CliError::failure(format!("cannot start the run: {e}")))?;
+    let pid = child.id();
+    let finished = tokio::select! {
+        status = child.wait() => Some(status),
+        () = stop.cancelled() => None,
+    };
+    let status = match finished {
+        Some(status) => status,
+        None => {
+            terminate(pid);
+            child.wait().await
+        }
     }
+    .map_err(|e| CliError::failure(format!("the run could not be waited for: {e}")))?;
+    if status.success() || stop.is_cancelled() {
+        // A run stopped by a signal is not a failure of the schedule.
+        return Ok(());
+    }
+    Err(CliError::failure(format!(
+        "the run ended with {status} (its error is above)"
+    )))
+}
+
+/// Sends SIGTERM to a run's process.
+fn terminate(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// The wait before the next run after `failures` failed runs in a row.
@@ -133,25 +184,39 @@ async fn wait(d: Duration, stop: &CancellationToken) -> bool {
     )
 }
 
-/// Cancels `stop` on SIGTERM or Ctrl-C (SIGINT).
-async fn stop_on_signal(stop: CancellationToken) {
+/// Cancels `stop` on SIGTERM or Ctrl-C (SIGINT); a second one ends the
+/// process at once (exit 130).
+pub(super) async fn stop_on_signal(stop: CancellationToken) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             return;
         };
         tokio::select! {
             _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = int.recv() => {}
         }
+        eprintln!("mdm: stopping after the batch in hand (again to quit now)");
+        stop.cancel();
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        std::process::exit(130);
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("mdm: stopping after the batch in hand (again to quit now)");
+            stop.cancel();
+            let _ = tokio::signal::ctrl_c().await;
+            std::process::exit(130);
+        }
     }
-    eprintln!("mdm: stopping: the batch in hand is finished first");
-    stop.cancel();
 }
 
 #[cfg(test)]

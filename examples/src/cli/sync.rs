@@ -16,8 +16,16 @@ use super::{CliError, SyncArgs, history, sources};
 
 pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
     match args.every {
-        Some(every) => super::schedule::run(args, every, out).await,
-        None => once(args, out, None).await,
+        Some(every) if std::env::var_os(super::schedule::ONE_RUN_ENV).is_none() => {
+            super::schedule::run(args, every, out).await
+        }
+        _ => {
+            // SIGTERM or Ctrl-C: finish the batch in hand, record the run
+            // as cancelled; a second Ctrl-C quits at once.
+            let stop = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(super::schedule::stop_on_signal(stop.clone()));
+            once(args, out, Some(stop)).await
+        }
     }
 }
 
