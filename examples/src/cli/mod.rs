@@ -161,6 +161,11 @@ pub struct SyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: DocFormat,
+    /// Which rows the table shows: `changes` (the first 20 rows that change
+    /// something, then "and N more"), `all`, or `none` (the summary line).
+    /// JSON always holds every action.
+    #[arg(long, value_enum, default_value = "changes")]
+    pub show: plan::Show,
     /// Records and assets planned and written per transaction.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch_size: u64,

@@ -113,7 +113,7 @@ pub fn print_plan_dropped(
         DocFormat::Table => write!(
             out,
             "{}",
-            render_table(&plan.summary, table_rows(&plan.actions), dropped)
+            render_table(&plan.summary, table_rows(&plan.actions), 0, dropped)
         )
         .map_err(io),
     }
@@ -121,10 +121,38 @@ pub fn print_plan_dropped(
 
 /// The plan as a summary line and a table of the actions that do something.
 pub fn plan_table(plan: &Plan) -> String {
-    render_table(&plan.summary, table_rows(&plan.actions), None)
+    render_table(&plan.summary, table_rows(&plan.actions), 0, None)
 }
 
 /// One table row per action that does something.
+/// Which rows of a plan a table shows (`--show`); JSON always holds every
+/// action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Show {
+    /// Every row that changes something.
+    All,
+    /// The first rows that change something (create, update, conflict,
+    /// skip), then "and N more": a screenful, however large the fleet.
+    #[default]
+    Changes,
+    /// The summary line only.
+    None,
+}
+
+/// Rows a table shows with [`Show::Changes`].
+pub const SHOWN_ROWS: usize = 20;
+
+impl Show {
+    /// How many rows to keep.
+    fn limit(self) -> usize {
+        match self {
+            Show::All => usize::MAX,
+            Show::Changes => SHOWN_ROWS,
+            Show::None => 0,
+        }
+    }
+}
+
 fn table_rows(actions: &[Action]) -> Vec<[String; 5]> {
     let mut rows = Vec::new();
     for a in actions.iter().filter(|a| a.action != ActionKind::Unchanged) {
@@ -159,6 +187,7 @@ fn table_rows(actions: &[Action]) -> Vec<[String; 5]> {
 fn render_table(
     s: &upsert::Summary,
     rows: Vec<[String; 5]>,
+    hidden: usize,
     dropped: Option<&DroppedValues>,
 ) -> String {
     let mut t = Table::new([
@@ -168,6 +197,7 @@ fn render_table(
         "matched_on",
         "changes / reason",
     ]);
+    let shown = rows.len();
     for r in rows {
         t.row(r);
     }
@@ -175,8 +205,18 @@ fn render_table(
         .filter(|d| !d.is_empty())
         .map(|d| format!("  dropped: {}", d.summary()))
         .unwrap_or_default();
+    let table = if shown == 0 && hidden > 0 {
+        String::new()
+    } else {
+        format!("\n{t}")
+    };
+    let more = if hidden > 0 {
+        format!("… and {hidden} more (--show all lists every row; --format json every action)\n")
+    } else {
+        String::new()
+    };
     format!(
-        "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}{dropped}\n\n{t}",
+        "create {}  update {}  unchanged {}  conflict {}  skip {}  employee_create {}{dropped}\n{table}{more}",
         s.create, s.update, s.unchanged, s.conflict, s.skip, s.employee_create
     )
 }
@@ -190,11 +230,20 @@ pub struct PlanStream {
     spool: std::io::BufWriter<std::fs::File>,
     actions: usize,
     rows: Vec<[String; 5]>,
+    show: Show,
+    /// Rows not kept ([`Show`]).
+    hidden: usize,
 }
 
 impl PlanStream {
-    /// A printer for `format`.
+    /// A printer for `format`, every row in a table.
     pub fn new(format: DocFormat) -> Result<PlanStream, CliError> {
+        Self::showing(format, Show::All)
+    }
+
+    /// A printer for `format` whose table shows the rows `show` says (and
+    /// holds only those).
+    pub fn showing(format: DocFormat, show: Show) -> Result<PlanStream, CliError> {
         let file = tempfile::tempfile()
             .map_err(|e| CliError::failure(format!("cannot create a temporary file: {e}")))?;
         Ok(PlanStream {
@@ -202,13 +251,23 @@ impl PlanStream {
             spool: std::io::BufWriter::new(file),
             actions: 0,
             rows: Vec::new(),
+            show,
+            hidden: 0,
         })
     }
 
     /// Takes one batch's actions.
     pub fn add(&mut self, actions: &[Action]) -> Result<(), CliError> {
         match self.format {
-            DocFormat::Table => self.rows.extend(table_rows(actions)),
+            DocFormat::Table => {
+                for row in table_rows(actions) {
+                    if self.rows.len() < self.show.limit() {
+                        self.rows.push(row);
+                    } else {
+                        self.hidden += 1;
+                    }
+                }
+            }
             DocFormat::Json => {
                 for a in actions {
                     let sep: &[u8] = if self.actions == 0 {
@@ -256,7 +315,7 @@ impl PlanStream {
         let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
         match self.format {
             DocFormat::Table => {
-                let table = render_table(&rest.summary, self.rows, dropped);
+                let table = render_table(&rest.summary, self.rows, self.hidden, dropped);
                 if retried == 0 {
                     return write!(out, "{table}").map_err(io);
                 }

@@ -67,7 +67,14 @@ pub(super) async fn once(
         built
             .iter()
             .for_each(|s| dropped.merge(&s.dropped_values()));
-        print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
+        if args.format == super::DocFormat::Table {
+            // The rows `--show` asks for, as a sync prints them.
+            let mut printer = PlanStream::showing(args.format, args.show)?;
+            printer.add(&outcome.plan.actions)?;
+            printer.finish_with(&outcome.plan, Some(&dropped), 0, out)?;
+        } else {
+            print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
+        }
         return outcome_result(&outcome);
     }
     let started = chrono::Utc::now();
@@ -79,7 +86,7 @@ pub(super) async fn once(
         cancel,
         ..SyncOptions::default()
     };
-    let mut printer = PlanStream::new(args.format)?;
+    let mut printer = PlanStream::showing(args.format, args.show)?;
     let mut print_error = None;
     let result = sync_with_progress(
         &built,
