@@ -15,68 +15,34 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use mdm_mapping::lenient::{self, Strictness};
 use mdm_mapping::normalize;
 
-// The scalar readers below are visitors over the borrowed input: no
-// `serde_json::Value` is built for a field, and text that is parsed (dates,
-// numbers, booleans) is never copied. Their errors are the ones
-// `serde_path_to_error` places at the field's JSON path.
+/// How strictly Jamf's JSON is read ([`mdm_mapping::lenient`]): blank text
+/// is kept (the Pro API models keep what the server sent; [`opt_nonempty`]
+/// drops it), floats read as text in JSON's spelling, and a value that is
+/// really wrong (a word where a number belongs, a list where a scalar
+/// belongs) fails the page with its JSON path. Dates are lenient: one odd
+/// date must not fail a page of two thousand computers.
+pub(crate) struct Jamf;
+
+impl Strictness for Jamf {
+    const BLANK_TEXT_IS_NONE: bool = false;
+    const FLOAT_TEXT_AS_JSON: bool = true;
+    const SKIP_COMPOUND: bool = false;
+    const UNREADABLE_IS_NONE: bool = false;
+    const INTEGRAL_FLOAT_IS_INT: bool = true;
+    const EPOCH_MILLIS: bool = true;
+
+    fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
+        parse_datetime(raw)
+    }
+}
 
 /// Text from a string, number or boolean; `null` is `None`. `""` is kept
 /// (the Pro API models keep what the server sent).
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(OptString)
-}
-
-struct OptString;
-
-impl<'de> Visitor<'de> for OptString {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Some(s.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok(Some(s))
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(Some(b.to_string()))
-    }
-
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        Ok(Some(i.to_string()))
-    }
-
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-        Ok(Some(u.to_string()))
-    }
-
-    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Self::Value, E> {
-        Ok(Some(float_text(f)))
-    }
-}
-
-/// A float as JSON writes it (`1.5`, `1e20`).
-fn float_text(f: f64) -> String {
-    serde_json::Number::from_f64(f).map_or_else(|| f.to_string(), |n| n.to_string())
+    lenient::text::<Jamf, D>(d)
 }
 
 /// Like [`opt_string`], but blank text is `None` (Classic sends `""` for "not set").
@@ -87,116 +53,13 @@ pub(crate) fn opt_nonempty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
 /// A whole number from a JSON number or a numeric string (`"4"`); `null` and
 /// `""` are `None`. Integral floats (`5.0`) are accepted.
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    d.deserialize_any(OptI64)
-}
-
-struct OptI64;
-
-impl<'de> Visitor<'de> for OptI64 {
-    type Value = Option<i64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a whole number")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        Ok(Some(i))
-    }
-
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-        i64::try_from(u)
-            .map(Some)
-            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(u), &self))
-    }
-
-    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Self::Value, E> {
-        if f.fract() == 0.0 && f.abs() < 9.0e15 {
-            Ok(Some(f as i64))
-        } else {
-            Err(E::invalid_value(
-                de::Unexpected::Other("a non-integral number"),
-                &self,
-            ))
-        }
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        if s.trim().is_empty() {
-            return Ok(None);
-        }
-        normalize::int_str(s)
-            .map(Some)
-            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(s), &self))
-    }
+    lenient::int::<Jamf, D>(d)
 }
 
 /// A boolean from `true`, `"true"`, `"Enabled"`, `"Yes"`, `1`, …
-/// (as [`normalize::boolean_json`]); `null` and `""` are `None`.
+/// (as [`normalize::boolean_str`]); `null` and `""` are `None`.
 pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    d.deserialize_any(OptBool)
-}
-
-struct OptBool;
-
-impl<'de> Visitor<'de> for OptBool {
-    type Value = Option<bool>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a boolean")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(Some(b))
-    }
-
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        match i {
-            1 => Ok(Some(true)),
-            0 => Ok(Some(false)),
-            _ => Err(E::invalid_type(de::Unexpected::Signed(i), &self)),
-        }
-    }
-
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-        match u {
-            1 => Ok(Some(true)),
-            0 => Ok(Some(false)),
-            _ => Err(E::invalid_type(de::Unexpected::Unsigned(u), &self)),
-        }
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        if s.trim().is_empty() {
-            return Ok(None);
-        }
-        normalize::boolean_str(s)
-            .map(Some)
-            .ok_or_else(|| E::invalid_type(de::Unexpected::Str(s), &self))
-    }
+    lenient::boolean::<Jamf, D>(d)
 }
 
 /// A date-time in any form Jamf uses: RFC 3339 with 0–9 fraction digits,
@@ -207,11 +70,7 @@ impl<'de> Visitor<'de> for OptBool {
 pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    d.deserialize_any(Lenient {
-        what: "a date-time",
-        text: parse_datetime,
-        millis: DateTime::<Utc>::from_timestamp_millis,
-    })
+    lenient::datetime::<Jamf, D>(d)
 }
 
 /// The model fields whose unreadable dates are noted as dropped, by the
@@ -235,26 +94,13 @@ pub(crate) const NOTED_DATES: [&str; 16] = [
     "lease_expires_date",
 ];
 
-thread_local! {
-    /// Values the decoders on this thread dropped (field, raw value), until
-    /// [`take_dropped`] takes them. Bounded.
-    static DROPPED: std::cell::RefCell<Vec<(&'static str, String)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Takes the values decoding on this thread dropped since the last call.
 pub(crate) fn take_dropped() -> Vec<(&'static str, String)> {
-    DROPPED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+    lenient::dropped::take()
 }
 
 fn note_dropped(field: usize, raw: &str) {
-    let field = NOTED_DATES.get(field).copied().unwrap_or("date");
-    DROPPED.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.len() < 4096 {
-            d.push((field, raw.chars().take(64).collect()));
-        }
-    });
+    lenient::dropped::note(NOTED_DATES.get(field).copied().unwrap_or("date"), raw);
 }
 
 /// A JSON value as the text a dropped-value note shows.
@@ -400,7 +246,7 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    lenient::list_or_null(d)
 }
 
 /// A Classic API collection in any of its shapes: a JSON array; a single
@@ -477,8 +323,7 @@ pub(crate) fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D:
 /// hints such as `totalCount` or `expires_in`, where a value we cannot use
 /// is better ignored than fatal.
 pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    Ok(mdm_mapping::net::whole_number(&v))
+    lenient::whole_number_hint(d)
 }
 
 #[cfg(test)]

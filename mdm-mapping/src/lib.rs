@@ -52,6 +52,7 @@ mod catalog_data;
 pub mod dropped;
 mod ident;
 mod known_names;
+pub mod lenient;
 pub mod mapping;
 pub mod model;
 pub mod net;

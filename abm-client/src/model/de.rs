@@ -6,57 +6,28 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use mdm_mapping::lenient::{self, Strictness};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// How strictly Apple's JSON is read ([`mdm_mapping::lenient`]): Apple's
+/// examples, its schema and live tenants disagree, so anything unusable is
+/// no value, never a failed page: blank text is kept as sent, and a list or
+/// object where a scalar belongs, a word where a boolean belongs or a
+/// float where a whole number belongs reads as no value.
+pub(crate) struct Abm;
+
+impl Strictness for Abm {
+    const BLANK_TEXT_IS_NONE: bool = false;
+    const FLOAT_TEXT_AS_JSON: bool = false;
+    const SKIP_COMPOUND: bool = true;
+    const UNREADABLE_IS_NONE: bool = true;
+    const INTEGRAL_FLOAT_IS_INT: bool = false;
+}
 
 /// A scalar read as text: strings as they are, numbers and booleans in their
 /// JSON spelling. `null`, arrays and objects are `None`.
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(ScalarText)
-}
-
-struct ScalarText;
-
-impl<'de> Visitor<'de> for ScalarText {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, number, boolean or null")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ScalarText)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
+    lenient::text::<Abm, D>(d)
 }
 
 /// A list of strings that may also arrive as a single string (`"a"` →
@@ -123,29 +94,25 @@ struct ItemSeed;
 impl<'de> de::DeserializeSeed<'de> for ItemSeed {
     type Value = Option<String>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ScalarText)
+        opt_string(d)
     }
 }
 
-/// A boolean from `true`/`false`, `"true"`/`"false"` (any case) or `1`/`0`;
-/// anything else is `None`.
+/// A boolean from `true`/`false`, the words [`mdm_mapping::normalize::boolean_str`]
+/// reads, or `1`/`0`; anything else is `None`.
 pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let raw = opt_scalar_json(d)?;
-    Ok(raw.as_ref().and_then(mdm_mapping::normalize::boolean_json))
+    lenient::boolean::<Abm, D>(d)
 }
 
-/// A whole number from a number or numeric string; anything else is `None`.
 /// Any JSON as a whole number hint ([`mdm_mapping::net::whole_number`]):
 /// never fails; a value that is not a usable number is `None`.
 pub(crate) fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    use serde::Deserialize;
-    let v = serde_json::Value::deserialize(d)?;
-    Ok(mdm_mapping::net::whole_number(&v))
+    lenient::whole_number_hint(d)
 }
 
+/// A whole number from a number or numeric string; anything else is `None`.
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let raw = opt_scalar_json(d)?;
-    Ok(raw.as_ref().and_then(mdm_mapping::normalize::int_json))
+    lenient::int::<Abm, D>(d)
 }
 
 /// A date-time in any RFC 3339 spelling Apple uses (with or without
@@ -159,16 +126,9 @@ pub(crate) const NOTED_DATES: [&str; 4] = [
     "order_date_time",
 ];
 
-thread_local! {
-    /// Values the decoders on this thread dropped (catalog key, raw value),
-    /// until [`take_dropped`] takes them. Bounded.
-    static DROPPED: std::cell::RefCell<Vec<(&'static str, String)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Takes the values decoding on this thread dropped since the last call.
 pub(crate) fn take_dropped() -> Vec<(&'static str, String)> {
-    DROPPED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+    lenient::dropped::take()
 }
 
 /// [`opt_datetime`] for the attribute `NOTED_DATES[FIELD]`: a value that
@@ -183,12 +143,7 @@ pub(crate) fn opt_datetime_noted<'de, const FIELD: usize, D: Deserializer<'de>>(
     let parsed = opt_datetime(de::value::StrDeserializer::<D::Error>::new(&text))?;
     if parsed.is_none() && !text.trim().is_empty() {
         let field = NOTED_DATES.get(FIELD).copied().unwrap_or("date_time");
-        DROPPED.with(|d| {
-            let mut d = d.borrow_mut();
-            if d.len() < 4096 {
-                d.push((field, text.chars().take(64).collect()));
-            }
-        });
+        lenient::dropped::note(field, &text);
     }
     Ok(parsed)
 }
@@ -196,63 +151,7 @@ pub(crate) fn opt_datetime_noted<'de, const FIELD: usize, D: Deserializer<'de>>(
 pub(crate) fn opt_datetime<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    let Some(text) = opt_string(d)? else {
-        return Ok(None);
-    };
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let parsed = mdm_mapping::normalize::parse_datetime(&text);
-    if parsed.is_none() {
-        tracing::debug!(value = %text, "ignoring a date-time that does not parse");
-    }
-    Ok(parsed)
-}
-
-fn opt_scalar_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
-    d.deserialize_any(ScalarJson)
-}
-
-struct ScalarJson;
-
-impl<'de> Visitor<'de> for ScalarJson {
-    type Value = Option<serde_json::Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a scalar or null")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(serde_json::Value::String(v.to_string())))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(serde_json::Number::from_f64(v).map(serde_json::Value::Number))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.into()))
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ScalarJson)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
+    lenient::datetime::<Abm, D>(d)
 }
 
 /// Declares an "open" enum: the values Apple documents, plus `Other(String)`

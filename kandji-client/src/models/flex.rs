@@ -11,62 +11,32 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use mdm_mapping::lenient::{self, Strictness};
+
 use crate::models::DeviceUser;
 
-struct TextVisitor;
+/// How strictly Kandji's JSON is read ([`mdm_mapping::lenient`]): blank
+/// text is no value, a word or a number that does not read as a boolean or
+/// a number is no value, and a list or object where a scalar belongs fails
+/// the page with its JSON path.
+pub(crate) struct Kandji;
 
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Option<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, a number or null")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((!v.trim().is_empty()).then(|| v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok((!v.trim().is_empty()).then_some(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(TextVisitor)
-    }
+impl Strictness for Kandji {
+    const BLANK_TEXT_IS_NONE: bool = true;
+    const FLOAT_TEXT_AS_JSON: bool = false;
+    const SKIP_COMPOUND: bool = false;
+    const UNREADABLE_IS_NONE: bool = true;
+    const INTEGRAL_FLOAT_IS_INT: bool = true;
 }
 
 /// Text: string, number or boolean; `""`/`null` → `None`.
 pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(TextVisitor)
+    lenient::text::<Kandji, D>(d)
 }
 
 /// A required id: a non-empty string or an integer.
 pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match d.deserialize_any(TextVisitor)? {
+    match text(d)? {
         Some(s) => Ok(s),
         None => Err(de::Error::custom(
             "expected a non-empty id (string or integer)",
@@ -74,64 +44,14 @@ pub(crate) fn id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
-struct BoolVisitor;
-
-impl<'de> Visitor<'de> for BoolVisitor {
-    type Value = Option<bool>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a boolean, \"True\"/\"False\", \"Yes\"/\"No\", 1/0 or null")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(mdm_mapping::normalize::boolean_str(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(match v {
-            1 => Some(true),
-            0 => Some(false),
-            _ => None,
-        })
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(match v {
-            1 => Some(true),
-            0 => Some(false),
-            _ => None,
-        })
-    }
-
-    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(BoolVisitor)
-    }
-}
-
 /// A boolean in any of Kandji's spellings.
 pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    d.deserialize_any(BoolVisitor)
+    lenient::boolean::<Kandji, D>(d)
 }
 
 /// A whole number, or a string holding one (`"8"`); anything else is `None`.
 pub(crate) fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(text(d)?.and_then(|s| mdm_mapping::normalize::int_str(&s)))
+    lenient::int::<Kandji, D>(d)
 }
 
 /// A list where `null` means empty.
@@ -140,7 +60,7 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    lenient::list_or_null(d)
 }
 
 /// A list of strings: items may be numbers; `null` items are skipped; a
@@ -160,7 +80,10 @@ pub(crate) fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
             Ok(out)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(TextVisitor.visit_str::<E>(v)?.into_iter().collect())
+            Ok((!v.trim().is_empty())
+                .then(|| v.to_string())
+                .into_iter()
+                .collect())
         }
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(Vec::new())
@@ -180,33 +103,18 @@ struct TextSeed;
 impl<'de> de::DeserializeSeed<'de> for TextSeed {
     type Value = Option<String>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(TextVisitor)
+        text(d)
     }
-}
-
-thread_local! {
-    /// Values the decoders on this thread dropped (field, raw value), until
-    /// [`take_dropped`] takes them: decoding has no other way to report
-    /// them, and one warning per record would flood the log.
-    static DROPPED: std::cell::RefCell<Vec<(&'static str, String)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn note_dropped(field: &'static str, raw: String) {
     tracing::debug!(field, %raw, "Kandji sent a value that cannot be read; dropped");
-    DROPPED.with(|d| {
-        let mut d = d.borrow_mut();
-        // Bounded: a listing page (at most 300 devices) is taken whole; notes
-        // no one takes (the client's own calls) stop growing here.
-        if d.len() < 4096 {
-            d.push((field, raw));
-        }
-    });
+    lenient::dropped::note(field, &raw);
 }
 
 /// Takes the values decoding on this thread dropped since the last call.
 pub(crate) fn take_dropped() -> Vec<(&'static str, String)> {
-    DROPPED.with(|d| std::mem::take(&mut *d.borrow_mut()))
+    lenient::dropped::take()
 }
 
 /// The polymorphic `user` / `assigned_user`: an object when a user is
