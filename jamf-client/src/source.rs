@@ -24,9 +24,10 @@ use mdm_mapping::{
 
 use crate::api::computers::{ComputerQuery, ComputerSection, MAX_PAGE_SIZE};
 use crate::api::mobile::{MobileDeviceQuery, MobileDeviceSection};
-use crate::client::{Client, next_page};
+use crate::client::{Client, RawPage, next_page};
 use crate::error::Error;
 use crate::map::{self, SecurityReads, SiteNames};
+use crate::models::{MobileDevice, Page};
 
 /// The default rows per page of a [`JamfDeviceSource`]: Jamf's maximum, so
 /// a sync makes one request per 2,000 computers.
@@ -434,28 +435,18 @@ impl JamfDeviceSource {
             .client
             .computers_page_raw(&self.computer_query(size), at.page)
             .await?;
-        let security = self.options.security;
-        let (mut devices, items, total, dropped) = off_thread(move || {
-            let _ = crate::de::take_dropped();
-            let page = raw.decode::<crate::models::ComputerInventory>()?;
-            let dropped = crate::de::take_dropped();
-            let devices: Vec<SourceDevice> = page
-                .items
-                .iter()
-                .map(|c| map::computer(c, &security))
-                .collect();
-            Ok::<_, Error>((devices, page.items.len(), page.total_count, dropped))
-        })
-        .await??;
-        self.count_dropped(dropped);
-        if security.reads_secrets() {
-            self.add_secrets(&mut devices).await?;
+        let mut fetched = self
+            .listing_page(
+                at,
+                raw,
+                |_| async {},
+                |c, (), security| map::computer(c, security),
+            )
+            .await?;
+        if self.options.security.reads_secrets() {
+            self.add_secrets(&mut fetched.devices).await?;
         }
-        Ok(Fetched {
-            devices,
-            next: self.after(at, items, total),
-            total,
-        })
+        Ok(fetched)
     }
 
     async fn mobile_page(&self, at: Position) -> Result<Fetched, Error> {
@@ -464,31 +455,63 @@ impl JamfDeviceSource {
             .client
             .mobile_devices_page_raw(&self.mobile_query(size), at.page)
             .await?;
+        self.listing_page(
+            at,
+            raw,
+            |page: &Page<MobileDevice>| {
+                // Site names, read once, only when a device names a site.
+                let needs_sites = page.items.iter().any(|m| {
+                    m.general
+                        .as_ref()
+                        .and_then(|g| g.site_id.as_deref())
+                        .is_some_and(|id| !id.trim().is_empty() && id.trim() != "-1")
+                });
+                async move {
+                    if needs_sites {
+                        self.site_names().await
+                    } else {
+                        Arc::default()
+                    }
+                }
+            },
+            |m, sites: &Arc<SiteNames>, security| map::mobile_device(m, sites, security),
+        )
+        .await
+    }
+
+    /// One page of a Jamf listing, computers or mobile devices alike: the
+    /// body is decoded off the async threads (noting the values it dropped),
+    /// `context` reads what mapping needs beyond the page (the site names),
+    /// and each item is mapped off the async threads too. The position
+    /// after it follows [`after`](Self::after).
+    async fn listing_page<T, C, Ctx, Fut>(
+        &self,
+        at: Position,
+        raw: RawPage,
+        context: C,
+        map: fn(&T, &Ctx, &SecurityReads) -> SourceDevice,
+    ) -> Result<Fetched, Error>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+        C: FnOnce(&Page<T>) -> Fut,
+        Fut: std::future::Future<Output = Ctx>,
+        Ctx: Send + 'static,
+    {
         let (page, dropped) = off_thread(move || {
             let _ = crate::de::take_dropped();
-            let page = raw.decode::<crate::models::MobileDevice>();
+            let page = raw.decode::<T>();
             page.map(|p| (p, crate::de::take_dropped()))
         })
         .await??;
         self.count_dropped(dropped);
-        let needs_sites = page.items.iter().any(|m| {
-            m.general
-                .as_ref()
-                .and_then(|g| g.site_id.as_deref())
-                .is_some_and(|id| !id.trim().is_empty() && id.trim() != "-1")
-        });
-        let sites = if needs_sites {
-            self.site_names().await
-        } else {
-            Arc::default()
-        };
+        let ctx = context(&page).await;
         let security = self.options.security;
         let items = page.items.len();
         let total = page.total_count;
         let devices = off_thread(move || {
             page.items
                 .iter()
-                .map(|m| map::mobile_device(m, &sites, &security))
+                .map(|item| map(item, &ctx, &security))
                 .collect::<Vec<_>>()
         })
         .await?;
