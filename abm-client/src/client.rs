@@ -535,8 +535,18 @@ impl AbmClient {
         })
     }
 
+    /// `GET url`, decoded (errors name the request, the JSON path and
+    /// `cursor`).
     async fn get<T: DeserializeOwned>(&self, url: Url, cursor: Option<&str>) -> Result<T, Error> {
-        self.execute(&Call {
+        let request = format!("GET {}", url.path());
+        let body = self.get_raw(url, cursor).await?;
+        decode_body(&body, &request, cursor)
+    }
+
+    /// `GET url` through the one request path ([`execute_raw`](Self::execute_raw)),
+    /// the body not yet decoded (a listing decodes off the async threads).
+    async fn get_raw(&self, url: Url, cursor: Option<&str>) -> Result<Bytes, Error> {
+        self.execute_raw(&Call {
             method: Method::GET,
             url,
             body: None,
@@ -583,13 +593,7 @@ impl AbmClient {
     ) -> Result<Bytes, Error> {
         let mut url = self.url(&["v1", "orgDevices"]);
         query.apply(&mut url, cursor)?;
-        self.execute_raw(&Call {
-            method: Method::GET,
-            url,
-            body: None,
-            cursor,
-        })
-        .await
+        self.get_raw(url, cursor).await
     }
 
     /// Every page of `GET /v1/orgDevices` from `from` (a saved cursor) or the
