@@ -302,26 +302,14 @@ pub(crate) enum Key {
 pub(crate) struct KnownNames {
     /// Sorted, distinct.
     pub(crate) names: Vec<&'static str>,
-    index: std::collections::HashMap<&'static str, u16, crate::upsert::FastState>,
+    index: std::collections::HashMap<&'static str, u16, crate::fast_hash::FastState>,
 }
 
-/// The known field names: every catalog key, every inventory field of the
-/// built-in mapping and of the catalog's default targets, and the fields the
-/// planner reads by name.
+/// The known field names ([`crate::field_names::KNOWN`]) and their index.
 pub(crate) fn known_names() -> &'static KnownNames {
     static KNOWN: std::sync::OnceLock<KnownNames> = std::sync::OnceLock::new();
     KNOWN.get_or_init(|| {
-        let mut names: Vec<&'static str> = Vec::new();
-        for spec in crate::catalog::all() {
-            names.push(spec.key);
-            names.extend(spec.default_target);
-        }
-        names.extend(crate::mapping::builtin_field_names());
-        names.extend(["asset_type", "assignee_id"]);
-        names.extend(crate::upsert::plan_keys());
-        names.sort_unstable();
-        names.dedup();
-        names.truncate(usize::from(u16::MAX));
+        let names: Vec<&'static str> = crate::field_names::KNOWN.to_vec();
         let index = names
             .iter()
             .enumerate()

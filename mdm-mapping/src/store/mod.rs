@@ -443,13 +443,13 @@ impl IdentifierRules {
         }
         let mut out = Vec::new();
         for ((field, per_kind), value) in found {
-            let norm = crate::upsert::ident::Norm::for_field(field);
+            let norm = crate::ident::Norm::for_field(field);
             // A per-kind id on an asset of unknown kind may be either
             // device's: it claims nothing (its other identifiers do).
             if *per_kind && kind == "any" {
                 continue;
             }
-            crate::upsert::ident::for_each_id(norm, value, |id| {
+            crate::ident::for_each_id(norm, value, |id| {
                 let value = if *per_kind {
                     format!("{kind}:{id}")
                 } else {

@@ -73,9 +73,6 @@
 mod apply;
 mod config;
 mod dedupe;
-pub(crate) mod ident;
-
-pub(crate) use ident::FastState;
 
 /// The record fields the planner reads by name, beyond the mapping: the
 /// lifecycle and recency fields.
@@ -107,3 +104,29 @@ pub use staged::{
     Batch, MAX_RETRY_ROUNDS, Staged, StagedError, StagedOutcome, Staging, StagingError,
     apply_staged,
 };
+
+#[cfg(test)]
+mod tests {
+    /// The bottom layer's field index ([`crate::field_names::KNOWN`]) holds
+    /// every name the layers above read: catalog keys and default targets,
+    /// the built-in mapping's inventory fields, and the planner's own.
+    #[test]
+    fn every_name_the_crate_reads_is_known() {
+        let mut read: Vec<&str> = Vec::new();
+        for spec in crate::catalog::all() {
+            read.push(spec.key);
+            read.extend(spec.default_target);
+        }
+        read.extend(crate::mapping::builtin_field_names());
+        read.extend(["asset_type", "assignee_id"]);
+        read.extend(super::plan_keys());
+        let missing: Vec<&str> = read
+            .into_iter()
+            .filter(|n| crate::field_names::KNOWN.binary_search(n).is_err())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "add these to mdm-mapping/src/field_names.rs: {missing:?}"
+        );
+    }
+}

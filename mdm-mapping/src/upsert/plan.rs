@@ -32,7 +32,8 @@ use serde::{Serialize, Serializer};
 use smallvec::SmallVec;
 
 use super::config::{Config, ConfigError};
-use super::ident::{self, FastState, Norm};
+use crate::fast_hash::FastState;
+use crate::ident::{self, Norm};
 use crate::mapping::{Derived, FactInputs, FieldRule, ModelFacts, Ownership, SourceKey};
 use crate::model::AssetType;
 use crate::record::{Entity, SourceDevice, Value, Vendor};

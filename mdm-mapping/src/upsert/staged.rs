@@ -6,10 +6,10 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
 use super::apply::{ApplyReport, Origin, write_plan};
 use super::config::{Config, ConfigError};
-use super::ident::FastState;
 use super::plan::{
     EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, find, plan_with_users, union,
 };
+use crate::fast_hash::FastState;
 use crate::record::{Secrets, SourceDevice, Vendor};
 use crate::store::{Asset, Employee, Inventory, NewEmployee, Store, StoreError};
 
