@@ -83,10 +83,6 @@ pub(crate) fn plan_keys() -> impl Iterator<Item = &'static str> {
         .copied()
 }
 
-/// Re-exported: the inline string type of [`SourceRef::source_id`] and [`Action::target_id`].
-pub use compact_str::CompactString;
-/// Re-exported: the inline vector type of [`SourceRefs`].
-pub use smallvec::SmallVec;
 mod plan;
 mod staged;
 
@@ -96,7 +92,7 @@ pub use dedupe::{
     DedupePlan, DedupeReport, Dropped, DuplicateGroup, apply_dedupe, find_duplicates,
 };
 pub use plan::{
-    Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind,
+    Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind, Id,
     LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs,
     Summary, plan,
 };
