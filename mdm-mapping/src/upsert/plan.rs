@@ -19,6 +19,19 @@
 //!    compared field by field with the asset, honouring ownership. Scratch
 //!    buffers are reused across groups; the only allocations are the plan's
 //!    own output.
+//!
+//! Where each stage lives:
+//!
+//! | file | stage |
+//! |---|---|
+//! | `plan.rs` | the compiled configuration, the planner's state, [`plan`] |
+//! | `plan/types.rs` | the plan's public types ([`Plan`], [`Action`], [`Id`], …) |
+//! | `plan/index.rs` | the identifier index (step 1) and the batch hashes of staging |
+//! | `plan/matching.rs` | which records are one device, and which asset it is (steps 1–2) |
+//! | `plan/merge.rs` | which value wins: vendor priority, ownership, comparison (step 3) |
+//! | `plan/employees.rs` | assignees: matching employees, new employees |
+//! | `plan/lifecycle.rs` | removed, released and missing devices |
+//! | `plan/output.rs` | the actions, from the matched and merged groups |
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -51,6 +64,7 @@ mod types;
 pub(crate) use employees::Users;
 use index::*;
 pub(crate) use index::{IdHashes, find, union};
+pub(crate) use lifecycle::LIFECYCLE_KEYS;
 use lifecycle::*;
 pub use types::*;
 
@@ -602,9 +616,6 @@ fn entity_class(e: Entity) -> u8 {
     }
 }
 
-/// The fields [`gone_kind`] reads.
-pub(crate) const LIFECYCLE_KEYS: &[&str] = &["is_removed", "released_from_org_date_time", "status"];
-
 /// The fields [`recency`] reads, most significant first.
 pub(crate) const RECENCY_KEYS: [&[&str]; 3] = [
     &["last_check_in", "last_contact_time"],
@@ -616,21 +627,6 @@ pub(crate) const RECENCY_KEYS: [&[&str]; 3] = [
         "added_to_org_date_time",
     ],
 ];
-
-fn gone_kind(d: &SourceDevice) -> Option<LifecycleKind> {
-    match d.vendor {
-        Vendor::Kandji => (d.fields.get("is_removed").and_then(Value::as_bool) == Some(true))
-            .then_some(LifecycleKind::Removed),
-        Vendor::Abm => {
-            let released = d.fields.contains("released_from_org_date_time")
-                || d.fields
-                    .get_str("status")
-                    .is_some_and(|s| s.eq_ignore_ascii_case("released"));
-            released.then_some(LifecycleKind::Released)
-        }
-        Vendor::Jamf => None,
-    }
-}
 
 /// The recency of a record: last check-in, last inventory update, enrollment.
 fn recency(d: &SourceDevice) -> (Option<&str>, Option<&str>, Option<&str>) {

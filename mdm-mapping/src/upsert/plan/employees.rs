@@ -4,8 +4,6 @@
 use super::*;
 
 impl<'a, 'c> Planner<'a, 'c> {
-    // -- employees -----------------------------------------------------------
-
     pub(super) fn employees(&self) -> &'a [Employee] {
         &self.inv.employees
     }

@@ -6,8 +6,6 @@
 use super::*;
 
 impl<'a, 'c> Planner<'a, 'c> {
-    // -- evaluation --------------------------------------------------------
-
     pub(super) fn fact(&mut self, inputs: FactInputs<'a>) -> u32 {
         if let Some(i) = self.facts_index.get(&inputs) {
             return *i;

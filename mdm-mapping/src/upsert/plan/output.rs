@@ -3,8 +3,6 @@
 use super::*;
 
 impl<'a, 'c> Planner<'a, 'c> {
-    // -- actions -------------------------------------------------------------
-
     pub(super) fn finish(mut self, groups: Vec<Group>, full_listings: &[Vendor]) -> Plan {
         let c = self.c;
         let n_targets = c.targets.len();
@@ -40,7 +38,6 @@ impl<'a, 'c> Planner<'a, 'c> {
         let mut superseded_at = 0usize;
         let mut best: Vec<Option<(u8, u8, MVal<'a>)>> = vec![None; n_targets];
         let mut touched: Vec<u16> = Vec::new();
-        let status_from = |asset: &Asset| asset.fields.get("status").cloned();
 
         for (gi, g) in groups.iter().enumerate() {
             let mut kept = std::mem::take(&mut self.scratch_kept);
@@ -252,32 +249,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             self.scratch_kept = kept;
         }
 
-        // Missing from full listings.
-        for v in full_listings.iter().copied().collect::<HashSet<_>>() {
-            let Some(marker) = c.marker[vi(v)] else {
-                continue;
-            };
-            let field = &c.targets[usize::from(marker)].name;
-            let bit = 1u8 << vi(v);
-            for (ai, asset) in self.inv.assets.iter().enumerate() {
-                if self.seen[ai] & bit != 0 || !asset.fields.contains(field) {
-                    continue;
-                }
-                plan.lifecycle.push(LifecycleEvent {
-                    event: LifecycleKind::Missing,
-                    vendor: v,
-                    target_id: Some(asset.id.clone()),
-                    sources: Vec::new(),
-                    status: status_change(c.config, status_from(asset)),
-                    reason: format!(
-                        "asset has {field} but no record of the full {v} listing matches it"
-                    ),
-                });
-            }
-        }
-        plan.lifecycle.sort_by(|a, b| {
-            (a.vendor, &a.target_id, a.event as u8).cmp(&(b.vendor, &b.target_id, b.event as u8))
-        });
+        self.missing_from_listings(&mut plan, full_listings);
 
         plan.employees = std::mem::take(&mut self.employee_actions);
         plan.likely_duplicates = std::mem::take(&mut self.likely_duplicates);
