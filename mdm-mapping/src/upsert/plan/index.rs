@@ -3,9 +3,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------------------
-// The planner.
-
 pub(super) const NONE: u32 = u32::MAX;
 pub(super) const MULTI: u32 = 0x8000_0000;
 
@@ -32,9 +29,25 @@ pub(super) enum IdKey<'a> {
     },
 }
 
-pub(super) const UUID: u8 = u8::MAX;
+const UUID: u8 = u8::MAX;
 
-pub(super) fn hex_nibble(b: u8) -> Option<u8> {
+/// Where the 16 hex pairs of an `8-4-4-4-12` UUID are.
+const UUID_HEX_PAIRS: [[usize; 2]; 16] = {
+    let mut pairs = [[0usize; 2]; 16];
+    let mut i = 0;
+    let mut at = 0;
+    while i < 16 {
+        if matches!(at, 8 | 13 | 18 | 23) {
+            at += 1;
+        }
+        pairs[i] = [at, at + 1];
+        at += 2;
+        i += 1;
+    }
+    pairs
+};
+
+fn hex_nibble(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'A'..=b'F' => Some(b - b'A' + 10),
@@ -106,10 +119,9 @@ impl<'a> IdKey<'a> {
         let mut bytes = [0u8; 28];
         // 8-4-4-4-12 upper-case hex: 16 bytes.
         if b.len() == 36 && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-') {
-            let mut nibbles = b.iter().filter(|c| **c != b'-').map(|c| hex_nibble(*c));
             let mut ok = true;
-            for out in bytes.iter_mut().take(16) {
-                match (nibbles.next().flatten(), nibbles.next().flatten()) {
+            for (out, at) in bytes.iter_mut().zip(UUID_HEX_PAIRS) {
+                match (hex_nibble(b[at[0]]), hex_nibble(b[at[1]])) {
                     (Some(hi), Some(lo)) => *out = (hi << 4) | lo,
                     _ => {
                         ok = false;
@@ -201,6 +213,7 @@ impl<'a> IdIndex<'a> {
     }
 
     /// `Ok(entry)` when present, else `Err(free cell)`.
+    #[inline]
     pub(super) fn find(&self, h: u64, key: &IdKey<'_>) -> Result<usize, usize> {
         let tag = h >> 32;
         let mut pos = (h as usize) & self.mask;
@@ -244,7 +257,7 @@ impl<'a> IdIndex<'a> {
         }
     }
 
-    pub(super) fn grow(&mut self) {
+    fn grow(&mut self) {
         let cap = self.cells.len() * 2;
         self.cells = vec![0; cap];
         self.mask = cap - 1;
@@ -314,5 +327,27 @@ impl<'c> IdHashes<'c> {
         Planner::asset_ids(&self.c, asset, &mut found, |ki, _, value| {
             out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_packed_and_read_back() {
+        let u = "0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9";
+        let k = IdKey::new(1, ANY, Cow::Borrowed(u));
+        assert!(matches!(k, IdKey::Short { len: UUID, .. }), "{k:?}");
+        assert_eq!(k.text(), u);
+        // Not hex, or a dash out of place: kept as text.
+        for other in [
+            "0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8FG",
+            "0A1B2C3D-4E5F-6071-8293-A4B5C6D7E-F9",
+        ] {
+            let k = IdKey::new(1, ANY, Cow::Borrowed(other));
+            assert!(!matches!(k, IdKey::Short { len: UUID, .. }), "{k:?}");
+            assert_eq!(k.text(), other);
+        }
     }
 }

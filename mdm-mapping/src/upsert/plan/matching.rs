@@ -301,7 +301,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
-    pub(super) fn hits_of(&self, r: u32) -> &[Hit] {
+    fn hits_of(&self, r: u32) -> &[Hit] {
         let s = self.hit_start[r as usize] as usize;
         let e = self.hit_start[r as usize + 1] as usize;
         &self.hits[s..e]
@@ -346,7 +346,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 
     /// Collapses, checks and matches one group.
-    pub(super) fn resolve(&mut self, gi: u32, members: &[u32]) -> Group {
+    fn resolve(&mut self, gi: u32, members: &[u32]) -> Group {
         let kept_start = self.kept_buf.len() as u32;
         if let [r] = members {
             self.kept_buf.push(*r);
@@ -402,7 +402,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 
     /// Decides a group's outcome from its kept records.
-    pub(super) fn classify(&mut self, kept: &[u32], group: &mut Group) {
+    fn classify(&mut self, kept: &[u32], group: &mut Group) {
         if !kept.iter().any(|r| self.can_create[*r as usize]) {
             let names: Vec<&str> = self
                 .c
@@ -523,7 +523,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     /// The weak hits (Jamf id on an asset of unknown kind) of a group that no
     /// other identifier contradicts: the asset has a value for an identifier
     /// the group also has, but the group's value does not point at it.
-    pub(super) fn weak_hits_ok(&self, kept: &[u32]) -> Vec<u32> {
+    fn weak_hits_ok(&self, kept: &[u32]) -> Vec<u32> {
         let mut weak: Vec<u32> = Vec::new();
         for &r in kept {
             for h in self.hits_of(r) {
@@ -568,7 +568,7 @@ impl<'a, 'c> Planner<'a, 'c> {
 
     /// Two kept records of a group with different values for one
     /// single-valued identifier.
-    pub(super) fn disagreement(&self, kept: &[u32]) -> Option<String> {
+    fn disagreement(&self, kept: &[u32]) -> Option<String> {
         let c = self.c;
         let mut values: Vec<(u8, Cow<'a, str>, u32)> = Vec::new();
         for &r in kept {

@@ -17,7 +17,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 
     /// Evaluates one record into `best` (per target: (rank, pos, value)).
-    pub(super) fn eval_record(
+    fn eval_record(
         &mut self,
         r: u32,
         best: &mut [Option<(u8, u8, MVal<'a>)>],
@@ -114,7 +114,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
-    pub(super) fn fact_value(&self, fi: u32, which: u8) -> Option<&Value> {
+    fn fact_value(&self, fi: u32, which: u8) -> Option<&Value> {
         let f = &self.facts[fi as usize];
         match which {
             0 => f.model.as_ref(),
@@ -126,7 +126,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
-    pub(super) fn to_change_value(&self, m: MVal<'a>) -> ChangeValue {
+    fn to_change_value(&self, m: MVal<'a>) -> ChangeValue {
         match m {
             MVal::Val(v) => ChangeValue::Value(v.clone()),
             MVal::Str(s) => ChangeValue::Value(Value::Text(s.to_string())),
