@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench -p mdm-mapping --bench plan`. Only `--bench` mode runs
 //! the large sizes: under `cargo test --benches` this binary plans 1,000
-//! records once and exits.
+//! records once and exits. `PLAN_ONCE=100000x3` builds 100,000 records, plans
+//! them three times and exits, for instruction counts.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -100,6 +101,27 @@ fn bench(c: &mut Criterion, sizes: &[usize]) {
 }
 
 fn main() {
+    // `PLAN_ONCE=<records>x<runs>`: build the data, plan it `runs` times and
+    // exit; for instruction counts (`perf stat -e instructions`, callgrind),
+    // where the difference between two run counts is the cost of the plans.
+    if let Ok(spec) = std::env::var("PLAN_ONCE") {
+        let (n, runs) = spec
+            .split_once('x')
+            .and_then(|(n, r)| Some((n.parse::<usize>().ok()?, r.parse::<usize>().ok()?)))
+            .expect("PLAN_ONCE=<records>x<runs>");
+        let (inv, incoming) = data(n);
+        for _ in 0..runs {
+            let p = plan(
+                black_box(&inv),
+                black_box(&incoming),
+                &Config::default(),
+                &[],
+            )
+            .expect("valid config");
+            black_box(&p);
+        }
+        return;
+    }
     let bench_mode = std::env::args().any(|a| a == "--bench");
     if !bench_mode {
         // `cargo test --benches`: a smoke run only.

@@ -25,6 +25,24 @@
 //! - [`sync`]: the sync engine: every source, page by page, staged, planned
 //!   and applied in batches, in one call.
 //!
+//! ## Layers
+//!
+//! The modules are built in layers; each uses only its own layer and the
+//! ones below it, never one above (checked by `tests/layers.rs`, which parses
+//! the source and fails on a path that reaches up).
+//!
+//! | layer | modules | what it is |
+//! |---|---|---|
+//! | 3 engine | [`upsert`], [`sync`] | planning, applying, staging; the sync engine |
+//! | 2 interpretation | [`mapping`], [`advice`], [`store`] (and its backends) | vendor keys → inventory fields; identifier advice; the inventory and its stores |
+//! | 1 knowledge | [`catalog`] (with its data), [`model`] | what each vendor field is; Apple model names and asset types |
+//! | 0 vocabulary | [`normalize`], [`lenient`], [`record`], [`dropped`], [`source`], [`net`]; internal: the field-name index, the fast hasher, identifier normalization | the types and rules every crate speaks |
+//!
+//! The record's fast field index (known field names stored as small
+//! indexes) is a fixed list of the bottom layer; the layers above register
+//! nothing into it, and a test of the top layer checks that it holds every
+//! name they read.
+//!
 //! ```
 //! use mdm_mapping::{Entity, SourceDevice, Vendor};
 //!
@@ -50,8 +68,9 @@ pub mod advice;
 pub mod catalog;
 mod catalog_data;
 pub mod dropped;
+mod fast_hash;
+mod field_names;
 mod ident;
-mod known_names;
 pub mod lenient;
 pub mod mapping;
 pub mod model;

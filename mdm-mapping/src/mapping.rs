@@ -303,13 +303,14 @@ use Vendor::{Abm as A, Jamf as J, Kandji as K};
 /// One inventory field's sources: (vendor, catalog keys tried in order).
 type FieldSources = &'static [(Vendor, &'static [&'static str])];
 
-/// The built-in table: (inventory field, [(vendor, keys)]).
-/// The inventory fields of the built-in mapping.
+/// The inventory fields of the built-in mapping (for the test that the
+/// record's field index, [`crate::field_names::KNOWN`], holds them).
 #[cfg(test)]
 pub(crate) fn builtin_field_names() -> impl Iterator<Item = &'static str> {
     BUILTIN.iter().map(|(field, _)| *field)
 }
 
+/// The built-in table: (inventory field, [(vendor, keys)]).
 const BUILTIN: &[(&str, FieldSources)] = &[
     // identity
     (

@@ -302,18 +302,14 @@ pub(crate) enum Key {
 pub(crate) struct KnownNames {
     /// Sorted, distinct.
     pub(crate) names: Vec<&'static str>,
-    index: std::collections::HashMap<&'static str, u16, crate::ident::FastState>,
+    index: std::collections::HashMap<&'static str, u16, crate::fast_hash::FastState>,
 }
 
-/// The known field names ([`crate::known_names::KNOWN_NAMES`]) and their index.
+/// The known field names ([`crate::field_names::KNOWN`]) and their index.
 pub(crate) fn known_names() -> &'static KnownNames {
     static KNOWN: std::sync::OnceLock<KnownNames> = std::sync::OnceLock::new();
     KNOWN.get_or_init(|| {
-        let names: Vec<&'static str> = crate::known_names::KNOWN_NAMES
-            .iter()
-            .copied()
-            .take(usize::from(u16::MAX))
-            .collect();
+        let names: Vec<&'static str> = crate::field_names::KNOWN.to_vec();
         let index = names
             .iter()
             .enumerate()

@@ -1,44 +1,166 @@
-//! mdm-mapping is built in layers, each using only the layers at or below
-//! its own. This test reads every source file and fails on a `crate::`
-//! path that reaches a module of a higher layer (test modules and doc
-//! comments aside: a doc link may point anywhere).
+//! mdm-mapping is built in layers, each using only the layers below it (the
+//! table in the crate docs, `src/lib.rs`). This test parses every
+//! `src/**/*.rs` with `syn` and fails on a `crate::<module>` or `super::`
+//! path that reaches a module of a higher layer, and on a top-level module
+//! missing from the table.
 //!
-//! ```text
-//! 3  sync, upsert          the engine
-//! 2  mapping, advice, store
-//! 1  catalog, catalog_data, model
-//! 0  normalize, record, known_names, ident, source, dropped, net, lenient
-//! ```
+//! `syn` rather than a text search: it tells code from comments and string
+//! literals (doc links to a higher layer are fine; the SQL and doc tests are
+//! not code of the crate), and it knows which inline `mod` a `super::` is in.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Every top-level module of the crate and its layer.
-const LAYERS: &[(&str, u8)] = &[
-    ("normalize", 0),
-    ("record", 0),
-    ("known_names", 0),
-    ("ident", 0),
-    ("source", 0),
-    ("dropped", 0),
-    ("net", 0),
-    ("lenient", 0),
-    ("catalog", 1),
-    ("catalog_data", 1),
-    ("model", 1),
-    ("mapping", 2),
-    ("advice", 2),
-    ("store", 2),
-    ("upsert", 3),
-    ("sync", 3),
+use syn::visit::Visit;
+
+/// The layers, bottom first: a module may use its own layer and the ones
+/// below. Keep in step with the table in `src/lib.rs`.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "vocabulary",
+        &[
+            "normalize",
+            "lenient",
+            "fast_hash",
+            "field_names",
+            "record",
+            "ident",
+            "dropped",
+            "source",
+            "net",
+        ],
+    ),
+    ("knowledge", &["catalog", "catalog_data", "model"]),
+    ("interpretation", &["mapping", "advice", "store"]),
+    ("engine", &["upsert", "sync"]),
 ];
 
-fn layer(module: &str) -> Option<u8> {
-    LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
+}
+
+/// One use of another module: where, and which top-level module it reaches.
+#[derive(Debug)]
+struct Reach {
+    path: String,
+    target: String,
+}
+
+/// Collects, for one file, every path starting with `crate::` or `super::`,
+/// resolved to the top-level module it names.
+struct Collector {
+    /// The module path of the code being visited: the file's, then inline
+    /// `mod`s.
+    module: Vec<String>,
+    found: Vec<Reach>,
+}
+
+impl Collector {
+    /// Resolves a path given as its leading segments; records it when it
+    /// reaches a top-level module.
+    fn resolve(&mut self, segments: &[String]) {
+        let mut at: Vec<String> = self.module.clone();
+        let mut rest = segments;
+        match rest.first().map(String::as_str) {
+            Some("crate") => {
+                at.clear();
+                rest = &rest[1..];
+            }
+            Some("super") => {
+                while rest.first().map(String::as_str) == Some("super") {
+                    at.pop();
+                    rest = &rest[1..];
+                }
+            }
+            _ => return,
+        }
+        // `at` is now the module the path starts in; the top-level module
+        // it reaches is the first segment of `at + rest`.
+        let target = at.first().or(rest.first()).cloned();
+        if let Some(target) = target {
+            self.found.push(Reach {
+                path: segments.join("::"),
+                target,
+            });
+        }
+    }
+}
+
+fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten_use(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let mut v = prefix.clone();
+            v.push(n.ident.to_string());
+            out.push(v);
+        }
+        syn::UseTree::Rename(r) => {
+            let mut v = prefix.clone();
+            v.push(r.ident.to_string());
+            out.push(v);
+        }
+        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                flatten_use(t, prefix, out);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        self.module.push(m.ident.to_string());
+        syn::visit::visit_item_mod(self, m);
+        self.module.pop();
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        let mut paths = Vec::new();
+        flatten_use(&u.tree, &mut Vec::new(), &mut paths);
+        for p in paths {
+            self.resolve(&p);
+        }
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segments: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.resolve(&segments);
+        syn::visit::visit_path(self, p);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // Macro arguments are tokens, not syntax: find `crate :: x` and
+        // `super :: x` in their text.
+        let text = m.tokens.to_string();
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for i in 0..words.len() {
+            if matches!(words[i], "crate" | "super") && words.get(i + 1) == Some(&"::") {
+                let mut segs = vec![words[i].to_string()];
+                let mut j = i + 2;
+                while let Some(w) = words.get(j) {
+                    if w.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                        segs.push((*w).to_string());
+                    }
+                    if words.get(j + 1) != Some(&"::") {
+                        break;
+                    }
+                    j += 2;
+                }
+                self.resolve(&segs);
+            }
+        }
+        syn::visit::visit_macro(self, m);
+    }
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("entry").path();
+    for entry in std::fs::read_dir(dir).expect("readable src dir") {
+        let path = entry.expect("dir entry").path();
         if path.is_dir() {
             rust_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -47,92 +169,88 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level module a file belongs to (`src/upsert/plan.rs` → `upsert`).
-fn module_of(src: &Path, file: &Path) -> String {
+/// The module path of a file: `src/upsert/plan.rs` → `[upsert, plan]`,
+/// `src/store/mod.rs` → `[store]`, `src/lib.rs` → `[]`.
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).expect("under src");
-    let first = rel.components().next().expect("a component");
-    first
-        .as_os_str()
-        .to_string_lossy()
-        .trim_end_matches(".rs")
-        .to_string()
-}
-
-/// The modules a line's code names with `crate::`: `crate::a::…` and
-/// `crate::{a, b::…}`.
-fn crate_paths(code: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = code;
-    while let Some(i) = rest.find("crate::") {
-        let after = &rest[i + "crate::".len()..];
-        // Not part of a longer identifier (`mdm_crate::`).
-        let before_ok = rest[..i]
-            .chars()
-            .last()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-        if before_ok {
-            if let Some(group) = after.strip_prefix('{') {
-                let end = group.find('}').unwrap_or(group.len());
-                for item in group[..end].split(',') {
-                    let name: String = item
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() {
-                        found.push(name);
-                    }
-                }
-            } else {
-                let name: String = after
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                found.push(name);
-            }
-        }
-        rest = after;
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop().expect("a file name");
+    let stem = last.trim_end_matches(".rs");
+    if stem != "mod" && stem != "lib" {
+        parts.push(stem.to_string());
     }
-    found
+    parts
 }
 
-/// `(file, line, from, to)` for every import that goes up a layer.
+/// Every reach of every file to a module of a higher layer, as
+/// `file: path in module (layer) reaches module (layer)`.
 fn violations(src: &Path) -> Vec<String> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
     files.sort();
-    let mut bad = Vec::new();
-    for file in files {
-        let module = module_of(src, &file);
-        if module == "lib" {
-            continue; // the crate root re-exports every layer
+    // The crate root's re-exports (`crate::Fields`) count as the module
+    // they come from (`record`).
+    let mut reexports = BTreeMap::new();
+    if let Ok(lib) = std::fs::read_to_string(src.join("lib.rs")) {
+        let ast = syn::parse_file(&lib).expect("lib.rs parses");
+        for item in &ast.items {
+            if let syn::Item::Use(u) = item {
+                let mut paths = Vec::new();
+                flatten_use(&u.tree, &mut Vec::new(), &mut paths);
+                for p in paths {
+                    if let (Some(first), Some(last)) = (p.first(), p.last()) {
+                        reexports.insert(last.clone(), first.clone());
+                    }
+                }
+            }
         }
-        let Some(own) = layer(&module) else {
+    }
+    let mut bad = Vec::new();
+    for file in &files {
+        let module = module_of(src, file);
+        let Some(own) = module.first() else {
+            continue; // lib.rs: the crate root re-exports every layer.
+        };
+        let Some(own_layer) = layer_of(own) else {
             bad.push(format!(
-                "{}: module `{module}` has no layer: add it to LAYERS",
+                "{}: module `{own}` is in no layer of tests/layers.rs",
                 file.display()
             ));
             continue;
         };
-        let text = std::fs::read_to_string(&file).expect("read");
-        for (n, line) in text.lines().enumerate() {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with("#[cfg(test)]") {
-                break; // test modules come last and may use anything
+        let text = std::fs::read_to_string(file).expect("readable source");
+        let ast = syn::parse_file(&text)
+            .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
+        let mut c = Collector {
+            module: module.clone(),
+            found: Vec::new(),
+        };
+        c.visit_file(&ast);
+        for mut r in c.found {
+            if let Some(module) = reexports.get(&r.target) {
+                r.target = module.clone();
             }
-            if trimmed.starts_with("//") {
+            let Some(to_layer) = layer_of(&r.target) else {
+                bad.push(format!(
+                    "{}: `{}` reaches `{}`, which is in no layer",
+                    file.display(),
+                    r.path,
+                    r.target
+                ));
                 continue;
-            }
-            let code = line.split("//").next().unwrap_or(line);
-            for target in crate_paths(code) {
-                match layer(&target) {
-                    Some(l) if l > own => bad.push(format!(
-                        "{}:{}: `{module}` (layer {own}) uses `crate::{target}` (layer {l})",
-                        file.display(),
-                        n + 1
-                    )),
-                    _ => {}
-                }
+            };
+            if to_layer > own_layer {
+                bad.push(format!(
+                    "{}: `{}` in `{own}` ({}) reaches `{}` ({}), a higher layer",
+                    file.display(),
+                    r.path,
+                    LAYERS[own_layer].0,
+                    r.target,
+                    LAYERS[to_layer].0
+                ));
             }
         }
     }
@@ -140,39 +258,84 @@ fn violations(src: &Path) -> Vec<String> {
 }
 
 #[test]
-fn no_module_imports_from_a_layer_above_it() {
+fn no_module_uses_a_higher_layer() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let bad = violations(&src);
     assert!(
         bad.is_empty(),
-        "imports that go up a layer:\n{}",
+        "modules reaching above their layer:\n{}",
         bad.join("\n")
     );
 }
 
 #[test]
-fn the_check_finds_an_import_that_goes_up() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(src.join("upsert")).expect("dirs");
+fn every_module_has_a_layer() {
+    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+        .expect("readable lib.rs");
+    let ast = syn::parse_file(&lib).expect("lib.rs parses");
+    let mut unplaced = BTreeMap::new();
+    for item in &ast.items {
+        if let syn::Item::Mod(m) = item {
+            let name = m.ident.to_string();
+            if layer_of(&name).is_none() && !m.attrs.iter().any(|a| a.path().is_ident("cfg")) {
+                unplaced.insert(name, ());
+            }
+        }
+    }
+    assert!(
+        unplaced.is_empty(),
+        "modules of lib.rs in no layer: {:?}",
+        unplaced.keys().collect::<Vec<_>>()
+    );
+}
+
+/// The checker itself catches what it is for: an upward `use`, a path in an
+/// expression, a path inside a macro, and `super::` out of a file; and
+/// leaves alone comments, strings and a `super::` inside the module.
+#[test]
+fn the_check_can_fail() {
+    let dir = std::env::temp_dir().join(format!("mdm-layers-{}", std::process::id()));
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("upsert")).expect("temp dir");
     std::fs::write(
         src.join("record.rs"),
-        "//! [`crate::upsert`] in a doc is fine\nuse crate::normalize;\nuse crate::{catalog, upsert::FastState};\n#[cfg(test)]\nmod tests { use crate::sync; }\n",
+        r#"
+//! [`crate::upsert::plan`] in a doc comment is fine.
+use crate::normalize;
+use crate::{catalog::all, normalize as n};
+fn f() -> usize {
+    let s = "crate::upsert::plan in a string is fine";
+    let x = crate::mapping::builtin();
+    assert!(crate::advice::rank().is_empty());
+    s.len()
+}
+mod tests {
+    use super::*;
+}
+"#,
     )
     .expect("write");
-    std::fs::write(src.join("upsert/plan.rs"), "use crate::record::Value;\n").expect("write");
-    std::fs::write(src.join("mystery.rs"), "").expect("write");
-    let bad = violations(&src);
-    assert_eq!(bad.len(), 3, "{bad:#?}");
-    assert!(bad[0].contains("`mystery` has no layer"), "{}", bad[0]);
-    assert!(
-        bad[1].ends_with("record.rs:3: `record` (layer 0) uses `crate::catalog` (layer 1)"),
-        "{}",
-        bad[1]
-    );
-    assert!(
-        bad[2].ends_with("record.rs:3: `record` (layer 0) uses `crate::upsert` (layer 3)"),
-        "{}",
-        bad[2]
+    std::fs::write(
+        src.join("upsert/plan.rs"),
+        "use super::staged::Staging;\nuse crate::record::Value;\n",
+    )
+    .expect("write");
+    std::fs::write(src.join("model.rs"), "use super::upsert::Plan;\n").expect("write");
+    let mut bad = violations(&src);
+    bad.sort();
+    let _ = std::fs::remove_dir_all(&dir);
+    let reached: Vec<&str> = bad
+        .iter()
+        .map(|b| b.split('`').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        reached,
+        [
+            "super::upsert::Plan",
+            "crate::advice::rank",
+            "crate::catalog::all",
+            "crate::mapping::builtin",
+        ],
+        "{bad:#?}"
     );
 }

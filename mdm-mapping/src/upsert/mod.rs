@@ -73,7 +73,6 @@
 mod apply;
 mod config;
 mod dedupe;
-pub(crate) use crate::ident;
 
 /// The record fields the planner reads by name, beyond the mapping: the
 /// lifecycle and recency fields.
@@ -84,10 +83,6 @@ pub(crate) fn plan_keys() -> impl Iterator<Item = &'static str> {
         .copied()
 }
 
-/// Re-exported: the inline string type of [`SourceRef::source_id`] and [`Action::target_id`].
-pub use compact_str::CompactString;
-/// Re-exported: the inline vector type of [`SourceRefs`].
-pub use smallvec::SmallVec;
 mod plan;
 mod staged;
 
@@ -97,7 +92,7 @@ pub use dedupe::{
     DedupePlan, DedupeReport, Dropped, DuplicateGroup, apply_dedupe, find_duplicates,
 };
 pub use plan::{
-    Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind,
+    Action, ActionKind, Change, ChangeValue, Changes, EmployeeAction, EmployeeActionKind, Id,
     LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs,
     Summary, plan,
 };
@@ -107,50 +102,27 @@ pub use staged::{
 };
 
 #[cfg(test)]
-mod known_names_tests {
-    /// The names [`crate::known_names::KNOWN_NAMES`] must hold: every name
-    /// the catalog, the built-in mapping and the planner use.
-    fn wanted() -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = Vec::new();
-        for spec in crate::catalog::all() {
-            names.push(spec.key);
-            names.extend(spec.default_target);
-        }
-        names.extend(crate::mapping::builtin_field_names());
-        names.extend(["asset_type", "assignee_id"]);
-        names.extend(super::plan_keys());
-        names.sort_unstable();
-        names.dedup();
-        names
-    }
-
+mod tests {
+    /// The bottom layer's field index ([`crate::field_names::KNOWN`]) holds
+    /// every name the layers above read: catalog keys and default targets,
+    /// the built-in mapping's inventory fields, and the planner's own.
     #[test]
-    fn known_names_are_exactly_the_names_the_layers_above_use() {
-        let want = wanted();
-        if want.as_slice() == crate::known_names::KNOWN_NAMES {
-            return;
+    fn every_name_the_crate_reads_is_known() {
+        let mut read: Vec<&str> = Vec::new();
+        for spec in crate::catalog::all() {
+            read.push(spec.key);
+            read.extend(spec.default_target);
         }
-        if std::env::var_os("UPDATE_KNOWN_NAMES").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/known_names.rs");
-            let text = std::fs::read_to_string(path).expect("read known_names.rs");
-            let start = text.find("&[\n").expect("list start") + 3;
-            let end = text.rfind("];").expect("list end");
-            let body: String = want.iter().map(|n| format!("    {n:?},\n")).collect();
-            let new = format!("{}{body}{}", &text[..start], &text[end..]);
-            std::fs::write(path, new).expect("write known_names.rs");
-            return;
-        }
-        let missing: Vec<_> = want
-            .iter()
-            .filter(|n| !crate::known_names::KNOWN_NAMES.contains(n))
+        read.extend(crate::mapping::builtin_field_names());
+        read.extend(["asset_type", "assignee_id"]);
+        read.extend(super::plan_keys());
+        let missing: Vec<&str> = read
+            .into_iter()
+            .filter(|n| crate::field_names::KNOWN.binary_search(n).is_err())
             .collect();
-        let extra: Vec<_> = crate::known_names::KNOWN_NAMES
-            .iter()
-            .filter(|n| !want.contains(n))
-            .collect();
-        panic!(
-            "src/known_names.rs is out of date (missing {missing:?}, extra {extra:?}); \
-             rewrite it with UPDATE_KNOWN_NAMES=1 cargo test -p mdm-mapping known_names"
+        assert!(
+            missing.is_empty(),
+            "add these to mdm-mapping/src/field_names.rs: {missing:?}"
         );
     }
 }

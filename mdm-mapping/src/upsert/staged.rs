@@ -7,10 +7,10 @@ use std::ops::ControlFlow;
 
 use super::apply::{ApplyReport, Origin, write_plan};
 use super::config::{Config, ConfigError};
-use super::ident::FastState;
 use super::plan::{
     EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, find, plan_with_users, union,
 };
+use crate::fast_hash::FastState;
 use crate::record::{Secrets, SourceDevice, Vendor};
 use crate::store::{Asset, Employee, Inventory, NewEmployee, Store, StoreError};
 

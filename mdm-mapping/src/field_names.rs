@@ -1,15 +1,16 @@
-//! The field names the crate knows, sorted: every catalog key, every
-//! inventory field of the built-in mapping and of the catalog's default
-//! targets, and the fields the planner reads by name.
+//! The field names the crate knows by heart, for the record's field index
+//! ([`record::Key`](crate::record)): a known name is stored as its index into
+//! [`KNOWN`] instead of a string of its own.
 //!
-//! [`Fields`](crate::record::Fields) stores these as small indexes. The list
-//! lives in the bottom layer so that the record needs nothing from the
-//! layers above; a test of the planner (`upsert::known_names_tests`)
-//! checks that it is exactly the names those layers use, and rewrites it
-//! with `UPDATE_KNOWN_NAMES=1 cargo test -p mdm-mapping known_names`.
+//! Bottom layer: the list is fixed here and nothing above registers into it.
+//! It holds every catalog key and default target, every inventory field of
+//! the built-in mapping and the fields the planner reads by name; the test
+//! `upsert::tests::every_name_the_crate_reads_is_known` fails when a layer
+//! above starts reading a name missing here. A name not listed still works
+//! (stored as text), only slower.
 
-/// Sorted, distinct.
-pub(crate) const KNOWN_NAMES: &[&str] = &[
+/// Sorted and distinct (checked by a test), so index order is name order.
+pub(crate) static KNOWN: &[&str] = &[
     "activation_lock_enabled",
     "active_directory_status",
     "added_to_org_date_time",
@@ -139,3 +140,12 @@ pub(crate) const KNOWN_NAMES: &[&str] = &[
     "warranty_expiration",
     "wifi_mac_address",
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn known_names_are_sorted_and_distinct() {
+        assert!(super::KNOWN.windows(2).all(|w| w[0] < w[1]));
+        assert!(super::KNOWN.len() < usize::from(u16::MAX));
+    }
+}
