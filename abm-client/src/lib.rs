@@ -83,6 +83,7 @@ mod client;
 mod error;
 mod key;
 pub mod model;
+mod pacing;
 mod paging;
 mod service;
 pub mod source;
