@@ -27,6 +27,7 @@ use crate::model::{
     ActivationLockStatus, AppleCareCoverage, Document, ListDocument, MdmServer, MdmServerField,
     OrgDevice, OrgDeviceActivity, OrgDeviceActivityRequest, OrgDeviceField, ResourceId,
 };
+use crate::pacing::Pacer;
 use crate::paging::{DeviceQuery, MAX_LIMIT, Page, ServerQuery, check_limit, paginate};
 use crate::service::Service;
 use crate::source::AbmSource;
@@ -105,6 +106,7 @@ pub struct AbmClientBuilder {
     connect_timeout: Duration,
     retry: RetryPolicy,
     rate_limit: Option<RateLimit>,
+    adaptive: bool,
     clock: Arc<dyn Clock>,
     assertion_lifetime: Duration,
     refresh_margin: Duration,
@@ -187,10 +189,14 @@ impl AbmClientBuilder {
         self
     }
 
-    /// The client-side rate limit (default [`RateLimit::APPLE_OBSERVED`]);
-    /// `None` turns it off (tests, a simulator).
+    /// A fixed client-side rate limit instead of the default adaptive
+    /// pacing (which starts at 20 GETs a minute, probes upward while
+    /// requests are answered, halves on a 429 and honours `Retry-After`;
+    /// POSTs keep their own budget of 10 an hour). `None` turns pacing off
+    /// (tests, a simulator).
     pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
         self.rate_limit = limit;
+        self.adaptive = false;
         self
     }
 
@@ -256,8 +262,16 @@ impl AbmClientBuilder {
             return Err(ConfigError::AssertionLifetime(self.assertion_lifetime).into());
         }
         let limiter = match self.rate_limit {
-            Some(limit) => Some(Arc::new(RateLimiter::direct(limit.quota()?))),
-            None => None,
+            Some(limit) if !self.adaptive => Some(Arc::new(RateLimiter::direct(limit.quota()?))),
+            _ => None,
+        };
+        let (pacer, post_pacer) = if self.adaptive {
+            (
+                Some(Pacer::adaptive(crate::pacing::START_PER_MINUTE)),
+                Some(Pacer::fixed(crate::pacing::POST_PER_MINUTE)),
+            )
+        } else {
+            (None, None)
         };
         let http = match self.http {
             Some(h) => h,
@@ -287,6 +301,8 @@ impl AbmClientBuilder {
                 http,
                 auth,
                 limiter,
+                pacer,
+                post_pacer,
                 rate_limit: self.rate_limit,
                 retry: self.retry,
                 clock: self.clock,
@@ -303,6 +319,8 @@ struct Inner {
     auth: TokenProvider,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     rate_limit: Option<RateLimit>,
+    pacer: Option<Pacer>,
+    post_pacer: Option<Pacer>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     timeout: Option<Duration>,
@@ -372,6 +390,7 @@ impl AbmClient {
             connect_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             rate_limit: Some(RateLimit::APPLE_OBSERVED),
+            adaptive: true,
             clock: Arc::new(SystemClock),
             assertion_lifetime: Duration::from_secs(24 * 3600),
             refresh_margin: Duration::from_secs(300),
@@ -391,6 +410,25 @@ impl AbmClient {
     /// How many token exchanges this client (and its clones) attempted.
     pub async fn token_exchanges(&self) -> u64 {
         self.inner.auth.exchanges().await
+    }
+
+    /// The GET rate the adaptive pacer has learned so far, in requests a
+    /// minute (`None` when a fixed [`RateLimit`] or no pacing was chosen).
+    /// It starts at 20, rises while requests are answered and halves on a
+    /// 429; it is kept for the client's lifetime (clones share it).
+    pub fn learned_rate(&self) -> Option<f64> {
+        self.inner.pacer.as_ref().map(Pacer::per_minute)
+    }
+
+    /// 429s the adaptive pacer has seen on GETs (`None` without one).
+    pub fn throttled(&self) -> Option<u64> {
+        self.inner.pacer.as_ref().map(Pacer::throttled)
+    }
+
+    /// The rate device activities (POSTs) are paced at, in requests a
+    /// minute: fixed and conservative (`None` when pacing is off).
+    pub fn post_rate(&self) -> Option<f64> {
+        self.inner.post_pacer.as_ref().map(Pacer::per_minute)
     }
 
     /// A [`DeviceSource`](mdm_mapping::DeviceSource) over this client's `orgDevices`.
@@ -468,6 +506,9 @@ impl AbmClient {
         if let Some(limiter) = &self.inner.limiter {
             limiter.until_ready().await;
         }
+        if let Some(pacer) = self.pacer_for(call) {
+            pacer.ready().await;
+        }
         let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.secret.expose_secret()))
             .map_err(|_| {
                 Failed::fatal(Error::Token(Box::new(crate::error::TokenError {
@@ -506,6 +547,13 @@ impl AbmClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, self.inner.clock.now()));
+        if let Some(pacer) = self.pacer_for(call) {
+            if status == 429 {
+                pacer.throttle(retry_after);
+            } else {
+                pacer.answered();
+            }
+        }
         let body = resp.bytes().await.map_err(|source| Failed {
             error: Error::Transport {
                 request: call.label(),
@@ -533,6 +581,15 @@ impl AbmClient {
             })),
             retryable: true,
         })
+    }
+
+    /// The pacer `call` goes through: POSTs keep their own, fixed budget.
+    fn pacer_for(&self, call: &Call<'_>) -> Option<&Pacer> {
+        if call.method == Method::POST {
+            self.inner.post_pacer.as_ref()
+        } else {
+            self.inner.pacer.as_ref()
+        }
     }
 
     /// `GET url`, decoded (errors name the request, the JSON path and

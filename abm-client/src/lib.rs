@@ -19,8 +19,10 @@
 //! - **Errors** ([`Error`]): typed, with the HTTP status, Apple's JSON:API
 //!   errors (or the raw body), the JSON path and cursor of decode failures;
 //!   never a secret.
-//! - **Limits**: a client-side rate limit ([`RateLimit`], 20 requests a
-//!   minute by default), `Retry-After` honoured and capped, network failures
+//! - **Limits**: adaptive pacing by default (GETs start at 20 a minute, the
+//!   rate rises while requests are answered and halves on a 429, see
+//!   [`AbmClient::learned_rate`]; POSTs keep a fixed 10 an hour), or a fixed
+//!   [`RateLimit`]; `Retry-After` honoured and capped, network failures
 //!   retried from the same cursor; a POST is retried only after a 429.
 //!
 //! ## Example
@@ -83,6 +85,7 @@ mod client;
 mod error;
 mod key;
 pub mod model;
+mod pacing;
 mod paging;
 mod service;
 pub mod source;
