@@ -9,7 +9,8 @@
 #
 # Knobs: PEER_FLEETS ("10000 100000"), PEER_LATENCIES ("0 20"), PEER_ROUNDS (2),
 # PEER_SNIPE_MAX (largest fleet the per-device pattern runs at; 10000),
-# PEER_PAGE_SIZE (jamf-pro-sdk page size; default the SDK's 100).
+# PEER_PAGE_SIZE (jamf-pro-sdk page size; default the SDK's 100), MDM_BIN
+# (an mdm binary to use instead of building the release one).
 # Per run it prints requests (the simulator's GET /_counters, before and
 # after), wall and CPU seconds and peak RSS (/usr/bin/time -v), and records.
 # The sorted (entity, id, serial) sets of every tool must be identical, or
@@ -21,7 +22,7 @@ quick=false
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=true ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,8 +37,12 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import jamf_pro_sdk, 
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'jamf-pro-sdk==0.9a1' 'requests>=2.31'
 fi
-cargo build --release -q -p mdm-examples --bin mdm
-mdm=target/release/mdm
+if [ -n "${MDM_BIN:-}" ]; then
+  mdm=$MDM_BIN
+else
+  cargo build --release -q -p mdm-examples --bin mdm
+  mdm=target/release/mdm
+fi
 work=$(mktemp -d)
 sim_pid=
 cleanup() { if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi; rm -rf "$work"; }
