@@ -1913,3 +1913,260 @@ async fn token_endpoints_are_faulted_only_when_asked() {
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(sim.stats().jamf.faults.unavailable, 1);
 }
+
+// ------------------------------------------------------------------ Jamf Classic inventory (the jamf2snipe pattern)
+
+/// GET with Basic auth and `Accept: application/json`, as jamf2snipe sends.
+async fn get_basic(c: &reqwest::Client, url: &str, user: &str, pass: &str) -> (StatusCode, Value) {
+    let resp = c
+        .get(url)
+        .basic_auth(user, Some(pass))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn jamf_classic_computers_and_mobile_devices_answer_with_bearer_or_basic() {
+    let sim = start(300).await;
+    let c = client();
+    let base = sim.jamf_url();
+    let creds = sim.credentials().clone();
+    let (user, pass) = (
+        creds.jamf_username.as_str(),
+        creds.jamf_password.expose_secret(),
+    );
+    let token = jamf_token(&c, &sim).await;
+    let counts = sim.fleet().counts();
+
+    let (status, computers) = get_json(&c, &format!("{base}/JSSResource/computers"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let computers = computers["computers"].as_array().unwrap().clone();
+    assert_eq!(computers.len(), counts.jamf_computers);
+    let (status, same) = get_basic(&c, &format!("{base}/JSSResource/computers"), user, pass).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same["computers"].as_array().unwrap(), &computers);
+
+    let (status, mobiles) =
+        get_basic(&c, &format!("{base}/JSSResource/mobiledevices"), user, pass).await;
+    assert_eq!(status, StatusCode::OK);
+    let mobiles = mobiles["mobile_devices"].as_array().unwrap().clone();
+    assert_eq!(mobiles.len(), counts.jamf_mobile_devices);
+    assert!(counts.jamf_mobile_devices > 0 && counts.jamf_computers > 0);
+
+    // By id, with either kind of auth.
+    let cid = computers[0]["id"].as_u64().unwrap();
+    let (status, one) = get_basic(
+        &c,
+        &format!("{base}/JSSResource/computers/id/{cid}"),
+        user,
+        pass,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["computer"]["general"]["id"], cid);
+    let (status, again) = get_json(
+        &c,
+        &format!("{base}/JSSResource/computers/id/{cid}"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, one);
+    let mid = mobiles[0]["id"].as_u64().unwrap();
+    let (status, mobile) = get_json(
+        &c,
+        &format!("{base}/JSSResource/mobiledevices/id/{mid}"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mobile["mobile_device"]["general"]["id"], mid);
+    assert_eq!(
+        mobile["mobile_device"]["general"]["serial_number"],
+        mobiles[0]["serial_number"]
+    );
+}
+
+#[tokio::test]
+async fn jamf_classic_inventory_refuses_missing_or_wrong_auth_and_404s_unknown_ids() {
+    let sim = start(100).await;
+    let c = client();
+    let base = sim.jamf_url();
+    let creds = sim.credentials().clone();
+    let user = creds.jamf_username.as_str();
+    let token = jamf_token(&c, &sim).await;
+    for path in [
+        "/JSSResource/computers",
+        "/JSSResource/computers/id/1",
+        "/JSSResource/mobiledevices",
+        "/JSSResource/mobiledevices/id/1",
+    ] {
+        let resp = c.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} without auth"
+        );
+        assert!(resp.text().await.unwrap().contains("Status page"));
+        let (status, _) = get_basic(&c, &format!("{base}{path}"), user, "wrong").await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{path} with a wrong password"
+        );
+        let (status, _) = get_json(&c, &format!("{base}{path}"), "not-a-token").await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{path} with an unknown token"
+        );
+    }
+    // Basic auth is the Classic API's only: the Jamf Pro API wants a token.
+    let (status, _) = get_basic(
+        &c,
+        &format!("{base}/api/v1/computers-inventory"),
+        user,
+        creds.jamf_password.expose_secret(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    for path in [
+        "/JSSResource/computers/id/999999",
+        "/JSSResource/computers/id/abc",
+        "/JSSResource/mobiledevices/id/999999",
+        "/JSSResource/mobiledevices/id/0",
+    ] {
+        let resp = c
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(resp.text().await.unwrap().contains("Status page"));
+    }
+}
+
+#[tokio::test]
+async fn jamf_classic_inventory_agrees_with_the_jamf_pro_api() {
+    let sim = start(300).await;
+    let c = client();
+    let base = sim.jamf_url();
+    let token = jamf_token(&c, &sim).await;
+
+    // Every computer: id, name, serial and UDID as the Pro API has them.
+    let (_, pro) = get_json(
+        &c,
+        &format!("{base}/api/v1/computers-inventory?section=GENERAL,HARDWARE&page-size=2000"),
+        &token,
+    )
+    .await;
+    let pro: BTreeSet<(u64, String, String, String)> = pro["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().parse().unwrap(),
+                r["general"]["name"].as_str().unwrap().to_string(),
+                r["hardware"]["serialNumber"].as_str().unwrap().to_string(),
+                r["udid"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let (_, list) = get_json(&c, &format!("{base}/JSSResource/computers"), &token).await;
+    let mut classic = BTreeSet::new();
+    for item in list["computers"].as_array().unwrap() {
+        let id = item["id"].as_u64().unwrap();
+        let (_, one) = get_json(&c, &format!("{base}/JSSResource/computers/id/{id}"), &token).await;
+        let g = &one["computer"]["general"];
+        assert_eq!(g["name"], item["name"]);
+        classic.insert((
+            id,
+            g["name"].as_str().unwrap().to_string(),
+            g["serial_number"].as_str().unwrap().to_string(),
+            g["udid"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert!(!pro.is_empty());
+    assert_eq!(classic, pro);
+
+    // Every mobile device, the same way.
+    let (_, pro) = get_json(
+        &c,
+        &format!("{base}/api/v2/mobile-devices?page-size=2000"),
+        &token,
+    )
+    .await;
+    let pro: BTreeSet<(u64, String, String, String)> = pro["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().parse().unwrap(),
+                r["name"].as_str().unwrap().to_string(),
+                r["serialNumber"].as_str().unwrap().to_string(),
+                r["udid"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let (_, list) = get_json(&c, &format!("{base}/JSSResource/mobiledevices"), &token).await;
+    let mut classic = BTreeSet::new();
+    for item in list["mobile_devices"].as_array().unwrap() {
+        let id = item["id"].as_u64().unwrap();
+        let (_, one) = get_json(
+            &c,
+            &format!("{base}/JSSResource/mobiledevices/id/{id}"),
+            &token,
+        )
+        .await;
+        let g = &one["mobile_device"]["general"];
+        assert_eq!(g["serial_number"], item["serial_number"]);
+        classic.insert((
+            id,
+            g["name"].as_str().unwrap().to_string(),
+            g["serial_number"].as_str().unwrap().to_string(),
+            g["udid"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert!(!pro.is_empty());
+    assert_eq!(classic, pro);
+}
+
+#[tokio::test]
+async fn counters_endpoint_reports_the_requests_of_each_vendor() {
+    let sim = start(50).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let (status, _) = get_json(
+        &c,
+        &format!("{}/JSSResource/computers", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let root = sim.jamf_url().trim_end_matches("/jamf").to_string();
+    let counters: Value = c
+        .get(format!("{root}/_counters"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stats = sim.stats();
+    assert_eq!(counters["jamf"]["requests"], 2);
+    assert_eq!(counters["jamf"]["requests"], stats.jamf.requests);
+    assert_eq!(counters["jamf"]["token_requests"], 1);
+    assert_eq!(
+        counters["jamf"]["endpoints"]["GET /JSSResource/computers"],
+        1
+    );
+    assert_eq!(counters["kandji"]["requests"], 0);
+}

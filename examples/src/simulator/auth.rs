@@ -319,6 +319,15 @@ pub(crate) fn basic(headers: &axum::http::HeaderMap) -> Option<(String, String)>
     Some((user.to_string(), pass.to_string()))
 }
 
+/// Whether a request carries Basic auth with the Jamf user and password of
+/// `creds` (the Classic API, `/JSSResource/...`, takes it as well as a
+/// bearer token, as servers that still allow Basic auth do).
+pub(crate) fn jamf_basic_ok(headers: &axum::http::HeaderMap, creds: &SimCredentials) -> bool {
+    basic(headers).is_some_and(|(user, pass)| {
+        user == creds.jamf_username && pass == creds.jamf_password.expose_secret()
+    })
+}
+
 /// Why an ABM client assertion was refused (the `error_description`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssertionError {

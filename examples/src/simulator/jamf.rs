@@ -153,7 +153,11 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route(
             "/JSSResource/computers/subset/basic",
             get(classic_computers_basic),
-        );
+        )
+        .route("/JSSResource/computers", get(classic_computers))
+        .route("/JSSResource/computers/id/{id}", get(classic_computer))
+        .route("/JSSResource/mobiledevices", get(classic_mobiles))
+        .route("/JSSResource/mobiledevices/id/{id}", get(classic_mobile));
     for version in 1u8..=4 {
         api = api
             .route(
@@ -1801,6 +1805,235 @@ async fn classic_computers_basic(State(state): State<Arc<SimState>>) -> Response
         })
         .collect();
     classic_json(&json!({ "computers": computers }))
+}
+
+// ---------------------------------------------------------------- Classic computers and mobile devices
+
+/// A Classic date triple (`x`, `x_epoch`, `x_utc`) from epoch milliseconds.
+fn classic_dates(obj: &mut serde_json::Map<String, Value>, key: &str, millis: i64) {
+    let t = chrono::DateTime::from_timestamp_millis(millis);
+    obj.insert(
+        key.to_string(),
+        json!(
+            t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default()
+        ),
+    );
+    obj.insert(format!("{key}_epoch"), json!(millis));
+    obj.insert(
+        format!("{key}_utc"),
+        json!(
+            t.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string())
+                .unwrap_or_default()
+        ),
+    );
+}
+
+/// The Classic `location` of a computer or mobile device (names, not ids;
+/// empty strings where the Pro API has null).
+fn classic_location(fleet: &Fleet, d: &Device) -> Value {
+    let user = fleet.user_of(d);
+    let (b, dep) = render::building_department(d);
+    let text = |v: Option<String>| v.unwrap_or_default();
+    let email = text(
+        user.filter(|_| !d.quirks.jamf_null_email)
+            .map(|u| u.email.clone()),
+    );
+    json!({
+        "username": text(user.map(|u| u.username().to_string())),
+        "realname": text(user.map(|u| u.full_name())),
+        "real_name": text(user.map(|u| u.full_name())),
+        "email_address": email,
+        "position": text(user.map(|u| u.position.to_string())),
+        "phone": text(user.map(|u| u.phone())),
+        "phone_number": text(user.map(|u| u.phone())),
+        "department": text(user.and_then(|_| DEPARTMENTS.get(dep as usize - 1).map(|x| x.to_string()))),
+        "building": text(user.and_then(|_| BUILDINGS.get(b as usize - 1).map(|x| x.name.to_string()))),
+        "room": text(user.map(|_| format!("{}", 100 + d.index % 400))),
+    })
+}
+
+/// `GET /JSSResource/computers`: every computer, `{id, name}` (the shape of
+/// the real list, which has no paging).
+async fn classic_computers(State(state): State<Arc<SimState>>) -> Response {
+    let fleet = &state.fleet;
+    let computers: Vec<Value> = fleet
+        .jamf_computers()
+        .iter()
+        .filter_map(|rec| fleet.device(rec.device).map(|d| (rec, d)))
+        .map(|(rec, d)| json!({"id": rec.id, "name": render::device_name(fleet, d)}))
+        .collect();
+    classic_json(&json!({ "size": computers.len(), "computers": computers }))
+}
+
+/// `GET /JSSResource/computers/id/{id}`: one computer, modelled on
+/// `classic_computers_id.real-jamfcloud-10.42.1.json` (general, location,
+/// purchasing, hardware and security; the long software lists empty).
+async fn classic_computer(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    let fleet = &state.fleet;
+    let Some((rec, d)) =
+        find_computer(fleet, &id).and_then(|rec| fleet.device(rec.device).map(|d| (rec, d)))
+    else {
+        return classic_not_found().await;
+    };
+    let dd = render::dates(d);
+    let (os, build) = d.os_version();
+    let mut general = serde_json::Map::new();
+    for (k, v) in [
+        ("id", json!(rec.id)),
+        ("name", json!(render::device_name(fleet, d))),
+        ("network_adapter_type", json!("")),
+        (
+            "mac_address",
+            json!(format_mac(
+                d.ethernet_mac.as_ref().unwrap_or(&d.wifi_mac),
+                true
+            )),
+        ),
+        ("alt_network_adapter_type", json!("")),
+        (
+            "alt_mac_address",
+            json!(if d.ethernet_mac.is_some() {
+                format_mac(&d.wifi_mac, true)
+            } else {
+                String::new()
+            }),
+        ),
+        ("ip_address", json!(render::ip(d))),
+        ("last_reported_ip", json!(render::ip(d))),
+        ("serial_number", json!(d.serial)),
+        ("udid", json!(d.udid_string())),
+        ("jamf_version", json!(JAMF_VERSION)),
+        ("platform", json!("Mac")),
+        ("barcode_1", json!("")),
+        ("barcode_2", json!("")),
+        ("asset_tag", json!("")),
+        (
+            "remote_management",
+            json!({"managed": !rec.stale, "management_username": ""}),
+        ),
+        ("supervised", json!(d.in_abm())),
+        ("mdm_capable", json!(!rec.stale)),
+    ] {
+        general.insert(k.to_string(), v);
+    }
+    classic_dates(&mut general, "report_date", report_millis(rec, d));
+    classic_dates(&mut general, "initial_entry_date", dd.enrolled * 1000);
+    general.insert("site".into(), json!({"id": -1, "name": "None"}));
+    classic_json(&json!({"computer": {
+        "general": general,
+        "location": classic_location(fleet, d),
+        "purchasing": {"is_purchased": true, "is_leased": false, "po_number": "", "vendor": "", "applecare_id": "", "purchase_price": "", "life_expectancy": 0, "attachments": []},
+        "peripherals": [],
+        "hardware": {
+            "make": "Apple",
+            "model": d.model.name,
+            "model_identifier": d.model.identifier,
+            "os_name": "macOS",
+            "os_version": os,
+            "os_build": build,
+        },
+        "certificates": [],
+        "security": {"activation_lock": false, "recovery_lock_enabled": false, "secure_boot_level": "full", "external_boot_level": "not_supported", "firewall_enabled": true},
+        "software": {"applications": []},
+        "extension_attributes": [],
+        "groups_accounts": {"computer_group_memberships": [], "local_accounts": []},
+        "iphones": [],
+        "configuration_profiles": [],
+    }}))
+}
+
+/// `GET /JSSResource/mobiledevices`: every mobile device with the list
+/// fields of the real Classic API.
+async fn classic_mobiles(State(state): State<Arc<SimState>>) -> Response {
+    let fleet = &state.fleet;
+    let devices: Vec<Value> = fleet
+        .jamf_mobile_devices()
+        .iter()
+        .filter_map(|rec| fleet.device(rec.device).map(|d| (rec, d)))
+        .map(|(rec, d)| {
+            let name = render::device_name(fleet, d);
+            json!({
+                "id": rec.id,
+                "name": name,
+                "device_name": name,
+                "udid": d.udid_string(),
+                "serial_number": d.serial,
+                "phone_number": "",
+                "wifi_mac_address": format_mac(&d.wifi_mac, true),
+                "managed": true,
+                "supervised": d.in_abm(),
+                "model": d.model.name,
+                "model_identifier": d.model.identifier,
+                "modelDisplay": d.model.name,
+                "model_display": d.model.name,
+                "username": fleet.user_of(d).map(|u| u.username().to_string()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    classic_json(&json!({ "size": devices.len(), "mobile_devices": devices }))
+}
+
+/// `GET /JSSResource/mobiledevices/id/{id}`: one mobile device (general,
+/// location, purchasing).
+async fn classic_mobile(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    let fleet = &state.fleet;
+    let Some((rec, d)) =
+        find_mobile(fleet, &id).and_then(|rec| fleet.device(rec.device).map(|d| (rec, d)))
+    else {
+        return classic_not_found().await;
+    };
+    let dd = render::dates(d);
+    let (os, build) = d.os_version();
+    let name = render::device_name(fleet, d);
+    let mut general = serde_json::Map::new();
+    for (k, v) in [
+        ("id", json!(rec.id)),
+        ("display_name", json!(name)),
+        ("device_name", json!(name)),
+        ("name", json!(name)),
+        ("asset_tag", json!("")),
+        ("capacity", json!(0)),
+        (
+            "os_type",
+            json!(if mobile_type(d) == "tvos" {
+                "tvOS"
+            } else {
+                "iOS"
+            }),
+        ),
+        ("os_version", json!(os)),
+        ("os_build", json!(build)),
+        ("serial_number", json!(d.serial)),
+        ("udid", json!(d.udid_string())),
+        ("phone_number", json!("")),
+        ("ip_address", json!(render::ip(d))),
+        ("wifi_mac_address", json!(format_mac(&d.wifi_mac, true))),
+        (
+            "bluetooth_mac_address",
+            json!(format_mac(&d.bluetooth_mac, true)),
+        ),
+        ("model", json!(d.model.name)),
+        ("model_identifier", json!(d.model.identifier)),
+        ("model_display", json!(d.model.name)),
+        ("managed", json!(true)),
+        ("supervised", json!(d.in_abm())),
+    ] {
+        general.insert(k.to_string(), v);
+    }
+    classic_dates(&mut general, "last_inventory_update", report_millis(rec, d));
+    classic_dates(&mut general, "initial_entry_date", dd.enrolled * 1000);
+    general.insert("site".into(), json!({"id": -1, "name": "None"}));
+    classic_json(&json!({"mobile_device": {
+        "general": general,
+        "location": classic_location(fleet, d),
+        "purchasing": {"is_purchased": true, "is_leased": false, "po_number": "", "vendor": "", "applecare_id": "", "purchase_price": "", "life_expectancy": 0, "attachments": []},
+        "applications": [],
+        "security": {"data_protection": true, "passcode_present": true},
+        "network": {"imei": d.imei.clone().unwrap_or_default()},
+        "extension_attributes": [],
+        "configuration_profiles": [],
+    }}))
 }
 
 #[cfg(test)]

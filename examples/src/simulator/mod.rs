@@ -15,6 +15,9 @@
 //! | ABM token URL | `http://127.0.0.1:PORT/abm-auth/auth/oauth2/token` | [`Simulator::abm_token_url`] |
 //!
 //! The clients append the vendor paths (`/api/v1/...`, `/v1/...`) to these.
+//! `GET /_counters` answers the request counters of [`Simulator::stats`] as
+//! JSON (for a simulator in a process of its own, as `scripts/peer-bench.sh`
+//! runs it).
 //!
 //! # Auth
 //!
@@ -619,6 +622,13 @@ pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) 
                 Some(t) if t == state.creds.kandji_token.expose_secret() => Ok(None),
                 Some(_) => Err(TokenRejection::Unknown),
             },
+            Vendor::Jamf
+                if classic
+                    && token.is_none()
+                    && auth::jamf_basic_ok(req.headers(), &state.creds) =>
+            {
+                Ok(Some(TokenKind::JamfUser))
+            }
             _ => state.tokens.check(token, vendor).map(Some),
         };
         match checked {
@@ -730,11 +740,42 @@ fn build_router(state: Arc<SimState>) -> Router {
         .nest("/kandji", kandji::router(state.clone()))
         .nest("/abm", abm::router(state.clone()))
         .nest("/abm-auth", abm::auth_router(state.clone()))
+        .route(
+            "/_counters",
+            axum::routing::get(counters).with_state(state.clone()),
+        )
         .route("/", axum::routing::get(index).with_state(state));
     match chaos {
         Some(c) => router.layer(axum::middleware::from_fn_with_state(c, chaos::layer)),
         None => router,
     }
+}
+
+/// `GET /_counters`: the request counters of [`Simulator::stats`] as JSON,
+/// for benchmarks that run the simulator in a process of its own (not
+/// counted, no auth: the simulator only listens on loopback).
+async fn counters(State(state): State<Arc<SimState>>) -> Response {
+    let stats = state
+        .stats
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let vendor = |v: &VendorStats| {
+        json!({
+            "requests": v.requests,
+            "token_requests": v.token_requests,
+            "unauthorized": v.unauthorized,
+            "endpoints": v.endpoints,
+        })
+    };
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "jamf": vendor(&stats.jamf),
+            "kandji": vendor(&stats.kandji),
+            "abm": vendor(&stats.abm),
+        }),
+    )
 }
 
 async fn index(State(state): State<Arc<SimState>>) -> Response {
