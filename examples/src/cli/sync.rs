@@ -13,36 +13,28 @@ use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 use super::plan::{PlanStream, print_plan_dropped};
 use super::{CliError, SyncArgs, sources};
 
-pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let vendors: Vec<Vendor> = if args.sources.is_empty() {
-        Vendor::ALL
-            .into_iter()
-            .filter(|v| sources::configured(*v, &args.creds))
-            .collect()
-    } else {
-        args.sources.iter().map(|v| (*v).into()).collect()
-    };
-    if vendors.is_empty() {
-        return Err(CliError::input(
-            "no source configured: set JAMF_URL, KANDJI_URL or ABM_CLIENT_ID (and their credentials), or pass --source",
-        ));
-    }
-    let built = vendors
-        .iter()
-        .map(|v| sources::build(*v, &args.creds))
-        .collect::<Result<Vec<_>, _>>()?;
+pub(super) async fn run(
+    args: &SyncArgs,
+    setup: super::SyncSetup,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    let super::SyncSetup {
+        db,
+        sources: built,
+        mapping: config,
+    } = setup;
     let dropped = mdm_mapping::DroppedValues::new();
     if args.dry_run {
         // A dry run never creates the database.
-        let store = open_store_for_reading(&args.db).await?;
-        let outcome = sync_sources(&built, &*store, &Config::default(), true, true).await?;
+        let store = open_store_for_reading(&db).await?;
+        let outcome = sync_sources(&built, &*store, &config, true, true).await?;
         built
             .iter()
             .for_each(|s| dropped.merge(&s.dropped_values()));
         print_plan_dropped(&outcome.plan, Some(&dropped), args.format, out)?;
         return outcome.into_result();
     }
-    let store = open_store(&args.db).await?;
+    let store = open_store(&db).await?;
     // Actions are printed as batches are applied, not kept.
     let options = SyncOptions {
         progress: true,
@@ -55,7 +47,7 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
     let outcome = sync_with(
         &built,
         &*store,
-        &Config::default(),
+        &config,
         &options,
         |_| {},
         |batch| {
