@@ -11,7 +11,7 @@ use mdm_mapping::upsert::{self, ApplyReport, Config, Plan, Projection, Staging};
 use mdm_mapping::{DeviceSource, SourceDevice, SourceError, Vendor};
 
 use super::plan::{PlanStream, print_plan_dropped};
-use super::{CliError, SyncArgs, sources};
+use super::{CliError, SyncArgs};
 
 pub(super) async fn run(
     args: &SyncArgs,
