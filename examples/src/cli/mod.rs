@@ -4,6 +4,7 @@
 //! project design; see the README.
 
 mod catalog;
+pub mod config;
 pub mod dedupe;
 pub mod demo;
 pub mod devices;
@@ -30,6 +31,9 @@ pub struct Cli {
     /// More logging on stderr (-v info, -vv debug). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The configuration file [env: MDM_CONFIG] (default: ./mdm.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -54,6 +58,31 @@ pub enum Command {
     Dedupe(DedupeArgs),
     /// The sync runs the inventory remembers, newest first.
     History(HistoryArgs),
+    /// Write or validate the configuration file (mdm.toml).
+    Config(ConfigArgs),
+}
+
+/// `mdm config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do with the file.
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// `mdm config init|check`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented template with every key, its default and what it does.
+    Init {
+        /// Where to write it (default: --config, else ./mdm.toml).
+        path: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the file and print the effective configuration, secrets redacted.
+    Check,
 }
 
 /// A vendor name on the command line.
@@ -150,9 +179,11 @@ pub struct PlanArgs {
 pub struct SyncArgs {
     /// The inventory: a SQLite file (created on first use) or a
     /// postgres:// URL (`?schema=NAME`, `sslmode=require`, … ).
+    /// Overrides `db` in the configuration file.
     #[arg(long, env = "MDM_DATABASE_URL", hide_env_values = true)]
-    pub db: String,
-    /// Sources to read (repeat for several); default: every source with credentials in the environment.
+    pub db: Option<String>,
+    /// Sources to read (repeat for several); default: every source of the
+    /// configuration file, else every source with credentials in the environment.
     #[arg(long = "source", value_enum)]
     pub sources: Vec<VendorArg>,
     /// Plan only: print what would change and write nothing.
@@ -334,7 +365,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Catalog(args) => catalog::run(&args, &mut out),
                 Command::Devices(args) => devices::run(&args, &mut out).await,
                 Command::Plan(args) => plan::run(&args, &mut out),
-                Command::Sync(args) => sync::run(&args, &mut out).await,
+                Command::Sync(args) => {
+                    let setup = sync_setup(&args, cli.config.as_deref())?;
+                    sync::run(&args, setup, &mut out).await
+                }
+                Command::Config(args) => config::run(&args, cli.config.as_deref(), &mut out),
                 Command::Demo(args) => demo::run(&args, &mut out).await,
                 Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
                 Command::History(args) => history::run(&args, &mut out).await,
@@ -347,4 +382,69 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         .await;
     sessions.finish().await;
     result
+}
+
+/// What `mdm sync` runs with: the inventory, the sources and the mapping,
+/// from flags, environment and configuration file (in that precedence).
+pub(crate) struct SyncSetup {
+    db: String,
+    sources: Vec<Box<dyn mdm_mapping::DeviceSource>>,
+    mapping: mdm_mapping::upsert::Config,
+}
+
+fn sync_setup(args: &SyncArgs, explicit: Option<&std::path::Path>) -> Result<SyncSetup, CliError> {
+    let loaded = config::load_located(explicit)?;
+    let db = args
+        .db
+        .clone()
+        .or_else(|| loaded.as_ref().and_then(|l| l.file.db.clone()))
+        .ok_or_else(|| {
+            CliError::input(
+                "no inventory: pass --db, set MDM_DATABASE_URL, or set `db` in mdm.toml",
+            )
+        })?;
+    let wanted: Vec<Vendor> = args.sources.iter().map(|v| (*v).into()).collect();
+    let file_sources = loaded
+        .as_ref()
+        .map(|l| &l.file.sources)
+        .filter(|s| !s.is_empty());
+    let sources = if let Some(named) = file_sources {
+        let mut built = Vec::new();
+        for (name, s) in named {
+            let vendor = s.vendor.map(Vendor::from);
+            if wanted.is_empty() || vendor.is_some_and(|v| wanted.contains(&v)) {
+                built.push(config::build(name, s)?);
+            }
+        }
+        if built.is_empty() {
+            return Err(CliError::input(
+                "no source of the configuration file matches --source",
+            ));
+        }
+        built
+    } else {
+        let vendors: Vec<Vendor> = if wanted.is_empty() {
+            Vendor::ALL
+                .into_iter()
+                .filter(|v| sources::configured(*v, &args.creds))
+                .collect()
+        } else {
+            wanted
+        };
+        if vendors.is_empty() {
+            return Err(CliError::input(
+                "no source configured: set JAMF_URL, KANDJI_URL or ABM_CLIENT_ID (and their credentials), pass --source, or write mdm.toml (`mdm config init`)",
+            ));
+        }
+        vendors
+            .iter()
+            .map(|v| sources::build(*v, &args.creds))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mapping = loaded.map(|l| l.mapping).unwrap_or_default();
+    Ok(SyncSetup {
+        db,
+        sources,
+        mapping,
+    })
 }

@@ -35,6 +35,7 @@ const MAX_DEFAULT_JITTER: Duration = Duration::from_secs(300);
 
 pub(super) async fn run(
     args: &SyncArgs,
+    db: &str,
     every: Duration,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
@@ -57,7 +58,7 @@ pub(super) async fn run(
             return Ok(());
         }
         run += 1;
-        let failed = match one_run(args, out, &stop).await {
+        let failed = match one_run(db, out, &stop).await {
             Ok(true) => false,
             Ok(false) => {
                 eprintln!("mdm: run {run} skipped: another sync holds the inventory's run lock");
@@ -94,11 +95,11 @@ pub(super) async fn run(
 /// One scheduled run under the run lock, in a process of its own:
 /// `Ok(false)` when another run holds the lock.
 async fn one_run(
-    args: &SyncArgs,
+    db: &str,
     out: &mut impl Write,
     stop: &CancellationToken,
 ) -> Result<bool, CliError> {
-    let store = open_store(&args.db).await?;
+    let store = open_store(db).await?;
     let Some(guard) = store
         .lock_runs()
         .await

@@ -111,7 +111,7 @@ impl DeviceSource for Shared {
 }
 
 /// Registers `source` with the command's sessions (when there are any).
-fn register(source: Box<dyn DeviceSource>) -> Box<dyn DeviceSource> {
+pub(super) fn register(source: Box<dyn DeviceSource>) -> Box<dyn DeviceSource> {
     let source: Arc<dyn DeviceSource> = Arc::from(source);
     let _ = OPEN.try_with(|s| {
         s.0.lock()
@@ -124,7 +124,7 @@ fn register(source: Box<dyn DeviceSource>) -> Box<dyn DeviceSource> {
 /// `MDM_CLIENT_RATE_LIMITS=off`: no client-side pacing of Kandji and ABM
 /// requests, for a local simulator or a benchmark. A real tenant still
 /// enforces its own limits (and answers 429, which is honoured).
-fn client_limits_off() -> bool {
+pub(super) fn client_limits_off() -> bool {
     env("MDM_CLIENT_RATE_LIMITS").is_some_and(|v| v.eq_ignore_ascii_case("off"))
 }
 
@@ -157,7 +157,7 @@ pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSou
 
 /// `MDM_PAGE_SIZE`: the page size of every listing, when set (tuning and
 /// tests; each client keeps it within its vendor's range).
-fn page_size() -> Result<Option<u32>, CliError> {
+pub(super) fn page_size() -> Result<Option<u32>, CliError> {
     env("MDM_PAGE_SIZE")
         .map(|v| {
             v.trim()

@@ -12,19 +12,23 @@ use mdm_mapping::upsert::Config;
 use mdm_mapping::{DeviceSource, Vendor};
 
 use super::plan::{PlanStream, print_plan_dropped};
-use super::{CliError, SyncArgs, history, sources};
+use super::{CliError, SyncArgs, SyncSetup, history};
 
-pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), CliError> {
+pub(super) async fn run(
+    args: &SyncArgs,
+    setup: SyncSetup,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
     match args.every {
         Some(every) if std::env::var_os(super::schedule::ONE_RUN_ENV).is_none() => {
-            super::schedule::run(args, every, out).await
+            super::schedule::run(args, &setup.db, every, out).await
         }
         _ => {
             // SIGTERM or Ctrl-C: finish the batch in hand, record the run
             // as cancelled; a second Ctrl-C quits at once.
             let stop = tokio_util::sync::CancellationToken::new();
             tokio::spawn(super::schedule::stop_on_signal(stop.clone()));
-            once(args, out, Some(stop)).await
+            once(args, setup, out, Some(stop)).await
         }
     }
 }
@@ -34,36 +38,25 @@ pub(super) async fn run(args: &SyncArgs, out: &mut impl Write) -> Result<(), Cli
 /// the batch in hand.
 pub(super) async fn once(
     args: &SyncArgs,
+    setup: SyncSetup,
     out: &mut impl Write,
     cancel: Option<tokio_util::sync::CancellationToken>,
 ) -> Result<(), CliError> {
-    let vendors: Vec<Vendor> = if args.sources.is_empty() {
-        Vendor::ALL
-            .into_iter()
-            .filter(|v| sources::configured(*v, &args.creds))
-            .collect()
-    } else {
-        args.sources.iter().map(|v| (*v).into()).collect()
-    };
-    if vendors.is_empty() {
-        return Err(CliError::input(
-            "no source configured: set JAMF_URL, KANDJI_URL or ABM_CLIENT_ID (and their credentials), or pass --source",
-        ));
-    }
-    let built = vendors
-        .iter()
-        .map(|v| sources::build(*v, &args.creds))
-        .collect::<Result<Vec<_>, _>>()?;
+    let SyncSetup {
+        db,
+        sources: built,
+        mapping: config,
+    } = setup;
+    let vendors: Vec<Vendor> = built.iter().map(|s| s.vendor()).collect();
     let dropped = mdm_mapping::DroppedValues::new();
     if args.dry_run {
         // A dry run never creates the database.
-        let store = open_store_for_reading(&args.db).await?;
+        let store = open_store_for_reading(&db).await?;
         let options = SyncOptions {
             dry_run: true,
             ..SyncOptions::default()
         };
-        let outcome =
-            sync_with_progress(&built, &*store, &Config::default(), &options, true, |_| {}).await?;
+        let outcome = sync_with_progress(&built, &*store, &config, &options, true, |_| {}).await?;
         built
             .iter()
             .for_each(|s| dropped.merge(&s.dropped_values()));
@@ -78,7 +71,7 @@ pub(super) async fn once(
         return outcome_result(&outcome);
     }
     let started = chrono::Utc::now();
-    let store = open_store(&args.db).await?;
+    let store = open_store(&db).await?;
     // Actions are printed as batches are applied, not kept.
     let options = SyncOptions {
         keep_actions: false,
@@ -88,21 +81,14 @@ pub(super) async fn once(
     };
     let mut printer = PlanStream::showing(args.format, args.show)?;
     let mut print_error = None;
-    let result = sync_with_progress(
-        &built,
-        &*store,
-        &Config::default(),
-        &options,
-        true,
-        |event| {
-            if let SyncEvent::Batch { plan, .. } = event
-                && print_error.is_none()
-                && let Err(e) = printer.add(&plan.actions)
-            {
-                print_error = Some(e);
-            }
-        },
-    )
+    let result = sync_with_progress(&built, &*store, &config, &options, true, |event| {
+        if let SyncEvent::Batch { plan, .. } = event
+            && print_error.is_none()
+            && let Err(e) = printer.add(&plan.actions)
+        {
+            print_error = Some(e);
+        }
+    })
     .await;
     built
         .iter()
