@@ -7,12 +7,10 @@
 //! still fails (with the JSON path, through `serde_path_to_error`) on values
 //! that are really wrong, such as a word where a number belongs.
 
-use std::fmt;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer};
 use serde_json::Value;
 
 use mdm_mapping::lenient::{self, Strictness};
@@ -172,72 +170,12 @@ pub(crate) fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
 /// device API sends purchasing dates as `2019-02-04T21:09:31.661Z`).
 /// `null`, `""` and unparseable text are `None`.
 pub(crate) fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    d.deserialize_any(Lenient {
-        what: "a date",
-        text: |s| normalize::parse_date(s).or_else(|| parse_datetime(s).map(|dt| dt.date_naive())),
-        millis: |ms| DateTime::<Utc>::from_timestamp_millis(ms).map(|dt| dt.date_naive()),
-    })
-}
-
-/// A value read from text or from positive epoch milliseconds; anything
-/// else (other numbers, booleans, objects, lists) is skipped as no value.
-struct Lenient<T> {
-    what: &'static str,
-    text: fn(&str) -> Option<T>,
-    millis: fn(i64) -> Option<T>,
-}
-
-impl<'de, T> Visitor<'de> for Lenient<T> {
-    type Value = Option<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.what)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok((self.text)(s))
-    }
-
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        Ok(if i > 0 { (self.millis)(i) } else { None })
-    }
-
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-        Ok(i64::try_from(u)
-            .ok()
-            .filter(|ms| *ms > 0)
-            .and_then(self.millis))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
+    lenient::read_text_or_millis(
+        d,
+        "a date",
+        |s| normalize::parse_date(s).or_else(|| parse_datetime(s).map(|dt| dt.date_naive())),
+        Some(|ms| DateTime::<Utc>::from_timestamp_millis(ms).map(|dt| dt.date_naive())),
+    )
 }
 
 /// A list that may be `null` (a section or list Jamf did not fill).

@@ -299,16 +299,50 @@ impl<'de, S: Strictness> Visitor<'de> for Int<S> {
 pub fn datetime<'de, S: Strictness, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    d.deserialize_any(Date::<S>(PhantomData))
+    let millis = S::EPOCH_MILLIS.then_some(datetime_millis as fn(i64) -> _);
+    read_text_or_millis(d, "a date-time", datetime_text::<S>, millis)
 }
 
-struct Date<S>(PhantomData<S>);
+fn datetime_millis(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+}
 
-impl<'de, S: Strictness> Visitor<'de> for Date<S> {
-    type Value = Option<DateTime<Utc>>;
+fn datetime_text<S: Strictness>(s: &str) -> Option<DateTime<Utc>> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let parsed = S::parse_datetime(t);
+    if parsed.is_none() {
+        tracing::debug!(value = t, "a date-time that does not parse; no value");
+    }
+    parsed
+}
+
+/// A value read from text with `text`, or from positive epoch milliseconds
+/// with `millis` (when given); anything else (other numbers, booleans,
+/// lists, objects) is no value. `what` names it in a serde error. For a
+/// vendor's own dated types (a calendar date), beside [`datetime`].
+pub fn read_text_or_millis<'de, D: Deserializer<'de>, T>(
+    d: D,
+    what: &'static str,
+    text: fn(&str) -> Option<T>,
+    millis: Option<fn(i64) -> Option<T>>,
+) -> Result<Option<T>, D::Error> {
+    d.deserialize_any(TextOrMillis { what, text, millis })
+}
+
+struct TextOrMillis<T> {
+    what: &'static str,
+    text: fn(&str) -> Option<T>,
+    millis: Option<fn(i64) -> Option<T>>,
+}
+
+impl<'de, T> Visitor<'de> for TextOrMillis<T> {
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a date-time")
+        f.write_str(self.what)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -324,21 +358,11 @@ impl<'de, S: Strictness> Visitor<'de> for Date<S> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        let t = s.trim();
-        if t.is_empty() {
-            return Ok(None);
-        }
-        let parsed = S::parse_datetime(t);
-        if parsed.is_none() {
-            tracing::debug!(value = t, "a date-time that does not parse; no value");
-        }
-        Ok(parsed)
+        Ok((self.text)(s))
     }
 
     fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        Ok((S::EPOCH_MILLIS && i > 0)
-            .then(|| DateTime::<Utc>::from_timestamp_millis(i))
-            .flatten())
+        Ok(self.millis.filter(|_| i > 0).and_then(|m| m(i)))
     }
 
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
