@@ -1106,7 +1106,7 @@ async fn child_run(mode: &str) -> Res<Value> {
                 let (assets, employees) = store.counts()?;
                 let s = &outcome.plan.summary;
                 json!({
-                    "records": outcome.read.iter().map(|(_, n)| n).sum::<usize>(),
+                    "records": outcome.read.iter().map(|r| r.records).sum::<usize>(),
                     "batches": outcome.batches,
                     "assets": assets,
                     "employees": employees,

@@ -11,9 +11,9 @@
 //! "employees": [{"id": "e1", "first_name": "…", "last_name": "…", "emails": ["…"]}]}`.
 
 use futures::TryStreamExt;
-use mdm_mapping::DeviceSource;
 use mdm_mapping::store::Inventory;
 use mdm_mapping::upsert::{Config, plan};
+use mdm_mapping::{DeviceSource, Listing};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,7 +32,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The listing was read in full, so devices missing from it may be
     // reported as such (lifecycle): pass the vendor as a full listing.
-    let p = plan(&inventory, &records, &Config::default(), &[source.vendor()])?;
+    let p = plan(
+        &inventory,
+        &records,
+        &Config::default(),
+        &[Listing::of(&source)],
+    )?;
     let s = &p.summary;
     eprintln!(
         "{} records against {} assets: create {}, update {}, unchanged {}, conflict {}, skip {}",

@@ -85,7 +85,8 @@ pub mod upsert;
 pub use dropped::DroppedValues;
 pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
 pub use source::{
-    Cursor, DevicePage, DeviceSource, NoProgress, NoProgressReason, SourceError, SourceErrorKind,
+    Cursor, DevicePage, DeviceSource, Listing, NoProgress, NoProgressReason, SourceError,
+    SourceErrorKind,
 };
 pub use store::{Asset, Employee, Inventory, MemoryStore, Store, StoreError};
 

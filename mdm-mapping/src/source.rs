@@ -295,6 +295,19 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
     /// Which vendor this source reads.
     fn vendor(&self) -> Vendor;
 
+    /// The source's name, for messages, progress and run history.
+    /// Default: the vendor's name (`jamf`); a [`Named`] source has its own.
+    fn name(&self) -> &str {
+        self.vendor().as_str()
+    }
+
+    /// The prefix that qualifies this source's record ids (`NAME` in
+    /// `NAME:ID`), so that two tenants of one vendor never share an id.
+    /// Default: none, ids are the vendor's own. See [`Named`].
+    fn id_qualifier(&self) -> Option<&str> {
+        None
+    }
+
     /// Fetches the page at `cursor` (`None`: the first page). Retries,
     /// authentication and rate limits are the implementor's business; an
     /// error here means the page could not be had.
@@ -468,6 +481,183 @@ pub fn guard_pages<'a>(
         }
     })
     .boxed()
+}
+
+/// What a complete listing covered: a vendor, and for a [`Named`] source
+/// the qualifier of its ids. A plan reports as missing only the assets
+/// whose id belongs to a listing ([`Listing::owns`]): a full read of tenant
+/// `jamf-eu` says nothing of the assets of tenant `jamf-us`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Listing {
+    /// The vendor listed.
+    pub vendor: Vendor,
+    /// The qualifier of the listed ids ([`DeviceSource::id_qualifier`]);
+    /// `None` for a source whose ids are the vendor's own.
+    pub qualifier: Option<String>,
+}
+
+impl Listing {
+    /// The complete listing of `source`.
+    pub fn of(source: &(impl DeviceSource + ?Sized)) -> Listing {
+        Listing {
+            vendor: source.vendor(),
+            qualifier: source.id_qualifier().map(str::to_owned),
+        }
+    }
+
+    /// Whether a source id held by an asset (its `jamf_id`, say) is one
+    /// this listing would have reported: `NAME:ID` for a qualified
+    /// listing, an unqualified id (no `:`) otherwise.
+    pub fn owns(&self, id: &str) -> bool {
+        match &self.qualifier {
+            Some(q) => id
+                .strip_prefix(q.as_str())
+                .is_some_and(|rest| rest.starts_with(QUALIFIER_SEPARATOR)),
+            None => !id.contains(QUALIFIER_SEPARATOR),
+        }
+    }
+}
+
+impl From<Vendor> for Listing {
+    /// The listing of a vendor's unnamed source.
+    fn from(vendor: Vendor) -> Listing {
+        Listing {
+            vendor,
+            qualifier: None,
+        }
+    }
+}
+
+/// Between a source's name and the vendor's id in a qualified id.
+pub const QUALIFIER_SEPARATOR: char = ':';
+
+/// A source name that [`Named::new`] refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid source name {name:?}: use 1 to 64 letters, digits, '-', '_' or '.' (it becomes part of the ids in the inventory)"
+)]
+pub struct InvalidSourceName {
+    /// The name refused.
+    pub name: String,
+}
+
+/// Whether `name` can name a source ([`Named::new`]): 1 to 64 ASCII
+/// letters, digits, `-`, `_` or `.`.
+pub fn check_name(name: &str) -> Result<(), InvalidSourceName> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(InvalidSourceName {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// A source with a name of its own: one of several tenants of one vendor
+/// (`jamf-eu`, `jamf-us`).
+///
+/// Its records' ids are qualified with the name, `jamf-eu:42`, so the
+/// inventory's `jamf_id` of one tenant never matches a device of another,
+/// and a full listing of one tenant reports only that tenant's assets as
+/// missing ([`Listing`]). A source named after its vendor (`jamf`) keeps
+/// the vendor's own ids, as an unnamed source does: an inventory written by
+/// unnamed syncs carries on unchanged.
+///
+/// ```
+/// use futures::TryStreamExt as _;
+/// use mdm_mapping::source::Named;
+/// # use async_trait::async_trait;
+/// # use mdm_mapping::{Cursor, DevicePage, DeviceSource, Entity, SourceDevice, SourceError, Vendor};
+/// # #[derive(Debug)]
+/// # struct OnePage;
+/// # #[async_trait]
+/// # impl DeviceSource for OnePage {
+/// #     fn vendor(&self) -> Vendor { Vendor::Jamf }
+/// #     async fn fetch_page(&self, _: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+/// #         Ok(DevicePage { devices: vec![SourceDevice::new(Vendor::Jamf, Entity::Computer, "42")], next: None })
+/// #     }
+/// # }
+/// let eu = Named::new("jamf-eu", Box::new(OnePage)).unwrap();
+/// assert_eq!(eu.name(), "jamf-eu");
+/// let ids: Vec<String> = futures::executor::block_on(
+///     eu.devices(None).map_ok(|d| d.source_id).try_collect(),
+/// )
+/// .unwrap();
+/// assert_eq!(ids, ["jamf-eu:42"]);
+///
+/// let plain = Named::new("jamf", Box::new(OnePage)).unwrap();
+/// assert_eq!(plain.id_qualifier(), None);
+/// assert!(Named::new("jamf eu", Box::new(OnePage)).is_err());
+/// ```
+#[derive(Debug)]
+pub struct Named {
+    name: String,
+    qualify: bool,
+    inner: Box<dyn DeviceSource>,
+}
+
+impl Named {
+    /// Names `inner`. Fails for a name that is empty, longer than 64 bytes,
+    /// or holds anything but ASCII letters, digits, `-`, `_` and `.`.
+    pub fn new(
+        name: impl Into<String>,
+        inner: Box<dyn DeviceSource>,
+    ) -> Result<Named, InvalidSourceName> {
+        let name = name.into();
+        check_name(&name)?;
+        let qualify = name != inner.vendor().as_str();
+        Ok(Named {
+            name,
+            qualify,
+            inner,
+        })
+    }
+
+    fn qualify(&self, mut page: DevicePage) -> DevicePage {
+        if self.qualify {
+            for d in &mut page.devices {
+                d.source_id = format!("{}{QUALIFIER_SEPARATOR}{}", self.name, d.source_id);
+            }
+        }
+        page
+    }
+}
+
+#[async_trait]
+impl DeviceSource for Named {
+    fn vendor(&self) -> Vendor {
+        self.inner.vendor()
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn id_qualifier(&self) -> Option<&str> {
+        self.qualify.then_some(self.name.as_str())
+    }
+    async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        self.inner.fetch_page(cursor).await.map(|p| self.qualify(p))
+    }
+    fn endpoint(&self, cursor: Option<&Cursor>) -> String {
+        self.inner.endpoint(cursor)
+    }
+    fn dropped_values(&self) -> DroppedValues {
+        self.inner.dropped_values()
+    }
+    async fn close(&self) -> Result<(), SourceError> {
+        self.inner.close().await
+    }
+    /// The inner source's pages (with whatever it keeps in flight), ids qualified.
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        self.inner
+            .pages(from)
+            .map(move |p| p.map(|p| self.qualify(p)))
+            .boxed()
+    }
 }
 
 #[cfg(test)]

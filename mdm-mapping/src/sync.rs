@@ -75,7 +75,7 @@ use futures::future::{Either, select};
 use tokio_util::sync::CancellationToken;
 
 use crate::record::{SourceDevice, Vendor};
-use crate::source::{DeviceSource, SourceError};
+use crate::source::{DeviceSource, Listing, SourceError};
 use crate::store::{Store, StoreError};
 use crate::upsert::{
     self, ApplyReport, Config, ConfigError, Plan, Projection, StagedError, Staging, StagingError,
@@ -117,6 +117,8 @@ pub enum SyncEvent<'a> {
     SourceStarted {
         /// The source's vendor.
         vendor: Vendor,
+        /// The source's name ([`DeviceSource::name`]).
+        source: &'a str,
     },
     /// One record as read, with all its fields (before it is projected to
     /// what the plan reads), e.g. for an identifier health report.
@@ -125,6 +127,8 @@ pub enum SyncEvent<'a> {
     PageRead {
         /// The source's vendor.
         vendor: Vendor,
+        /// The source's name.
+        source: &'a str,
         /// Records on the page.
         records: usize,
         /// Records read from this source so far.
@@ -134,6 +138,8 @@ pub enum SyncEvent<'a> {
     SourceDone {
         /// The source's vendor.
         vendor: Vendor,
+        /// The source's name.
+        source: &'a str,
         /// Records read from it.
         records: usize,
     },
@@ -141,6 +147,8 @@ pub enum SyncEvent<'a> {
     SourceFailed {
         /// The source's vendor.
         vendor: Vendor,
+        /// The source's name.
+        source: &'a str,
         /// Why.
         error: &'a SourceError,
     },
@@ -168,7 +176,7 @@ pub struct SyncOutcome {
     /// What apply did (`None` in a dry run, or when cancelled before writing).
     pub report: Option<ApplyReport>,
     /// Records read per source, in the order of the sources.
-    pub read: Vec<(Vendor, usize)>,
+    pub read: Vec<SourceRead>,
     /// Sources that failed part way; their records up to the failure were synced.
     pub source_errors: Vec<SourceError>,
     /// How many batches were planned and applied (1 for a dry run).
@@ -176,6 +184,17 @@ pub struct SyncOutcome {
     /// The sync was cancelled ([`SyncOptions::cancel`]): what was written
     /// is consistent, and the next sync does the rest.
     pub cancelled: bool,
+}
+
+/// How many records a sync read from one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRead {
+    /// The source's vendor.
+    pub vendor: Vendor,
+    /// The source's name ([`DeviceSource::name`]).
+    pub source: String,
+    /// Records read.
+    pub records: usize,
 }
 
 impl SyncOutcome {
@@ -245,12 +264,21 @@ pub async fn run_with<S: Store + ?Sized>(
     let mut source_errors = Vec::new();
     'sources: for source in sources {
         let vendor = source.vendor();
-        on_event(SyncEvent::SourceStarted { vendor });
+        let name = source.name();
+        let tally = |records| SourceRead {
+            vendor,
+            source: name.to_owned(),
+            records,
+        };
+        on_event(SyncEvent::SourceStarted {
+            vendor,
+            source: name,
+        });
         let mut count = 0usize;
         let mut pages = source.pages(None);
         loop {
             if cancelled() {
-                read.push((vendor, count));
+                read.push(tally(count));
                 break 'sources;
             }
             // A cancel also ends a wait for a page.
@@ -259,16 +287,17 @@ pub async fn run_with<S: Store + ?Sized>(
                 Some(token) => match select(pages.next(), Box::pin(token.cancelled())).await {
                     Either::Left((next, _)) => next,
                     Either::Right(_) => {
-                        read.push((vendor, count));
+                        read.push(tally(count));
                         break 'sources;
                     }
                 },
             };
             match next {
                 None => {
-                    full.push(vendor);
+                    full.push(Listing::of(source.as_ref()));
                     on_event(SyncEvent::SourceDone {
                         vendor,
+                        source: name,
                         records: count,
                     });
                     break;
@@ -288,6 +317,7 @@ pub async fn run_with<S: Store + ?Sized>(
                     }
                     on_event(SyncEvent::PageRead {
                         vendor,
+                        source: name,
                         records,
                         total: count,
                     });
@@ -295,6 +325,7 @@ pub async fn run_with<S: Store + ?Sized>(
                 Some(Err(error)) => {
                     on_event(SyncEvent::SourceFailed {
                         vendor,
+                        source: name,
                         error: &error,
                     });
                     source_errors.push(error);
@@ -302,7 +333,7 @@ pub async fn run_with<S: Store + ?Sized>(
                 }
             }
         }
-        read.push((vendor, count));
+        read.push(tally(count));
     }
     let outcome = |plan, report, batches, cancelled| SyncOutcome {
         plan,

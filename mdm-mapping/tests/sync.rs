@@ -110,7 +110,14 @@ fn events_follow_the_sync_and_the_outcome_counts_it() {
     );
     assert!(outcome.is_complete());
     assert_eq!((outcome.plan.summary.create, outcome.batches), (30, 3));
-    assert_eq!(outcome.read, [(Vendor::Jamf, 30)]);
+    assert_eq!(
+        outcome
+            .read
+            .iter()
+            .map(|r| (r.vendor, r.source.as_str(), r.records))
+            .collect::<Vec<_>>(),
+        [(Vendor::Jamf, "jamf", 30)]
+    );
     assert_eq!(assets(&store), 30);
 }
 

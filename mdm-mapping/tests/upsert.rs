@@ -494,7 +494,7 @@ fn lifecycle_removed_released_and_missing() {
     let incoming = vec![removed, released, gone_new];
 
     // Reported, status untouched by default.
-    let p = upsert::plan(&i, &incoming, &Config::default(), &[Vendor::Jamf]).unwrap();
+    let p = upsert::plan(&i, &incoming, &Config::default(), &[Vendor::Jamf.into()]).unwrap();
     assert_eq!(p.summary.skip, 3, "{p:#?}");
     assert_eq!(p.summary.create, 0);
     let kinds: Vec<_> = p
@@ -522,7 +522,7 @@ fn lifecycle_removed_released_and_missing() {
 
     // Configured: archived, except what already is.
     let config = Config::from_toml_str("on_missing = \"archived\"").unwrap();
-    let p = upsert::plan(&i, &incoming, &config, &[Vendor::Jamf]).unwrap();
+    let p = upsert::plan(&i, &incoming, &config, &[Vendor::Jamf.into()]).unwrap();
     let changed: Vec<_> = p
         .lifecycle
         .iter()
@@ -547,7 +547,13 @@ async fn lifecycle_status_applied_and_nothing_deleted() {
     let store = MemoryStore::new(inv(json!({"assets":[
         {"id":"a2","fields":{"serial_number":"S2","jamf_id":"2","asset_type":"laptop","status":"allocated"}}]})));
     let config = Config::from_toml_str("on_missing = \"archived\"").unwrap();
-    let p = upsert::plan(&store.load().await.unwrap(), &[], &config, &[Vendor::Jamf]).unwrap();
+    let p = upsert::plan(
+        &store.load().await.unwrap(),
+        &[],
+        &config,
+        &[Vendor::Jamf.into()],
+    )
+    .unwrap();
     let r = upsert::apply(&p, &store).await.unwrap();
     assert_eq!(
         r.status_changed,
@@ -556,7 +562,7 @@ async fn lifecycle_status_applied_and_nothing_deleted() {
     let snap = store.snapshot();
     assert_eq!(snap.assets.len(), 1);
     assert_eq!(snap.assets[0].fields.get_str("status"), Some("archived"));
-    let p = upsert::plan(&snap, &[], &config, &[Vendor::Jamf]).unwrap();
+    let p = upsert::plan(&snap, &[], &config, &[Vendor::Jamf.into()]).unwrap();
     assert!(p.is_noop());
 }
 

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mdm_mapping::store::{Asset, Employee, FailMode, Inventory, MemoryStore, Store};
 use mdm_mapping::upsert::{self, Config};
-use mdm_mapping::{Assignee, Entity, Fields, SourceDevice, Value, Vendor};
+use mdm_mapping::{Assignee, Entity, Fields, Listing, SourceDevice, Value, Vendor};
 use proptest::prelude::*;
 
 const MODELS: &[(&str, &str, bool)] = &[
@@ -464,7 +464,11 @@ proptest! {
     #[test]
     fn staged_batches_apply_like_one_plan(c in case(), batch in 1usize..8, full in any::<bool>()) {
         let config = Config::default();
-        let listings: &[Vendor] = if full { &Vendor::ALL } else { &[] };
+        let listings: &[Listing] = &if full {
+            Vendor::ALL.map(Listing::from).to_vec()
+        } else {
+            Vec::new()
+        };
         let reference = MemoryStore::new(c.inventory.clone());
         let inv = block_on(reference.load()).unwrap();
         let one = upsert::plan(&inv, &c.incoming, &config, listings).unwrap();

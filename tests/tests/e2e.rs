@@ -47,7 +47,7 @@ async fn three_vendors_sync_into_one_asset_per_device_and_rerun_is_unchanged() {
     .await
     .expect("first sync");
     assert!(first.source_errors.is_empty(), "{:?}", first.source_errors);
-    let read: BTreeMap<Vendor, usize> = first.read.iter().copied().collect();
+    let read: BTreeMap<Vendor, usize> = first.read.iter().map(|r| (r.vendor, r.records)).collect();
     assert_eq!(read[&Vendor::Abm], counts.abm_devices);
     assert_eq!(
         read[&Vendor::Jamf],
@@ -347,8 +347,8 @@ async fn projected_records_plan_exactly_like_full_records() {
         .filter(keep)
         .map(|i| projected[i].clone())
         .collect();
-    let a = plan(&synced, &full2, &config, &[Vendor::Jamf]).expect("plan");
-    let b = plan(&synced, &proj2, &config, &[Vendor::Jamf]).expect("plan");
+    let a = plan(&synced, &full2, &config, &[Vendor::Jamf.into()]).expect("plan");
+    let b = plan(&synced, &proj2, &config, &[Vendor::Jamf.into()]).expect("plan");
     assert!(!a.lifecycle.is_empty(), "some assets are missing from Jamf");
     assert!(
         a.summary.update > 0 && a.summary.unchanged > 0,

@@ -30,7 +30,7 @@ use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
 use mdm_mapping::store::{Asset, Employee, Inventory, MemoryStore};
 use mdm_mapping::upsert::{self, Config};
 use mdm_mapping::{
-    Assignee, Entity, Fields, SourceDevice, Value as Field, Vendor, model, normalize,
+    Assignee, Entity, Fields, Listing, SourceDevice, Value as Field, Vendor, model, normalize,
 };
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -900,7 +900,8 @@ fn plan_within(
     batch: &[SourceDevice],
     full: &[Vendor],
 ) -> Result<upsert::Plan, TestCaseError> {
-    let (inv, batch, full) = (inv.clone(), batch.to_vec(), full.to_vec());
+    let full: Vec<Listing> = full.iter().map(|v| (*v).into()).collect();
+    let (inv, batch) = (inv.clone(), batch.to_vec());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(upsert::plan(&inv, &batch, &Config::default(), &full));
@@ -944,6 +945,7 @@ proptest! {
         // Staged in batches of whole components, it plans and writes alike,
         // conflicts and ambiguous identifiers included.
         if applied.is_ok() {
+            let listings: Vec<Listing> = full.iter().map(|v| (*v).into()).collect();
             for size in [1, 3] {
                 let config = Config::default();
                 let mut staging = upsert::Staging::new(&config).unwrap();
@@ -954,7 +956,7 @@ proptest! {
                 let batched = MemoryStore::new(inv.clone());
                 let done = rt
                     .block_on(upsert::apply_staged(
-                        &mut staged, &config, &full, &batched, size, |_, _| {},
+                        &mut staged, &config, &listings, &batched, size, |_, _| {},
                     ))
                     .unwrap();
                 prop_assert_eq!(done.summary, p.summary, "batches of {}", size);

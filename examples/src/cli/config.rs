@@ -302,6 +302,7 @@ fn check_permissions(path: &Path, file: &MdmToml) -> Result<(), CliError> {
 
 fn validate_source(name: &str, s: &SourceConfig) -> Result<(), String> {
     let at = format!("[sources.{name}]");
+    mdm_mapping::source::check_name(name).map_err(|e| format!("{at}: {e}"))?;
     let Some(vendor) = s.vendor else {
         return Err(format!(
             "{at}: key `vendor` is missing (jamf, kandji or abm)"
@@ -436,7 +437,8 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Box<dyn DeviceSource>, CliE
             Box::new(source)
         }
     };
-    Ok(super::sources::register(source))
+    let named = mdm_mapping::source::Named::new(name, source).map_err(|e| bad(&e))?;
+    Ok(super::sources::register(Box::new(named)))
 }
 
 fn unreachable_config<T>(name: &str) -> Result<T, CliError> {

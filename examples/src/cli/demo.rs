@@ -153,8 +153,8 @@ pub(super) async fn run(args: &DemoArgs, out: &mut impl Write) -> Result<(), Cli
 
 fn read_table(o: &SyncOutcome) -> Table {
     let mut t = Table::new(["source", "records read"]);
-    for (vendor, n) in &o.read {
-        t.row([vendor.to_string(), n.to_string()]);
+    for r in &o.read {
+        t.row([r.source.clone(), r.records.to_string()]);
     }
     t
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use mdm_mapping::store::{RunOutcome, RunRecord};
 use mdm_mapping::sync::SyncOutcome;
-use mdm_mapping::{DroppedValues, Vendor};
+use mdm_mapping::DroppedValues;
 
 use super::sync::open_store_for_reading;
 use super::{CliError, DocFormat, HistoryArgs, Table};
@@ -18,7 +18,7 @@ const MAX_ERRORS: usize = 20;
 /// The history row of a sync that started at `started` and ended now.
 pub(super) fn record(
     started: DateTime<Utc>,
-    vendors: &[Vendor],
+    sources: &[String],
     result: &Result<SyncOutcome, CliError>,
     dropped: &DroppedValues,
 ) -> RunRecord {
@@ -26,7 +26,7 @@ pub(super) fn record(
         id: 0,
         started,
         ended: Utc::now(),
-        sources: vendors.iter().map(ToString::to_string).collect(),
+        sources: sources.to_vec(),
         full: true,
         outcome: RunOutcome::Failed,
         read: BTreeMap::new(),
@@ -48,7 +48,7 @@ pub(super) fn record(
             run.read = o
                 .read
                 .iter()
-                .map(|(v, n)| (v.to_string(), *n as u64))
+                .map(|r| (r.source.clone(), r.records as u64))
                 .collect();
             let s = &o.plan.summary;
             run.counts = [

@@ -182,10 +182,12 @@ pub struct SyncArgs {
     /// Overrides `db` in the configuration file.
     #[arg(long, env = "MDM_DATABASE_URL", hide_env_values = true)]
     pub db: Option<String>,
-    /// Sources to read (repeat for several); default: every source of the
+    /// A source to read (repeat for several): a source's name in the
+    /// configuration file (`jamf-eu`), or a vendor (`jamf`, `kandji`,
+    /// `abm`) for each of its sources. Default: every source of the
     /// configuration file, else every source with credentials in the environment.
-    #[arg(long = "source", value_enum)]
-    pub sources: Vec<VendorArg>,
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
     /// Plan only: print what would change and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -384,6 +386,69 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     result
 }
 
+/// The sources a command reads: those of the configuration file (each a
+/// [`Named`](mdm_mapping::source::Named) source) whose name or vendor is
+/// in `wanted` (all when `wanted` is empty); without a configuration file,
+/// each vendor with credentials in the environment (or each vendor in
+/// `wanted`).
+pub(crate) fn select_sources(
+    loaded: Option<&config::Loaded>,
+    wanted: &[String],
+    creds: &CredentialArgs,
+) -> Result<Vec<Box<dyn mdm_mapping::DeviceSource>>, CliError> {
+    let file_sources = loaded.map(|l| &l.file.sources).filter(|s| !s.is_empty());
+    if let Some(named) = file_sources {
+        for w in wanted {
+            let known = named.contains_key(w) || w.parse::<Vendor>().is_ok();
+            if !known {
+                let names: Vec<&str> = named.keys().map(String::as_str).collect();
+                let hint = config::nearest(w, &names)
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                return Err(CliError::input(format!(
+                    "--source {w}: no such source in the configuration file{hint}; its sources: {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        let mut built = Vec::new();
+        for (name, s) in named {
+            let vendor = s.vendor.map(Vendor::from);
+            let chosen = wanted.is_empty()
+                || wanted
+                    .iter()
+                    .any(|w| w == name || (vendor.is_some() && w.parse::<Vendor>().ok() == vendor));
+            if chosen {
+                built.push(config::build(name, s)?);
+            }
+        }
+        return Ok(built);
+    }
+    let mut vendors = Vec::new();
+    for w in wanted {
+        let v: Vendor = w.parse().map_err(|_| {
+            CliError::input(format!(
+                "--source {w}: not a vendor (jamf, kandji, abm); source names come from a configuration file (mdm.toml), and none was found"
+            ))
+        })?;
+        if !vendors.contains(&v) {
+            vendors.push(v);
+        }
+    }
+    if vendors.is_empty() {
+        vendors = Vendor::ALL
+            .into_iter()
+            .filter(|v| sources::configured(*v, creds))
+            .collect();
+    }
+    if vendors.is_empty() {
+        return Err(CliError::input(
+            "no source configured: set JAMF_URL, KANDJI_URL or ABM_CLIENT_ID (and their credentials), pass --source, or write mdm.toml (`mdm config init`)",
+        ));
+    }
+    vendors.iter().map(|v| sources::build(*v, creds)).collect()
+}
+
 /// What `mdm sync` runs with: the inventory, the sources and the mapping,
 /// from flags, environment and configuration file (in that precedence).
 pub(crate) struct SyncSetup {
@@ -403,44 +468,7 @@ fn sync_setup(args: &SyncArgs, explicit: Option<&std::path::Path>) -> Result<Syn
                 "no inventory: pass --db, set MDM_DATABASE_URL, or set `db` in mdm.toml",
             )
         })?;
-    let wanted: Vec<Vendor> = args.sources.iter().map(|v| (*v).into()).collect();
-    let file_sources = loaded
-        .as_ref()
-        .map(|l| &l.file.sources)
-        .filter(|s| !s.is_empty());
-    let sources = if let Some(named) = file_sources {
-        let mut built = Vec::new();
-        for (name, s) in named {
-            let vendor = s.vendor.map(Vendor::from);
-            if wanted.is_empty() || vendor.is_some_and(|v| wanted.contains(&v)) {
-                built.push(config::build(name, s)?);
-            }
-        }
-        if built.is_empty() {
-            return Err(CliError::input(
-                "no source of the configuration file matches --source",
-            ));
-        }
-        built
-    } else {
-        let vendors: Vec<Vendor> = if wanted.is_empty() {
-            Vendor::ALL
-                .into_iter()
-                .filter(|v| sources::configured(*v, &args.creds))
-                .collect()
-        } else {
-            wanted
-        };
-        if vendors.is_empty() {
-            return Err(CliError::input(
-                "no source configured: set JAMF_URL, KANDJI_URL or ABM_CLIENT_ID (and their credentials), pass --source, or write mdm.toml (`mdm config init`)",
-            ));
-        }
-        vendors
-            .iter()
-            .map(|v| sources::build(*v, &args.creds))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let sources = select_sources(loaded.as_ref(), &args.sources, &args.creds)?;
     let mapping = loaded.map(|l| l.mapping).unwrap_or_default();
     Ok(SyncSetup {
         db,

@@ -90,6 +90,12 @@ impl DeviceSource for Shared {
     fn vendor(&self) -> Vendor {
         self.0.vendor()
     }
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn id_qualifier(&self) -> Option<&str> {
+        self.0.id_qualifier()
+    }
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.0.fetch_page(cursor).await
     }

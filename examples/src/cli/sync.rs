@@ -9,7 +9,7 @@ use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::store::{MemoryStore, Store};
 use mdm_mapping::sync::{self, SyncError, SyncEvent, SyncOptions, SyncOutcome};
 use mdm_mapping::upsert::Config;
-use mdm_mapping::{DeviceSource, Vendor};
+use mdm_mapping::DeviceSource;
 
 use super::plan::{PlanStream, print_plan_dropped};
 use super::{CliError, SyncArgs, SyncSetup, history};
@@ -47,7 +47,7 @@ pub(super) async fn once(
         sources: built,
         mapping: config,
     } = setup;
-    let vendors: Vec<Vendor> = built.iter().map(|s| s.vendor()).collect();
+    let names: Vec<String> = built.iter().map(|s| s.name().to_owned()).collect();
     let dropped = mdm_mapping::DroppedValues::new();
     if args.dry_run {
         // A dry run never creates the database.
@@ -94,7 +94,7 @@ pub(super) async fn once(
         .iter()
         .for_each(|s| dropped.merge(&s.dropped_values()));
     // The history keeps every run, the failed ones too.
-    let record = history::record(started, &vendors, &result, &dropped);
+    let record = history::record(started, &names, &result, &dropped);
     if let Err(e) = store.record_run(&record).await {
         tracing::warn!("the run was not added to the inventory's history: {e}");
     }
@@ -220,7 +220,7 @@ impl Progress {
             return;
         }
         match event {
-            SyncEvent::SourceStarted { vendor } => {
+            SyncEvent::SourceStarted { source, .. } => {
                 let bar = self.bars.add(ProgressBar::new_spinner());
                 bar.set_style(
                     ProgressStyle::with_template(
@@ -228,7 +228,7 @@ impl Progress {
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
-                bar.set_prefix(vendor.to_string());
+                bar.set_prefix(source.to_string());
                 bar.set_message("0 pages");
                 self.source = Some(bar);
             }

@@ -51,6 +51,7 @@ use crate::mapping::{Derived, FactInputs, FieldRule, ModelFacts, Ownership, Sour
 use crate::model::AssetType;
 use crate::record::{Entity, SourceDevice, Value, Vendor};
 use crate::record::{Key, known_names};
+use crate::source::Listing;
 use crate::store::{Asset, Employee, Inventory, NewEmployee};
 
 mod employees;
@@ -528,9 +529,12 @@ impl Projection {
 
 /// Plans the upsert of `incoming` records into `inventory`. Pure: no I/O.
 ///
-/// `full_listings` names the sources whose records are a complete listing:
-/// assets carrying such a source's id (e.g. `jamf_id`) that no record of it
-/// reported are reported as missing (and get `on_missing` when configured).
+/// `full_listings` names the sources whose records are a complete listing
+/// ([`Listing`]; `Vendor::Jamf.into()` for an unnamed source): assets
+/// carrying an id such a source would report (e.g. `jamf_id`, qualified
+/// `NAME:ID` for a [`Named`](crate::source::Named) source) that no record
+/// of it reported are reported as missing (and get `on_missing` when
+/// configured).
 ///
 /// Fails only when the configuration is not usable ([`Config::validate`]).
 ///
@@ -562,7 +566,7 @@ pub fn plan(
     inventory: &Inventory,
     incoming: &[SourceDevice],
     config: &Config,
-    full_listings: &[Vendor],
+    full_listings: &[Listing],
 ) -> Result<Plan, ConfigError> {
     let users = Users::of(incoming);
     plan_with_users(inventory, incoming, config, full_listings, &users)
@@ -574,7 +578,7 @@ pub(crate) fn plan_with_users(
     inventory: &Inventory,
     incoming: &[SourceDevice],
     config: &Config,
-    full_listings: &[Vendor],
+    full_listings: &[Listing],
     users: &Users,
 ) -> Result<Plan, ConfigError> {
     config.validate()?;

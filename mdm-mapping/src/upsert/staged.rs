@@ -11,7 +11,8 @@ use super::plan::{
     EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, find, plan_with_users, union,
 };
 use crate::fast_hash::FastState;
-use crate::record::{Secrets, SourceDevice, Vendor};
+use crate::record::{Secrets, SourceDevice};
+use crate::source::Listing;
 use crate::store::{Asset, Employee, Inventory, NewEmployee, Store, StoreError};
 
 /// Staging failed: the temporary file could not be written or read back.
@@ -424,7 +425,7 @@ fn add(total: &mut Summary, s: &Summary) {
 pub async fn apply_staged<S: Store + ?Sized>(
     staged: &mut Staged<'_>,
     config: &Config,
-    full_listings: &[Vendor],
+    full_listings: &[Listing],
     store: &S,
     batch_records: usize,
     mut on_batch: impl FnMut(Plan, &ApplyReport),
@@ -450,7 +451,7 @@ pub async fn apply_staged<S: Store + ?Sized>(
 pub async fn apply_staged_until<S: Store + ?Sized>(
     staged: &mut Staged<'_>,
     config: &Config,
-    full_listings: &[Vendor],
+    full_listings: &[Listing],
     store: &S,
     batch_records: usize,
     mut on_batch: impl FnMut(Plan, &ApplyReport) -> ControlFlow<()>,
@@ -731,7 +732,7 @@ async fn write_with_retries<S: Store + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Assignee, Entity};
+    use crate::record::{Assignee, Entity, Vendor};
     use crate::store::MemoryStore;
     use crate::upsert::plan;
     use secrecy::{ExposeSecret, SecretString};

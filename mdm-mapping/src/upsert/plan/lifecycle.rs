@@ -44,18 +44,33 @@ pub(super) fn status_change(config: &Config, current: Option<Value>) -> Option<C
 impl Planner<'_, '_> {
     /// Lifecycle events for the assets a full listing of a source does not
     /// report any more (`missing`), then every event in a stable order.
-    pub(super) fn missing_from_listings(&self, plan: &mut Plan, full_listings: &[Vendor]) {
+    pub(super) fn missing_from_listings(&self, plan: &mut Plan, full_listings: &[Listing]) {
         let c = self.c;
-        for v in full_listings.iter().copied().collect::<HashSet<_>>() {
+        for listing in full_listings.iter().collect::<HashSet<_>>() {
+            let v = listing.vendor;
             let Some(marker) = c.marker[vi(v)] else {
                 continue;
             };
             let field = &c.targets[usize::from(marker)].name;
             let bit = 1u8 << vi(v);
             for (ai, asset) in self.inv.assets.iter().enumerate() {
-                if self.seen[ai] & bit != 0 || !asset.fields.contains(field) {
+                if self.seen[ai] & bit != 0 {
                     continue;
                 }
+                // Only the assets whose id this listing would have
+                // reported: another tenant's assets are not missing.
+                let owned = match asset.fields.get(field) {
+                    None => false,
+                    Some(Value::Text(id)) => listing.owns(id),
+                    Some(other) => listing.owns(&other.to_string()),
+                };
+                if !owned {
+                    continue;
+                }
+                let of = match &listing.qualifier {
+                    Some(q) => format!("{v} source {q}"),
+                    None => v.to_string(),
+                };
                 plan.lifecycle.push(LifecycleEvent {
                     event: LifecycleKind::Missing,
                     vendor: v,
@@ -63,7 +78,7 @@ impl Planner<'_, '_> {
                     sources: Vec::new(),
                     status: status_change(c.config, status_from(asset)),
                     reason: format!(
-                        "asset has {field} but no record of the full {v} listing matches it"
+                        "asset has {field} but no record of the full {of} listing matches it"
                     ),
                 });
             }

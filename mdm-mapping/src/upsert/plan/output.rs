@@ -3,7 +3,7 @@
 use super::*;
 
 impl<'a, 'c> Planner<'a, 'c> {
-    pub(super) fn finish(mut self, groups: Vec<Group>, full_listings: &[Vendor]) -> Plan {
+    pub(super) fn finish(mut self, groups: Vec<Group>, full_listings: &[Listing]) -> Plan {
         let c = self.c;
         let n_targets = c.targets.len();
         let mut plan = Plan {
