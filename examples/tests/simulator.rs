@@ -2170,3 +2170,198 @@ async fn counters_endpoint_reports_the_requests_of_each_vendor() {
     );
     assert_eq!(counters["kandji"]["requests"], 0);
 }
+
+// ------------------------------------------------------------------ denied privileges
+
+async fn start_denying(devices: usize, denied: &[&str]) -> Simulator {
+    Simulator::start(SimulatorConfig {
+        denied: denied.iter().map(|s| s.to_string()).collect(),
+        ..config(devices)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn jamf_denied_privilege_answers_403_and_the_rest_works() {
+    // Case-insensitive, as typed on the command line.
+    let sim = start_denying(30, &["read users"]).await;
+    let c = client();
+    // Both token endpoints still issue tokens.
+    let token = jamf_token(&c, &sim).await;
+    let creds = sim.credentials();
+    let resp = c
+        .post(format!("{}/api/v1/auth/token", sim.jamf_url()))
+        .basic_auth(
+            &creds.jamf_username,
+            Some(creds.jamf_password.expose_secret()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let user_token = resp.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = sim.jamf_url();
+    for bearer in [&token, &user_token] {
+        let (status, body) = get_json(&c, &format!("{base}/api/v1/users"), bearer).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            body,
+            json!({"httpStatus": 403, "errors": [{"code": "INVALID_PRIVILEGE", "description": "Forbidden", "id": "0", "field": null}]})
+        );
+    }
+    for path in ["/JSSResource/users", "/JSSResource/users/id/1"] {
+        let (status, text) = get_text(&c, &sim, &format!("/jamf{path}"), &token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            text.contains("Status page") && text.contains("Forbidden"),
+            "{text}"
+        );
+    }
+    // A missing token is still a 401, before the privilege.
+    let resp = c.get(format!("{base}/api/v1/users")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // Everything else answers.
+    for path in [
+        "/api/v1/buildings",
+        "/api/v1/sites",
+        "/api/v3/computers-inventory",
+        "/api/v2/mobile-devices",
+        "/JSSResource/computers",
+    ] {
+        let (status, _) = get_json(&c, &format!("{base}{path}"), &token).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    // The account no longer lists the denied privilege.
+    let (status, text) = get_text(&c, &sim, "/jamf/JSSResource/accounts/userid/1", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let account: Value = serde_json::from_str(&text).unwrap();
+    let privileges = account["account"]["privileges"]["jss_objects"]
+        .as_array()
+        .unwrap();
+    assert!(privileges.contains(&json!("Read Computers")));
+    assert!(!privileges.contains(&json!("Read Users")));
+}
+
+#[tokio::test]
+async fn jamf_denied_computers_covers_every_inventory_version_and_classic() {
+    let sim = start_denying(30, &["Read Computers"]).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let id = sim.fleet().jamf_computers()[0].id;
+    for v in 1..=4 {
+        for path in [
+            format!("/api/v{v}/computers-inventory"),
+            format!("/api/v{v}/computers-inventory/{id}"),
+            format!("/api/v{v}/computers-inventory-detail/{id}"),
+        ] {
+            let (status, body) = get_json(&c, &format!("{}{path}", sim.jamf_url()), &token).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(body["errors"][0]["code"], "INVALID_PRIVILEGE");
+        }
+    }
+    for path in [
+        "/JSSResource/computers".to_string(),
+        "/JSSResource/computers/subset/basic".to_string(),
+        format!("/JSSResource/computers/id/{id}"),
+    ] {
+        let (status, _) = get_text(&c, &sim, &format!("/jamf{path}"), &token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, _) = get_json(&c, &format!("{}/api/v1/users", sim.jamf_url()), &token).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn kandji_denied_permission_answers_403_and_the_rest_works() {
+    let sim = start_denying(30, &["Device list"]).await;
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let base = sim.kandji_url();
+    let (status, body) = get_json(&c, &format!("{base}/api/v1/devices"), &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        json!({"detail": "You do not have permission to perform this action."})
+    );
+    // The token itself is still good: a bad one is a 401, as before.
+    let (status, body) = get_json(
+        &c,
+        &format!("{base}/api/v1/devices"),
+        &uuid::Uuid::new_v4().to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["detail"], "Invalid token.");
+    for path in ["/api/v1/users", "/api/v1/blueprints", "/api/v1/tags"] {
+        let (status, _) = get_json(&c, &format!("{base}{path}"), &token).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn abm_denied_scope_answers_403_and_the_rest_works() {
+    let sim = start_denying(30, &["orgDevices"]).await;
+    let c = client();
+    // The token endpoint still issues tokens.
+    let token = abm_token(&c, &sim).await;
+    let base = sim.abm_url();
+    let (status, body) = get_json(&c, &format!("{base}/v1/orgDevices"), &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let error = &body["errors"][0];
+    assert_eq!(error["status"], "403");
+    assert_eq!(error["code"], "FORBIDDEN_ERROR");
+    assert_eq!(
+        error["title"],
+        "This request is forbidden for security reasons"
+    );
+    assert!(error["detail"].as_str().unwrap().contains("orgDevices"));
+    assert!(error["id"].is_string());
+    let (status, body) = get_json(&c, &format!("{base}/v1/mdmServers"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"].is_array());
+}
+
+#[tokio::test]
+async fn abm_denied_applecare_leaves_the_devices_readable() {
+    let sim = start_denying(30, &["appleCareCoverage"]).await;
+    let c = client();
+    let token = abm_token(&c, &sim).await;
+    let base = sim.abm_url();
+    let (status, page) = get_json(&c, &format!("{base}/v1/orgDevices?limit=1"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let serial = page["data"][0]["id"].as_str().unwrap();
+    let (status, body) = get_json(
+        &c,
+        &format!("{base}/v1/orgDevices/{serial}/appleCareCoverage"),
+        &token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["errors"][0]["code"], "FORBIDDEN_ERROR");
+}
+
+#[tokio::test]
+async fn unknown_privilege_names_fail_to_start_and_list_the_valid_ones() {
+    let err = Simulator::start(SimulatorConfig {
+        denied: vec!["Read Users".into(), "Read Everything".into()],
+        ..config(10)
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("\"Read Everything\""), "{err}");
+    for valid in [
+        "\"Read Computers\"",
+        "\"Read Smart User Groups\"",
+        "\"Device list\"",
+        "\"Device details\"",
+        "\"orgDevices\"",
+        "\"mdmServers\"",
+    ] {
+        assert!(err.contains(valid), "{valid} missing from: {err}");
+    }
+}

@@ -179,6 +179,7 @@ pub(super) async fn simulate(args: &SimulateArgs) -> Result<(), CliError> {
         latency: Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,
         chaos: args.chaos,
+        denied: args.deny.clone(),
         ..SimulatorConfig::default()
     };
     crate::simulator::run_forever(config, args.port)

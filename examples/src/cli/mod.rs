@@ -276,6 +276,11 @@ pub struct SimulateArgs {
     /// whose ids do not overlap the first's).
     #[arg(long, default_value_t = 0)]
     pub jamf_first_id: u32,
+    /// Deny a privilege, named as the vendor's console names it
+    /// ("Read Users", "Device list", "orgDevices", ...): its endpoints answer
+    /// the vendor's 403. Repeatable.
+    #[arg(long = "deny", value_name = "NAME")]
+    pub deny: Vec<String>,
 }
 
 /// Endpoint and credential flags; each overrides its environment variable.

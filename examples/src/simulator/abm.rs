@@ -771,11 +771,18 @@ async fn mdm_server_devices(
     json_response(StatusCode::OK, &doc)
 }
 
-async fn mdm_server_devices_forbidden() -> Response {
+/// Apple's 403: a `FORBIDDEN_ERROR` JSON:API error document.
+pub(crate) fn forbidden(detail: &str) -> Response {
     error(
         StatusCode::FORBIDDEN,
         "FORBIDDEN_ERROR",
         "This request is forbidden for security reasons",
+        detail,
+    )
+}
+
+async fn mdm_server_devices_forbidden() -> Response {
+    forbidden(
         "The resource 'mdmServers' does not allow 'GET_RELATED'. Allowed operations are: GET_COLLECTION, GET_INSTANCE",
     )
 }

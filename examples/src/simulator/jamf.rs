@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 
 use super::auth::{self, TokenKind};
 use super::fleet::{Device, DeviceKind, Fleet, JamfRecord, format_mac, mix};
+use super::privileges;
 use super::render::{self, BUILDINGS, DEPARTMENTS};
 use super::{Authed, Guard, Params, SimState, guard, json_bytes, json_response, page_key};
 
@@ -1746,16 +1747,15 @@ async fn classic_accounts(State(state): State<Arc<SimState>>) -> Response {
 }
 
 /// The privileges of the simulator's one admin account (the user/password
-/// login; an API client's privileges come from its role instead).
-const READ_PRIVILEGES: &[&str] = &[
-    "Read Computers",
-    "Read Mobile Devices",
-    "Read Users",
-    "Read Buildings",
-    "Read Departments",
-    "Read Sites",
-    "Read Accounts",
-];
+/// login; an API client's privileges come from its role instead): every
+/// Jamf privilege the simulator knows, less the denied ones.
+fn read_privileges(state: &SimState) -> Vec<&'static str> {
+    privileges::JAMF
+        .iter()
+        .map(|p| p.name)
+        .filter(|name| !state.denied.has(Vendor::Jamf, name))
+        .collect()
+}
 
 async fn classic_account(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
     if id.trim() != "1" {
@@ -1772,7 +1772,7 @@ async fn classic_account(State(state): State<Arc<SimState>>, Path(id): Path<Stri
         "force_password_change": false,
         "access_level": "Full Access",
         "privilege_set": "Custom",
-        "privileges": {"jss_objects": READ_PRIVILEGES, "jss_settings": [], "jss_actions": [], "recon": [], "casper_admin": []},
+        "privileges": {"jss_objects": read_privileges(&state), "jss_settings": [], "jss_actions": [], "recon": [], "casper_admin": []},
     }}))
 }
 

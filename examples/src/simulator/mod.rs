@@ -54,6 +54,51 @@
 //! [`SimulatorConfig::mutate_kandji_between_pages`] adds one Kandji device and
 //! removes another after every device-list page.
 //!
+//! # Denied privileges
+//!
+//! [`SimulatorConfig::denied`] (`mdm simulate --deny NAME`, repeatable) takes
+//! privileges away, by the name the vendor's console gives them
+//! (case-insensitive). A request with a valid token to an endpoint that
+//! needs a denied privilege gets the vendor's 403; a missing or bad token
+//! still gets 401 first, token endpoints and every other endpoint keep
+//! working. An unknown name fails [`Simulator::start`], listing the valid
+//! names. The mapping lives in one table per vendor in `privileges.rs`:
+//!
+//! | vendor | privilege | endpoints (`GET` unless marked) |
+//! |---|---|---|
+//! | Jamf Pro | `Read Computers` | `/api/v1`…`/api/v4/computers-inventory`, `…/computers-inventory/{id}`, `…/computers-inventory-detail/{id}`; `/JSSResource/computers`, `/JSSResource/computers/id/{id}`, `/JSSResource/computers/subset/basic` |
+//! | Jamf Pro | `Read Mobile Devices` | `/api/v2/mobile-devices`, `…/detail`, `…/{id}`, `…/{id}/detail`; `/JSSResource/mobiledevices`, `/JSSResource/mobiledevices/id/{id}` |
+//! | Jamf Pro | `Read Users` | `/api/v1/users`; `/JSSResource/users`, `/JSSResource/users/id/{id}` |
+//! | Jamf Pro | `Read Buildings` | `/api/v1/buildings`, `/api/v1/buildings/{id}` |
+//! | Jamf Pro | `Read Departments` | `/api/v1/departments`, `/api/v1/departments/{id}` |
+//! | Jamf Pro | `Read Sites` | `/api/v1/sites` |
+//! | Jamf Pro | `Read Accounts` | `/JSSResource/accounts`, `/JSSResource/accounts/userid/{id}`, `/JSSResource/accounts/groupid/{id}` |
+//! | Jamf Pro | `Read Static User Groups`, `Read Smart User Groups` | none served (only left out of the account's privileges) |
+//! | Kandji | `Device list` | `/api/v1/devices` |
+//! | Kandji | `Device ID` | `/api/v1/devices/{id}` |
+//! | Kandji | `Device details` | `/api/v1/devices/{id}/details` |
+//! | Kandji | `Application list` (or `Device apps`) | `/api/v1/devices/{id}/apps` |
+//! | Kandji | `List users` / `Get user` / `Users` (both) | `/api/v1/users` / `/api/v1/users/{id}` / both |
+//! | Kandji | `List Blueprints` / `Get Blueprint` / `Blueprints` (both) | `/api/v1/blueprints` / `/api/v1/blueprints/{id}` / both |
+//! | Kandji | `Tags` (or `Get Tags`) | `/api/v1/tags` |
+//! | ABM/ASM | `orgDevices` | `/v1/orgDevices`, `/v1/orgDevices/{id}` and everything under it (`relationships/assignedServer`, `assignedServer`, `appleCareCoverage`, `activationLockStatus`) |
+//! | ABM/ASM | `mdmServers` | `/v1/mdmServers`, `/v1/mdmServers/{id}`, `…/relationships/devices`, `…/devices` |
+//! | ABM/ASM | `appleCareCoverage` | `/v1/orgDevices/{id}/appleCareCoverage` |
+//! | ABM/ASM | `orgDeviceActivities` | `/v1/orgDeviceActivities` (`POST`), `/v1/orgDeviceActivities/{id}` |
+//!
+//! The 403 bodies:
+//! - **Jamf Pro API**: `{"httpStatus":403,"errors":[{"code":"INVALID_PRIVILEGE","description":"Forbidden","id":"0","field":null}]}`.
+//! - **Jamf Classic API** (`/JSSResource`): the Restlet HTML "Status page"
+//!   (as for its 401 and 404) with "Forbidden" and "The server understood
+//!   the request, but is refusing to fulfill it".
+//! - **Kandji**: `{"detail":"You do not have permission to perform this action."}`.
+//! - **ABM/ASM**: a JSON:API error document, `status` `"403"`, `code`
+//!   `FORBIDDEN_ERROR`, title "This request is forbidden for security
+//!   reasons", detail "This API account does not have access to 'NAME'.".
+//!
+//! Denied Jamf privileges are also left out of the privileges
+//! `GET /JSSResource/accounts/userid/1` lists (`GET /api/v1/auth` lists none).
+//!
 //! # Cost per request
 //!
 //! The big listings (Jamf computer inventory and mobile devices, Kandji
@@ -89,6 +134,7 @@ pub mod fleet;
 mod abm;
 mod jamf;
 mod kandji;
+mod privileges;
 mod render;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -190,6 +236,14 @@ pub struct SimulatorConfig {
     /// Chaos mode (`mdm simulate --chaos SEED`): broken paging and extreme
     /// numbers, deterministic for the seed ([`chaos`]). `None`: off.
     pub chaos: Option<u64>,
+    /// Privileges to deny (`mdm simulate --deny NAME`), named as the vendor's
+    /// console names them, case-insensitive: every endpoint that needs one
+    /// answers the vendor's "forbidden" response; token endpoints and the
+    /// rest keep working. See "Denied privileges" in the module docs for the
+    /// names and their endpoints. An unknown name fails
+    /// [`Simulator::start`] with [`SimulatorError::Config`] listing the
+    /// valid names. Empty by default.
+    pub denied: Vec<String>,
 }
 
 /// The default [`SimulatorConfig::page_cache_bytes`]: 512 MiB, every page of
@@ -213,6 +267,7 @@ impl Default for SimulatorConfig {
             token_lifetimes: TokenLifetimes::default(),
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             chaos: None,
+            denied: Vec::new(),
         }
     }
 }
@@ -313,6 +368,7 @@ pub(crate) struct SimState {
     pub(crate) kandji: kandji::KandjiState,
     pub(crate) abm: abm::AbmState,
     pub(crate) chaos: Option<Arc<Chaos>>,
+    pub(crate) denied: privileges::Denied,
 }
 
 impl SimState {
@@ -632,10 +688,13 @@ pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) 
             _ => state.tokens.check(token, vendor).map(Some),
         };
         match checked {
-            Ok(kind) => {
-                req.extensions_mut().insert(Authed(kind));
-                next.run(req).await
-            }
+            Ok(kind) => match state.denied.route(vendor, &template) {
+                Some(privilege) => forbidden(vendor, privilege, classic),
+                None => {
+                    req.extensions_mut().insert(Authed(kind));
+                    next.run(req).await
+                }
+            },
             Err(why) => {
                 state.record_unauthorized(vendor);
                 unauthorized(vendor, why, classic)
@@ -679,6 +738,29 @@ fn unauthorized(vendor: Vendor, why: TokenRejection, classic: bool) -> Response 
                 TokenRejection::Unknown => "The access token is not valid.",
             },
         ),
+    }
+}
+
+/// The vendor's answer to a request its token or account lacks `privilege` for.
+fn forbidden(vendor: Vendor, privilege: &str, classic: bool) -> Response {
+    match vendor {
+        Vendor::Jamf if classic => jamf::classic_status_page(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "The server understood the request, but is refusing to fulfill it",
+        ),
+        Vendor::Jamf => jamf::api_error(
+            StatusCode::FORBIDDEN,
+            Some("INVALID_PRIVILEGE"),
+            "Forbidden",
+        ),
+        Vendor::Kandji => json_response(
+            StatusCode::FORBIDDEN,
+            &json!({"detail": "You do not have permission to perform this action."}),
+        ),
+        Vendor::Abm => abm::forbidden(&format!(
+            "This API account does not have access to '{privilege}'."
+        )),
     }
 }
 
@@ -886,6 +968,7 @@ impl Simulator {
                 config.fault_rate
             )));
         }
+        let denied = privileges::Denied::new(&config.denied).map_err(SimulatorError::Config)?;
         let abm_key = config.credentials.abm_verifying_key()?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
             .await
@@ -926,6 +1009,7 @@ impl Simulator {
             pages: PageCache::new(config.page_cache_bytes),
             base: format!("http://{addr}"),
             chaos: config.chaos.map(|seed| Arc::new(Chaos::new(seed))),
+            denied,
         });
         let router = build_router(state.clone());
         let (tx, rx) = watch::channel(false);
