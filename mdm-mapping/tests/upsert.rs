@@ -5,7 +5,7 @@ use mdm_mapping::store::{FailMode, Inventory, MemoryStore, Store};
 use mdm_mapping::upsert::{
     self, ActionKind, ChangeValue, Config, EmployeeActionKind, LifecycleKind, Plan,
 };
-use mdm_mapping::{Assignee, Entity, SourceDevice, Value, Vendor};
+use mdm_mapping::{Assignee, Entity, Listing, SourceDevice, Value, Vendor};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -474,6 +474,33 @@ async fn employees_matched_by_email_created_or_reported() {
     );
     let again = upsert::plan(&snap, &incoming, &Config::default(), &[]).unwrap();
     assert!(again.is_noop(), "{again:#?}");
+}
+
+/// A full listing of one named tenant reports only that tenant's assets
+/// missing: not the other tenant's (`NAME:ID`), nor the unnamed source's.
+#[test]
+fn a_named_listing_reports_only_its_own_tenants_assets_missing() {
+    let i = inv(json!({"assets":[
+        {"id":"eu","fields":{"serial_number":"S1","jamf_id":"jamf-eu:1","asset_type":"laptop"}},
+        {"id":"us","fields":{"serial_number":"S2","jamf_id":"jamf-us:1","asset_type":"laptop"}},
+        {"id":"plain","fields":{"serial_number":"S3","jamf_id":"1","asset_type":"laptop"}}]}));
+    let missing = |listing: Listing| -> Vec<String> {
+        let p = upsert::plan(&i, &[], &Config::default(), &[listing]).unwrap();
+        p.lifecycle
+            .iter()
+            .filter(|e| e.event == LifecycleKind::Missing)
+            .map(|e| e.target_id.as_deref().unwrap_or("").to_owned())
+            .collect()
+    };
+    let named = |q: &str| Listing {
+        vendor: Vendor::Jamf,
+        qualifier: Some(q.to_owned()),
+    };
+    assert_eq!(missing(named("jamf-eu")), ["eu"]);
+    assert_eq!(missing(named("jamf-us")), ["us"]);
+    assert_eq!(missing(Vendor::Jamf.into()), ["plain"]);
+    // A prefix of another name is not that name.
+    assert!(missing(named("jamf")).is_empty());
 }
 
 #[test]

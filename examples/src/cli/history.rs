@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
+use mdm_mapping::DroppedValues;
 use mdm_mapping::store::{RunOutcome, RunRecord};
 use mdm_mapping::sync::SyncOutcome;
-use mdm_mapping::DroppedValues;
 
 use super::sync::open_store_for_reading;
 use super::{CliError, DocFormat, HistoryArgs, Table};

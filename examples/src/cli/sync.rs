@@ -4,12 +4,12 @@
 use std::io::Write;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mdm_mapping::DeviceSource;
 use mdm_mapping::store::postgres::{PgStore, is_postgres_url};
 use mdm_mapping::store::sqlite::SqliteStore;
 use mdm_mapping::store::{MemoryStore, Store};
 use mdm_mapping::sync::{self, SyncError, SyncEvent, SyncOptions, SyncOutcome};
 use mdm_mapping::upsert::Config;
-use mdm_mapping::DeviceSource;
 
 use super::plan::{PlanStream, print_plan_dropped};
 use super::{CliError, SyncArgs, SyncSetup, history};
