@@ -491,13 +491,13 @@ security_reads = false                    # FileVault key, recovery lock, activa
 
 # The mapping (every key optional; defaults shown).
 [mapping]
-# match_on = ["serial_number", "udid"]    # identifiers tried in order to find an existing asset
+# match_on = ["jamf_id", "kandji_id", "serial_number", "udid", "imei"]  # identifiers tried in order to find an existing asset
 # match_asset_tag = false                 # also match on the asset tag
-# new_asset_status = "Active"             # status of new assets ("" leaves it unset)
+# new_asset_status = "allocated"          # status of new assets ("" leaves it unset)
 # on_missing = ""                         # status for devices gone from every source ("" = leave them)
 # store_recovery_key = false              # keep FileVault recovery keys in the inventory
 # assign_employees = true                 # link devices to employees by user
-# create_employees = false                # create employees that do not exist
+# create_employees = true                 # create employees that do not exist (first name, last name and email needed)
 # catalog_defaults = true                 # start from the default field mapping (false: only [mapping.fields])
 #
 # [mapping.fields.location]
@@ -595,6 +595,22 @@ mod tests {
         let f = parse(TEMPLATE).expect("template");
         assert_eq!(f.sources.len(), 1);
         assert!(Config::from_file_form(f.mapping).is_ok());
+    }
+
+    /// The defaults the template shows, uncommented, are the defaults.
+    #[test]
+    fn the_template_shows_the_true_defaults() {
+        let mapping = TEMPLATE.split("\n[mapping]\n").nth(1).expect("[mapping]");
+        let shown: String = mapping
+            .lines()
+            .take_while(|l| !l.starts_with("# [mapping.fields"))
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.contains(" = "))
+            .map(|l| format!("{}\n", l))
+            .collect();
+        assert!(shown.lines().count() >= 8, "{shown}");
+        let from_template = Config::from_toml_str(&shown).expect("shown defaults parse");
+        assert_eq!(from_template, Config::default(), "{shown}");
     }
 
     #[test]
