@@ -34,11 +34,13 @@ fn ranking_puts_serial_first_then_the_source_id() {
             "serial_number",
             "jamf_pro_mobile_device_id",
             "udid",
+            // Recommended "if used consistently" (the Asset Panda seed):
+            // the health report judges whether it is.
+            "asset_tag",
             "wifi_mac_address",
             "bluetooth_mac_address",
             "imei",
             "meid",
-            "asset_tag",
             "eid",
             "device_name"
         ]

@@ -28,7 +28,9 @@ const JAMF: &[(&str, &str, Recommendation)] = &[
     (
         "Asset Tag",
         "Recommended for unique ID, if used consistently",
-        A,
+        // The seed's word; whether it is used consistently is the health
+        // report's to say (fill rate, duplicates).
+        R,
     ),
     (
         "Bar Code 1",
