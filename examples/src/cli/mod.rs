@@ -8,6 +8,7 @@ pub mod config;
 pub mod dedupe;
 pub mod demo;
 pub mod devices;
+pub mod health;
 mod history;
 mod output;
 pub mod plan;
@@ -60,6 +61,36 @@ pub enum Command {
     History(HistoryArgs),
     /// Write or validate the configuration file (mdm.toml).
     Config(ConfigArgs),
+    /// Identifier health of the sources' records: which identifier to match on.
+    Health(HealthArgs),
+}
+
+/// `mdm health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// A source to read (repeat for several): a name from the configuration
+    /// file or a vendor. Default: every configured source.
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// Output format (the JSON document is described in the README).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DocFormat,
+    /// The share of records (0 to 1) an identifier must be filled on to be recommended.
+    #[arg(long, default_value_t = mdm_mapping::advice::DEFAULT_MIN_FILL_RATE, value_parser = fill_rate)]
+    pub min_fill_rate: f64,
+    /// Duplicated values listed per identifier.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+    #[command(flatten)]
+    /// Endpoint and credential overrides.
+    pub creds: CredentialArgs,
+}
+
+fn fill_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number from 0 to 1")),
+    }
 }
 
 /// `mdm config`.
@@ -380,6 +411,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Demo(args) => demo::run(&args, &mut out).await,
                 Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
                 Command::History(args) => history::run(&args, &mut out).await,
+                Command::Health(args) => {
+                    let loaded = config::load_located(cli.config.as_deref())?;
+                    let sources = select_sources(loaded.as_ref(), &args.sources, &args.creds)?;
+                    health::run(&args, sources, &mut out).await
+                }
                 Command::Simulate(args) => {
                     drop(out);
                     demo::simulate(&args).await
