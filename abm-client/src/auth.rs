@@ -184,6 +184,7 @@ impl fmt::Debug for AccessToken {
 struct CachedToken {
     token: AccessToken,
     refresh_at: SystemTime,
+    lifetime: Duration,
 }
 
 #[derive(Default)]
@@ -281,6 +282,7 @@ impl TokenProvider {
                     refresh_at: now
                         .checked_add(expires_in.saturating_sub(margin))
                         .unwrap_or(now),
+                    lifetime: expires_in,
                 });
                 tracing::debug!(expires_in = ?expires_in, "obtained an access token");
                 Ok(token)
@@ -308,6 +310,11 @@ impl TokenProvider {
             tracing::debug!("the API refused the access token; it will be refreshed");
             state.token = None;
         }
+    }
+
+    /// The lifetime the token endpoint gave the cached token, if one is cached.
+    pub(crate) async fn lifetime(&self) -> Option<Duration> {
+        self.state.lock().await.token.as_ref().map(|t| t.lifetime)
     }
 
     /// How many token exchanges were attempted so far.

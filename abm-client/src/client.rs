@@ -407,6 +407,18 @@ impl AbmClient {
         &self.inner.base
     }
 
+    /// Exchanges the client assertion for an access token now (normally done
+    /// on the first request), so that bad credentials show up early, and
+    /// returns the lifetime the token endpoint gave it (`expires_in`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Token`] when the token endpoint refuses; transport errors.
+    pub async fn authenticate(&self) -> Result<Duration, Error> {
+        self.inner.auth.token().await?;
+        Ok(self.inner.auth.lifetime().await.unwrap_or_default())
+    }
+
     /// How many token exchanges this client (and its clones) attempted.
     pub async fn token_exchanges(&self) -> u64 {
         self.inner.auth.exchanges().await

@@ -2,51 +2,24 @@
 //! Several tenants of one vendor, the mapping's ownership and priority
 //! settings, and the file's refusals (misspelled key, readable secret).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
+use common::{mdm, stderr, stdout_json};
+use mdm_examples::simulator::Simulator;
 use secrecy::ExposeSecret;
 
 async fn simulator(devices: usize, seed: u64) -> Simulator {
-    Simulator::start(SimulatorConfig {
-        fleet: FleetConfig {
-            devices,
-            seed,
-            ..FleetConfig::default()
-        },
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator")
+    common::simulator(devices, seed, &[]).await
 }
 
-/// Runs `mdm` with only `env` (and PATH) in its environment, off the
-/// test's runtime threads (the simulators answer on them).
-async fn mdm(args: &[&str], env: &[(String, String)]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env = env.to_vec();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_mdm"))
-            .args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env)
-            .output()
-            .expect("mdm runs")
-    })
-    .await
-    .expect("join")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
+/// The JSON document of a run that succeeded.
 fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("one JSON object")
+    stdout_json(o)
 }
 
 /// A `[sources.NAME]` table for each vendor of `sim`, secrets by `*_env`;
@@ -137,7 +110,8 @@ async fn two_jamf_tenants_and_one_of_each_other_vendor_sync_every_record_once() 
     let (ce, cu) = (eu.fleet().counts(), us.fleet().counts());
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("inv.db").display().to_string();
-    let mut env = Vec::new();
+    // The simulator is local: no client-side pacing (ABM starts at 20 a minute).
+    let mut env = vec![("MDM_CLIENT_RATE_LIMITS".to_owned(), "off".to_owned())];
     let mut text_file = format!("db = \"{db}\"\n\n");
     text_file += &jamf_source("jamf-eu", &eu, &mut env);
     text_file += &jamf_source("jamf-us", &us, &mut env);
@@ -146,6 +120,17 @@ async fn two_jamf_tenants_and_one_of_each_other_vendor_sync_every_record_once() 
     // On missing devices, a status: the lifecycle check below sees it.
     text_file += "[mapping]\non_missing = \"missing\"\n";
     let config = write_config(dir.path(), &text_file);
+
+    // The connection check reads the same file: four sources, all ready.
+    let checked = json(&mdm(&["check", "--config", &config, "--format", "json"], &env).await);
+    let names: Vec<&str> = checked["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["ready"] == true)
+        .filter_map(|s| s["source"].as_str())
+        .collect();
+    assert_eq!(names, ["abm", "jamf-eu", "jamf-us", "kandji"], "{checked}");
 
     let first = json(&mdm(&["sync", "--config", &config, "--format", "json"], &env).await);
     let s = &first["summary"];

@@ -1,62 +1,17 @@
 //! `mdm health` on the simulator: the JSON document (a snapshot: its shape
 //! is documented and stable), and a source that cannot be read in full.
 
-use std::process::{Command, Output};
+mod common;
 
-use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
-
-async fn simulator(denied: &[&str]) -> Simulator {
-    Simulator::start(SimulatorConfig {
-        fleet: FleetConfig {
-            devices: 40,
-            seed: 3,
-            ..FleetConfig::default()
-        },
-        denied: denied.iter().map(|s| s.to_string()).collect(),
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator")
-}
-
-/// `mdm health` with the simulator's three sources in the environment.
-async fn health(sim: &Simulator, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().expect("tmp");
-    let key = dir.path().join("abm.pem");
-    sim.write_abm_key(&key).expect("key");
-    let exports = sim.env_exports(&key);
-    let vars: Vec<(String, String)> = exports
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-        .collect();
-    let args: Vec<String> = ["health"]
-        .iter()
-        .chain(args)
-        .map(|s| s.to_string())
-        .collect();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_mdm"))
-            .args(&args)
-            .env_clear()
-            .envs(vars)
-            .env("MDM_CLIENT_RATE_LIMITS", "off")
-            .output()
-            .expect("mdm runs")
-    })
-    .await
-    .expect("join");
-    drop(dir);
-    out
-}
+use common::{mdm, sim_env, simulator, stderr, stdout_json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_json_matches_the_snapshot() {
-    let sim = simulator(&[]).await;
-    let o = health(&sim, &["--format", "json"]).await;
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    let sim = simulator(40, 3, &[]).await;
+    let (_key, env) = sim_env(&sim);
+    let o = mdm(&["health", "--format", "json"], &env).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc = stdout_json(&o);
     assert_eq!(doc["complete"], true);
     let names: Vec<&str> = doc["sources"]
         .as_array()
@@ -73,12 +28,13 @@ async fn health_json_matches_the_snapshot() {
 /// the reason; the other sources' reports are still printed; exit 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_that_cannot_be_read_is_reported_and_fails_the_command() {
-    let sim = simulator(&["Device list"]).await;
-    let o = health(&sim, &["--format", "json"]).await;
-    let err = String::from_utf8_lossy(&o.stderr);
+    let sim = simulator(40, 3, &["Device list"]).await;
+    let (_key, env) = sim_env(&sim);
+    let o = mdm(&["health", "--format", "json"], &env).await;
+    let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("kandji could not be read in full"), "{err}");
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    let doc = stdout_json(&o);
     assert_eq!(doc["complete"], false);
     let kandji = &doc["sources"][1];
     assert_eq!(kandji["source"], "kandji");

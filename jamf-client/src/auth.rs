@@ -151,6 +151,18 @@ struct Token {
     refresh_at: SystemTime,
 }
 
+impl TokenCache {
+    /// When the cached token expires, if one is cached.
+    pub(crate) async fn expires_at(&self) -> Option<SystemTime> {
+        self.state
+            .lock()
+            .await
+            .current
+            .as_ref()
+            .map(|t| t.expires_at)
+    }
+}
+
 struct TokenState {
     current: Option<Token>,
     /// Bumped on every new token, so a 401 only discards the token it was sent with.

@@ -356,6 +356,14 @@ impl Client {
         self.with_retries(op, true, false).await
     }
 
+    /// When the cached token expires: `None` before the first request (or
+    /// [`authenticate`](Self::authenticate)) and after
+    /// [`invalidate_token`](Self::invalidate_token). A bearer token given
+    /// to the builder is taken to last.
+    pub async fn token_expires_at(&self) -> Option<std::time::SystemTime> {
+        self.inner.tokens.expires_at().await
+    }
+
     /// Forgets the cached token; for a user token also invalidates it on
     /// the server (`POST /api/v1/auth/invalidate-token`). Call when done.
     ///

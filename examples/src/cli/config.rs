@@ -21,6 +21,7 @@ use mdm_mapping::upsert::{Config, ConfigFile};
 use mdm_mapping::{DeviceSource, Vendor};
 use serde::{Deserialize, Serialize};
 
+use super::sources::{Configured, OptIns, VendorClient};
 use super::{CliError, ConfigArgs, ConfigCommand};
 
 /// The default file name, read from the working directory when present.
@@ -361,11 +362,11 @@ fn secret(
 }
 
 /// Builds the named source.
-pub fn build(name: &str, s: &SourceConfig) -> Result<Box<dyn DeviceSource>, CliError> {
+pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
     validate_source(name, s).map_err(CliError::input)?;
     let bad = |e: &dyn std::fmt::Display| CliError::input(format!("[sources.{name}]: {e}"));
     let page_size = super::sources::page_size()?;
-    let source: Box<dyn DeviceSource> = match s.vendor.map(Vendor::from) {
+    let (client, source): (VendorClient, Box<dyn DeviceSource>) = match s.vendor.map(Vendor::from) {
         Some(Vendor::Jamf) => {
             let builder = jamf_client::Client::builder(s.url.clone().unwrap_or_default());
             let builder = match (&s.client_id, &s.username) {
@@ -392,7 +393,8 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Box<dyn DeviceSource>, CliE
             if s.security_reads {
                 options = options.security(jamf_client::SecurityReads::all());
             }
-            Box::new(client.device_source(options))
+            let source = Box::new(client.device_source(options));
+            (VendorClient::Jamf(client), source)
         }
         Some(Vendor::Kandji) => {
             let mut builder = kandji_client::KandjiClient::builder()
@@ -410,7 +412,7 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Box<dyn DeviceSource>, CliE
                         .page_size(n),
                 );
             }
-            Box::new(source)
+            (VendorClient::Kandji(client), Box::new(source))
         }
         _ => {
             let credentials = abm_client::Credentials::from_pem_file(
@@ -434,11 +436,20 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Box<dyn DeviceSource>, CliE
             if let Some(n) = page_size {
                 source = source.limit(n.min(abm_client::MAX_LIMIT));
             }
-            Box::new(source)
+            (VendorClient::Abm(client), Box::new(source))
         }
     };
     let named = mdm_mapping::source::Named::new(name, source).map_err(|e| bad(&e))?;
-    Ok(super::sources::register(Box::new(named)))
+    Ok(Configured {
+        name: name.to_owned(),
+        client,
+        opt_ins: OptIns {
+            security_reads: s.security_reads,
+            details: s.details,
+            applecare: s.applecare,
+        },
+        source: super::sources::register(Box::new(named)),
+    })
 }
 
 fn unreachable_config<T>(name: &str) -> Result<T, CliError> {

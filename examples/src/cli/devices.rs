@@ -8,7 +8,7 @@ use mdm_mapping::{DeviceSource, SourceDevice};
 use super::{CliError, DevicesArgs, ListFormat, Table, sources};
 
 pub(super) async fn run(args: &DevicesArgs, out: &mut impl Write) -> Result<(), CliError> {
-    let source = sources::build(args.vendor.into(), &args.creds)?;
+    let source = sources::build(args.vendor.into(), &args.creds)?.source;
     let count = write_devices(source.as_ref(), args.format, out).await?;
     tracing::info!(vendor = %source.vendor(), count, "listed devices");
     Ok(())

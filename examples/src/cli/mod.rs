@@ -4,6 +4,7 @@
 //! project design; see the README.
 
 mod catalog;
+pub mod check;
 pub mod config;
 pub mod dedupe;
 pub mod demo;
@@ -63,6 +64,23 @@ pub enum Command {
     Config(ConfigArgs),
     /// Identifier health of the sources' records: which identifier to match on.
     Health(HealthArgs),
+    /// Test each source's connection, credentials and privileges (reads one record per endpoint).
+    Check(CheckArgs),
+}
+
+/// `mdm check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A source to check (repeat for several): a name from the
+    /// configuration file or a vendor. Default: every configured source.
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DocFormat,
+    #[command(flatten)]
+    /// Endpoint and credential overrides.
+    pub creds: CredentialArgs,
 }
 
 /// `mdm health`.
@@ -411,6 +429,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Demo(args) => demo::run(&args, &mut out).await,
                 Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
                 Command::History(args) => history::run(&args, &mut out).await,
+                Command::Check(args) => {
+                    let loaded = config::load_located(cli.config.as_deref())?;
+                    let sources = select(loaded.as_ref(), &args.sources, &args.creds)?;
+                    check::run(args.format, &sources, &mut out).await
+                }
                 Command::Health(args) => {
                     let loaded = config::load_located(cli.config.as_deref())?;
                     let sources = select_sources(loaded.as_ref(), &args.sources, &args.creds)?;
@@ -437,6 +460,18 @@ pub(crate) fn select_sources(
     wanted: &[String],
     creds: &CredentialArgs,
 ) -> Result<Vec<Box<dyn mdm_mapping::DeviceSource>>, CliError> {
+    Ok(select(loaded, wanted, creds)?
+        .into_iter()
+        .map(|c| c.source)
+        .collect())
+}
+
+/// The sources of [`select_sources`], with each source's client and opt-ins.
+pub(crate) fn select(
+    loaded: Option<&config::Loaded>,
+    wanted: &[String],
+    creds: &CredentialArgs,
+) -> Result<Vec<sources::Configured>, CliError> {
     let file_sources = loaded.map(|l| &l.file.sources).filter(|s| !s.is_empty());
     if let Some(named) = file_sources {
         for w in wanted {

@@ -155,10 +155,52 @@ pub fn configured(vendor: Vendor, creds: &CredentialArgs) -> bool {
     }
 }
 
+/// A vendor client as configured: what `mdm check` probes.
+#[derive(Debug, Clone)]
+pub enum VendorClient {
+    /// Jamf Pro.
+    Jamf(jamf_client::Client),
+    /// Kandji.
+    Kandji(kandji_client::KandjiClient),
+    /// Apple Business Manager / Apple School Manager.
+    Abm(abm_client::AbmClient),
+}
+
+/// The opt-in reads of a source, which need privileges of their own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptIns {
+    /// Jamf security reads (FileVault, recovery lock, ...).
+    pub security_reads: bool,
+    /// Kandji device details.
+    pub details: bool,
+    /// ABM AppleCare coverage.
+    pub applecare: bool,
+}
+
+/// A source as configured: its name, its client and opt-ins, and the
+/// device source a sync reads (registered with the command's [`Sessions`]).
+#[derive(Debug)]
+pub struct Configured {
+    /// The source's name (`jamf-eu`; the vendor for an unnamed source).
+    pub name: String,
+    /// Its client.
+    pub client: VendorClient,
+    /// Its opt-in reads.
+    pub opt_ins: OptIns,
+    /// What a sync reads.
+    pub source: Box<dyn DeviceSource>,
+}
+
 /// Builds the source for `vendor` from flags and environment, registered
 /// with the running command's [`Sessions`] (closed when the command ends).
-pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
-    build_source(vendor, creds).map(register)
+pub fn build(vendor: Vendor, creds: &CredentialArgs) -> Result<Configured, CliError> {
+    let (client, source) = build_source(vendor, creds)?;
+    Ok(Configured {
+        name: vendor.as_str().to_owned(),
+        client,
+        opt_ins: OptIns::default(),
+        source: register(source),
+    })
 }
 
 /// `MDM_PAGE_SIZE`: the page size of every listing, when set (tuning and
@@ -177,7 +219,10 @@ pub(super) fn page_size() -> Result<Option<u32>, CliError> {
         .transpose()
 }
 
-fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn DeviceSource>, CliError> {
+fn build_source(
+    vendor: Vendor,
+    creds: &CredentialArgs,
+) -> Result<(VendorClient, Box<dyn DeviceSource>), CliError> {
     let page_size = page_size()?;
     let config = |e: &dyn std::fmt::Display| CliError::input(format!("{vendor}: {e}"));
     match vendor {
@@ -203,7 +248,8 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
             if let Some(n) = page_size {
                 options = options.page_size(n);
             }
-            Ok(Box::new(client.device_source(options)))
+            let source = Box::new(client.device_source(options));
+            Ok((VendorClient::Jamf(client), source))
         }
         Vendor::Kandji => {
             let url = match &creds.kandji_url {
@@ -225,7 +271,7 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
                         .page_size(n),
                 );
             }
-            Ok(Box::new(source))
+            Ok((VendorClient::Kandji(client), Box::new(source)))
         }
         Vendor::Abm => {
             let key: PathBuf = match &creds.abm_private_key {
@@ -253,7 +299,7 @@ fn build_source(vendor: Vendor, creds: &CredentialArgs) -> Result<Box<dyn Device
             if let Some(n) = page_size {
                 source = source.limit(n.min(abm_client::MAX_LIMIT));
             }
-            Ok(Box::new(source))
+            Ok((VendorClient::Abm(client), Box::new(source)))
         }
     }
 }
