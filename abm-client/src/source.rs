@@ -17,6 +17,7 @@
 //! | `added_to_org_date_time`, `updated_date_time`, `order_date_time`, `released_from_org_date_time` | same names | RFC 3339 UTC |
 //! | `assigned_server_id` | the `assignedServer` relationship's id when included, or (opt-in) the servers' device lists | id |
 //! | `applecare_status`, `applecare_end_date` | opt-in: `appleCareCoverage` | text, date |
+//! | `activation_lock_enabled` | opt-in: `activationLockStatus` `isLocked` | boolean |
 //!
 //! The cursor is Apple's `nextCursor`; pages hold up to 1000 devices (one
 //! request per 1000 devices).
@@ -75,6 +76,7 @@ pub const FIELD_KEYS: &[&str] = &[
     "assigned_server_id",
     "applecare_status",
     "applecare_end_date",
+    "activation_lock_enabled",
 ];
 
 /// A [`DeviceSource`] over `GET /v1/orgDevices`.
@@ -96,6 +98,7 @@ pub struct AbmSource {
     client: AbmClient,
     limit: u32,
     applecare: bool,
+    activation_lock: bool,
     assigned_servers: bool,
     server_map: Arc<tokio::sync::OnceCell<HashMap<String, String>>>,
     dropped: DroppedValues,
@@ -108,6 +111,7 @@ impl AbmSource {
             client,
             limit: MAX_LIMIT,
             applecare: false,
+            activation_lock: false,
             assigned_servers: false,
             server_map: Arc::new(tokio::sync::OnceCell::new()),
             dropped: DroppedValues::new(),
@@ -125,6 +129,15 @@ impl AbmSource {
     /// device, so slow on a large tenant under Apple's rate limit.
     pub fn with_applecare(mut self, on: bool) -> Self {
         self.applecare = on;
+        self
+    }
+
+    /// Opt-in: reads each device's Activation Lock status
+    /// (`activationLockStatus`, ABM 2.5+ / ASM 1.7+) to fill
+    /// `activation_lock_enabled`. One extra request per device; a device
+    /// Apple has no status for (404) is left without the field.
+    pub fn with_activation_lock(mut self, on: bool) -> Self {
+        self.activation_lock = on;
         self
     }
 
@@ -182,7 +195,7 @@ impl AbmSource {
         // Decoded on this thread, in the poll that just returned.
         self.count_dropped(crate::model::de::take_dropped());
         let mut devices = records(&page.data, map);
-        self.add_applecare(&mut devices).await?;
+        self.add_opt_ins(&mut devices).await?;
         Ok(DevicePage {
             devices,
             next: page.next_cursor.map(Cursor::new),
@@ -197,17 +210,30 @@ impl AbmSource {
         }
     }
 
-    async fn add_applecare(&self, devices: &mut [SourceDevice]) -> Result<(), Error> {
-        if !self.applecare {
+    async fn add_opt_ins(&self, devices: &mut [SourceDevice]) -> Result<(), Error> {
+        if !self.applecare && !self.activation_lock {
             return Ok(());
         }
         for record in devices {
-            // A device Apple has no coverage record for is not an error.
-            let coverage = match self.client.apple_care_coverage(&record.source_id).await {
-                Err(e) if e.is_not_found() => Vec::new(),
-                other => other?,
-            };
-            apply_applecare(record, &coverage);
+            if self.applecare {
+                // A device Apple has no coverage record for is not an error.
+                let coverage = match self.client.apple_care_coverage(&record.source_id).await {
+                    Err(e) if e.is_not_found() => Vec::new(),
+                    other => other?,
+                };
+                apply_applecare(record, &coverage);
+            }
+            if self.activation_lock {
+                match self.client.activation_lock_status(&record.source_id).await {
+                    Ok(status) => {
+                        record
+                            .fields
+                            .bool("activation_lock_enabled", status.attributes.is_locked);
+                    }
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(())
     }
@@ -386,7 +412,7 @@ impl<'a> Pipeline<'a> {
             // keeps its `next` for the guard to end the listing with a
             // NoProgress error; nothing more is requested.
             self.inflight = None;
-            self.source.add_applecare(&mut devices).await?;
+            self.source.add_opt_ins(&mut devices).await?;
             return Ok(DevicePage {
                 devices,
                 next: next.map(Cursor::new),
@@ -405,7 +431,7 @@ impl<'a> Pipeline<'a> {
                 self.inflight = Some(self.request(Some(n.clone()))?);
             }
         }
-        self.source.add_applecare(&mut devices).await?;
+        self.source.add_opt_ins(&mut devices).await?;
         Ok(DevicePage {
             devices,
             next: next.map(Cursor::new),

@@ -409,3 +409,52 @@ async fn an_inline_secret_in_a_world_readable_file_is_refused() {
     assert!(db.exists());
     sim.shutdown().await;
 }
+
+/// The opt-in reads are turned on in the file: ABM's AppleCare coverage
+/// and Activation Lock fill `warranty_expiration` and
+/// `activation_lock_enabled`, which a sync without them leaves empty; an
+/// opt-in of another vendor is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opt_in_reads_are_turned_on_in_the_file() {
+    let sim = simulator(12, 4).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let env = vec![("MDM_CLIENT_RATE_LIMITS".to_owned(), "off".to_owned())];
+    let filled =
+        |db: &str, field: &str| assets(db).iter().filter(|a| a.contains_key(field)).count();
+    let mut counts = Vec::new();
+    for opt_ins in ["", "applecare = true\nactivation_lock = true\n"] {
+        let db = dir
+            .path()
+            .join(format!("inv-{}.db", opt_ins.len()))
+            .display()
+            .to_string();
+        let config = write_config(
+            dir.path(),
+            &format!(
+                "db = \"{db}\"\n\n{}{opt_ins}",
+                abm_source("abm", &sim, dir.path())
+            ),
+        );
+        json(&mdm(&["sync", "--config", &config, "--format", "json"], &env).await);
+        counts.push((
+            filled(&db, "activation_lock_enabled"),
+            filled(&db, "warranty_expiration"),
+        ));
+    }
+    assert_eq!(counts[0], (0, 0), "off by default");
+    assert!(counts[1].0 > 0 && counts[1].1 > 0, "{counts:?}");
+
+    let mut env = Vec::new();
+    let config = write_config(
+        dir.path(),
+        &format!("{}applecare = true\n", jamf_source("jamf", &sim, &mut env)),
+    );
+    let o = mdm(&["config", "check", "--config", &config], &env).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`applecare` applies to abm sources only"),
+        "{}",
+        stderr(&o)
+    );
+    sim.shutdown().await;
+}

@@ -519,4 +519,7 @@ pub(crate) static CATALOG: &[FieldSpec] = &[
     row(Abm, Device, "AppleCare End Date", "applecare_end_date", "appleCareCoverage.data[].attributes.endDateTime", T::Date, false, R::Informational, Some("warranty_expiration"),
         "End of the latest AppleCare coverage (GET /v1/orgDevices/{id}/appleCareCoverage; read on opt-in)",
         "Map for renewal and support planning"),
+    row(Abm, Device, "Activation Lock Enabled", "activation_lock_enabled", "activationLockStatus.data.attributes.isLocked", T::Boolean, false, R::Informational, Some("activation_lock_enabled"),
+        "Whether Activation Lock is on (GET /v1/orgDevices/{id}/activationLockStatus, ABM 2.5+ / ASM 1.7+; read on opt-in)",
+        "Map for security and resale tracking"),
 ];

@@ -429,7 +429,10 @@ const BUILTIN: &[(&str, FieldSources)] = &[
     ),
     ("vendor", &[(J, &["vendor"])]),
     ("purchase_price", &[(J, &["purchase_price"])]),
-    ("warranty_expiration", &[(J, &["warranty_expiration"])]),
+    (
+        "warranty_expiration",
+        &[(J, &["warranty_expiration"]), (A, &["applecare_end_date"])],
+    ),
     ("lease_expiration", &[(J, &["lease_expiration"])]),
     ("is_leased", &[(J, &["is_leased"])]),
     ("purchase_source", &[(A, &["purchase_source_type"])]),
@@ -439,6 +442,7 @@ const BUILTIN: &[(&str, FieldSources)] = &[
         &[
             (J, &["activation_lock_enabled"]),
             (K, &["activation_lock_enabled"]),
+            (A, &["activation_lock_enabled"]),
         ],
     ),
     (

@@ -256,6 +256,7 @@ const EXTRAS: &[(Vendor, Entity, &str)] = &[
     (Vendor::Abm, Entity::Device, "Assigned Server ID"),
     (Vendor::Abm, Entity::Device, "AppleCare Status"),
     (Vendor::Abm, Entity::Device, "AppleCare End Date"),
+    (Vendor::Abm, Entity::Device, "Activation Lock Enabled"),
 ];
 
 /// DESIGN.md's default inventory schema.
@@ -490,7 +491,7 @@ fn counts_per_vendor_and_entity() {
     // AppleCare ID and EID, which the mobile-device detail also reports.
     assert_eq!(count(Vendor::Jamf, Entity::MobileDevice), 33 + 4);
     assert_eq!(count(Vendor::Kandji, Entity::Device), 26 + 9);
-    assert_eq!(count(Vendor::Abm, Entity::Device), 18 + 6);
+    assert_eq!(count(Vendor::Abm, Entity::Device), 18 + 7);
     assert_eq!(
         catalog::all().len(),
         catalog::for_vendor(Vendor::Jamf).count()

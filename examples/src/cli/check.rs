@@ -16,10 +16,11 @@
 //! | Jamf Pro | Read Static / Smart User Groups | not probed | `mdm access` (optional) |
 //! | Kandji | Device list | `GET /api/v1/devices?limit=1` | sync |
 //! | Kandji | Device details | `GET /api/v1/devices/{id}/details` | `details = true` |
-//! | Kandji | List users | `GET /api/v1/users?limit=1` | users (optional) |
+//! | Kandji | List users | `GET /api/v1/users?limit=1` | `user_active = true` |
 //! | ABM/ASM | orgDevices | `GET /v1/orgDevices?limit=1` | sync |
 //! | ABM/ASM | mdmServers | `GET /v1/mdmServers?limit=1` | assigned servers (optional) |
 //! | ABM/ASM | appleCareCoverage | `GET /v1/orgDevices/{id}/appleCareCoverage` | `applecare = true` |
+//! | ABM/ASM | activationLockStatus | `GET /v1/orgDevices/{id}/activationLockStatus` | `activation_lock = true` |
 //!
 //! The JSON (`--format json`) is one document, stable (fields are only
 //! added): `{"version":1,"ready":bool,"sources":[{"source","vendor","url",
@@ -34,7 +35,7 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt as _;
 use serde::Serialize;
 
-use super::sources::{Configured, VendorClient};
+use super::sources::{Configured, OptIns, VendorClient};
 use super::{CliError, DocFormat, Table};
 
 /// The version of the JSON document.
@@ -221,8 +222,8 @@ async fn check_one(c: &Configured) -> SourceCheck {
     };
     match &c.client {
         VendorClient::Jamf(client) => jamf(&mut s, client).await,
-        VendorClient::Kandji(client) => kandji(&mut s, client, c.opt_ins.details).await,
-        VendorClient::Abm(client) => abm(&mut s, client, c.opt_ins.applecare).await,
+        VendorClient::Kandji(client) => kandji(&mut s, client, c.opt_ins).await,
+        VendorClient::Abm(client) => abm(&mut s, client, c.opt_ins).await,
     }
     let missing: Vec<&PrivilegeCheck> = s
         .privileges
@@ -365,7 +366,7 @@ async fn jamf(s: &mut SourceCheck, client: &jamf_client::Client) {
     }
 }
 
-async fn kandji(s: &mut SourceCheck, client: &kandji_client::KandjiClient, details: bool) {
+async fn kandji(s: &mut SourceCheck, client: &kandji_client::KandjiClient, opt_ins: OptIns) {
     s.url = client.base_url().to_string();
     // Kandji API tokens are bearer tokens without a lifetime: the first
     // request is the authentication.
@@ -402,7 +403,7 @@ async fn kandji(s: &mut SourceCheck, client: &kandji_client::KandjiClient, detai
         name: "Device details",
         endpoint: "GET /api/v1/devices/{id}/details",
         needed_for: "details = true",
-        required: details,
+        required: opt_ins.details,
     };
     match first_id {
         Some(id) => {
@@ -418,14 +419,14 @@ async fn kandji(s: &mut SourceCheck, client: &kandji_client::KandjiClient, detai
         Probe {
             name: "List users",
             endpoint: "GET /api/v1/users?limit=1",
-            needed_for: "users as employees",
-            required: false,
+            needed_for: "user_active = true",
+            required: opt_ins.user_active,
         },
         r.map(drop).map_err(|e| kandji_failure(&e)),
     );
 }
 
-async fn abm(s: &mut SourceCheck, client: &abm_client::AbmClient, applecare: bool) {
+async fn abm(s: &mut SourceCheck, client: &abm_client::AbmClient, opt_ins: OptIns) {
     s.url = client.base_url().to_string();
     match client.authenticate().await {
         Ok(lifetime) => {
@@ -474,14 +475,32 @@ async fn abm(s: &mut SourceCheck, client: &abm_client::AbmClient, applecare: boo
         name: "appleCareCoverage",
         endpoint: "GET /v1/orgDevices/{id}/appleCareCoverage",
         needed_for: "applecare = true",
-        required: applecare,
+        required: opt_ins.applecare,
     };
-    match first_id {
+    match &first_id {
         Some(id) => {
-            let r = client.apple_care_coverage(&id).await;
+            let r = client.apple_care_coverage(id).await;
             s.record(probe, r.map(drop).map_err(|e| abm_failure(&e)));
         }
         None => s.not_checked(probe, "no device to ask about"),
+    }
+    let probe = Probe {
+        name: "activationLockStatus",
+        endpoint: "GET /v1/orgDevices/{id}/activationLockStatus",
+        needed_for: "activation_lock = true",
+        required: opt_ins.activation_lock,
+    };
+    if !opt_ins.activation_lock {
+        s.not_checked(probe, "activation_lock is off");
+    } else if let Some(id) = &first_id {
+        // A device without a status (404) still shows the endpoint answers.
+        let r = match client.activation_lock_status(id).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other.map(drop).map_err(|e| abm_failure(&e)),
+        };
+        s.record(probe, r);
+    } else {
+        s.not_checked(probe, "no device to ask about");
     }
 }
 

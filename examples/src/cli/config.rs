@@ -118,6 +118,12 @@ pub struct SourceConfig {
     /// Kandji: `/details` per device (one request per device).
     #[serde(default, skip_serializing_if = "is_false")]
     pub details: bool,
+    /// ABM: Activation Lock status (one request per device).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub activation_lock: bool,
+    /// Kandji: "User Active" of each device's user (the user list, read once).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub user_active: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -333,6 +339,23 @@ fn validate_source(name: &str, s: &SourceConfig) -> Result<(), String> {
             }
         }
     }
+    // An opt-in of another vendor is a mistake, not a no-op.
+    let opt_ins = [
+        ("security_reads", s.security_reads, VendorName::Jamf),
+        ("details", s.details, VendorName::Kandji),
+        ("user_active", s.user_active, VendorName::Kandji),
+        ("applecare", s.applecare, VendorName::Abm),
+        ("activation_lock", s.activation_lock, VendorName::Abm),
+    ];
+    for (key, on, of) in opt_ins {
+        if on && of != vendor {
+            return Err(format!(
+                "{at}: key `{key}` applies to {} sources only (this one is {})",
+                Vendor::from(of),
+                Vendor::from(vendor)
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -404,7 +427,10 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
                 builder = builder.rate_limits(kandji_client::RateLimits::unlimited());
             }
             let client = builder.build().map_err(|e| bad(&e))?;
-            let mut source = client.device_source().with_details(s.details);
+            let mut source = client
+                .device_source()
+                .with_details(s.details)
+                .with_user_active(s.user_active);
             if let Some(n) = page_size {
                 source = source.with_query(
                     kandji_client::DeviceQuery::new()
@@ -432,7 +458,10 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
                 builder = builder.rate_limit(None);
             }
             let client = builder.build().map_err(|e| bad(&e))?;
-            let mut source = client.device_source().with_applecare(s.applecare);
+            let mut source = client
+                .device_source()
+                .with_applecare(s.applecare)
+                .with_activation_lock(s.activation_lock);
             if let Some(n) = page_size {
                 source = source.limit(n.min(abm_client::MAX_LIMIT));
             }
@@ -446,7 +475,9 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
         opt_ins: OptIns {
             security_reads: s.security_reads,
             details: s.details,
+            user_active: s.user_active,
             applecare: s.applecare,
+            activation_lock: s.activation_lock,
         },
         source: super::sources::register(Box::new(named)),
     })
@@ -490,6 +521,7 @@ security_reads = false                    # FileVault key, recovery lock, activa
 # url = "acme"                            # the tenant subdomain or the API URL
 # token_env = "KANDJI_TOKEN"              # API token (Kandji > Settings > Access)
 # details = false                         # read /details per device (1 request per device)
+# user_active = false                     # "User Active" of each device's user (reads the user list once)
 
 # [sources.abm]
 # vendor = "abm"
@@ -497,6 +529,7 @@ security_reads = false                    # FileVault key, recovery lock, activa
 # key_id = "00000000-0000-0000-0000-000000000000"
 # private_key_file = "abm-key.pem"        # the .pem downloaded from ABM/ASM
 # applecare = false                       # AppleCare coverage (1 request per device)
+# activation_lock = false                 # Activation Lock status (1 request per device; ABM 2.5+ / ASM 1.7+)
 # url = "https://api-business.apple.com"  # default
 # token_url = "https://account.apple.com/auth/oauth2/token"  # default
 

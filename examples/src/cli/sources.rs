@@ -173,8 +173,12 @@ pub struct OptIns {
     pub security_reads: bool,
     /// Kandji device details.
     pub details: bool,
+    /// Kandji "User Active" (the user list).
+    pub user_active: bool,
     /// ABM AppleCare coverage.
     pub applecare: bool,
+    /// ABM Activation Lock status.
+    pub activation_lock: bool,
 }
 
 /// A source as configured: its name, its client and opt-ins, and the
