@@ -641,6 +641,24 @@ mod tests {
         assert!(Config::from_file_form(f.mapping).is_ok());
     }
 
+    /// The README's walk-through file is a valid file.
+    #[test]
+    fn the_readme_example_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let from = readme.find("**1. Write the file.**").expect("walk-through");
+        let block = readme[from..]
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("a toml block");
+        let f = parse(block).expect("parses");
+        assert_eq!(f.sources.len(), 4);
+        for (name, s) in &f.sources {
+            validate_source(name, s).expect("valid source");
+        }
+        Config::from_file_form(f.mapping).expect("valid mapping");
+    }
+
     /// The defaults the template shows, uncommented, are the defaults.
     #[test]
     fn the_template_shows_the_true_defaults() {
