@@ -42,9 +42,8 @@ pub(crate) const SITES: &[(u32, &str)] = &[
     (3, "London Office"),
 ];
 
-/// A privilege set with its privileges, by area.
+/// A Custom privilege set's privileges, by area.
 struct Set {
-    name: &'static str,
     jss_objects: &'static [&'static str],
     jss_settings: &'static [&'static str],
     jss_actions: &'static [&'static str],
@@ -151,7 +150,6 @@ fn empty_privileges() -> Value {
 }
 
 const SARA: Set = Set {
-    name: "Custom",
     jss_objects: SARA_OBJECTS,
     jss_settings: &[],
     jss_actions: SARA_ACTIONS,
@@ -160,7 +158,6 @@ const SARA: Set = Set {
 };
 
 const HELPDESK: Set = Set {
-    name: "Custom",
     jss_objects: HELPDESK_OBJECTS,
     jss_settings: &[],
     jss_actions: HELPDESK_ACTIONS,
@@ -451,7 +448,6 @@ mod tests {
         for a in ACCOUNTS {
             assert_eq!(a.access_level == "Group Access", !a.groups.is_empty());
         }
-        assert!(SARA.name == "Custom" && HELPDESK.name == "Custom");
     }
 
     #[test]
