@@ -3,6 +3,7 @@
 //! The contract (subcommands, flags, JSON shapes, exit codes) is fixed by the
 //! project design; see the README.
 
+pub mod access;
 mod catalog;
 pub mod check;
 pub mod config;

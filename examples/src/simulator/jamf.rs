@@ -1,5 +1,6 @@
 //! Jamf Pro: OAuth and user tokens, computer inventory v1–v4, mobile devices,
-//! buildings, departments, sites, users (Pro and Classic).
+//! buildings, departments, sites, users (Pro and Classic), and the access
+//! model (admin accounts, account groups, privilege sets; see [`access`]).
 //!
 //! Paging is 0-based with `page-size` silently capped at 2000 and `totalCount`
 //! in the envelope; sections not asked for are `null`; `filter` supports
@@ -28,6 +29,8 @@ use serde_json::{Value, json};
 use super::auth::{self, TokenKind};
 use super::fleet::{Device, DeviceKind, Fleet, JamfRecord, format_mac, mix};
 use super::privileges;
+
+pub(crate) mod access;
 use super::render::{self, BUILDINGS, DEPARTMENTS};
 use super::{Authed, Guard, Params, SimState, guard, json_bytes, json_response, page_key};
 
@@ -150,7 +153,7 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/JSSResource/users/id/{id}", get(classic_user))
         .route("/JSSResource/accounts", get(classic_accounts))
         .route("/JSSResource/accounts/userid/{id}", get(classic_account))
-        .route("/JSSResource/accounts/groupid/{id}", get(classic_not_found))
+        .route("/JSSResource/accounts/groupid/{id}", get(classic_group))
         .route(
             "/JSSResource/computers/subset/basic",
             get(classic_computers_basic),
@@ -1624,10 +1627,7 @@ async fn department(Path(id): Path<String>) -> Response {
 }
 
 async fn sites() -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!([{"id": "1", "name": "Headquarters", "divisionId": null}]),
-    )
+    json_response(StatusCode::OK, &access::sites())
 }
 
 async fn pro_users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
@@ -1741,14 +1741,12 @@ async fn classic_not_found() -> Response {
 }
 
 async fn classic_accounts(State(state): State<Arc<SimState>>) -> Response {
-    classic_json(
-        &json!({"accounts": {"users": [{"id": 1, "name": state.creds.jamf_username}], "groups": []}}),
-    )
+    classic_json(&access::accounts(&state.creds.jamf_username))
 }
 
-/// The privileges of the simulator's one admin account (the user/password
-/// login; an API client's privileges come from its role instead): every
-/// Jamf privilege the simulator knows, less the denied ones.
+/// The privileges of the simulator's login account (id 1, the
+/// user/password login; an API client's privileges come from its role
+/// instead): every Jamf privilege the simulator knows, less the denied ones.
 fn read_privileges(state: &SimState) -> Vec<&'static str> {
     privileges::JAMF
         .iter()
@@ -1758,22 +1756,17 @@ fn read_privileges(state: &SimState) -> Vec<&'static str> {
 }
 
 async fn classic_account(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
-    if id.trim() != "1" {
-        return classic_not_found().await;
+    match access::account(&id, &state.creds.jamf_username, &read_privileges(&state)) {
+        Some(doc) => classic_json(&doc),
+        None => classic_not_found().await,
     }
-    classic_json(&json!({"account": {
-        "id": 1,
-        "name": state.creds.jamf_username,
-        "directory_user": false,
-        "full_name": "Inventory Reader",
-        "email": "",
-        "email_address": "",
-        "enabled": "Enabled",
-        "force_password_change": false,
-        "access_level": "Full Access",
-        "privilege_set": "Custom",
-        "privileges": {"jss_objects": read_privileges(&state), "jss_settings": [], "jss_actions": [], "recon": [], "casper_admin": []},
-    }}))
+}
+
+async fn classic_group(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
+    match access::group(&id, &state.creds.jamf_username) {
+        Some(doc) => classic_json(&doc),
+        None => classic_not_found().await,
+    }
 }
 
 async fn classic_computers_basic(State(state): State<Arc<SimState>>) -> Response {

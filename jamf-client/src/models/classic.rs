@@ -233,6 +233,29 @@ pub struct Privileges {
 }
 
 impl Privileges {
+    /// The areas in Jamf's order, each with its Classic key
+    /// (`"jss_objects"`) and its privileges as listed.
+    pub fn areas(&self) -> [(&'static str, &[String]); 5] {
+        [
+            ("jss_objects", &self.jss_objects),
+            ("jss_settings", &self.jss_settings),
+            ("jss_actions", &self.jss_actions),
+            ("recon", &self.recon),
+            ("casper_admin", &self.casper_admin),
+        ]
+    }
+
+    /// Whether no area lists any privilege.
+    pub fn is_empty(&self) -> bool {
+        self.areas().iter().all(|(_, list)| list.is_empty())
+    }
+
+    /// The number of privileges listed, over all areas (a name listed
+    /// twice counts twice, as Jamf sometimes lists it).
+    pub fn len(&self) -> usize {
+        self.areas().iter().map(|(_, list)| list.len()).sum()
+    }
+
     /// Whether any area lists `privilege` (case-insensitive).
     pub fn contains(&self, privilege: &str) -> bool {
         [
@@ -308,13 +331,17 @@ pub struct Account {
     /// Privilege set.
     #[serde(deserialize_with = "opt_privilege_set")]
     pub privilege_set: Option<PrivilegeSet>,
-    /// The site (for Site Access).
+    /// The site (for Site Access; `{"id":-1,"name":"None"}` or absent
+    /// otherwise, see [`ClassicRef::real_name`]).
     pub site: Option<ClassicRef>,
-    /// The privileges.
+    /// The directory (LDAP) server of a directory account.
+    pub ldap_server: Option<ClassicRef>,
+    /// The privileges the account itself holds (for Group Access, the
+    /// groups' privileges apply instead).
     pub privileges: Privileges,
-    /// Groups the account is in (for Group Access).
+    /// Groups the account is in (for Group Access), with their sites.
     #[serde(deserialize_with = "crate::de::one_or_many")]
-    pub groups: Vec<ClassicRef>,
+    pub groups: Vec<AccountGroupRef>,
 }
 
 /// A Jamf Pro admin group (`GET /JSSResource/accounts/groupid/{id}`).
@@ -333,9 +360,11 @@ pub struct AccountGroup {
     /// Privilege set.
     #[serde(deserialize_with = "opt_privilege_set")]
     pub privilege_set: Option<PrivilegeSet>,
-    /// The site.
+    /// The site (`{"id":-1,"name":"None"}` when none).
     pub site: Option<ClassicRef>,
-    /// The privileges.
+    /// The directory (LDAP) server of a directory group.
+    pub ldap_server: Option<ClassicRef>,
+    /// The privileges the group grants its members.
     pub privileges: Privileges,
     /// The member accounts.
     #[serde(deserialize_with = "crate::de::one_or_many")]

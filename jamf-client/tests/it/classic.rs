@@ -262,3 +262,145 @@ async fn buildings_departments_and_the_bare_sites_array() {
         Some("550e8400-e29b-41d4-a716-446655440000")
     );
 }
+
+#[tokio::test]
+async fn group_access_accounts_groups_with_members_sites_and_privileges() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/JSSResource/accounts/userid/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            json!({"account": {
+                "id": 7, "name": "gia.group", "full_name": "Gia Group", "enabled": "Enabled",
+                "ldap_server": {"id": 2, "name": "Corp AD"},
+                "access_level": "Group Access",
+                "groups": [
+                    {"id": 2, "name": "Berlin Helpdesk", "site": {"id": 2, "name": "Berlin Office"}},
+                    {"id": "3", "name": "London Enrollment", "site": {"id": 3, "name": "London Office"}}
+                ],
+                "privileges": {"jss_objects": [], "jss_settings": [], "jss_actions": [], "recon": [], "casper_admin": []}
+            }})
+            .to_string(),
+            "text/plain;charset=UTF-8",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/JSSResource/accounts/groupid/2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(
+                json!({"group": {
+                    "id": 2, "name": "Berlin Helpdesk", "access_level": "Site Access",
+                    "privilege_set": "Custom", "site": {"id": 2, "name": "Berlin Office"},
+                    "privileges": {"jss_objects": ["Read Computers", "Read Computers"],
+                                   "jss_actions": "Send Mobile Device Lost Mode Command"},
+                    "members": [{"id": 7, "name": "gia.group"}, {"id": "9", "name": "ivo"}]
+                }})
+                .to_string(),
+                "text/plain;charset=UTF-8",
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/JSSResource/accounts/groupid/4"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(
+                json!({"group": {"id": 4, "name": "Auditors", "access_level": "Full Access",
+                "privilege_set": "Auditor", "site": {"id": -1, "name": "None"},
+                "privileges": {"jss_objects": ["Read Computers"]}, "members": {"size": 0}}})
+                .to_string(),
+                "text/plain;charset=UTF-8",
+            ),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+
+    let a = c.account("7").await.unwrap();
+    assert_eq!(a.access_level, Some(AccessLevel::GroupAccess));
+    assert_eq!(a.privilege_set, None, "absent");
+    assert!(a.privileges.is_empty());
+    assert_eq!(
+        a.ldap_server.as_ref().and_then(|l| l.real_name()),
+        Some("Corp AD")
+    );
+    let groups: Vec<(Option<&str>, Option<&str>)> = a
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.id.as_ref().map(|i| i.as_str()),
+                g.site.as_ref().and_then(|s| s.real_name()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (Some("2"), Some("Berlin Office")),
+            (Some("3"), Some("London Office"))
+        ]
+    );
+
+    let g = c.account_group("2").await.unwrap();
+    assert_eq!(g.privilege_set, Some(PrivilegeSet::Custom));
+    assert_eq!(g.privileges.len(), 3, "a duplicate is kept as listed");
+    assert_eq!(
+        g.privileges.areas()[2],
+        (
+            "jss_actions",
+            &["Send Mobile Device Lost Mode Command".to_string()][..]
+        )
+    );
+    let members: Vec<_> = g
+        .members
+        .iter()
+        .filter_map(|m| m.id.as_ref().map(|i| i.as_str().to_owned()))
+        .collect();
+    assert_eq!(members, ["7", "9"], "ids as numbers or strings");
+
+    let g = c.account_group("4").await.unwrap();
+    assert!(g.members.is_empty(), "{{\"size\":0}}");
+    assert_eq!(
+        g.site.as_ref().and_then(|s| s.real_name()),
+        None,
+        "None site"
+    );
+    assert_eq!(g.privilege_set, Some(PrivilegeSet::Auditor));
+}
+
+#[tokio::test]
+async fn a_malformed_account_is_a_decode_error_not_a_panic() {
+    let server = MockServer::start().await;
+    for (id, body) in [
+        ("1", json!({"account": {"id": 1, "enabled": "perhaps"}})),
+        ("2", json!({"account": {"id": 2, "groups": [1, 2]}})),
+        ("3", json!({"accounts": []})),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/JSSResource/accounts/userid/{id}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/JSSResource/accounts/groupid/1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"group": {"id": 1, "members": "not a list"}})),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    for id in ["1", "2", "3"] {
+        let e = c.account(id).await.unwrap_err();
+        assert!(
+            matches!(e, jamf_client::Error::Decode(_)),
+            "account {id}: {e:?}"
+        );
+    }
+    let e = c.account_group("1").await.unwrap_err();
+    assert!(matches!(e, jamf_client::Error::Decode(_)), "{e:?}");
+}
