@@ -307,6 +307,7 @@ impl AbmClientBuilder {
                 retry: self.retry,
                 clock: self.clock,
                 timeout: self.timeout,
+                requests: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -324,6 +325,8 @@ struct Inner {
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     timeout: Option<Duration>,
+    /// API requests sent (retries included; token exchanges are counted apart).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 /// A typed client of the Apple School Manager and Apple Business API.
@@ -417,6 +420,14 @@ impl AbmClient {
     pub async fn authenticate(&self) -> Result<Duration, Error> {
         self.inner.auth.token().await?;
         Ok(self.inner.auth.lifetime().await.unwrap_or_default())
+    }
+
+    /// API requests sent so far by this client and its clones (retries
+    /// included; token exchanges are [`token_exchanges`](Self::token_exchanges)).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many token exchanges this client (and its clones) attempted.
@@ -543,6 +554,9 @@ impl AbmClient {
         if let Some(t) = self.inner.timeout {
             req = req.timeout(t);
         }
+        self.inner
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         req.send().await.map_err(|source| Failed {
             error: Error::Transport {
                 request: call.label(),

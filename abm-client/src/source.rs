@@ -445,6 +445,10 @@ impl DeviceSource for AbmSource {
         Vendor::Abm
     }
 
+    fn requests_sent(&self) -> Option<u64> {
+        Some(self.client.requests_sent())
+    }
+
     fn endpoint(&self, _cursor: Option<&Cursor>) -> String {
         "GET /v1/orgDevices".to_string()
     }

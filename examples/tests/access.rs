@@ -3,21 +3,13 @@
 //! documented and stable), explicit checks of what an access review relies
 //! on, and a refused "Read Accounts" privilege.
 
+mod common;
+
 use mdm_examples::cli::access::{AccessDocument, access_document, write_table};
-use mdm_examples::simulator::{FleetConfig, Simulator, SimulatorConfig};
+use mdm_examples::simulator::Simulator;
 
 async fn simulator(denied: &[&str]) -> Simulator {
-    Simulator::start(SimulatorConfig {
-        fleet: FleetConfig {
-            devices: 10,
-            seed: 3,
-            ..FleetConfig::default()
-        },
-        denied: denied.iter().map(|s| s.to_string()).collect(),
-        ..SimulatorConfig::default()
-    })
-    .await
-    .expect("simulator")
+    common::simulator(10, 3, denied).await
 }
 
 fn client(sim: &Simulator) -> jamf_client::Client {
@@ -193,5 +185,34 @@ async fn without_read_sites_the_sites_come_from_the_accounts() {
     assert!(doc.warnings[0].contains("Read Sites"), "{:?}", doc.warnings);
     let sites: Vec<_> = doc.sites.iter().filter_map(|s| s.name.as_deref()).collect();
     assert_eq!(sites, ["Berlin Office", "London Office"]);
+    sim.shutdown().await;
+}
+
+/// `mdm access` prints the same document the library builds; a refused
+/// privilege fails the command with one line naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdm_access_prints_the_document() {
+    let sim = simulator(&[]).await;
+    let (_key, env) = common::sim_env(&sim);
+    let o = common::mdm(&["access", "--format", "json"], &env).await;
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let printed = common::stdout_json(&o);
+    let built = serde_json::to_value(access_document(&client(&sim)).await.expect("document"))
+        .expect("json");
+    assert_eq!(printed, built);
+    let o = common::mdm(&["access", "--format", "table"], &env).await;
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("gus.group"));
+    sim.shutdown().await;
+
+    let sim = simulator(&["Read Accounts"]).await;
+    let (_key, env) = common::sim_env(&sim);
+    let o = common::mdm(&["access"], &env).await;
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("403") && err.contains("Read Accounts"),
+        "{err}"
+    );
     sim.shutdown().await;
 }

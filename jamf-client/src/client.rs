@@ -271,6 +271,7 @@ impl ClientBuilder {
                     timeout: self.timeout,
                     user_agent,
                     clock: self.clock,
+                    requests: std::sync::atomic::AtomicU64::new(0),
                 },
                 tokens: TokenCache::new(credentials),
                 retry: self.retry,
@@ -354,6 +355,15 @@ impl Client {
                 .map(|_| ())
         };
         self.with_retries(op, true, false).await
+    }
+
+    /// HTTP requests sent so far by this client and its clones (token
+    /// requests and retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner
+            .transport
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// When the cached token expires: `None` before the first request (or

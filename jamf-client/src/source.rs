@@ -685,6 +685,27 @@ impl DeviceSource for JamfDeviceSource {
         Vendor::Jamf
     }
 
+    /// The same listing, filtered on the report date (computers'
+    /// `general.reportDate`, mobile devices' `lastInventoryUpdateDate`);
+    /// dropped values are counted with this source's.
+    fn changed_since(&self, since: chrono::DateTime<chrono::Utc>) -> Option<Box<dyn DeviceSource>> {
+        Some(Box::new(JamfDeviceSource {
+            client: self.client.clone(),
+            options: self.options.clone().updated_since(since),
+            lookahead: self.lookahead,
+            sites: tokio::sync::OnceCell::new(),
+            dropped: self.dropped.clone(),
+        }))
+    }
+
+    fn updated_key(&self) -> Option<&'static str> {
+        Some("last_inventory_update")
+    }
+
+    fn requests_sent(&self) -> Option<u64> {
+        Some(self.client.requests_sent())
+    }
+
     fn endpoint(&self, cursor: Option<&Cursor>) -> String {
         let phase = match cursor {
             None => self.first().map(|p| p.phase),

@@ -40,6 +40,8 @@ pub(crate) struct Transport {
     pub(crate) timeout: Option<Duration>,
     pub(crate) user_agent: HeaderValue,
     pub(crate) clock: SharedClock,
+    /// Requests sent (token requests and retries included).
+    pub(crate) requests: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Transport {
@@ -117,6 +119,8 @@ impl Transport {
                 name: "client",
                 reason: "the client was shut down".into(),
             })?;
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let resp = req
             .send()
             .await

@@ -595,6 +595,10 @@ impl DeviceSource for KandjiSource {
         Vendor::Kandji
     }
 
+    fn requests_sent(&self) -> Option<u64> {
+        Some(self.client.requests_sent())
+    }
+
     fn endpoint(&self, _cursor: Option<&Cursor>) -> String {
         Endpoint::ListDevices.to_string()
     }

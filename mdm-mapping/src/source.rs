@@ -39,6 +39,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -308,6 +309,23 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
         None
     }
 
+    /// A source reading only the records the server updated at or after
+    /// `since` (the server's time), for an incremental sync: Jamf filters
+    /// on the report date. `None` (the default) when the vendor's API
+    /// cannot filter so: an incremental sync then reads everything.
+    fn changed_since(&self, since: DateTime<Utc>) -> Option<Box<dyn DeviceSource>> {
+        let _ = since;
+        None
+    }
+
+    /// The catalog key that holds, on each record, when the server last
+    /// updated it (`last_inventory_update` for Jamf), the field
+    /// [`changed_since`](Self::changed_since) filters on. An incremental
+    /// sync's watermark is the latest of these. Default: `None`.
+    fn updated_key(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Fetches the page at `cursor` (`None`: the first page). Retries,
     /// authentication and rate limits are the implementor's business; an
     /// error here means the page could not be had.
@@ -318,6 +336,13 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
     fn endpoint(&self, cursor: Option<&Cursor>) -> String {
         let _ = cursor;
         "device listing".to_string()
+    }
+
+    /// HTTP requests this source's client has sent so far (retries and
+    /// token requests included), for a run's history; `None` when the
+    /// source does not count them.
+    fn requests_sent(&self) -> Option<u64> {
+        None
     }
 
     /// The values this source dropped because they could not be read,
@@ -638,6 +663,20 @@ impl DeviceSource for Named {
     }
     fn id_qualifier(&self) -> Option<&str> {
         self.qualify.then_some(self.name.as_str())
+    }
+    fn changed_since(&self, since: DateTime<Utc>) -> Option<Box<dyn DeviceSource>> {
+        let inner = self.inner.changed_since(since)?;
+        Some(Box::new(Named {
+            name: self.name.clone(),
+            qualify: self.qualify,
+            inner,
+        }))
+    }
+    fn updated_key(&self) -> Option<&'static str> {
+        self.inner.updated_key()
+    }
+    fn requests_sent(&self) -> Option<u64> {
+        self.inner.requests_sent()
     }
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.inner.fetch_page(cursor).await.map(|p| self.qualify(p))

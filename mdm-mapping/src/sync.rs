@@ -15,6 +15,17 @@
 //!   synced; a listing that did not finish is never treated as complete, so
 //!   no lifecycle change follows from it; its error is in
 //!   [`SyncOutcome::source_errors`].
+//! - **Incremental syncs read what changed.** With
+//!   [`SyncOptions::incremental`], a source whose API can filter on the
+//!   server's update time ([`DeviceSource::changed_since`]: Jamf) is read
+//!   from its watermark (kept in the store, [`Store::source_state`]) less
+//!   an overlap; the others are read in full. A full reading runs every
+//!   [`Incremental::full_every`] syncs, when the last one is older than
+//!   [`Incremental::full_after`], or with [`Incremental::force_full`];
+//!   only a full reading can report a device missing. The watermark is the
+//!   latest update time the server gave a record that was read, and it
+//!   moves only once the sync that read it is committed in full: a crash
+//!   or a failed write repeats work, it never skips it.
 //! - **Cancellation leaves the inventory consistent.** With
 //!   [`SyncOptions::cancel`], a cancel while reading writes nothing; while
 //!   writing, the batch being written finishes and the rest is left for the
@@ -70,13 +81,14 @@
 
 use std::ops::ControlFlow;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::future::{Either, select};
 use tokio_util::sync::CancellationToken;
 
 use crate::record::{SourceDevice, Vendor};
 use crate::source::{DeviceSource, Listing, SourceError};
-use crate::store::{Store, StoreError};
+use crate::store::{SourceState, Store, StoreError};
 use crate::upsert::{
     self, ApplyReport, Config, ConfigError, Plan, Projection, StagedError, Staging, StagingError,
 };
@@ -96,6 +108,57 @@ pub struct SyncOptions {
     pub batch_records: usize,
     /// Stops the sync when cancelled: see the [module docs](self).
     pub cancel: Option<CancellationToken>,
+    /// Read only what changed where the source allows it (see the
+    /// [module docs](self)); `None`: every source is read in full.
+    pub incremental: Option<Incremental>,
+}
+
+/// When an incremental sync reads a source in full instead, and how far
+/// back it reads. The defaults suit an hourly or daily schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incremental {
+    /// A full reading after this many incremental ones (default 24).
+    pub full_every: u32,
+    /// A full reading when the last one is older than this (default 7 days).
+    pub full_after: std::time::Duration,
+    /// Read from the watermark less this, for records the server committed
+    /// late or clocks that disagree (default 10 minutes).
+    pub overlap: std::time::Duration,
+    /// Read every source in full this time (`mdm sync --full`).
+    pub force_full: bool,
+}
+
+impl Default for Incremental {
+    fn default() -> Self {
+        Incremental {
+            full_every: 24,
+            full_after: std::time::Duration::from_secs(7 * 24 * 3600),
+            overlap: std::time::Duration::from_secs(600),
+            force_full: false,
+        }
+    }
+}
+
+impl Incremental {
+    /// The time to read `state`'s source from, or `None` for a full
+    /// reading: no watermark yet, no full reading yet, too many incremental
+    /// readings or too old a full one, or [`force_full`](Self::force_full).
+    pub fn since(&self, state: Option<&SourceState>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.force_full {
+            return None;
+        }
+        let state = state?;
+        let (watermark, last_full) = (state.watermark?, state.last_full?);
+        let age = now
+            .signed_duration_since(last_full)
+            .to_std()
+            .unwrap_or_default();
+        if state.incremental_runs >= self.full_every || age >= self.full_after {
+            return None;
+        }
+        let overlap = chrono::Duration::from_std(self.overlap).unwrap_or(chrono::Duration::MAX);
+        Some(watermark.checked_sub_signed(overlap).unwrap_or(watermark))
+    }
 }
 
 impl Default for SyncOptions {
@@ -105,6 +168,7 @@ impl Default for SyncOptions {
             keep_actions: true,
             batch_records: 1024,
             cancel: None,
+            incremental: None,
         }
     }
 }
@@ -186,7 +250,7 @@ pub struct SyncOutcome {
     pub cancelled: bool,
 }
 
-/// How many records a sync read from one source.
+/// How many records a sync read from one source, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceRead {
     /// The source's vendor.
@@ -195,6 +259,10 @@ pub struct SourceRead {
     pub source: String,
     /// Records read.
     pub records: usize,
+    /// Read in full (`false`: only what changed since the watermark).
+    pub full: bool,
+    /// Read to its end (no error, no cancel).
+    pub complete: bool,
 }
 
 impl SyncOutcome {
@@ -224,6 +292,10 @@ pub enum SyncError {
     /// Planning or writing a batch failed; earlier batches are written.
     #[error("{0}; run the sync again to resume")]
     Apply(#[source] Box<StagedError>),
+    /// A source's watermark could not be read or kept (what was written
+    /// is consistent; the next sync reads that source again).
+    #[error("cannot read or keep a source's watermark: {0}")]
+    State(#[source] StoreError),
 }
 
 /// [`run_with`] without events.
@@ -259,26 +331,50 @@ pub async fn run_with<S: Store + ?Sized>(
         Collected::Staged(Box::new(Staging::new(config)?))
     };
     let cancelled = || options.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+    let started = Utc::now();
+    let fingerprint = mapping_fingerprint(config);
     let mut read = Vec::new();
     let mut full = Vec::new();
     let mut source_errors = Vec::new();
+    // Per source: its state before, and the latest update time read.
+    let mut progress: Vec<(Option<SourceState>, Option<DateTime<Utc>>)> = Vec::new();
     'sources: for source in sources {
         let vendor = source.vendor();
         let name = source.name();
-        let tally = |records| SourceRead {
+        let state = match &options.incremental {
+            Some(_) => store.source_state(name).await.map_err(SyncError::State)?,
+            None => None,
+        };
+        // A changed mapping needs every record mapped again: a full reading.
+        let same_mapping = state
+            .as_ref()
+            .is_some_and(|s| s.mapping.as_deref() == Some(fingerprint.as_str()));
+        let since = options
+            .incremental
+            .as_ref()
+            .filter(|_| same_mapping)
+            .and_then(|inc| inc.since(state.as_ref(), started));
+        let changed = since.and_then(|t| source.changed_since(t));
+        let reader: &dyn DeviceSource = changed.as_deref().unwrap_or(source.as_ref());
+        let read_full = changed.is_none();
+        let updated_key = source.updated_key();
+        let mut latest: Option<DateTime<Utc>> = None;
+        let tally = |records, complete| SourceRead {
             vendor,
             source: name.to_owned(),
             records,
+            full: read_full,
+            complete,
         };
         on_event(SyncEvent::SourceStarted {
             vendor,
             source: name,
         });
         let mut count = 0usize;
-        let mut pages = source.pages(None);
+        let mut pages = reader.pages(None);
         loop {
             if cancelled() {
-                read.push(tally(count));
+                read.push(tally(count, false));
                 break 'sources;
             }
             // A cancel also ends a wait for a page.
@@ -287,19 +383,22 @@ pub async fn run_with<S: Store + ?Sized>(
                 Some(token) => match select(pages.next(), Box::pin(token.cancelled())).await {
                     Either::Left((next, _)) => next,
                     Either::Right(_) => {
-                        read.push(tally(count));
+                        read.push(tally(count, false));
                         break 'sources;
                     }
                 },
             };
             match next {
                 None => {
-                    full.push(Listing::of(source.as_ref()));
+                    if read_full {
+                        full.push(Listing::of(source.as_ref()));
+                    }
                     on_event(SyncEvent::SourceDone {
                         vendor,
                         source: name,
                         records: count,
                     });
+                    read.push(tally(count, true));
                     break;
                 }
                 Some(Ok(page)) => {
@@ -307,6 +406,14 @@ pub async fn run_with<S: Store + ?Sized>(
                     count += records;
                     for mut d in page.devices {
                         on_event(SyncEvent::Record(&d));
+                        // A time far ahead of ours is a server's lie, not
+                        // a watermark: it would hide every later change.
+                        if let Some(t) = updated_key
+                            .and_then(|k| updated_at(&d, k))
+                            .filter(|t| *t <= started + chrono::Duration::days(1))
+                        {
+                            latest = latest.max(Some(t));
+                        }
                         match &mut collected {
                             Collected::InMemory(projection, incoming) => {
                                 projection.project(&mut d);
@@ -329,12 +436,15 @@ pub async fn run_with<S: Store + ?Sized>(
                         error: &error,
                     });
                     source_errors.push(error);
+                    read.push(tally(count, false));
                     break;
                 }
             }
         }
-        read.push(tally(count));
+        progress.push((state, latest));
     }
+    // What each source's state becomes, once everything is committed.
+    let reads = read.clone();
     let outcome = |plan, report, batches, cancelled| SyncOutcome {
         plan,
         report,
@@ -386,7 +496,51 @@ pub async fn run_with<S: Store + ?Sized>(
     .map_err(|e| SyncError::Apply(Box::new(e)))?;
     merged.summary = done.summary;
     let stopped = done.stopped;
+    // Everything read is committed: each source read to its end moves on.
+    if !stopped && done.report.failures.is_empty() {
+        for (r, (before, latest)) in reads.iter().zip(progress) {
+            if !r.complete {
+                continue;
+            }
+            let before = before.unwrap_or_default();
+            let state = SourceState {
+                watermark: before.watermark.max(latest),
+                last_full: if r.full {
+                    Some(started)
+                } else {
+                    before.last_full
+                },
+                incremental_runs: if r.full {
+                    0
+                } else {
+                    before.incremental_runs.saturating_add(1)
+                },
+                mapping: Some(fingerprint.clone()),
+            };
+            store
+                .set_source_state(&r.source, &state)
+                .await
+                .map_err(SyncError::State)?;
+        }
+    }
     Ok(outcome(merged, Some(done.report), done.batches, stopped))
+}
+
+/// A fingerprint of everything in `config` that decides what a record
+/// becomes in the inventory.
+fn mapping_fingerprint(config: &Config) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::hash::DefaultHasher::new();
+    format!("{config:?}").hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// When the server last updated `d`, from its `key` field (RFC 3339).
+fn updated_at(d: &SourceDevice, key: &str) -> Option<DateTime<Utc>> {
+    let text = d.fields.get_str(key)?;
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Adds one batch's plan to the plan of the whole sync.

@@ -62,6 +62,71 @@ pub struct MdmToml {
     /// The mapping: everything [`ConfigFile`] has.
     #[serde(default)]
     pub mapping: ConfigFile,
+    /// How `mdm sync` runs: schedule and incremental reads.
+    #[serde(default)]
+    pub sync: SyncSection,
+}
+
+/// `[sync]`: when `mdm sync` runs and how much it reads. Durations are
+/// written as `24h`, `30m`, `7days`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Run again and again, this long apart (as `--every`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Delay each scheduled start by a random part of this (as `--jitter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<String>,
+    /// Read only what changed where the vendor allows it (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<bool>,
+    /// A full reading after this many incremental ones (default 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_every: Option<u32>,
+    /// A full reading when the last one is older than this (default 7days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_after: Option<String>,
+    /// How far before the watermark an incremental reading starts (default 10m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<String>,
+}
+
+impl SyncSection {
+    /// A duration key, read: `None` when absent; an error naming the key.
+    pub fn duration(
+        value: &Option<String>,
+        key: &str,
+    ) -> Result<Option<std::time::Duration>, CliError> {
+        value
+            .as_deref()
+            .map(|v| {
+                humantime::parse_duration(v).map_err(|e| {
+                    CliError::input(format!(
+                        "[sync] {key} = {v:?}: {e} (write a duration such as 24h, 30m or 7days)"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    /// The incremental policy (`None` when `incremental = false`).
+    pub fn incremental(&self) -> Result<Option<mdm_mapping::sync::Incremental>, CliError> {
+        if self.incremental == Some(false) {
+            return Ok(None);
+        }
+        let mut inc = mdm_mapping::sync::Incremental::default();
+        if let Some(n) = self.full_every {
+            inc.full_every = n;
+        }
+        if let Some(d) = Self::duration(&self.full_after, "full_after")? {
+            inc.full_after = d;
+        }
+        if let Some(d) = Self::duration(&self.overlap, "overlap")? {
+            inc.overlap = d;
+        }
+        Ok(Some(inc))
+    }
 }
 
 /// One named source. Each secret may be inline (only in a file nobody
@@ -533,6 +598,15 @@ security_reads = false                    # FileVault key, recovery lock, activa
 # url = "https://api-business.apple.com"  # default
 # token_url = "https://account.apple.com/auth/oauth2/token"  # default
 
+# How `mdm sync` runs (every key optional; defaults shown).
+[sync]
+# schedule = "24h"                        # run again and again this long apart (as --every); default: once
+# jitter = "5m"                           # delay each start by a random part of this (default: a tenth of schedule, at most 5m)
+# incremental = true                      # read only what changed where the vendor allows it (Jamf: report date)
+# full_every = 24                         # a full reading after this many incremental ones (only a full one reports devices gone)
+# full_after = "7days"                    # a full reading when the last one is older than this
+# overlap = "10m"                         # an incremental reading starts this long before the watermark
+
 # The mapping (every key optional; defaults shown).
 [mapping]
 # match_on = ["jamf_id", "kandji_id", "serial_number", "udid", "imei"]  # identifiers tried in order to find an existing asset
@@ -673,6 +747,26 @@ mod tests {
         assert!(shown.lines().count() >= 8, "{shown}");
         let from_template = Config::from_toml_str(&shown).expect("shown defaults parse");
         assert_eq!(from_template, Config::default(), "{shown}");
+
+        // [sync]: the incremental defaults shown are the engine's.
+        let section = TEMPLATE.split("\n[sync]\n").nth(1).expect("[sync]");
+        let shown: String = section
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                ["incremental", "full_every", "full_after", "overlap"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .map(|l| format!("{}\n", l))
+            .collect();
+        assert_eq!(shown.lines().count(), 4, "{shown}");
+        let sync: SyncSection = toml::from_str(&shown).expect("shown [sync] parses");
+        assert_eq!(
+            sync.incremental().expect("valid").expect("on"),
+            mdm_mapping::sync::Incremental::default()
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub(super) fn record(
     sources: &[String],
     result: &Result<SyncOutcome, CliError>,
     dropped: &DroppedValues,
+    requests: BTreeMap<String, u64>,
 ) -> RunRecord {
     let mut run = RunRecord {
         id: 0,
@@ -31,7 +32,7 @@ pub(super) fn record(
         outcome: RunOutcome::Failed,
         read: BTreeMap::new(),
         counts: BTreeMap::new(),
-        requests: BTreeMap::new(),
+        requests,
         dropped: dropped.counts(),
         errors: Vec::new(),
     };
@@ -50,6 +51,7 @@ pub(super) fn record(
                 .iter()
                 .map(|r| (r.source.clone(), r.records as u64))
                 .collect();
+            run.full = o.read.iter().all(|r| r.full);
             let s = &o.plan.summary;
             run.counts = [
                 ("create", s.create),
@@ -93,7 +95,9 @@ pub(super) async fn run(args: &HistoryArgs, out: &mut impl Write) -> Result<(), 
                 "started",
                 "took",
                 "outcome",
+                "reading",
                 "sources",
+                "requests",
                 "create",
                 "update",
                 "unchanged",
@@ -112,7 +116,9 @@ pub(super) async fn run(args: &HistoryArgs, out: &mut impl Write) -> Result<(), 
                     r.started.format("%Y-%m-%d %H:%M:%S").to_string(),
                     format!("{took}s"),
                     r.outcome.to_string(),
+                    if r.full { "full" } else { "incremental" }.to_string(),
                     r.sources.join(","),
+                    r.requests.values().sum::<u64>().to_string(),
                     n("create"),
                     n("update"),
                     n("unchanged"),

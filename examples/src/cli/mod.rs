@@ -67,6 +67,23 @@ pub enum Command {
     Health(HealthArgs),
     /// Test each source's connection, credentials and privileges (reads one record per endpoint).
     Check(CheckArgs),
+    /// Jamf Pro's access model (accounts, groups, sites, privilege sets) as one document.
+    Access(AccessArgs),
+}
+
+/// `mdm access`.
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// The Jamf source: a name from the configuration file, or `jamf`
+    /// (default: the one Jamf source configured).
+    #[arg(long = "source", value_name = "NAME")]
+    pub source: Option<String>,
+    /// Output format (the JSON document is described in the README).
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: DocFormat,
+    #[command(flatten)]
+    /// Endpoint and credential overrides.
+    pub creds: CredentialArgs,
 }
 
 /// `mdm check`.
@@ -249,6 +266,11 @@ pub struct SyncArgs {
     /// JSON always holds every action.
     #[arg(long, value_enum, default_value = "changes")]
     pub show: plan::Show,
+    /// Read every source in full this time (incremental syncs read only
+    /// what changed where the vendor allows it: Jamf). Only a full reading
+    /// reports devices gone from a source.
+    #[arg(long)]
+    pub full: bool,
     /// Records and assets planned and written per transaction.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch_size: u64,
@@ -435,6 +457,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     let sources = select(loaded.as_ref(), &args.sources, &args.creds)?;
                     check::run(args.format, &sources, &mut out).await
                 }
+                Command::Access(args) => {
+                    let loaded = config::load_located(cli.config.as_deref())?;
+                    let wanted: Vec<String> =
+                        vec![args.source.clone().unwrap_or_else(|| "jamf".into())];
+                    let sources = select(loaded.as_ref(), &wanted, &args.creds)?;
+                    access::run(args.format, &sources, &mut out).await
+                }
                 Command::Health(args) => {
                     let loaded = config::load_located(cli.config.as_deref())?;
                     let sources = select_sources(loaded.as_ref(), &args.sources, &args.creds)?;
@@ -532,6 +561,12 @@ pub(crate) struct SyncSetup {
     db: String,
     sources: Vec<Box<dyn mdm_mapping::DeviceSource>>,
     mapping: mdm_mapping::upsert::Config,
+    /// `--every`, else `[sync] schedule`.
+    every: Option<std::time::Duration>,
+    /// `--jitter`, else `[sync] jitter`.
+    jitter: Option<std::time::Duration>,
+    /// `[sync]`'s incremental policy (`--full` forces a full reading).
+    incremental: Option<mdm_mapping::sync::Incremental>,
 }
 
 fn sync_setup(args: &SyncArgs, explicit: Option<&std::path::Path>) -> Result<SyncSetup, CliError> {
@@ -546,10 +581,31 @@ fn sync_setup(args: &SyncArgs, explicit: Option<&std::path::Path>) -> Result<Syn
             )
         })?;
     let sources = select_sources(loaded.as_ref(), &args.sources, &args.creds)?;
+    let section = loaded
+        .as_ref()
+        .map(|l| l.file.sync.clone())
+        .unwrap_or_default();
     let mapping = loaded.map(|l| l.mapping).unwrap_or_default();
+    // A dry run is one run, whatever the file's schedule.
+    let every = match args.every {
+        Some(e) => Some(e),
+        None if args.dry_run => None,
+        None => config::SyncSection::duration(&section.schedule, "schedule")?,
+    };
+    let jitter = match args.jitter {
+        Some(j) => Some(j),
+        None => config::SyncSection::duration(&section.jitter, "jitter")?,
+    };
+    let mut incremental = section.incremental()?;
+    if let Some(inc) = &mut incremental {
+        inc.force_full = args.full;
+    }
     Ok(SyncSetup {
         db,
         sources,
         mapping,
+        every,
+        jitter,
+        incremental,
     })
 }

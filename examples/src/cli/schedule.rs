@@ -37,6 +37,7 @@ pub(super) async fn run(
     args: &SyncArgs,
     db: &str,
     every: Duration,
+    jitter: Option<Duration>,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
     if every.is_zero() {
@@ -45,9 +46,7 @@ pub(super) async fn run(
     if args.dry_run {
         return Err(CliError::input("--every and --dry-run do not go together"));
     }
-    let jitter = args
-        .jitter
-        .unwrap_or_else(|| (every / 10).min(MAX_DEFAULT_JITTER));
+    let jitter = jitter.unwrap_or_else(|| (every / 10).min(MAX_DEFAULT_JITTER));
     let stop = CancellationToken::new();
     tokio::spawn(stop_on_signal(stop.clone()));
     let mut failures: u32 = 0;

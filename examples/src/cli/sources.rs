@@ -96,6 +96,15 @@ impl DeviceSource for Shared {
     fn id_qualifier(&self) -> Option<&str> {
         self.0.id_qualifier()
     }
+    fn changed_since(&self, since: chrono::DateTime<chrono::Utc>) -> Option<Box<dyn DeviceSource>> {
+        self.0.changed_since(since)
+    }
+    fn updated_key(&self) -> Option<&'static str> {
+        self.0.updated_key()
+    }
+    fn requests_sent(&self) -> Option<u64> {
+        self.0.requests_sent()
+    }
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.0.fetch_page(cursor).await
     }

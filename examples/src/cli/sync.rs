@@ -19,9 +19,9 @@ pub(super) async fn run(
     setup: SyncSetup,
     out: &mut impl Write,
 ) -> Result<(), CliError> {
-    match args.every {
+    match setup.every {
         Some(every) if std::env::var_os(super::schedule::ONE_RUN_ENV).is_none() => {
-            super::schedule::run(args, &setup.db, every, out).await
+            super::schedule::run(args, &setup.db, every, setup.jitter, out).await
         }
         _ => {
             // SIGTERM or Ctrl-C: finish the batch in hand, record the run
@@ -46,6 +46,8 @@ pub(super) async fn once(
         db,
         sources: built,
         mapping: config,
+        incremental,
+        ..
     } = setup;
     let names: Vec<String> = built.iter().map(|s| s.name().to_owned()).collect();
     let dropped = mdm_mapping::DroppedValues::new();
@@ -54,6 +56,7 @@ pub(super) async fn once(
         let store = open_store_for_reading(&db).await?;
         let options = SyncOptions {
             dry_run: true,
+            incremental: incremental.clone(),
             ..SyncOptions::default()
         };
         let outcome = sync_with_progress(&built, &*store, &config, &options, true, |_| {}).await?;
@@ -77,8 +80,10 @@ pub(super) async fn once(
         keep_actions: false,
         batch_records: usize::try_from(args.batch_size).unwrap_or(1024),
         cancel,
+        incremental,
         ..SyncOptions::default()
     };
+    let sent_before: Vec<Option<u64>> = built.iter().map(|s| s.requests_sent()).collect();
     let mut printer = PlanStream::showing(args.format, args.show)?;
     let mut print_error = None;
     let result = sync_with_progress(&built, &*store, &config, &options, true, |event| {
@@ -94,7 +99,13 @@ pub(super) async fn once(
         .iter()
         .for_each(|s| dropped.merge(&s.dropped_values()));
     // The history keeps every run, the failed ones too.
-    let record = history::record(started, &names, &result, &dropped);
+    let mut requests = std::collections::BTreeMap::new();
+    for ((name, s), before) in names.iter().zip(&built).zip(sent_before) {
+        if let (Some(before), Some(after)) = (before, s.requests_sent()) {
+            *requests.entry(name.clone()).or_default() += after.saturating_sub(before);
+        }
+    }
+    let record = history::record(started, &names, &result, &dropped, requests);
     if let Err(e) = store.record_run(&record).await {
         tracing::warn!("the run was not added to the inventory's history: {e}");
     }

@@ -73,6 +73,54 @@ pub struct RunRecord {
     pub errors: Vec<String>,
 }
 
+/// Where the syncs of one source stand, kept in the inventory
+/// ([`Store::source_state`](super::Store::source_state)): what an
+/// incremental sync reads from, and when the last full one ran.
+///
+/// Stored as one JSON document per source name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceState {
+    /// The watermark: the latest time the server says one of the source's
+    /// records was updated, among the records a committed sync read (Jamf:
+    /// the report date). Taken from the server's data, never from the local
+    /// clock; an incremental sync reads from it, less an overlap.
+    #[serde(default)]
+    pub watermark: Option<DateTime<Utc>>,
+    /// When the last full listing of the source was synced (local clock).
+    #[serde(default)]
+    pub last_full: Option<DateTime<Utc>>,
+    /// Incremental syncs since then.
+    #[serde(default)]
+    pub incremental_runs: u32,
+    /// A fingerprint of the mapping the last sync used: a sync under
+    /// another mapping reads the source in full, so that every record is
+    /// mapped the new way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
+}
+
+/// Decodes a stored [`SourceState`] document, naming the source when it
+/// cannot be read.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn read_source_state(source: &str, doc: &str) -> Result<SourceState, super::StoreError> {
+    serde_json::from_str(doc).map_err(|e| super::StoreError::Rejected {
+        record: format!("source {source}"),
+        reason: format!("unreadable source state: {e}"),
+    })
+}
+
+/// Encodes a [`SourceState`] for storage.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn write_source_state(
+    source: &str,
+    state: &SourceState,
+) -> Result<String, super::StoreError> {
+    serde_json::to_string(state).map_err(|e| super::StoreError::Rejected {
+        record: format!("source {source}"),
+        reason: e.to_string(),
+    })
+}
+
 /// Holds the run lock of an inventory ([`Store::lock_runs`](super::Store::lock_runs))
 /// until dropped or [released](Self::release).
 ///

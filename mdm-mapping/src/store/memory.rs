@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     Asset, AssetWrite, Claim, Employee, FieldWrite, Holding, IdentifierRules, Inventory,
-    NewEmployee, RunGuard, RunRecord, Store, StoreError, WriteBatch, WriteResults,
+    NewEmployee, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch, WriteResults,
     check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
@@ -50,6 +50,8 @@ struct MemoryState {
     duplicates: Vec<Holding>,
     /// The run history, oldest first.
     runs: Vec<RunRecord>,
+    /// Where each source's syncs stand.
+    sources: HashMap<String, SourceState>,
 }
 
 /// An in-memory [`Store`] for tests and examples, under the full
@@ -364,6 +366,15 @@ impl Store for MemoryStore {
 
     async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {
         Ok(self.lock().runs.iter().rev().take(last).cloned().collect())
+    }
+
+    async fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
+        Ok(self.lock().sources.get(source).cloned())
+    }
+
+    async fn set_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
+        self.lock().sources.insert(source.to_owned(), state.clone());
+        Ok(())
     }
 
     async fn lock_runs(&self) -> Result<Option<RunGuard>, StoreError> {

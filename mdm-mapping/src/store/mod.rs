@@ -40,7 +40,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::record::{Fields, Value};
 
-pub use history::{RunGuard, RunOutcome, RunRecord};
+pub use history::{RunGuard, RunOutcome, RunRecord, SourceState};
 
 pub mod contract;
 mod history;
@@ -873,6 +873,22 @@ pub trait Store: Send + Sync {
     async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {
         let _ = last;
         Ok(Vec::new())
+    }
+
+    /// Where the syncs of the source named `source` stand (its watermark),
+    /// if the store keeps it. Default: nothing is kept, so every sync is a
+    /// full one.
+    async fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
+        let _ = source;
+        Ok(None)
+    }
+
+    /// Keeps `state` for the source named `source`, replacing what was
+    /// kept. Call it only once what the state describes is committed.
+    /// Default: nothing is kept.
+    async fn set_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
+        let _ = (source, state);
+        Ok(())
     }
 
     /// Takes the inventory's run lock, held until the guard drops, so that

@@ -13,8 +13,9 @@
 //! each asset's fields are one JSON document, `assets.fields` (`JSONB`,
 //! field name → value), written whole, so a sync writes one row per asset
 //! rather than one per field. `asset_claims`, `employees`,
-//! `employee_emails`, `email_claims`, `claim_duplicates` and `meta` are as
-//! in SQLite. They live in the schema named by the
+//! `employee_emails`, `email_claims`, `claim_duplicates`, `meta`,
+//! `sync_runs` (version 2) and `source_state` (version 3, the watermarks
+//! of incremental syncs) are as in SQLite (the documents as `JSONB`). They live in the schema named by the
 //! URL's `schema=` parameter (default `public`), created and migrated when
 //! the store connects (under an advisory lock, so workers starting together
 //! do not race). `asset_claims` has the primary key `(field, value)` and
@@ -48,15 +49,16 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use super::history::{read_source_state, write_source_state};
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, RunGuard, RunRecord, Store, StoreError, WriteBatch, WriteResults,
+    Inventory, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch, WriteResults,
     check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes (kept in `meta`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How many times a transaction that hit a deadlock or a serialization
 /// failure is tried again.
@@ -400,6 +402,19 @@ impl PgStore {
                  CREATE TABLE IF NOT EXISTS sync_runs (
                      id BIGSERIAL PRIMARY KEY,
                      started TIMESTAMPTZ NOT NULL,
+                     doc JSONB NOT NULL);
+                 INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+                s = self.schema,
+                v = SCHEMA_VERSION
+            ))
+            .await?;
+        }
+        if version < 3 {
+            tx.batch_execute(&format!(
+                "SET LOCAL search_path = {s};
+                 CREATE TABLE IF NOT EXISTS source_state (
+                     source TEXT PRIMARY KEY,
                      doc JSONB NOT NULL);
                  INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
@@ -1242,6 +1257,46 @@ impl Store for PgStore {
             Ok::<i64, Box<dyn std::error::Error + Send + Sync>>(row.get(0))
         };
         run.await.map_err(fail)
+    }
+
+    async fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
+        let fail = self.unavailable("source_state", format!("source {source}"));
+        let doc = async {
+            let client = self.pool.get().await?;
+            let row = client
+                .query_opt(
+                    &format!(
+                        "SELECT doc::text FROM {}.source_state WHERE source = $1",
+                        self.schema
+                    ),
+                    &[&source],
+                )
+                .await?;
+            Ok::<Option<String>, Box<dyn std::error::Error + Send + Sync>>(row.map(|r| r.get(0)))
+        }
+        .await
+        .map_err(fail)?;
+        doc.map(|d| read_source_state(source, &d)).transpose()
+    }
+
+    async fn set_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
+        let fail = self.unavailable("set_source_state", format!("source {source}"));
+        let doc = write_source_state(source, state)?;
+        let write = async {
+            let client = self.pool.get().await?;
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO {}.source_state (source, doc) VALUES ($1, $2::text::jsonb)
+                         ON CONFLICT (source) DO UPDATE SET doc = excluded.doc",
+                        self.schema
+                    ),
+                    &[&source, &doc],
+                )
+                .await?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        };
+        write.await.map_err(fail)
     }
 
     async fn runs(&self, last: usize) -> Result<Vec<RunRecord>, StoreError> {

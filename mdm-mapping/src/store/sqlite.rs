@@ -1,7 +1,7 @@
 //! [`SqliteStore`]: the embedded default inventory, a SQLite file (feature
 //! `sqlite`).
 //!
-//! # Schema (version 2, `PRAGMA user_version`)
+//! # Schema (version 3, `PRAGMA user_version`)
 //!
 //! | table | what it holds |
 //! |---|---|
@@ -14,6 +14,7 @@
 //! | `claim_duplicates(field, value, holder, other)` | claims found held twice when claims were (re)built: the inventory already held duplicates (see `mdm dedupe`) |
 //! | `meta(key, value)` | `identifier_rules`: the [`IdentifierRules::fingerprint`] the claims were built with |
 //! | `sync_runs(id, started, doc)` | the run history ([`RunRecord`] as JSON; version 2) |
+//! | `source_state(source, doc)` | where each source's syncs stand: its watermark ([`SourceState`] as JSON; version 3) |
 //!
 //! The run lock ([`Store::lock_runs`]) is an exclusive lock on the file
 //! `<database>.sync-lock` beside it, released when the guard drops or the
@@ -54,15 +55,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::history::{read_source_state, write_source_state};
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, NewEmployee, RunGuard, RunRecord, Store, StoreError, WriteBatch, WriteResults,
-    check_expectations, describe_employee, resolve_employees,
+    Inventory, NewEmployee, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch,
+    WriteResults, check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long a write waits for another process's transaction by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -114,6 +116,10 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS sync_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_state (
+    source TEXT PRIMARY KEY,
     doc TEXT NOT NULL
 );
 ";
@@ -747,6 +753,39 @@ impl Store for SqliteStore {
                 Ok(RunRecord { id, ..run })
             })
             .collect()
+    }
+
+    async fn source_state(&self, source: &str) -> Result<Option<SourceState>, StoreError> {
+        let name = source.to_owned();
+        let doc: Option<String> = self
+            .with_conn("source_state", format!("source {source}"), move |conn| {
+                conn.query_row(
+                    "SELECT doc FROM source_state WHERE source = ?1",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await?;
+        doc.map(|d| read_source_state(source, &d)).transpose()
+    }
+
+    async fn set_source_state(&self, source: &str, state: &SourceState) -> Result<(), StoreError> {
+        let doc = write_source_state(source, state)?;
+        let name = source.to_owned();
+        self.with_conn(
+            "set_source_state",
+            format!("source {source}"),
+            move |conn| {
+                conn.execute(
+                    "INSERT INTO source_state (source, doc) VALUES (?1, ?2)
+                 ON CONFLICT (source) DO UPDATE SET doc = excluded.doc",
+                    params![name, doc],
+                )
+                .map(drop)
+            },
+        )
+        .await
     }
 
     async fn lock_runs(&self) -> Result<Option<RunGuard>, StoreError> {

@@ -459,6 +459,8 @@ struct Planner<'a, 'c> {
     employee_actions: Vec<EmployeeAction>,
     likely: HashMap<String, usize>,
     likely_duplicates: Vec<LikelyDuplicate>,
+    /// The complete listings of this plan ([`plan`]'s `full_listings`).
+    full: Vec<Listing>,
 }
 
 /// The fields [`plan`] reads from each source's records under one
@@ -681,6 +683,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             employee_actions: Vec::new(),
             likely: HashMap::new(),
             likely_duplicates: Vec::new(),
+            full: Vec::new(),
         }
     }
 }

@@ -168,6 +168,36 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
+    /// Whether a source that outranks `rank` for target `t` knows `asset`
+    /// (the asset holds its id) but was not read in full by this plan and
+    /// reported no record for it (an incremental reading, a failed one, or
+    /// a sync of other sources): its record is unchanged, so the value it
+    /// gave stands, and a lower-ranked source must not overwrite it.
+    fn outranked_by_unread(
+        &self,
+        asset: Option<&Asset>,
+        t: &Target,
+        rank: u8,
+        vendors_mask: &[bool; 3],
+    ) -> bool {
+        let Some(asset) = asset else { return false };
+        Vendor::ALL.iter().any(|&w| {
+            let v = vi(w);
+            if vendors_mask[v] || !t.mapped_by[v] || t.rank[v] >= rank {
+                return false;
+            }
+            let Some(marker) = self.c.marker[v] else {
+                return false;
+            };
+            let id = match asset.fields.get(&self.c.targets[usize::from(marker)].name) {
+                None => return false,
+                Some(Value::Text(id)) => Cow::Borrowed(id.as_str()),
+                Some(other) => Cow::Owned(other.to_string()),
+            };
+            !self.full.iter().any(|l| l.vendor == w && l.owns(&id))
+        })
+    }
+
     /// The changes for a group against an asset (or for a create).
     pub(super) fn diff(
         &mut self,
@@ -259,7 +289,10 @@ impl<'a, 'c> Planner<'a, 'c> {
             };
             match (old, new) {
                 (Some(o), Some(n)) => {
-                    if !self.same(o, n, t.norm) {
+                    let rank = best[ti].map_or(u8::MAX, |(r, _, _)| r);
+                    if !self.same(o, n, t.norm)
+                        && !self.outranked_by_unread(asset, t, rank, &vendors_mask)
+                    {
                         out.push((
                             t.name.clone(),
                             Change {

@@ -4,6 +4,7 @@ use super::*;
 
 impl<'a, 'c> Planner<'a, 'c> {
     pub(super) fn finish(mut self, groups: Vec<Group>, full_listings: &[Listing]) -> Plan {
+        self.full = full_listings.to_vec();
         let c = self.c;
         let n_targets = c.targets.len();
         let mut plan = Plan {
