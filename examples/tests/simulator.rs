@@ -2710,7 +2710,8 @@ async fn jamf_removed_computer_leaves_every_listing_and_answers_404() {
     let (listed_total, all, _) = jamf_collect(&c, &base, &token, 50).await;
     assert_eq!(listed_total as u64, total - 1);
     assert_eq!(all.len() as u64, total - 1);
-    assert!(all.iter().all(|r| r["id"] != gone.to_string()));
+    let gone_id = gone.to_string();
+    assert!(all.iter().all(|r| r["id"] != gone_id.as_str()));
     // Its own endpoints answer 404.
     for path in [
         format!("/api/v1/computers-inventory/{gone}"),
