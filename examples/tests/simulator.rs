@@ -2737,3 +2737,67 @@ async fn jamf_removed_computer_leaves_every_listing_and_answers_404() {
     let touched = sim.touch_jamf(100_000, 0);
     assert_eq!(touched.computers.len() as u64, total - 1);
 }
+
+#[tokio::test]
+async fn jamf_client_updated_since_reads_exactly_the_touched_devices() {
+    use jamf_client::{ComputerQuery, ComputerSection, MobileDeviceQuery};
+    let sim = start(300).await;
+    let creds = sim.credentials();
+    let jamf = jamf_client::Client::builder(sim.jamf_url())
+        .client_credentials(
+            creds.jamf_client_id.clone(),
+            creds.jamf_client_secret.expose_secret().to_string(),
+        )
+        .build()
+        .unwrap();
+    let touched = sim.touch_jamf(4, 3);
+    // The sync's watermark: a second before the touch, after every
+    // generated report date (the clock starts a second after the latest).
+    let since = touched.at - chrono::Duration::seconds(1);
+    let computers = jamf
+        .computers_page(
+            &ComputerQuery::new()
+                .sections([ComputerSection::General, ComputerSection::OperatingSystem])
+                .updated_since(since),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(computers.total_count, Some(4));
+    let mut ids: Vec<u32> = computers
+        .items
+        .iter()
+        .map(|c| c.id.to_string().parse().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, touched.computers);
+    for c in &computers.items {
+        let general = c.general.as_ref().unwrap();
+        assert_eq!(general.report_date, Some(touched.at));
+        let os = c.operating_system.as_ref().unwrap();
+        assert_eq!(os.version.as_deref(), Some("15.4"));
+    }
+    let mobiles = jamf
+        .mobile_devices_page(&MobileDeviceQuery::new().updated_since(since), 0)
+        .await
+        .unwrap();
+    assert_eq!(mobiles.total_count, Some(3));
+    let mut ids: Vec<u32> = mobiles
+        .items
+        .iter()
+        .map(|m| m.mobile_device_id.to_string().parse().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, touched.mobile_devices);
+    for m in &mobiles.items {
+        let general = m.general.as_ref().unwrap();
+        assert_eq!(general.last_inventory_update_date, Some(touched.at));
+        assert_eq!(general.os_version.as_deref(), Some("18.4"));
+    }
+    // A watermark at the touch itself reads nothing.
+    let none = jamf
+        .computers_page(&ComputerQuery::new().updated_since(touched.at), 0)
+        .await
+        .unwrap();
+    assert_eq!(none.total_count, Some(0));
+}
