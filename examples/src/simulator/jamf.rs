@@ -78,8 +78,9 @@ impl JamfState {
         }
     }
 
-    /// Forgets the cached sort orders (after a touch: the report dates and
-    /// OS versions they sorted by moved).
+    /// Forgets the cached sort orders (after a touch, the report dates and
+    /// OS versions they sorted by moved; orders are kept per generation of
+    /// the changes, so older ones are of no more use).
     pub(crate) fn forget_orders(&self) {
         self.sorted
             .lock()

@@ -225,3 +225,82 @@ impl JamfChanges {
 pub(crate) fn utc(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::fleet::FleetConfig;
+
+    fn fleet() -> Fleet {
+        Fleet::generate(FleetConfig {
+            devices: 120,
+            seed: 5,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn touches_are_later_than_the_fleet_and_than_each_other() {
+        let fleet = fleet();
+        let changes = JamfChanges::default();
+        let latest = fleet
+            .jamf_computers()
+            .iter()
+            .chain(fleet.jamf_mobile_devices())
+            .filter_map(|r| fleet.device(r.device))
+            .map(|d| {
+                let dd = super::super::render::dates(d);
+                dd.report * 1000 + i64::from(dd.ms)
+            })
+            .max()
+            .unwrap();
+        let now = changes.now();
+        assert!(now * 1000 > latest);
+        let c = fleet.jamf_computers()[0].id;
+        let m = fleet.jamf_mobile_devices()[0].id;
+        let (first, computers, mobiles) = changes.touch(&fleet, &[c, c, 999_999_999], &[m]);
+        assert!(first >= now);
+        assert_eq!((computers, mobiles), (vec![c], vec![m]));
+        let (second, computers, _) = changes.touch(&fleet, &[c], &[]);
+        assert!(second > first && changes.now() > second);
+        assert_eq!(computers, [c]);
+        let snap = changes.snapshot();
+        assert_eq!(snap.generation, 2);
+        assert_eq!(
+            snap.computers[&c],
+            Touch {
+                at: second,
+                count: 2
+            }
+        );
+        assert_eq!(
+            snap.mobiles[&m],
+            Touch {
+                at: first,
+                count: 1
+            }
+        );
+        // Nothing to touch: no new generation.
+        let _ = changes.touch(&fleet, &[999_999_999], &[]);
+        assert_eq!(changes.generation(), 2);
+        // A removed computer is no longer touched, nor removed again.
+        assert_eq!(changes.remove(&fleet, &[c, 999_999_999]), [c]);
+        assert!(changes.remove(&fleet, &[c]).is_empty());
+        assert!(changes.touch(&fleet, &[c], &[]).1.is_empty());
+        assert!(changes.snapshot().removed(c));
+        assert!(!changes.first(&fleet, 5, 0)[0].contains(&c));
+    }
+
+    #[test]
+    fn the_os_update_is_newer_than_the_fleet_and_moves_on() {
+        for d in fleet().devices() {
+            let (first, _) = touched_os(d, 1);
+            let (second, _) = touched_os(d, 2);
+            assert_ne!(first, second);
+            assert_ne!(first, d.os_version().0);
+            let major = |v: &str| v.split('.').next().unwrap().parse::<u32>().unwrap();
+            assert!(major(first) >= major(d.os_version().0));
+            assert_eq!(touched_os(d, 99), touched_os(d, 100));
+        }
+    }
+}

@@ -1273,6 +1273,7 @@ impl Simulator {
             .changes
             .remove(&self.state.fleet, computer_ids);
         if !removed.is_empty() {
+            self.state.jamf.forget_orders();
             self.state.pages.invalidate(|tag| tag.computers);
         }
     }
