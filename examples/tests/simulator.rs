@@ -2365,3 +2365,439 @@ async fn unknown_privilege_names_fail_to_start_and_list_the_valid_ones() {
         assert!(err.contains(valid), "{valid} missing from: {err}");
     }
 }
+
+// ------------------------------------------------------------------ Jamf changes between syncs
+
+/// RFC 3339 UTC in whole seconds, as Jamf filters take it.
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn parse_time(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .to_utc()
+}
+
+/// `url` with `filter` (URL-encoded) appended.
+fn filtered(url: &str, filter: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+    format!("{url}{sep}filter={encoded}")
+}
+
+/// The ids of a page's results under `key` (`id` or `mobileDeviceId`).
+fn ids(body: &Value, key: &str) -> BTreeSet<u32> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[key].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn jamf_touch_gives_computers_a_new_report_seen_by_filters_and_cached_pages() {
+    let sim = start(300).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let base = format!(
+        "{}/api/v1/computers-inventory?section=GENERAL&section=OPERATING_SYSTEM",
+        sim.jamf_url()
+    );
+    // Every computer before the touch; the first page by id is now cached.
+    let (total, before_all, _) = jamf_collect(&c, &base, &token, 100).await;
+    assert!(total > 20, "{total}");
+    let latest = before_all
+        .iter()
+        .map(|r| parse_time(&r["general"]["reportDate"]))
+        .max()
+        .unwrap();
+    let old: HashMap<String, Value> = before_all
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r.clone()))
+        .collect();
+    let first_page = format!("{base}&page=0&page-size=100&sort=id:asc");
+    let by_date = format!("{base}&page=0&page-size=10&sort=general.reportDate:desc");
+    let (_, date_sorted_before) = get_json(&c, &by_date, &token).await;
+    let before = sim.jamf_now();
+    assert!(before > latest, "{before} after {latest}");
+    let since = filtered(
+        &base,
+        &format!("general.reportDate>=\"{}\"", rfc3339(before)),
+    );
+    let (status, none_yet) = get_json(&c, &since, &token).await;
+    assert_eq!(status, StatusCode::OK, "{none_yet}");
+    assert_eq!(none_yet["totalCount"], 0, "{none_yet}");
+
+    let touched = sim.touch_jamf(10, 0);
+    let mut first_ten: Vec<u32> = old.keys().map(|id| id.parse().unwrap()).collect();
+    first_ten.sort_unstable();
+    first_ten.truncate(10);
+    assert_eq!(touched.computers, first_ten);
+    assert!(touched.mobile_devices.is_empty());
+    assert!(touched.at >= before && touched.at > latest);
+    let at = rfc3339(touched.at);
+    let touched_ids: BTreeSet<u32> = touched.computers.iter().copied().collect();
+
+    let check = |r: &Value| {
+        let id = r["id"].as_str().unwrap();
+        let was = &old[id];
+        if touched_ids.contains(&id.parse().unwrap()) {
+            assert_eq!(r["general"]["reportDate"], at.as_str(), "{r}");
+            assert_eq!(r["general"]["lastContactTime"], at.as_str(), "{r}");
+            assert_eq!(r["operatingSystem"]["version"], "15.4", "{r}");
+            assert_ne!(
+                r["operatingSystem"]["version"],
+                was["operatingSystem"]["version"]
+            );
+            assert_eq!(r["general"]["name"], was["general"]["name"]);
+        } else {
+            assert_eq!(r, was, "untouched computer {id} changed");
+        }
+    };
+    // The filter the incremental sync sends returns exactly the touched ones
+    // (also when the empty answer was served before the touch).
+    for filter in [
+        format!("general.reportDate>=\"{}\"", rfc3339(before)),
+        format!(
+            "(general.reportDate>\"{}\")",
+            rfc3339(before - chrono::Duration::seconds(1))
+        ),
+    ] {
+        let (status, body) = get_json(&c, &filtered(&base, &filter), &token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["totalCount"], 10, "{filter}: {body}");
+        assert_eq!(ids(&body, "id"), touched_ids, "{filter}");
+        body["results"].as_array().unwrap().iter().for_each(check);
+    }
+    // The page cached before the touch shows the new values.
+    let (_, page) = get_json(&c, &first_page, &token).await;
+    assert!(ids(&page, "id").is_superset(&touched_ids));
+    page["results"].as_array().unwrap().iter().for_each(check);
+    // So does every other page, and every version.
+    let (after_total, after_all, _) = jamf_collect(&c, &base, &token, 100).await;
+    assert_eq!(after_total, total);
+    after_all.iter().for_each(check);
+    for version in [3, 4] {
+        let url = format!(
+            "{}/api/v{version}/computers-inventory?page=0&page-size=100&sort=id:asc",
+            sim.jamf_url()
+        );
+        let (_, body) = get_json(
+            &c,
+            &filtered(&url, &format!("general.reportDate>=\"{at}\"")),
+            &token,
+        )
+        .await;
+        assert_eq!(ids(&body, "id"), touched_ids, "v{version}");
+        let contact = if version == 4 {
+            "lastContact"
+        } else {
+            "lastContactTime"
+        };
+        assert_eq!(body["results"][0]["general"][contact], at.as_str());
+    }
+    // Sorting by report date puts them first (that page was cached too).
+    let (_, date_sorted) = get_json(&c, &by_date, &token).await;
+    assert_ne!(date_sorted, date_sorted_before);
+    assert_eq!(ids(&date_sorted, "id"), touched_ids);
+    // A later time matches nothing.
+    for filter in [
+        format!(
+            "general.reportDate>=\"{}\"",
+            rfc3339(touched.at + chrono::Duration::seconds(1))
+        ),
+        format!("general.reportDate>\"{at}\""),
+    ] {
+        let (_, body) = get_json(&c, &filtered(&base, &filter), &token).await;
+        assert_eq!(body["totalCount"], 0, "{filter}: {body}");
+    }
+    // Single-record endpoints, Pro and Classic.
+    let id = touched.computers[0];
+    for path in [
+        format!("/api/v1/computers-inventory/{id}?section=GENERAL&section=OPERATING_SYSTEM"),
+        format!("/api/v3/computers-inventory-detail/{id}"),
+    ] {
+        let (status, body) = get_json(&c, &format!("{}{path}", sim.jamf_url()), &token).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(body["general"]["reportDate"], at.as_str(), "{path}");
+        assert_eq!(body["operatingSystem"]["version"], "15.4", "{path}");
+    }
+    let (_, classic) = get_json(
+        &c,
+        &format!("{}/JSSResource/computers/id/{id}", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    let general = &classic["computer"]["general"];
+    assert_eq!(general["report_date_epoch"], touched.at.timestamp_millis());
+    assert_eq!(classic["computer"]["hardware"]["os_version"], "15.4");
+    let (_, basic) = get_json(
+        &c,
+        &format!("{}/JSSResource/computers/subset/basic", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    let row = basic["computers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap();
+    assert_eq!(row["report_date_epoch"], touched.at.timestamp_millis());
+
+    // A second touch is later still and installs the next update.
+    let again = sim.touch_jamf_ids(&[id, 999_999_999], &[]);
+    assert_eq!(again.computers, [id]);
+    assert!(again.at > touched.at);
+    let (_, body) = get_json(
+        &c,
+        &filtered(
+            &base,
+            &format!("general.reportDate>=\"{}\"", rfc3339(again.at)),
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(ids(&body, "id"), BTreeSet::from([id]));
+    assert_eq!(body["results"][0]["operatingSystem"]["version"], "15.4.1");
+}
+
+#[tokio::test]
+async fn jamf_touch_gives_mobile_devices_a_new_report_seen_by_the_detail_filter() {
+    let sim = start(300).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let base = format!(
+        "{}/api/v2/mobile-devices/detail?section=GENERAL&exception-handling=LENIENT",
+        sim.jamf_url()
+    );
+    let first_page = format!("{base}&page=0&page-size=100&sort=mobileDeviceId:asc");
+    let (_, page_before) = get_json(&c, &first_page, &token).await;
+    let old: HashMap<String, Value> = page_before["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["mobileDeviceId"].as_str().unwrap().to_string(), r.clone()))
+        .collect();
+    assert!(old.len() > 10);
+    let total = page_before["totalCount"].as_u64().unwrap();
+    let before = sim.jamf_now();
+    let since = filtered(
+        &base,
+        &format!("lastInventoryUpdateDate>=\"{}\"", rfc3339(before)),
+    );
+    let (status, none_yet) = get_json(&c, &since, &token).await;
+    assert_eq!(status, StatusCode::OK, "{none_yet}");
+    assert_eq!(none_yet["totalCount"], 0);
+    // Every generated date is earlier than the clock.
+    let (_, everything) = get_json(
+        &c,
+        &filtered(
+            &base,
+            &format!("lastInventoryUpdateDate<\"{}\"", rfc3339(before)),
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(everything["totalCount"].as_u64(), Some(total));
+
+    let touched = sim.touch_jamf(0, 5);
+    assert!(touched.computers.is_empty());
+    assert_eq!(touched.mobile_devices.len(), 5);
+    let at = rfc3339(touched.at);
+    let touched_ids: BTreeSet<u32> = touched.mobile_devices.iter().copied().collect();
+    let check = |r: &Value| {
+        let id = r["mobileDeviceId"].as_str().unwrap();
+        if touched_ids.contains(&id.parse().unwrap()) {
+            assert_eq!(r["general"]["lastInventoryUpdateDate"], at.as_str(), "{r}");
+            assert_eq!(r["general"]["osVersion"], "18.4", "{r}");
+            assert_ne!(r["general"]["osVersion"], old[id]["general"]["osVersion"]);
+        } else {
+            assert_eq!(r, &old[id], "untouched mobile device {id} changed");
+        }
+    };
+    for filter in [
+        format!("lastInventoryUpdateDate>=\"{}\"", rfc3339(before)),
+        format!(
+            "(lastInventoryUpdateDate>\"{}\")",
+            rfc3339(before - chrono::Duration::seconds(1))
+        ),
+    ] {
+        let (status, body) = get_json(&c, &filtered(&base, &filter), &token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["totalCount"], 5, "{filter}: {body}");
+        assert_eq!(ids(&body, "mobileDeviceId"), touched_ids);
+        body["results"].as_array().unwrap().iter().for_each(check);
+    }
+    // The page cached before the touch shows the new values.
+    let (_, page) = get_json(&c, &first_page, &token).await;
+    assert_eq!(page["totalCount"].as_u64(), Some(total));
+    assert!(ids(&page, "mobileDeviceId").is_superset(&touched_ids));
+    page["results"].as_array().unwrap().iter().for_each(check);
+    // A later time matches nothing.
+    let later = filtered(
+        &base,
+        &format!(
+            "lastInventoryUpdateDate>=\"{}\"",
+            rfc3339(touched.at + chrono::Duration::seconds(1))
+        ),
+    );
+    let (_, body) = get_json(&c, &later, &token).await;
+    assert_eq!(body["totalCount"], 0, "{body}");
+    // Single-record endpoints, Pro and Classic.
+    let id = touched.mobile_devices[0];
+    let (_, one) = get_json(
+        &c,
+        &format!("{}/api/v2/mobile-devices/{id}/detail", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(one["lastInventoryUpdateTimestamp"], at.as_str());
+    assert_eq!(one["lastContactTimestamp"], at.as_str());
+    assert_eq!(one["osVersion"], "18.4");
+    let (_, classic) = get_json(
+        &c,
+        &format!("{}/JSSResource/mobiledevices/id/{id}", sim.jamf_url()),
+        &token,
+    )
+    .await;
+    assert_eq!(
+        classic["mobile_device"]["general"]["last_inventory_update_epoch"],
+        touched.at.timestamp_millis()
+    );
+    assert_eq!(classic["mobile_device"]["general"]["os_version"], "18.4");
+    // Computers were not touched.
+    let computers = format!(
+        "{}/api/v1/computers-inventory?page=0&page-size=10",
+        sim.jamf_url()
+    );
+    let (_, body) = get_json(
+        &c,
+        &filtered(
+            &computers,
+            &format!("general.reportDate>=\"{}\"", rfc3339(before)),
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(body["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn jamf_removed_computer_leaves_every_listing_and_answers_404() {
+    let sim = start(200).await;
+    let c = client();
+    let token = jamf_token(&c, &sim).await;
+    let base = format!("{}/api/v1/computers-inventory", sim.jamf_url());
+    let first_page = format!("{base}?page=0&page-size=100&sort=id:asc");
+    let (_, before) = get_json(&c, &first_page, &token).await;
+    let total = before["totalCount"].as_u64().unwrap();
+    let gone: u32 = before["results"][3]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (status, _) = get_json(&c, &format!("{base}/{gone}"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+
+    sim.remove_jamf(&[gone, 999_999_999]);
+    // The cached page and the full listing lack it.
+    let (_, page) = get_json(&c, &first_page, &token).await;
+    assert_eq!(page["totalCount"].as_u64(), Some(total - 1));
+    assert!(!ids(&page, "id").contains(&gone));
+    let (listed_total, all, _) = jamf_collect(&c, &base, &token, 50).await;
+    assert_eq!(listed_total as u64, total - 1);
+    assert_eq!(all.len() as u64, total - 1);
+    let gone_id = gone.to_string();
+    assert!(all.iter().all(|r| r["id"] != gone_id.as_str()));
+    // Its own endpoints answer 404.
+    for path in [
+        format!("/api/v1/computers-inventory/{gone}"),
+        format!("/api/v3/computers-inventory/{gone}"),
+        format!("/api/v1/computers-inventory-detail/{gone}"),
+        format!("/JSSResource/computers/id/{gone}"),
+    ] {
+        let (status, _) = get_json(&c, &format!("{}{path}", sim.jamf_url()), &token).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // Classic listings lack it too.
+    for (path, key) in [
+        ("/JSSResource/computers", "computers"),
+        ("/JSSResource/computers/subset/basic", "computers"),
+    ] {
+        let (_, body) = get_json(&c, &format!("{}{path}", sim.jamf_url()), &token).await;
+        let rows = body[key].as_array().unwrap();
+        assert_eq!(rows.len() as u64, total - 1, "{path}");
+        assert!(rows.iter().all(|r| r["id"] != gone), "{path}");
+    }
+    // A removed computer cannot be touched.
+    assert!(sim.touch_jamf_ids(&[gone], &[]).computers.is_empty());
+    let touched = sim.touch_jamf(100_000, 0);
+    assert_eq!(touched.computers.len() as u64, total - 1);
+}
+
+#[tokio::test]
+async fn jamf_client_updated_since_reads_exactly_the_touched_devices() {
+    use jamf_client::{ComputerQuery, ComputerSection, MobileDeviceQuery};
+    let sim = start(300).await;
+    let creds = sim.credentials();
+    let jamf = jamf_client::Client::builder(sim.jamf_url())
+        .client_credentials(
+            creds.jamf_client_id.clone(),
+            creds.jamf_client_secret.expose_secret().to_string(),
+        )
+        .build()
+        .unwrap();
+    let touched = sim.touch_jamf(4, 3);
+    // The sync's watermark: a second before the touch, after every
+    // generated report date (the clock starts a second after the latest).
+    let since = touched.at - chrono::Duration::seconds(1);
+    let computers = jamf
+        .computers_page(
+            &ComputerQuery::new()
+                .sections([ComputerSection::General, ComputerSection::OperatingSystem])
+                .updated_since(since),
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(computers.total_count, Some(4));
+    let mut ids: Vec<u32> = computers
+        .items
+        .iter()
+        .map(|c| c.id.to_string().parse().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, touched.computers);
+    for c in &computers.items {
+        let general = c.general.as_ref().unwrap();
+        assert_eq!(general.report_date, Some(touched.at));
+        let os = c.operating_system.as_ref().unwrap();
+        assert_eq!(os.version.as_deref(), Some("15.4"));
+    }
+    let mobiles = jamf
+        .mobile_devices_page(&MobileDeviceQuery::new().updated_since(since), 0)
+        .await
+        .unwrap();
+    assert_eq!(mobiles.total_count, Some(3));
+    let mut ids: Vec<u32> = mobiles
+        .items
+        .iter()
+        .map(|m| m.mobile_device_id.to_string().parse().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, touched.mobile_devices);
+    for m in &mobiles.items {
+        let general = m.general.as_ref().unwrap();
+        assert_eq!(general.last_inventory_update_date, Some(touched.at));
+        assert_eq!(general.os_version.as_deref(), Some("18.4"));
+    }
+    // A watermark at the touch itself reads nothing.
+    let none = jamf
+        .computers_page(&ComputerQuery::new().updated_since(touched.at), 0)
+        .await
+        .unwrap();
+    assert_eq!(none.total_count, Some(0));
+}

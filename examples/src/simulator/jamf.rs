@@ -34,17 +34,22 @@ pub(crate) mod access;
 use super::render::{self, BUILDINGS, DEPARTMENTS};
 use super::{Authed, Guard, Params, SimState, guard, json_bytes, json_response, page_key};
 
+// Changes tests make between syncs (touches, removals).
+use super::PageTag;
+use super::jamf_touch::{Changes, JamfChanges, touched_os};
+
 /// The version the simulator claims.
 pub(crate) const JAMF_VERSION: &str = "11.30.1-t1784555528405";
 const MAX_PAGE_SIZE: usize = 2000;
 
 /// Jamf-side state: sort orders cached per key, the "broken" mobile device,
-/// and user → records.
+/// user → records, and the changes tests made (touches, removals).
 #[derive(Debug)]
 pub(crate) struct JamfState {
     broken_mobile: Option<u32>,
     sorted: Mutex<HashMap<String, Arc<Vec<usize>>>>,
     user_records: HashMap<usize, Vec<(bool, u32, usize)>>,
+    pub(crate) changes: JamfChanges,
 }
 
 impl JamfState {
@@ -72,7 +77,18 @@ impl JamfState {
             broken_mobile,
             sorted: Mutex::new(HashMap::new()),
             user_records,
+            changes: JamfChanges::default(),
         }
+    }
+
+    /// Forgets the cached sort orders (after a touch, the report dates and
+    /// OS versions they sorted by moved; orders are kept per generation of
+    /// the changes, so older ones are of no more use).
+    pub(crate) fn forget_orders(&self) {
+        self.sorted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -404,7 +420,12 @@ fn parse_sections(
     Ok(wanted)
 }
 
-fn report_millis(rec: &JamfRecord, d: &Device) -> i64 {
+/// The report date (`general.reportDate`, `lastInventoryUpdateDate`) in
+/// epoch milliseconds: the touch's, else the generated one.
+fn report_millis(ch: &Changes, rec: &JamfRecord, d: &Device) -> i64 {
+    if let Some(t) = ch.touch(rec, d) {
+        return t.at * 1000;
+    }
     let dd = render::dates(d);
     let secs = if rec.stale {
         dd.enrolled + 5 * 86_400
@@ -414,7 +435,48 @@ fn report_millis(rec: &JamfRecord, d: &Device) -> i64 {
     secs * 1000 + i64::from(dd.ms)
 }
 
-fn computer_sort_value(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<SortValue> {
+/// The last contact (check-in) time, epoch seconds and milliseconds.
+fn contact_time(ch: &Changes, rec: &JamfRecord, d: &Device) -> (i64, u32) {
+    if let Some(t) = ch.touch(rec, d) {
+        return (t.at, 0);
+    }
+    let dd = render::dates(d);
+    if rec.stale {
+        (dd.enrolled + 5 * 86_400, dd.ms)
+    } else {
+        (dd.contact, dd.ms)
+    }
+}
+
+/// (OS version, build): the touch's update, else the generated one.
+fn os_version(ch: &Changes, rec: &JamfRecord, d: &Device) -> (&'static str, &'static str) {
+    match ch.touch(rec, d) {
+        Some(t) => touched_os(d, t.count),
+        None => d.os_version(),
+    }
+}
+
+/// Whether a page's `filter` or `sort` reads a value a touch changes.
+fn volatile_query(p: &Params) -> bool {
+    const TOUCHED_FIELDS: &[&str] = &[
+        "reportDate",
+        "lastContact",
+        "lastCheckIn",
+        "operatingSystem.version",
+        "lastInventoryUpdateDate",
+    ];
+    [p.get("filter"), p.get("sort")]
+        .into_iter()
+        .flatten()
+        .any(|q| TOUCHED_FIELDS.iter().any(|f| q.contains(f)))
+}
+
+fn computer_sort_value(
+    fleet: &Fleet,
+    ch: &Changes,
+    rec: &JamfRecord,
+    field: &str,
+) -> Option<SortValue> {
     let d = fleet.device(rec.device)?;
     Some(match field {
         "id" => SortValue::Num(i64::from(rec.id)),
@@ -423,15 +485,20 @@ fn computer_sort_value(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<S
         "general.reportDate"
         | "general.lastContactTime"
         | "general.lastContact"
-        | "general.lastCheckIn" => SortValue::Num(report_millis(rec, d)),
+        | "general.lastCheckIn" => SortValue::Num(report_millis(ch, rec, d)),
         "hardware.serialNumber" => SortValue::Text(d.serial.clone()),
         "hardware.model" => SortValue::Text(d.model.name.to_string()),
-        "operatingSystem.version" => SortValue::Text(d.os_version().0.to_string()),
+        "operatingSystem.version" => SortValue::Text(os_version(ch, rec, d).0.to_string()),
         _ => return None,
     })
 }
 
-fn mobile_sort_value(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<SortValue> {
+fn mobile_sort_value(
+    fleet: &Fleet,
+    _ch: &Changes,
+    rec: &JamfRecord,
+    field: &str,
+) -> Option<SortValue> {
     let d = fleet.device(rec.device)?;
     Some(match field {
         "id" | "mobileDeviceId" => SortValue::Num(i64::from(rec.id)),
@@ -449,17 +516,19 @@ enum SortValue {
     Text(String),
 }
 
-type SortFn = fn(&Fleet, &JamfRecord, &str) -> Option<SortValue>;
+type SortFn = fn(&Fleet, &Changes, &JamfRecord, &str) -> Option<SortValue>;
 
-/// Positions of `records` in `sort` order (cached per key).
+/// Positions of `records` in `sort` order (cached per key and generation of
+/// the changes).
 fn sorted(
     state: &SimState,
+    ch: &Changes,
     what: &str,
     records: &[JamfRecord],
     sort: &str,
     value: SortFn,
 ) -> Result<Arc<Vec<usize>>, Response> {
-    let key = format!("{what}|{sort}");
+    let key = format!("{what}|{sort}|{}", ch.generation);
     if let Some(hit) = state
         .jamf
         .sorted
@@ -485,6 +554,7 @@ fn sorted(
         };
         if value(
             &state.fleet,
+            ch,
             &JamfRecord {
                 id: 0,
                 device: 0,
@@ -508,7 +578,7 @@ fn sorted(
         .map(|r| {
             fields
                 .iter()
-                .map(|(f, _)| value(&state.fleet, r, f))
+                .map(|(f, _)| value(&state.fleet, ch, r, f))
                 .collect()
         })
         .collect();
@@ -809,11 +879,16 @@ const COMPUTER_FILTER_FIELDS: &[&str] = &[
     "userAndLocation.username",
 ];
 
-fn computer_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldValue> {
+fn computer_field(
+    fleet: &Fleet,
+    ch: &Changes,
+    rec: &JamfRecord,
+    field: &str,
+) -> Option<FieldValue> {
     let d = fleet.device(rec.device)?;
     let user = fleet.user_of(d);
     Some(match field {
-        "general.reportDate" => FieldValue::Time(report_millis(rec, d)),
+        "general.reportDate" => FieldValue::Time(report_millis(ch, rec, d)),
         "id" => FieldValue::Num(i64::from(rec.id)),
         "udid" => FieldValue::Text(d.udid_string()),
         "general.name" => FieldValue::Text(render::device_name(fleet, d)),
@@ -829,12 +904,15 @@ fn computer_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldV
     })
 }
 
+type FieldFn = fn(&Fleet, &Changes, &JamfRecord, &str) -> Option<FieldValue>;
+
 fn apply_filter(
     fleet: &Fleet,
+    ch: &Changes,
     records: &[JamfRecord],
     order: &[usize],
     clauses: &[Clause],
-    field: fn(&Fleet, &JamfRecord, &str) -> Option<FieldValue>,
+    field: FieldFn,
 ) -> Result<Vec<usize>, Response> {
     if clauses.is_empty() {
         return Ok(order.to_vec());
@@ -846,7 +924,7 @@ fn apply_filter(
         };
         let mut keep = true;
         for c in clauses {
-            match clause_matches(c, field(fleet, rec, &c.field)) {
+            match clause_matches(c, field(fleet, ch, rec, &c.field)) {
                 Ok(true) => {}
                 Ok(false) => {
                     keep = false;
@@ -862,14 +940,33 @@ fn apply_filter(
     Ok(out)
 }
 
-async fn computers_list(State(state): State<Arc<SimState>>, uri: Uri, version: u8) -> Response {
-    state.pages.page(
-        || page_key("jamf", &uri),
-        || computers_list_inner(&state, &uri, version),
+/// A cached page of `state`'s Jamf devices, dropped when a touch or
+/// removal changes it.
+fn jamf_page(
+    state: &SimState,
+    uri: &Uri,
+    render: impl FnOnce(&Changes) -> Result<(Value, PageTag), Response>,
+) -> Response {
+    let ch = state.jamf.changes.snapshot();
+    state.pages.page_tagged(
+        || page_key("jamf", uri),
+        || render(&ch),
+        || state.jamf.changes.generation() == ch.generation,
     )
 }
 
-fn computers_list_inner(state: &SimState, uri: &Uri, version: u8) -> Result<Value, Response> {
+async fn computers_list(State(state): State<Arc<SimState>>, uri: Uri, version: u8) -> Response {
+    jamf_page(&state, &uri, |ch| {
+        computers_list_inner(&state, ch, &uri, version)
+    })
+}
+
+fn computers_list_inner(
+    state: &SimState,
+    ch: &Changes,
+    uri: &Uri,
+    version: u8,
+) -> Result<(Value, PageTag), Response> {
     let p = Params::parse(uri);
     let table = section_table(version);
     let sections = parse_sections(&p, &table, "GENERAL")?;
@@ -877,23 +974,37 @@ fn computers_list_inner(state: &SimState, uri: &Uri, version: u8) -> Result<Valu
     let records = state.fleet.jamf_computers();
     let order = sorted(
         state,
+        ch,
         "computers",
         records,
         p.get("sort").unwrap_or("general.name:asc"),
         computer_sort_value,
     )?;
     let clauses = parse_filter(p.get("filter").unwrap_or(""), COMPUTER_FILTER_FIELDS)?;
-    let matching = apply_filter(&state.fleet, records, &order, &clauses, computer_field)?;
-    let results = page_slice(&matching, &paging)
+    let mut matching = apply_filter(&state.fleet, ch, records, &order, &clauses, computer_field)?;
+    matching.retain(|&pos| records.get(pos).is_some_and(|r| !ch.removed(r.id)));
+    let page: Vec<&JamfRecord> = page_slice(&matching, &paging)
         .into_iter()
         .filter_map(|pos| records.get(pos))
-        .map(|rec| computer_json(&state.fleet, rec, &sections, &table, version))
         .collect();
-    Ok(envelope(matching.len(), results))
+    let tag = PageTag {
+        computers: true,
+        ids: page.iter().map(|r| r.id).collect(),
+        volatile: volatile_query(&p),
+    };
+    let results = page
+        .into_iter()
+        .map(|rec| computer_json(&state.fleet, ch, rec, &sections, &table, version))
+        .collect();
+    Ok((envelope(matching.len(), results), tag))
 }
 
-fn find_computer<'a>(fleet: &'a Fleet, id: &str) -> Option<&'a JamfRecord> {
+/// Computer `id`, unless removed.
+fn find_computer<'a>(fleet: &'a Fleet, ch: &Changes, id: &str) -> Option<&'a JamfRecord> {
     let id: u32 = id.trim().parse().ok()?;
+    if ch.removed(id) {
+        return None;
+    }
     let recs = fleet.jamf_computers();
     recs.binary_search_by_key(&id, |r| r.id)
         .ok()
@@ -920,10 +1031,11 @@ async fn computer_one(
         Ok(s) => s,
         Err(r) => return r,
     };
-    match find_computer(&state.fleet, &id) {
+    let ch = state.jamf.changes.snapshot();
+    match find_computer(&state.fleet, &ch, &id) {
         Some(rec) => json_response(
             StatusCode::OK,
-            &computer_json(&state.fleet, rec, &sections, &table, version),
+            &computer_json(&state.fleet, &ch, rec, &sections, &table, version),
         ),
         None => not_found("Computer"),
     }
@@ -936,10 +1048,11 @@ async fn computer_detail(
 ) -> Response {
     let table = section_table(version);
     let sections: HashSet<&str> = table.iter().map(|(_, k)| *k).collect();
-    match find_computer(&state.fleet, &id) {
+    let ch = state.jamf.changes.snapshot();
+    match find_computer(&state.fleet, &ch, &id) {
         Some(rec) => json_response(
             StatusCode::OK,
-            &computer_json(&state.fleet, rec, &sections, &table, version),
+            &computer_json(&state.fleet, &ch, rec, &sections, &table, version),
         ),
         None => not_found("Computer"),
     }
@@ -1033,17 +1146,20 @@ fn purchasing_json(d: &Device, mobile: bool) -> Value {
     }
 }
 
-fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, version: u8) -> Value {
+fn computer_section(
+    fleet: &Fleet,
+    ch: &Changes,
+    rec: &JamfRecord,
+    d: &Device,
+    key: &str,
+    version: u8,
+) -> Value {
     let dd = render::dates(d);
     let m = d.model;
     let user = fleet.user_of(d);
-    let report = report_millis(rec, d);
+    let report = report_millis(ch, rec, d);
     let report_ts = render::jamf_ts(report.div_euclid(1000), report.rem_euclid(1000) as u32);
-    let contact = if rec.stale {
-        dd.enrolled + 5 * 86_400
-    } else {
-        dd.contact
-    };
+    let (contact, contact_ms) = contact_time(ch, rec, d);
     let management_id = render::derived_uuid(d, 0x3A1D ^ u64::from(rec.id));
     match key {
         "general" => {
@@ -1081,12 +1197,18 @@ fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, vers
             });
             if let Some(obj) = g.as_object_mut() {
                 if version >= 4 {
-                    obj.insert("lastContact".into(), json!(render::jamf_ts(contact, dd.ms)));
-                    obj.insert("lastCheckIn".into(), json!(render::jamf_ts(contact, dd.ms)));
+                    obj.insert(
+                        "lastContact".into(),
+                        json!(render::jamf_ts(contact, contact_ms)),
+                    );
+                    obj.insert(
+                        "lastCheckIn".into(),
+                        json!(render::jamf_ts(contact, contact_ms)),
+                    );
                 } else {
                     obj.insert(
                         "lastContactTime".into(),
-                        json!(render::jamf_ts(contact, dd.ms)),
+                        json!(render::jamf_ts(contact, contact_ms)),
                     );
                     obj.insert("lastReportedIp".into(), json!(render::ip(d)));
                 }
@@ -1133,7 +1255,7 @@ fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, vers
             })
         }
         "operatingSystem" => {
-            let (v, build) = d.os_version();
+            let (v, build) = os_version(ch, rec, d);
             json!({
                 "name": "macOS", "version": v, "build": build, "supplementalBuildVersion": null,
                 "rapidSecurityResponse": null, "activeDirectoryStatus": "Not Bound",
@@ -1174,6 +1296,7 @@ fn computer_section(fleet: &Fleet, rec: &JamfRecord, d: &Device, key: &str, vers
 
 fn computer_json(
     fleet: &Fleet,
+    ch: &Changes,
     rec: &JamfRecord,
     sections: &HashSet<&str>,
     table: &[(&'static str, &'static str)],
@@ -1187,7 +1310,7 @@ fn computer_json(
     obj.insert("udid".into(), json!(d.udid_string()));
     for (_, key) in table {
         let value = if sections.contains(key) {
-            computer_section(fleet, rec, d, key, version)
+            computer_section(fleet, ch, rec, d, key, version)
         } else {
             Value::Null
         };
@@ -1233,26 +1356,36 @@ fn mobile_v2_json(fleet: &Fleet, rec: &JamfRecord, d: &Device) -> Value {
 }
 
 async fn mobile_list(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
-    state.pages.page(
-        || page_key("jamf", &uri),
-        || mobile_list_inner(&state, &uri),
-    )
+    jamf_page(&state, &uri, |ch| mobile_list_inner(&state, ch, &uri))
 }
 
-fn mobile_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Response> {
+fn mobile_list_inner(
+    state: &SimState,
+    ch: &Changes,
+    uri: &Uri,
+) -> Result<(Value, PageTag), Response> {
     let p = Params::parse(uri);
     let paging = paging(&p, 100, MAX_PAGE_SIZE)?;
     let records = state.fleet.jamf_mobile_devices();
     let order = sorted(
         state,
+        ch,
         "mobile",
         records,
         p.get("sort").unwrap_or("id:asc"),
         mobile_sort_value,
     )?;
-    let results = page_slice(&order, &paging)
+    let page: Vec<&JamfRecord> = page_slice(&order, &paging)
         .into_iter()
         .filter_map(|pos| records.get(pos))
+        .collect();
+    let tag = PageTag {
+        computers: false,
+        ids: page.iter().map(|r| r.id).collect(),
+        volatile: volatile_query(&p),
+    };
+    let results = page
+        .into_iter()
         .filter_map(|rec| {
             state
                 .fleet
@@ -1260,7 +1393,7 @@ fn mobile_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Response> {
                 .map(|d| mobile_v2_json(&state.fleet, rec, d))
         })
         .collect();
-    Ok(envelope(records.len(), results))
+    Ok((envelope(records.len(), results), tag))
 }
 
 async fn mobile_one(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
@@ -1298,17 +1431,14 @@ const MOBILE_FILTER_FIELDS: &[&str] = &[
     "lastInventoryUpdateDate",
 ];
 
-fn mobile_field(fleet: &Fleet, rec: &JamfRecord, field: &str) -> Option<FieldValue> {
+fn mobile_field(fleet: &Fleet, ch: &Changes, rec: &JamfRecord, field: &str) -> Option<FieldValue> {
     let d = fleet.device(rec.device)?;
     Some(match field {
         "mobileDeviceId" => FieldValue::Num(i64::from(rec.id)),
         "serialNumber" => FieldValue::Text(d.serial.clone()),
         "udid" => FieldValue::Text(d.udid_string()),
         "displayName" => FieldValue::Text(render::device_name(fleet, d)),
-        "lastInventoryUpdateDate" => {
-            let dd = render::dates(d);
-            FieldValue::Time(dd.report * 1000 + i64::from(dd.ms))
-        }
+        "lastInventoryUpdateDate" => FieldValue::Time(report_millis(ch, rec, d)),
         _ => return None,
     })
 }
@@ -1343,6 +1473,7 @@ fn mobile_network(d: &Device) -> Value {
 
 fn mobile_detail_json(
     state: &SimState,
+    ch: &Changes,
     rec: &JamfRecord,
     d: &Device,
     sections: &HashSet<&str>,
@@ -1351,7 +1482,8 @@ fn mobile_detail_json(
     let dd = render::dates(d);
     let tv = d.model.kind == DeviceKind::Tv;
     let broken = state.jamf.broken_mobile == Some(rec.id);
-    let (os, build) = d.os_version();
+    let (os, build) = os_version(ch, rec, d);
+    let report = report_millis(ch, rec, d);
     let mut obj = serde_json::Map::new();
     obj.insert("mobileDeviceId".into(), json!(rec.id.to_string()));
     obj.insert("deviceType".into(), json!(if tv { "tvOS" } else { "iOS" }));
@@ -1365,7 +1497,7 @@ fn mobile_detail_json(
                     "displayName": render::device_name(fleet, d),
                     "assetTag": d.derive(0xA55).is_multiple_of(3).then(|| format!("M{:05}", d.index + 1)),
                     "siteId": "-1",
-                    "lastInventoryUpdateDate": render::jamf_ts(dd.report, dd.ms),
+                    "lastInventoryUpdateDate": render::jamf_ts(report.div_euclid(1000), report.rem_euclid(1000) as u32),
                     "osVersion": os,
                     "osRapidSecurityResponse": null,
                     "osBuild": build,
@@ -1426,13 +1558,16 @@ fn mobile_detail_json(
 }
 
 async fn mobile_detail_list(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
-    state.pages.page(
-        || page_key("jamf", &uri),
-        || mobile_detail_list_inner(&state, &uri),
-    )
+    jamf_page(&state, &uri, |ch| {
+        mobile_detail_list_inner(&state, ch, &uri)
+    })
 }
 
-fn mobile_detail_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Response> {
+fn mobile_detail_list_inner(
+    state: &SimState,
+    ch: &Changes,
+    uri: &Uri,
+) -> Result<(Value, PageTag), Response> {
     let p = Params::parse(uri);
     let sections = parse_sections(&p, MOBILE_SECTIONS, "GENERAL")?;
     let paging = paging(&p, 100, MAX_PAGE_SIZE)?;
@@ -1454,13 +1589,14 @@ fn mobile_detail_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Respon
     let records = state.fleet.jamf_mobile_devices();
     let order = sorted(
         state,
+        ch,
         "mobile",
         records,
         p.get("sort").unwrap_or("displayName:asc"),
         mobile_sort_value,
     )?;
     let clauses = parse_filter(p.get("filter").unwrap_or(""), MOBILE_FILTER_FIELDS)?;
-    let matching = apply_filter(&state.fleet, records, &order, &clauses, mobile_field)?;
+    let matching = apply_filter(&state.fleet, ch, records, &order, &clauses, mobile_field)?;
     let page: Vec<&JamfRecord> = page_slice(&matching, &paging)
         .into_iter()
         .filter_map(|pos| records.get(pos))
@@ -1474,16 +1610,21 @@ fn mobile_detail_list_inner(state: &SimState, uri: &Uri) -> Result<Value, Respon
             &json!({"httpStatus": 500, "errors": []}),
         ));
     }
+    let tag = PageTag {
+        computers: false,
+        ids: page.iter().map(|r| r.id).collect(),
+        volatile: volatile_query(&p),
+    };
     let results = page
         .into_iter()
         .filter_map(|rec| {
             state
                 .fleet
                 .device(rec.device)
-                .map(|d| mobile_detail_json(state, rec, d, &sections))
+                .map(|d| mobile_detail_json(state, ch, rec, d, &sections))
         })
         .collect();
-    Ok(envelope(matching.len(), results))
+    Ok((envelope(matching.len(), results), tag))
 }
 
 async fn mobile_detail_one(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
@@ -1493,8 +1634,11 @@ async fn mobile_detail_one(State(state): State<Arc<SimState>>, Path(id): Path<St
     else {
         return not_found("Mobile device");
     };
+    let ch = state.jamf.changes.snapshot();
     let dd = render::dates(d);
-    let (os, build) = d.os_version();
+    let (os, build) = os_version(&ch, rec, d);
+    let report = report_millis(&ch, rec, d);
+    let (contact, _) = contact_time(&ch, rec, d);
     let tv = d.model.kind == DeviceKind::Tv;
     let location = location_json(fleet, d, true);
     let mut platform = json!({
@@ -1518,8 +1662,8 @@ async fn mobile_detail_one(State(state): State<Arc<SimState>>, Path(id): Path<St
         "name": render::device_name(fleet, d),
         "enforceName": false,
         "assetTag": d.derive(0xA55).is_multiple_of(3).then(|| format!("M{:05}", d.index + 1)),
-        "lastInventoryUpdateTimestamp": render::jamf_ts(dd.report, dd.ms),
-        "lastContactTimestamp": render::jamf_ts(dd.contact, 0),
+        "lastInventoryUpdateTimestamp": render::jamf_ts(report.div_euclid(1000), report.rem_euclid(1000) as u32),
+        "lastContactTimestamp": render::jamf_ts(contact, 0),
         "osVersion": os,
         "osBuild": build,
         "serialNumber": d.serial,
@@ -1697,10 +1841,11 @@ async fn classic_user(State(state): State<Arc<SimState>>, Path(id): Path<String>
         .get(&u.index)
         .map(Vec::as_slice)
         .unwrap_or_default();
+    let ch = state.jamf.changes.snapshot();
     let link = |computer: bool| -> Vec<Value> {
         records
             .iter()
-            .filter(|(c, _, _)| *c == computer)
+            .filter(|(c, id, _)| *c == computer && !(computer && ch.removed(*id)))
             .filter_map(|(_, id, dev)| {
                 fleet
                     .device(*dev)
@@ -1771,12 +1916,14 @@ async fn classic_group(State(state): State<Arc<SimState>>, Path(id): Path<String
 
 async fn classic_computers_basic(State(state): State<Arc<SimState>>) -> Response {
     let fleet = &state.fleet;
+    let ch = state.jamf.changes.snapshot();
     let computers: Vec<Value> = fleet
         .jamf_computers()
         .iter()
+        .filter(|rec| !ch.removed(rec.id))
         .filter_map(|rec| fleet.device(rec.device).map(|d| (rec, d)))
         .map(|(rec, d)| {
-            let report = report_millis(rec, d);
+            let report = report_millis(&ch, rec, d);
             let utc = chrono::DateTime::from_timestamp_millis(report)
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string())
                 .unwrap_or_default();
@@ -1850,9 +1997,11 @@ fn classic_location(fleet: &Fleet, d: &Device) -> Value {
 /// the real list, which has no paging).
 async fn classic_computers(State(state): State<Arc<SimState>>) -> Response {
     let fleet = &state.fleet;
+    let ch = state.jamf.changes.snapshot();
     let computers: Vec<Value> = fleet
         .jamf_computers()
         .iter()
+        .filter(|rec| !ch.removed(rec.id))
         .filter_map(|rec| fleet.device(rec.device).map(|d| (rec, d)))
         .map(|(rec, d)| json!({"id": rec.id, "name": render::device_name(fleet, d)}))
         .collect();
@@ -1864,13 +2013,14 @@ async fn classic_computers(State(state): State<Arc<SimState>>) -> Response {
 /// purchasing, hardware and security; the long software lists empty).
 async fn classic_computer(State(state): State<Arc<SimState>>, Path(id): Path<String>) -> Response {
     let fleet = &state.fleet;
+    let ch = state.jamf.changes.snapshot();
     let Some((rec, d)) =
-        find_computer(fleet, &id).and_then(|rec| fleet.device(rec.device).map(|d| (rec, d)))
+        find_computer(fleet, &ch, &id).and_then(|rec| fleet.device(rec.device).map(|d| (rec, d)))
     else {
         return classic_not_found().await;
     };
     let dd = render::dates(d);
-    let (os, build) = d.os_version();
+    let (os, build) = os_version(&ch, rec, d);
     let mut general = serde_json::Map::new();
     for (k, v) in [
         ("id", json!(rec.id)),
@@ -1910,7 +2060,7 @@ async fn classic_computer(State(state): State<Arc<SimState>>, Path(id): Path<Str
     ] {
         general.insert(k.to_string(), v);
     }
-    classic_dates(&mut general, "report_date", report_millis(rec, d));
+    classic_dates(&mut general, "report_date", report_millis(&ch, rec, d));
     classic_dates(&mut general, "initial_entry_date", dd.enrolled * 1000);
     general.insert("site".into(), json!({"id": -1, "name": "None"}));
     classic_json(&json!({"computer": {
@@ -1976,8 +2126,9 @@ async fn classic_mobile(State(state): State<Arc<SimState>>, Path(id): Path<Strin
     else {
         return classic_not_found().await;
     };
+    let ch = state.jamf.changes.snapshot();
     let dd = render::dates(d);
-    let (os, build) = d.os_version();
+    let (os, build) = os_version(&ch, rec, d);
     let name = render::device_name(fleet, d);
     let mut general = serde_json::Map::new();
     for (k, v) in [
@@ -2014,7 +2165,11 @@ async fn classic_mobile(State(state): State<Arc<SimState>>, Path(id): Path<Strin
     ] {
         general.insert(k.to_string(), v);
     }
-    classic_dates(&mut general, "last_inventory_update", report_millis(rec, d));
+    classic_dates(
+        &mut general,
+        "last_inventory_update",
+        report_millis(&ch, rec, d),
+    );
     classic_dates(&mut general, "initial_entry_date", dd.enrolled * 1000);
     general.insert("site".into(), json!({"id": -1, "name": "None"}));
     classic_json(&json!({"mobile_device": {

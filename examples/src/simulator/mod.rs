@@ -54,6 +54,20 @@
 //! [`SimulatorConfig::mutate_kandji_between_pages`] adds one Kandji device and
 //! removes another after every device-list page.
 //!
+//! # Jamf changes between syncs
+//!
+//! The fleet is generated once, but a test can move Jamf on between two
+//! syncs as a real server's inventory does: [`Simulator::touch_jamf`] (or
+//! [`Simulator::touch_jamf_ids`]) gives records a new inventory report —
+//! report date and last contact at the server's "now"
+//! ([`Simulator::jamf_now`], later than every report date served before),
+//! a newer OS version — and [`Simulator::remove_jamf`] deletes computers
+//! (gone from every listing, 404 on their own endpoints). Every Jamf
+//! endpoint, `filter` on `general.reportDate` / `lastInventoryUpdateDate`
+//! and sort included, shows the changes at once; cached pages holding a
+//! changed record (or filtering or sorting on a changed value) are dropped,
+//! the others stay cached.
+//!
 //! # Denied privileges
 //!
 //! [`SimulatorConfig::denied`] (`mdm simulate --deny NAME`, repeatable) takes
@@ -108,6 +122,8 @@
 //! pointers, not a render. [`SimulatorConfig::page_cache_bytes`] bounds the
 //! memory held (oldest pages are dropped first); errors and faults are never
 //! cached, and counters, faults and latency apply to every request as before.
+//! A Jamf touch or removal drops the cached pages it changes (see "Jamf
+//! changes between syncs").
 //!
 //! # Example
 //!
@@ -133,6 +149,7 @@ pub mod fleet;
 
 mod abm;
 mod jamf;
+mod jamf_touch;
 mod kandji;
 mod privileges;
 mod render;
@@ -164,6 +181,7 @@ pub use auth::{AssertionError, SimCredentials, TokenLifetimes};
 pub use chaos::{Chaos, PagingChaos};
 pub use faults::{FaultConfig, FaultCounts, FaultKind};
 pub use fleet::{Device, DeviceKind, Fleet, FleetConfig, FleetCounts, JamfRecord, MdmServer, User};
+pub use jamf_touch::Touched;
 
 use auth::{TokenKind, TokenRejection, TokenStore};
 use faults::FaultInjector;
@@ -482,9 +500,29 @@ pub(crate) struct PageCache {
 
 #[derive(Debug, Default)]
 struct PageCacheInner {
-    pages: HashMap<String, Bytes>,
+    pages: HashMap<String, CachedPage>,
     order: VecDeque<String>,
     bytes: usize,
+}
+
+#[derive(Debug)]
+struct CachedPage {
+    body: Bytes,
+    tag: Option<PageTag>,
+}
+
+/// What a cached Jamf computer or mobile device page depends on, so that
+/// [`Simulator::touch_jamf`] and [`Simulator::remove_jamf`] drop only the
+/// pages they change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PageTag {
+    /// Computers (else mobile devices).
+    pub(crate) computers: bool,
+    /// The record ids on the page.
+    pub(crate) ids: Vec<u32>,
+    /// The query filters or sorts on a value a touch changes (then any
+    /// touch of the same kind may change the page).
+    pub(crate) volatile: bool,
 }
 
 impl std::fmt::Debug for PageCache {
@@ -511,28 +549,49 @@ impl PageCache {
             return None;
         }
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.pages.get(key).cloned()
+        inner.pages.get(key).map(|p| p.body.clone())
     }
 
-    fn insert(&self, key: String, body: Bytes) {
+    /// Keeps `body` at `key` unless over budget, already kept, or
+    /// `current` (asked under the cache lock) says the data it was rendered
+    /// from changed meanwhile.
+    fn insert(&self, key: String, body: Bytes, tag: Option<PageTag>, current: &dyn Fn() -> bool) {
         if body.len() > self.budget {
             return;
         }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.pages.contains_key(&key) {
+        if inner.pages.contains_key(&key) || !current() {
             return;
         }
         while inner.bytes + body.len() > self.budget {
             let Some(old) = inner.order.pop_front() else {
                 break;
             };
-            if let Some(b) = inner.pages.remove(&old) {
-                inner.bytes -= b.len();
+            if let Some(p) = inner.pages.remove(&old) {
+                inner.bytes -= p.body.len();
             }
         }
         inner.bytes += body.len();
         inner.order.push_back(key.clone());
-        inner.pages.insert(key, body);
+        inner.pages.insert(key, CachedPage { body, tag });
+    }
+
+    /// Drops every tagged page `stale` picks.
+    pub(crate) fn invalidate(&self, stale: impl Fn(&PageTag) -> bool) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let PageCacheInner {
+            pages,
+            order,
+            bytes,
+        } = &mut *inner;
+        pages.retain(|_, p| match &p.tag {
+            Some(tag) if stale(tag) => {
+                *bytes -= p.body.len();
+                false
+            }
+            _ => true,
+        });
+        order.retain(|k| pages.contains_key(k));
     }
 
     /// The 200 JSON page at `key`: from memory, or rendered by `render` and
@@ -555,7 +614,37 @@ impl PageCache {
         match render() {
             Ok(body) => {
                 let body = Bytes::from(to_json(&body));
-                self.insert(key, body.clone());
+                self.insert(key, body.clone(), None, &|| true);
+                json_body(body)
+            }
+            Err(r) => r,
+        }
+    }
+
+    /// [`PageCache::page`] for a page that [`PageCache::invalidate`] may
+    /// drop: `render` also says what the page depends on, and the page is
+    /// kept only if `current()` still holds when it is stored (the data did
+    /// not change while it was rendered).
+    pub(crate) fn page_tagged(
+        &self,
+        key: impl FnOnce() -> String,
+        render: impl FnOnce() -> Result<(Value, PageTag), Response>,
+        current: impl Fn() -> bool,
+    ) -> Response {
+        if self.budget == 0 {
+            return match render() {
+                Ok((body, _)) => json_response(StatusCode::OK, &body),
+                Err(r) => r,
+            };
+        }
+        let key = key();
+        if let Some(body) = self.get(&key) {
+            return json_body(body);
+        }
+        match render() {
+            Ok((body, tag)) => {
+                let body = Bytes::from(to_json(&body));
+                self.insert(key, body.clone(), Some(tag), &current);
                 json_body(body)
             }
             Err(r) => r,
@@ -1104,6 +1193,91 @@ impl Simulator {
         self.state.tokens.expire_all();
     }
 
+    /// The Jamf server's clock, in the fleet's time frame: one second after
+    /// the fleet's anchor (every generated report date is earlier) plus the
+    /// whole seconds since [`Simulator::start`], and always later than the
+    /// last touch. The next [`Simulator::touch_jamf`] is stamped at or after
+    /// it, so `filter=general.reportDate>="T"` with `T` read here just before
+    /// a touch returns exactly the records touched since.
+    pub fn jamf_now(&self) -> chrono::DateTime<chrono::Utc> {
+        jamf_touch::utc(self.state.jamf.changes.now())
+    }
+
+    /// Touches the first `computers` Jamf computers and the first
+    /// `mobile_devices` mobile devices by id (removed computers skipped);
+    /// see [`Simulator::touch_jamf_ids`].
+    pub fn touch_jamf(&self, computers: usize, mobile_devices: usize) -> Touched {
+        let [c, m] = self
+            .state
+            .jamf
+            .changes
+            .first(&self.state.fleet, computers, mobile_devices);
+        self.touch_jamf_ids(&c, &m)
+    }
+
+    /// Gives Jamf computers and mobile devices a new inventory report, as if
+    /// they had just checked in with an update installed:
+    /// - report date (`general.reportDate`; mobile `lastInventoryUpdateDate`
+    ///   and `lastInventoryUpdateTimestamp`; Classic `report_date*` /
+    ///   `last_inventory_update*`) and last contact (`general.lastContactTime`
+    ///   or `lastContact`/`lastCheckIn`; mobile `lastContactTimestamp`) become
+    ///   [`Simulator::jamf_now`], in whole seconds: strictly later than every
+    ///   report date in the fleet and than any earlier touch;
+    /// - the OS version and build (`operatingSystem.version`/`build`; mobile
+    ///   `osVersion`/`osBuild`; Classic `os_version`/`os_build`) become a
+    ///   newer release than any in the fleet, a step further on each touch
+    ///   of the same record.
+    ///
+    /// Every endpoint that renders the records shows the new values at once;
+    /// filters and sorts on these fields see them. Cached list pages holding
+    /// a touched record, or filtering or sorting on a touched field, are
+    /// dropped; other pages stay cached. Unknown or removed ids are skipped;
+    /// [`Touched`] lists the ids touched and their new report date.
+    pub fn touch_jamf_ids(&self, computer_ids: &[u32], mobile_ids: &[u32]) -> Touched {
+        let (at, computers, mobile_devices) =
+            self.state
+                .jamf
+                .changes
+                .touch(&self.state.fleet, computer_ids, mobile_ids);
+        if !computers.is_empty() || !mobile_devices.is_empty() {
+            self.state.jamf.forget_orders();
+            self.state.pages.invalidate(|tag| {
+                let touched = if tag.computers {
+                    &computers
+                } else {
+                    &mobile_devices
+                };
+                !touched.is_empty()
+                    && (tag.volatile || tag.ids.iter().any(|id| touched.binary_search(id).is_ok()))
+            });
+        }
+        Touched {
+            at: jamf_touch::utc(at),
+            computers,
+            mobile_devices,
+        }
+    }
+
+    /// Deletes Jamf computers, as if removed from Jamf Pro between two
+    /// syncs: they disappear from every listing (Pro API
+    /// `computers-inventory` pages and their `totalCount`, Classic
+    /// `/JSSResource/computers`, `…/subset/basic`, a user's links) and their
+    /// own endpoints (`computers-inventory/{id}`,
+    /// `computers-inventory-detail/{id}`, `/JSSResource/computers/id/{id}`)
+    /// answer 404. Unknown ids are ignored. Every cached computer page is
+    /// dropped (the pages after a removed record shift); mobile pages stay.
+    pub fn remove_jamf(&self, computer_ids: &[u32]) {
+        let removed = self
+            .state
+            .jamf
+            .changes
+            .remove(&self.state.fleet, computer_ids);
+        if !removed.is_empty() {
+            self.state.jamf.forget_orders();
+            self.state.pages.invalidate(|tag| tag.computers);
+        }
+    }
+
     /// The Kandji mutations done so far (empty unless `mutate_kandji_between_pages`).
     pub fn kandji_mutations(&self) -> KandjiMutations {
         self.state.kandji.mutations(&self.state.fleet)
@@ -1267,6 +1441,51 @@ mod tests {
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         assert!(cache.get("e").is_none());
         assert!(format!("{cache:?}").contains("pages: 2"));
+    }
+
+    #[test]
+    fn invalidate_drops_only_the_tagged_pages_it_picks() {
+        let cache = PageCache::new(1000);
+        let tag = |computers, ids: &[u32], volatile| PageTag {
+            computers,
+            ids: ids.to_vec(),
+            volatile,
+        };
+        let tagged = |key: &str, t: PageTag| {
+            let _ = cache.page_tagged(|| key.to_string(), || Ok((json!(key), t)), || true);
+        };
+        tagged("c1", tag(true, &[1, 2], false));
+        tagged("c2", tag(true, &[3, 4], false));
+        tagged("cv", tag(true, &[5], true));
+        tagged("m1", tag(false, &[1, 2], false));
+        let _ = cache.page(|| "plain".to_string(), || body(3));
+        // What touching computer 2 drops: its page and the volatile one.
+        cache.invalidate(|t| t.computers && (t.volatile || t.ids.contains(&2)));
+        assert!(cache.get("c1").is_none() && cache.get("cv").is_none());
+        for kept in ["c2", "m1", "plain"] {
+            assert!(cache.get(kept).is_some(), "{kept}");
+        }
+        let inner = cache.inner.lock().unwrap();
+        assert_eq!(inner.order.len(), 3);
+        assert_eq!(
+            inner.bytes,
+            inner.pages.values().map(|p| p.body.len()).sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn a_page_rendered_from_outdated_data_is_served_but_not_kept() {
+        let cache = PageCache::new(1000);
+        let t = PageTag {
+            computers: true,
+            ids: vec![1],
+            volatile: false,
+        };
+        let r = cache.page_tagged(|| "a".to_string(), || Ok((json!(1), t.clone())), || false);
+        assert_eq!(text(r), b"1");
+        assert!(cache.get("a").is_none());
+        let _ = cache.page_tagged(|| "a".to_string(), || Ok((json!(2), t)), || true);
+        assert_eq!(cache.get("a").as_deref(), Some(&b"2"[..]));
     }
 
     #[test]
