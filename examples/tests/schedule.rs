@@ -72,7 +72,25 @@ async fn history_shows_what_each_sync_did() {
     assert_eq!(first["outcome"], "ok");
     assert_eq!(count(first, "create"), physical);
     assert_eq!((count(second, "create"), count(second, "update")), (0, 0));
-    assert_eq!(count(second, "unchanged"), physical);
+    // The first reading is full; the second reads Jamf incrementally (only
+    // the overlap before the watermark), Kandji and ABM in full.
+    assert_eq!(
+        (&first["full"], &second["full"]),
+        (&Value::Bool(true), &Value::Bool(false))
+    );
+    let read = |r: &Value, s: &str| r["read"][s].as_u64().unwrap_or(0);
+    let requests = |r: &Value, s: &str| r["requests"][s].as_u64().unwrap_or(0);
+    assert!(read(second, "jamf") < read(first, "jamf"), "{second}");
+    assert_eq!(read(second, "kandji"), read(first, "kandji"));
+    assert!(
+        requests(first, "jamf") > 0 && requests(first, "kandji") > 0 && requests(first, "abm") > 0,
+        "{first}"
+    );
+    assert!(
+        requests(second, "jamf") <= requests(first, "jamf"),
+        "{second}"
+    );
+    assert!(count(second, "unchanged") <= physical);
     let counts = sim.fleet().counts();
     assert_eq!(
         first["read"]["jamf"].as_u64(),

@@ -808,6 +808,49 @@ pub fn write_table(doc: &AccessDocument, out: &mut impl Write) -> io::Result<()>
     Ok(())
 }
 
+/// `mdm access`: the document of the one Jamf source in `sources`.
+pub(super) async fn run(
+    format: super::DocFormat,
+    sources: &[super::sources::Configured],
+    out: &mut impl Write,
+) -> Result<(), super::CliError> {
+    use super::CliError;
+    let jamf: Vec<&super::sources::Configured> = sources
+        .iter()
+        .filter(|s| matches!(s.client, super::sources::VendorClient::Jamf(_)))
+        .collect();
+    let [one] = jamf.as_slice() else {
+        let names: Vec<&str> = jamf.iter().map(|s| s.name.as_str()).collect();
+        return Err(CliError::input(if names.is_empty() {
+            "mdm access reads a Jamf Pro source: configure one (JAMF_URL, or a jamf source in mdm.toml) or name it with --source".to_string()
+        } else {
+            format!(
+                "several Jamf sources ({}): choose one with --source NAME",
+                names.join(", ")
+            )
+        }));
+    };
+    let super::sources::VendorClient::Jamf(client) = &one.client else {
+        return Err(CliError::input("mdm access reads a Jamf Pro source"));
+    };
+    let doc = access_document(client).await.map_err(|e| {
+        let hint = e.hint().map(|h| format!(" ({h})")).unwrap_or_default();
+        CliError::failure(format!(
+            "{}: cannot read the access model: {e}{hint}",
+            one.name
+        ))
+    })?;
+    let io = |e: io::Error| CliError::failure(format!("cannot write output: {e}"));
+    match format {
+        super::DocFormat::Json => {
+            let json = serde_json::to_string_pretty(&doc)
+                .map_err(|e| CliError::failure(format!("cannot encode the document: {e}")))?;
+            writeln!(out, "{json}").map_err(io)
+        }
+        super::DocFormat::Table => write_table(&doc, out).map_err(io),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -856,44 +899,5 @@ mod tests {
         let mut ids = vec!["10", "2", "x", "1"];
         ids.sort_by_key(|i| id_key(i));
         assert_eq!(ids, ["1", "2", "10", "x"]);
-    }
-}
-
-/// `mdm access`: the document of the one Jamf source in `sources`.
-pub(super) async fn run(
-    format: super::DocFormat,
-    sources: &[super::sources::Configured],
-    out: &mut impl Write,
-) -> Result<(), super::CliError> {
-    use super::CliError;
-    let jamf: Vec<&super::sources::Configured> = sources
-        .iter()
-        .filter(|s| matches!(s.client, super::sources::VendorClient::Jamf(_)))
-        .collect();
-    let [one] = jamf.as_slice() else {
-        let names: Vec<&str> = jamf.iter().map(|s| s.name.as_str()).collect();
-        return Err(CliError::input(if names.is_empty() {
-            "mdm access reads a Jamf Pro source: configure one (JAMF_URL, or a jamf source in mdm.toml) or name it with --source".to_string()
-        } else {
-            format!(
-                "several Jamf sources ({}): choose one with --source NAME",
-                names.join(", ")
-            )
-        }));
-    };
-    let super::sources::VendorClient::Jamf(client) = &one.client else {
-        return Err(CliError::input("mdm access reads a Jamf Pro source"));
-    };
-    let doc = access_document(client).await.map_err(|e| {
-        CliError::failure(format!("{}: cannot read the access model: {e}", one.name))
-    })?;
-    let io = |e: io::Error| CliError::failure(format!("cannot write output: {e}"));
-    match format {
-        super::DocFormat::Json => {
-            let json = serde_json::to_string_pretty(&doc)
-                .map_err(|e| CliError::failure(format!("cannot encode the document: {e}")))?;
-            writeln!(out, "{json}").map_err(io)
-        }
-        super::DocFormat::Table => write_table(&doc, out).map_err(io),
     }
 }
