@@ -335,7 +335,9 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
 /// Runs `store`, which must have no history yet, through the run history
 /// and the run lock: runs come back newest first with increasing ids and
 /// every field kept; a second [`Store::lock_runs`] while the first guard
-/// lives gets `None`, and the lock is free again once it drops.
+/// lives gets `None`, and the lock is free again once it drops; each
+/// source's [`SourceState`](super::SourceState) is kept per name and
+/// replaced whole.
 pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
     use super::{RunOutcome, RunRecord};
     let rule = "history";
@@ -405,5 +407,34 @@ pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation
         return fail(rule, "the lock stayed taken after its guard was released");
     };
     drop(again);
+
+    // Watermarks: none until set; set, read back whole; replaced, not
+    // merged; kept per source name.
+    let rule = "source state";
+    if let Some(s) = ok(rule, store.source_state("jamf-eu").await)? {
+        return fail(rule, format!("a new store holds a state: {s:?}"));
+    }
+    let state = super::SourceState {
+        watermark: Some(at("2026-12-02T01:59:30Z")?),
+        last_full: Some(at("2026-12-01T02:00:00Z")?),
+        incremental_runs: 3,
+        mapping: Some("0123456789abcdef".into()),
+    };
+    ok(rule, store.set_source_state("jamf-eu", &state).await)?;
+    let later = super::SourceState {
+        incremental_runs: 4,
+        mapping: None,
+        ..state.clone()
+    };
+    ok(rule, store.set_source_state("jamf-eu", &later).await)?;
+    ok(rule, store.set_source_state("jamf-us", &state).await)?;
+    let got = ok(rule, store.source_state("jamf-eu").await)?;
+    if got.as_ref() != Some(&later) {
+        return fail(rule, format!("gave {got:?}, want {later:?}"));
+    }
+    let other = ok(rule, store.source_state("jamf-us").await)?;
+    if other.as_ref() != Some(&state) {
+        return fail(rule, format!("jamf-us gave {other:?}, want {state:?}"));
+    }
     Ok(())
 }
