@@ -37,6 +37,13 @@ fn run_json(o: &std::process::Output) -> Value {
     stdout_json(o)
 }
 
+/// `mdm sync --db DB --source jamf --format json EXTRA…`, its JSON plan.
+async fn sync_jamf(env: &[(String, String)], db: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["sync", "--db", db, "--source", "jamf", "--format", "json"];
+    args.extend_from_slice(extra);
+    run_json(&mdm(&args, env).await)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_after_10_changes_reads_only_those_and_matches_a_full_sync() {
     let sim = simulator(400, 17, &[]).await;
@@ -45,29 +52,13 @@ async fn a_sync_after_10_changes_reads_only_those_and_matches_a_full_sync() {
     env.push(("MDM_PAGE_SIZE".into(), "10".into()));
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("inv.db").display().to_string();
-    let sync = |db: String, extra: &'static [&'static str]| {
-        let env = env.clone();
-        async move {
-            let mut args = vec![
-                "sync",
-                "--db",
-                db.as_str(),
-                "--source",
-                "jamf",
-                "--format",
-                "json",
-            ];
-            args.extend_from_slice(extra);
-            run_json(&mdm(&args, &env).await)
-        }
-    };
     sim.reset_stats();
-    sync(db.clone(), &[]).await;
+    sync_jamf(&env, &db, &[]).await;
     let full_requests = sim.stats().vendor(Vendor::Jamf).requests;
 
     let touched = sim.touch_jamf(10, 0);
     sim.reset_stats();
-    let second = sync(db.clone(), &[]).await;
+    let second = sync_jamf(&env, &db, &[]).await;
     let incremental_requests = sim.stats().vendor(Vendor::Jamf).requests;
     assert_eq!(second["summary"]["update"], 10, "{}", second["summary"]);
     assert_eq!(second["summary"]["create"], 0);
@@ -91,7 +82,7 @@ async fn a_sync_after_10_changes_reads_only_those_and_matches_a_full_sync() {
 
     // The same inventory as a full sync of the same server into a new file.
     let reference = dir.path().join("ref.db").display().to_string();
-    sync(reference.clone(), &[]).await;
+    sync_jamf(&env, &reference, &[]).await;
     let (got, want) = (inventory(&db).await, inventory(&reference).await);
     assert_eq!(got.len(), want.len());
     for (serial, fields) in &want {
@@ -107,36 +98,20 @@ async fn a_removed_computer_is_missing_at_the_next_full_reading_not_before() {
     let (_key, env) = sim_env(&sim);
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("inv.db").display().to_string();
-    let sync = |extra: &'static [&'static str]| {
-        let (env, db) = (env.clone(), db.clone());
-        async move {
-            let mut args = vec![
-                "sync",
-                "--db",
-                db.as_str(),
-                "--source",
-                "jamf",
-                "--format",
-                "json",
-            ];
-            args.extend_from_slice(extra);
-            run_json(&mdm(&args, &env).await)
-        }
-    };
     let missing = |plan: &Value| {
         plan["lifecycle"]
             .as_array()
             .map_or(0, |l| l.iter().filter(|e| e["event"] == "missing").count())
     };
-    sync(&[]).await;
+    sync_jamf(&env, &db, &[]).await;
     let gone = sim.fleet().jamf_computers()[2].id;
     sim.remove_jamf(&[gone]);
     assert_eq!(
-        missing(&sync(&[]).await),
+        missing(&sync_jamf(&env, &db, &[]).await),
         0,
         "an incremental sync reports none"
     );
-    let full = sync(&["--full"]).await;
+    let full = sync_jamf(&env, &db, &["--full"]).await;
     assert_eq!(missing(&full), 1, "{}", full["lifecycle"]);
     sim.shutdown().await;
 }

@@ -842,11 +842,7 @@ pub(super) async fn run(
     })?;
     let io = |e: io::Error| CliError::failure(format!("cannot write output: {e}"));
     match format {
-        super::DocFormat::Json => {
-            let json = serde_json::to_string_pretty(&doc)
-                .map_err(|e| CliError::failure(format!("cannot encode the document: {e}")))?;
-            writeln!(out, "{json}").map_err(io)
-        }
+        super::DocFormat::Json => super::output::write_json(out, &doc, "the document"),
         super::DocFormat::Table => write_table(&doc, out).map_err(io),
     }
 }

@@ -532,9 +532,7 @@ pub(super) async fn run(
     let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
     match format {
         DocFormat::Json => {
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| CliError::failure(format!("cannot encode the report: {e}")))?;
-            writeln!(out, "{json}").map_err(io)?;
+            super::output::write_json(out, &report, "the report")?;
         }
         DocFormat::Table => {
             let mut t = Table::new([

@@ -151,9 +151,7 @@ pub(super) async fn run(
     let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
     match args.format {
         DocFormat::Json => {
-            let json = serde_json::to_string_pretty(&doc)
-                .map_err(|e| CliError::failure(format!("cannot encode the report: {e}")))?;
-            writeln!(out, "{json}").map_err(io)?;
+            super::output::write_json(out, &doc, "the report")?;
         }
         DocFormat::Table => {
             for s in &doc.sources {

@@ -84,11 +84,7 @@ pub(super) async fn run(args: &HistoryArgs, out: &mut impl Write) -> Result<(), 
         .map_err(|e| CliError::failure(format!("cannot read the history: {e}")))?;
     let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
     match args.format {
-        DocFormat::Json => {
-            let json = serde_json::to_string_pretty(&runs)
-                .map_err(|e| CliError::failure(format!("cannot encode the history: {e}")))?;
-            writeln!(out, "{json}").map_err(io)
-        }
+        DocFormat::Json => super::output::write_json(out, &runs, "the history"),
         DocFormat::Table => {
             let mut t = Table::new([
                 "run",

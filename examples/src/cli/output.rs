@@ -1,6 +1,22 @@
-//! Plain-text tables for `--format table`.
+//! Plain-text tables for `--format table`, and JSON documents for
+//! `--format json`.
 
 use std::fmt;
+use std::io::Write;
+
+use super::CliError;
+
+/// Writes `doc` as one pretty-printed JSON document and a newline; `what`
+/// names it in an error ("the report").
+pub(super) fn write_json(
+    out: &mut impl Write,
+    doc: &impl serde::Serialize,
+    what: &str,
+) -> Result<(), CliError> {
+    let json = serde_json::to_string_pretty(doc)
+        .map_err(|e| CliError::failure(format!("cannot encode {what}: {e}")))?;
+    writeln!(out, "{json}").map_err(|e| CliError::failure(format!("cannot write output: {e}")))
+}
 
 /// A simple left-aligned text table.
 #[derive(Debug, Default)]
