@@ -449,6 +449,10 @@ impl DeviceSource for AbmSource {
         Some(self.client.requests_sent())
     }
 
+    fn learned_rate(&self) -> Option<f64> {
+        self.client.learned_rate()
+    }
+
     fn endpoint(&self, _cursor: Option<&Cursor>) -> String {
         "GET /v1/orgDevices".to_string()
     }

@@ -256,3 +256,30 @@ async fn sigterm_finishes_the_batch_in_hand_and_the_next_sync_does_the_rest() {
     );
     assert_eq!(count(&runs[0], "unchanged"), created, "{:#}", runs[0]);
 }
+
+/// The rate ABM's adaptive pacing learned is kept in the run's history
+/// (client-side pacing on, as in production).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_keeps_the_learned_abm_rate() {
+    let sim = simulator(30, 43).await;
+    let env = env_for(&sim);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("inv.db").display().to_string();
+    let out = mdm(
+        &env,
+        &["sync", "--db", &db, "--source", "abm", "--format", "json"],
+    )
+    .env_remove("MDM_CLIENT_RATE_LIMITS")
+    .output()
+    .expect("sync runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = history(&env, &db);
+    let rate = runs[0]["learned_rates"]["abm"].as_f64();
+    assert!(rate.is_some_and(|r| r >= 20.0), "{}", runs[0]);
+    assert_eq!(runs[0]["requests"]["abm"].as_u64(), Some(1), "{}", runs[0]);
+    sim.shutdown().await;
+}

@@ -345,6 +345,13 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The request rate this source's client has learned the server allows,
+    /// in requests a minute (ABM's adaptive pacing), for a run's history;
+    /// `None` when it paces at a fixed rate or not at all.
+    fn learned_rate(&self) -> Option<f64> {
+        None
+    }
+
     /// The values this source dropped because they could not be read,
     /// counted per field over every page stream it built
     /// ([`crate::dropped`]). The default is a new, empty counter each call:
@@ -677,6 +684,9 @@ impl DeviceSource for Named {
     }
     fn requests_sent(&self) -> Option<u64> {
         self.inner.requests_sent()
+    }
+    fn learned_rate(&self) -> Option<f64> {
+        self.inner.learned_rate()
     }
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.inner.fetch_page(cursor).await.map(|p| self.qualify(p))

@@ -22,6 +22,7 @@ pub(super) fn record(
     result: &Result<SyncOutcome, CliError>,
     dropped: &DroppedValues,
     requests: BTreeMap<String, u64>,
+    learned_rates: BTreeMap<String, f64>,
 ) -> RunRecord {
     let mut run = RunRecord {
         id: 0,
@@ -33,6 +34,7 @@ pub(super) fn record(
         read: BTreeMap::new(),
         counts: BTreeMap::new(),
         requests,
+        learned_rates,
         dropped: dropped.counts(),
         errors: Vec::new(),
     };

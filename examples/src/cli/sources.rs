@@ -105,6 +105,9 @@ impl DeviceSource for Shared {
     fn requests_sent(&self) -> Option<u64> {
         self.0.requests_sent()
     }
+    fn learned_rate(&self) -> Option<f64> {
+        self.0.learned_rate()
+    }
     async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
         self.0.fetch_page(cursor).await
     }

@@ -105,7 +105,12 @@ pub(super) async fn once(
             *requests.entry(name.clone()).or_default() += after.saturating_sub(before);
         }
     }
-    let record = history::record(started, &names, &result, &dropped, requests);
+    let learned: std::collections::BTreeMap<String, f64> = names
+        .iter()
+        .zip(&built)
+        .filter_map(|(name, s)| s.learned_rate().map(|r| (name.clone(), r)))
+        .collect();
+    let record = history::record(started, &names, &result, &dropped, requests, learned);
     if let Err(e) = store.record_run(&record).await {
         tracing::warn!("the run was not added to the inventory's history: {e}");
     }

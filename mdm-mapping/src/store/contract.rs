@@ -361,6 +361,7 @@ pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation
             .into_iter()
             .collect(),
         requests: [("jamf-eu".to_string(), 4)].into_iter().collect(),
+        learned_rates: [("abm".to_string(), 85.0)].into_iter().collect(),
         dropped: [("jamf.last_contact_time".to_string(), 3)]
             .into_iter()
             .collect(),

@@ -65,6 +65,10 @@ pub struct RunRecord {
     /// HTTP requests made per source, where the source counts them.
     #[serde(default)]
     pub requests: BTreeMap<String, u64>,
+    /// The request rate each adaptively paced source learned, in requests
+    /// a minute (ABM), as the run ended.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub learned_rates: BTreeMap<String, f64>,
     /// Values dropped as unreadable, per `vendor.field`.
     #[serde(default)]
     pub dropped: BTreeMap<String, u64>,
