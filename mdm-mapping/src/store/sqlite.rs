@@ -176,14 +176,30 @@ impl SqliteStore {
             path: path.display().to_string(),
             source,
         };
-        let conn = Connection::open(&path).map_err(wrap)?;
-        conn.busy_timeout(busy).map_err(wrap)?;
+        // Connections that create one new file at once can get SQLITE_BUSY
+        // at once, without the busy handler (switching to WAL, or
+        // upgrading a read lock while another creates the schema): such an
+        // open is tried again, until `busy` has passed.
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Self::try_open(&path, busy) {
+                Err(e) if is_busy(&e) && started.elapsed() < busy => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                other => return other.map_err(wrap),
+            }
+        }
+    }
+
+    fn try_open(path: &Path, busy: Duration) -> Result<Self, rusqlite::Error> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(busy)?;
         // Switching to WAL takes the lock; the busy handler waits for it.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(wrap)?;
-        Self::init(conn, Some(path.clone())).map_err(wrap)
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn, Some(path.to_path_buf()))
     }
 
     /// An inventory in memory (tests, dry runs).
@@ -317,6 +333,15 @@ impl SqliteStore {
             }),
         }
     }
+}
+
+/// Whether `e` is SQLite's "database is busy/locked".
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Brings a file from `from` to [`SCHEMA_VERSION`], inside the open
