@@ -126,9 +126,13 @@ fn incremental(force_full: bool) -> SyncOptions {
     }
 }
 
+/// The mapping of these tests: missing devices get a status.
+fn config() -> Config {
+    Config::from_toml_str("on_missing = \"missing\"").unwrap()
+}
+
 fn sync_with(server: &Arc<Server>, store: &MemoryStore, options: &SyncOptions) -> SyncOutcome {
-    let config = Config::from_toml_str("on_missing = \"missing\"").unwrap();
-    block_on(sync::run(&sources(server), store, &config, options)).expect("sync")
+    block_on(sync::run(&sources(server), store, &config(), options)).expect("sync")
 }
 
 fn state(store: &MemoryStore) -> SourceState {
@@ -261,6 +265,56 @@ fn a_failed_write_keeps_the_watermark_so_the_next_sync_repeats_the_work() {
     assert_eq!(
         again.plan.summary.update, 2,
         "the work is done, not skipped"
+    );
+    assert_eq!(state(&store).watermark, Some(later));
+}
+
+/// A sync that stops after its first batch is committed (the next write
+/// fails, as a crash would end it) keeps the watermark: the next sync
+/// reads the same changes again and writes what was not written; nothing
+/// is skipped.
+#[test]
+fn a_sync_stopped_after_a_committed_batch_resumes_without_skipping() {
+    let server = Server::with(60);
+    let store = MemoryStore::default();
+    sync_with(&server, &store, &incremental(false));
+    let before = state(&store);
+    let later = Utc.with_ymd_and_hms(2026, 11, 4, 9, 0, 0).unwrap();
+    let touched: Vec<u32> = (1..=30).collect();
+    server.touch(&touched, later);
+    let batches = SyncOptions {
+        batch_records: 5,
+        ..incremental(false)
+    };
+    // Writes are counted per asset: the batches holding the first 12 are
+    // committed, the one holding the 13th is not.
+    store.fail_after(12, FailMode::BeforeWrite);
+    let stopped = block_on(sync::run(&sources(&server), &store, &config(), &batches));
+    assert!(stopped.is_err() || !stopped.as_ref().unwrap().is_complete());
+    let written = inventory(&store)
+        .iter()
+        .filter(|(_, os)| os.contains("15.2"))
+        .count();
+    assert!(
+        written > 0 && written < 30,
+        "some batches committed, not all: {written}"
+    );
+    assert_eq!(
+        state(&store),
+        before,
+        "the watermark waits for the whole sync"
+    );
+    store.heal();
+    let resumed =
+        block_on(sync::run(&sources(&server), &store, &config(), &batches)).expect("sync");
+    assert!(!resumed.read[0].full);
+    assert_eq!(
+        inventory(&store)
+            .iter()
+            .filter(|(_, os)| os.contains("15.2"))
+            .count(),
+        30,
+        "every change is in, none skipped"
     );
     assert_eq!(state(&store).watermark, Some(later));
 }
