@@ -191,7 +191,7 @@ impl AbmClientBuilder {
 
     /// A fixed client-side rate limit instead of the default adaptive
     /// pacing (which starts at 20 GETs a minute, probes upward while
-    /// requests are answered, halves on a 429 and honours `Retry-After`;
+    /// requests are answered, drops on a 429 and honours `Retry-After`;
     /// POSTs keep their own budget of 10 an hour). `None` turns pacing off
     /// (tests, a simulator).
     pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
@@ -437,8 +437,9 @@ impl AbmClient {
 
     /// The GET rate the adaptive pacer has learned so far, in requests a
     /// minute (`None` when a fixed [`RateLimit`] or no pacing was chosen).
-    /// It starts at 20, rises while requests are answered and halves on a
-    /// 429; it is kept for the client's lifetime (clones share it).
+    /// It starts at 20, rises while requests are answered (×4 each until
+    /// the first 429, then by 2 %) and drops on a 429 (see the `pacing`
+    /// module); it is kept for the client's lifetime (clones share it).
     pub fn learned_rate(&self) -> Option<f64> {
         self.inner.pacer.as_ref().map(Pacer::per_minute)
     }

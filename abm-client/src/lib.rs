@@ -20,7 +20,8 @@
 //!   errors (or the raw body), the JSON path and cursor of decode failures;
 //!   never a secret.
 //! - **Limits**: adaptive pacing by default (GETs start at 20 a minute, the
-//!   rate rises while requests are answered and halves on a 429, see
+//!   rate rises while requests are answered (fast until the first 429,
+//!   slowly after) and drops on a 429, see
 //!   [`AbmClient::learned_rate`]; POSTs keep a fixed 10 an hour), or a fixed
 //!   [`RateLimit`]; `Retry-After` honoured and capped, network failures
 //!   retried from the same cursor; a POST is retried only after a 429.

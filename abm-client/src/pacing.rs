@@ -1,16 +1,29 @@
 //! Adaptive pacing: Apple publishes no rate limit, so the client learns one.
 //!
-//! The pacer starts at a safe rate and spaces requests evenly. Every
-//! [`INCREASE_EVERY`] answered requests without a 429 it raises the rate by
-//! [`INCREASE_STEP`] requests a minute (additive increase); a 429 halves it
-//! (multiplicative decrease) and holds every request until the server's
-//! `Retry-After` has passed. The learned rate lives as long as the client.
+//! The pacer starts at a safe rate and spaces requests evenly (each request
+//! one interval of the *current* rate after the one before). It learns in
+//! two phases:
+//!
+//! - **Probing** (until the first 429): every answered request multiplies
+//!   the rate by [`PROBE_FACTOR`], so a generous tenant is found within a
+//!   few requests instead of minutes. The first 429 sets the rate to the
+//!   lower of half the probing rate and the rate the server actually
+//!   answered over the last minute (probing overshoots while a server's
+//!   burst hides its limit).
+//! - **Steady** (after it): every answered request raises the rate by
+//!   [`INCREASE`] (a fraction; a fifth of it once within 10 % of the rate
+//!   of the last 429, where the limit was met), and each 429 multiplies it
+//!   by [`DECREASE`].
+//!
+//! Every 429 holds every request until the server's `Retry-After` has
+//! passed. The learned rate lives as long as the client.
 //!
 //! Written by hand rather than with `governor`: a governor quota is fixed
 //! when the limiter is built and its waits run on its own clock, while this
 //! rate changes with every answer and its waits must follow tokio's clock
 //! (so tests can run it under a paused clock).
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -23,14 +36,20 @@ pub const START_PER_MINUTE: f64 = 20.0;
 pub const MIN_PER_MINUTE: f64 = 2.0;
 /// The rate is never raised above this many requests a minute.
 pub const MAX_PER_MINUTE: f64 = 6000.0;
-/// Answered requests between two increases.
-pub const INCREASE_EVERY: u32 = 3;
-/// Requests a minute added at each increase (a fraction of the current rate
-/// once that is larger, so probing is quick on generous tenants).
-pub const INCREASE_STEP: f64 = 5.0;
+/// Probing: each answered request multiplies the rate by this, until the
+/// first 429.
+pub const PROBE_FACTOR: f64 = 4.0;
+/// Steady: each answered request raises the rate by this fraction (a fifth
+/// of it near the rate of the last 429).
+pub const INCREASE: f64 = 0.02;
+/// Steady: a 429 multiplies the rate by this.
+pub const DECREASE: f64 = 0.6;
 /// The POST budget: device activities, about 10 an hour (fixed, never
 /// raised).
 pub const POST_PER_MINUTE: f64 = 10.0 / 60.0;
+
+/// The window over which the answered rate is measured.
+const MEASURE: Duration = Duration::from_secs(60);
 
 /// Spaces requests at a rate that may adapt to the server's answers.
 #[derive(Debug)]
@@ -42,8 +61,16 @@ pub(crate) struct Pacer {
 #[derive(Debug)]
 struct State {
     per_minute: f64,
-    next: Option<Instant>,
-    successes: u32,
+    /// The last slot given out.
+    last: Option<Instant>,
+    /// No slot before this (`Retry-After`).
+    hold: Option<Instant>,
+    /// Still probing (no 429 yet).
+    probing: bool,
+    /// The rate of the last 429 in the steady phase.
+    ceiling: Option<f64>,
+    /// When requests were answered, over the last [`MEASURE`].
+    answers: VecDeque<Instant>,
     throttled: u64,
 }
 
@@ -63,8 +90,11 @@ impl Pacer {
             adaptive,
             state: Mutex::new(State {
                 per_minute: per_minute.clamp(MIN_PER_MINUTE.min(per_minute), MAX_PER_MINUTE),
-                next: None,
-                successes: 0,
+                last: None,
+                hold: None,
+                probing: true,
+                ceiling: None,
+                answers: VecDeque::new(),
                 throttled: 0,
             }),
         }
@@ -84,13 +114,19 @@ impl Pacer {
         self.lock().throttled
     }
 
-    /// Waits for this request's slot.
+    /// Waits for this request's slot: one interval of the current rate
+    /// after the last slot, and not before a `Retry-After` hold ends.
     pub(crate) async fn ready(&self) {
         let slot = {
             let mut s = self.lock();
             let now = Instant::now();
-            let slot = s.next.map_or(now, |n| n.max(now));
-            s.next = Some(slot + interval(s.per_minute));
+            let mut slot = s
+                .last
+                .map_or(now, |last| (last + interval(s.per_minute)).max(now));
+            if let Some(hold) = s.hold {
+                slot = slot.max(hold);
+            }
+            s.last = Some(slot);
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -102,25 +138,51 @@ impl Pacer {
             return;
         }
         let mut s = self.lock();
-        s.successes += 1;
-        if s.successes >= INCREASE_EVERY {
-            s.successes = 0;
-            let step = INCREASE_STEP.max(s.per_minute / 4.0);
-            s.per_minute = (s.per_minute + step).min(MAX_PER_MINUTE);
+        let now = Instant::now();
+        s.answers.push_back(now);
+        while s
+            .answers
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > MEASURE)
+        {
+            s.answers.pop_front();
         }
+        let factor = if s.probing {
+            PROBE_FACTOR
+        } else if s.ceiling.is_some_and(|c| s.per_minute >= 0.9 * c) {
+            1.0 + INCREASE / 5.0
+        } else {
+            1.0 + INCREASE
+        };
+        s.per_minute = (s.per_minute * factor).min(MAX_PER_MINUTE);
     }
 
     /// A request was answered 429, with the server's `Retry-After`.
     pub(crate) fn throttle(&self, retry_after: Option<Duration>) {
         let mut s = self.lock();
         s.throttled += 1;
-        s.successes = 0;
-        if self.adaptive {
-            s.per_minute = (s.per_minute / 2.0).max(MIN_PER_MINUTE);
-        }
         let now = Instant::now();
+        if self.adaptive {
+            s.per_minute = if s.probing {
+                // The answered rate over the last minute: probing raced past
+                // the limit while the server's burst hid it.
+                let answered = match (s.answers.front(), s.answers.back()) {
+                    (Some(first), Some(last)) if s.answers.len() >= 2 && last > first => {
+                        (s.answers.len() - 1) as f64 * 60.0
+                            / last.duration_since(*first).as_secs_f64()
+                    }
+                    _ => f64::INFINITY,
+                };
+                (s.per_minute / 2.0).min(answered)
+            } else {
+                s.ceiling = Some(s.per_minute);
+                s.per_minute * DECREASE
+            }
+            .max(MIN_PER_MINUTE);
+            s.probing = false;
+        }
         let resume = now + retry_after.unwrap_or_else(|| interval(s.per_minute));
-        s.next = Some(s.next.map_or(resume, |n| n.max(resume)));
+        s.hold = Some(s.hold.map_or(resume, |h| h.max(resume)));
     }
 }
 
@@ -133,7 +195,7 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn the_rate_rises_while_answers_come_and_halves_on_429() {
+    async fn the_rate_rises_while_answers_come_and_drops_on_429() {
         let p = Pacer::adaptive(START_PER_MINUTE);
         for _ in 0..30 {
             p.ready().await;
@@ -142,8 +204,12 @@ mod tests {
         let risen = p.per_minute();
         assert!(risen > START_PER_MINUTE * 2.0, "rate {risen}");
         p.throttle(Some(Duration::from_secs(30)));
-        assert!((p.per_minute() - risen / 2.0).abs() < 1e-9);
+        let after = p.per_minute();
+        assert!(after <= risen / 2.0 + 1e-9, "{risen} then {after}");
         assert_eq!(p.throttled(), 1);
+        // Steady: a 429 multiplies the rate by DECREASE.
+        p.throttle(Some(Duration::from_secs(1)));
+        assert!((p.per_minute() - (after * DECREASE).max(MIN_PER_MINUTE)).abs() < 1e-9);
     }
 
     #[tokio::test(start_paused = true)]
@@ -164,5 +230,58 @@ mod tests {
             p.answered();
         }
         assert_eq!(p.per_minute(), POST_PER_MINUTE);
+    }
+
+    /// Serves like a token bucket of `per_minute` with a burst of 3,
+    /// answering 429 with whole-second `Retry-After` (as the simulator
+    /// does); returns (wall, 429s) for `pages` requests through `p`.
+    async fn against_bucket(p: &Pacer, per_minute: f64, pages: u32) -> (Duration, u64) {
+        let start = Instant::now();
+        let (mut tokens, mut at) = (3.0_f64, start);
+        let mut done = 0;
+        while done < pages {
+            p.ready().await;
+            let now = Instant::now();
+            tokens = (tokens + now.duration_since(at).as_secs_f64() * per_minute / 60.0).min(3.0);
+            at = now;
+            if tokens >= 1.0 {
+                tokens -= 1.0;
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                p.answered();
+                done += 1;
+            } else {
+                let wait = ((1.0 - tokens) * 60.0 / per_minute).ceil().max(1.0);
+                p.throttle(Some(Duration::from_secs_f64(wait)));
+            }
+        }
+        (start.elapsed(), p.throttled())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn probing_finds_a_generous_limit_within_seconds_with_few_429s() {
+        for (limit, pages) in [(20.0, 90), (60.0, 90), (300.0, 90), (300.0, 30)] {
+            let p = Pacer::adaptive(START_PER_MINUTE);
+            let (wall, throttled) = against_bucket(&p, limit, pages).await;
+            let bound = f64::from(pages) * 60.0 / limit;
+            let ratio = wall.as_secs_f64() / bound;
+            assert!(ratio <= 1.25, "limit {limit}: {wall:?} against {bound} s");
+            assert!(throttled <= 8, "limit {limit}: {throttled} 429s");
+            let learned = p.per_minute();
+            assert!(
+                (limit * 0.5..=limit * 1.5).contains(&learned),
+                "limit {limit}: learned {learned}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_rise_applies_to_the_next_slot_at_once() {
+        let p = Pacer::adaptive(START_PER_MINUTE);
+        p.ready().await;
+        let start = Instant::now();
+        p.answered();
+        p.ready().await;
+        // 20 a minute became 80: 0.75 s, not 3 s.
+        assert_eq!(start.elapsed(), Duration::from_millis(750));
     }
 }

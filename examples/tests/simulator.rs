@@ -2801,3 +2801,101 @@ async fn jamf_client_updated_since_reads_exactly_the_touched_devices() {
         .unwrap();
     assert_eq!(none.total_count, Some(0));
 }
+
+// ------------------------------------------------------------------ enforced rate limits
+
+#[tokio::test]
+async fn abm_hidden_limit_answers_429_with_retry_after_then_serves_again() {
+    let sim = Simulator::start(SimulatorConfig {
+        abm_limit_per_minute: Some(60),
+        ..config(20)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = abm_token(&c, &sim).await;
+    let url = format!("{}/v1/orgDevices?limit=1", sim.abm_url());
+    // The burst (3 at 60 a minute), then 429.
+    for i in 0..3 {
+        assert_eq!(get_json(&c, &url, &token).await.0, StatusCode::OK, "{i}");
+    }
+    let resp = c
+        .get(&url)
+        .bearer_auth(&token)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["errors"][0]["status"], "429");
+    assert_eq!(body["errors"][0]["code"], "RATE_LIMIT_EXCEEDED");
+    // The token endpoint is not limited.
+    let _ = abm_token(&c, &sim).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    assert_eq!(get_json(&c, &url, &token).await.0, StatusCode::OK);
+    let stats = sim.stats();
+    assert_eq!(stats.abm.throttled, 1);
+    assert_eq!(stats.abm.faults.total(), 0);
+    let counters: Value = c
+        .get(format!("{}/_counters", sim.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counters["abm"]["throttled"], 1);
+    assert_eq!(counters["kandji"]["throttled"], 0);
+}
+
+#[tokio::test]
+async fn kandji_limits_answer_429_over_50_a_second_with_honest_headers() {
+    let sim = Simulator::start(SimulatorConfig {
+        kandji_enforce_limits: true,
+        ..config(20)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let token = sim.credentials().kandji_token.expose_secret().to_string();
+    let url = format!("{}/api/v1/tags", sim.kandji_url());
+    let get = || c.get(&url).bearer_auth(&token).send();
+    let first = get().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let h = first.headers();
+    assert_eq!(h["x-ratelimit-limit-second"], "50");
+    assert_eq!(h["x-ratelimit-limit-hour"], "10000");
+    assert_eq!(h["x-ratelimit-remaining-hour"], "9999");
+    assert_eq!(h["ratelimit-reset"], "1");
+    let (mut ok, mut refused) = (1u64, 0u64);
+    let mut last_refusal = None;
+    // 120 requests as fast as they go: at most 50 in each whole second.
+    for _ in 0..119 {
+        let resp = get().await.unwrap();
+        match resp.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                refused += 1;
+                assert_eq!(resp.headers()["retry-after"], "1");
+                assert_eq!(resp.headers()["x-ratelimit-remaining-second"], "0");
+                last_refusal = Some(resp.json::<Value>().await.unwrap());
+            }
+            s => panic!("{s}"),
+        }
+    }
+    assert!(refused >= 1, "ok {ok}");
+    assert_eq!(
+        last_refusal.unwrap(),
+        json!({"message": "API rate limit exceeded"})
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let again = get().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        again.headers()["x-ratelimit-remaining-hour"],
+        (10_000 - ok - 1).to_string().as_str()
+    );
+    assert_eq!(sim.stats().kandji.throttled, refused);
+}

@@ -180,6 +180,8 @@ pub(super) async fn simulate(args: &SimulateArgs) -> Result<(), CliError> {
         fault_rate: args.fault_rate,
         chaos: args.chaos,
         denied: args.deny.clone(),
+        abm_limit_per_minute: args.abm_limit_per_minute,
+        kandji_enforce_limits: args.kandji_limits,
         ..SimulatorConfig::default()
     };
     crate::simulator::run_forever(config, args.port)

@@ -353,6 +353,14 @@ pub struct SimulateArgs {
     /// the vendor's 403. Repeatable.
     #[arg(long = "deny", value_name = "NAME")]
     pub deny: Vec<String>,
+    /// Hide an ABM rate limit of N API requests a minute (a token bucket
+    /// with a burst of 3): over it, Apple's 429 with Retry-After.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub abm_limit_per_minute: Option<u32>,
+    /// Enforce Kandji's limits (50 requests a second, 10,000 an hour): over
+    /// them, Kandji's 429 with Retry-After.
+    #[arg(long)]
+    pub kandji_limits: bool,
 }
 
 /// Endpoint and credential flags; each overrides its environment variable.

@@ -132,6 +132,29 @@ impl KandjiState {
     }
 }
 
+/// The rate-limit headers of an enforcing simulator: the real windows
+/// (`SimulatorConfig::kandji_enforce_limits`).
+pub(crate) fn window_headers(w: &super::limits::KandjiWindowState, headers: &mut HeaderMap) {
+    use super::limits::{KANDJI_PER_HOUR, KANDJI_PER_SECOND};
+    for (name, value) in [
+        ("x-ratelimit-limit-hour", u64::from(KANDJI_PER_HOUR)),
+        ("x-ratelimit-remaining-hour", u64::from(w.remaining_hour)),
+        ("x-ratelimit-limit-second", u64::from(KANDJI_PER_SECOND)),
+        (
+            "x-ratelimit-remaining-second",
+            u64::from(w.remaining_second),
+        ),
+        ("ratelimit-limit", u64::from(KANDJI_PER_SECOND)),
+        ("ratelimit-remaining", u64::from(w.remaining_second)),
+        ("ratelimit-reset", w.reset),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+}
+
+/// Made-up rate-limit headers when the limits are not enforced.
 pub(crate) fn rate_limit_headers(state: &SimState, headers: &mut HeaderMap) {
     let n = state.kandji.requests.fetch_add(1, Ordering::Relaxed);
     // Never reports exhaustion: the simulator does not enforce Kandji's limits.

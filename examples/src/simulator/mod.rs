@@ -54,6 +54,22 @@
 //! [`SimulatorConfig::mutate_kandji_between_pages`] adds one Kandji device and
 //! removes another after every device-list page.
 //!
+//! # Rate limits
+//!
+//! Off by default. [`SimulatorConfig::abm_limit_per_minute`] (`mdm simulate
+//! --abm-limit-per-minute N`) hides a limit behind the ABM API (not its
+//! token endpoint): a token bucket of `N` requests a minute with a burst of
+//! [`ABM_BURST`]; a request finding it empty gets Apple's 429
+//! (`{"errors":[{"status":"429","code":"RATE_LIMIT_EXCEEDED",...}]}`) with
+//! `Retry-After` = whole seconds until one would be allowed (rounded up).
+//! [`SimulatorConfig::kandji_enforce_limits`] (`--kandji-limits`) enforces
+//! Kandji's 50 requests a second and 10,000 an hour as fixed windows (each
+//! whole second and hour since start, as Kandji's gateway counts), answering
+//! `{"message":"API rate limit exceeded"}` 429s with `Retry-After`; its
+//! `X-RateLimit-*` headers then report the real windows. Refused requests
+//! count towards neither limit. [`VendorStats::throttled`] (`throttled` in
+//! `GET /_counters`) counts these 429s.
+//!
 //! # Jamf changes between syncs
 //!
 //! The fleet is generated once, but a test can move Jamf on between two
@@ -151,6 +167,7 @@ mod abm;
 mod jamf;
 mod jamf_touch;
 mod kandji;
+mod limits;
 mod privileges;
 mod render;
 
@@ -182,6 +199,7 @@ pub use chaos::{Chaos, PagingChaos};
 pub use faults::{FaultConfig, FaultCounts, FaultKind};
 pub use fleet::{Device, DeviceKind, Fleet, FleetConfig, FleetCounts, JamfRecord, MdmServer, User};
 pub use jamf_touch::Touched;
+pub use limits::{ABM_BURST, KANDJI_PER_HOUR, KANDJI_PER_SECOND};
 
 use auth::{TokenKind, TokenRejection, TokenStore};
 use faults::FaultInjector;
@@ -262,6 +280,17 @@ pub struct SimulatorConfig {
     /// [`Simulator::start`] with [`SimulatorError::Config`] listing the
     /// valid names. Empty by default.
     pub denied: Vec<String>,
+    /// A hidden ABM rate limit (`mdm simulate --abm-limit-per-minute N`):
+    /// a token bucket of `N` API requests a minute with a burst of
+    /// [`ABM_BURST`] (token endpoint not counted); over it, Apple's 429
+    /// with `Retry-After`. See "Rate limits" in the module docs. `None`: no
+    /// limit.
+    pub abm_limit_per_minute: Option<u32>,
+    /// Enforce Kandji's documented limits (`mdm simulate --kandji-limits`):
+    /// [`KANDJI_PER_SECOND`] requests in each second and [`KANDJI_PER_HOUR`]
+    /// in each hour; over either, Kandji's 429 with `Retry-After`, and the
+    /// `X-RateLimit-*` headers report the real windows.
+    pub kandji_enforce_limits: bool,
 }
 
 /// The default [`SimulatorConfig::page_cache_bytes`]: 512 MiB, every page of
@@ -286,6 +315,8 @@ impl Default for SimulatorConfig {
             page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
             chaos: None,
             denied: Vec::new(),
+            abm_limit_per_minute: None,
+            kandji_enforce_limits: false,
         }
     }
 }
@@ -306,6 +337,11 @@ pub struct VendorStats {
     /// The most requests of this vendor the simulator held at once (from
     /// arrival, latency included, to the response).
     pub max_in_flight: u64,
+    /// 429s answered by an enforced rate limit
+    /// ([`SimulatorConfig::abm_limit_per_minute`],
+    /// [`SimulatorConfig::kandji_enforce_limits`]; injected faults are in
+    /// `faults`).
+    pub throttled: u64,
 }
 
 /// Request counters, for tests and benchmarks.
@@ -387,6 +423,7 @@ pub(crate) struct SimState {
     pub(crate) abm: abm::AbmState,
     pub(crate) chaos: Option<Arc<Chaos>>,
     pub(crate) denied: privileges::Denied,
+    pub(crate) limits: limits::Limits,
 }
 
 impl SimState {
@@ -417,6 +454,11 @@ impl SimState {
     fn record_fault(&self, vendor: Vendor, kind: FaultKind) {
         let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         stats.vendor_mut(vendor).faults.add(kind);
+    }
+
+    fn record_throttled(&self, vendor: Vendor) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.vendor_mut(vendor).throttled += 1;
     }
 
     fn record_unauthorized(&self, vendor: Vendor) {
@@ -736,8 +778,20 @@ pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) 
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let classic = req.uri().path().contains("/JSSResource/");
+    let verdict = match vendor {
+        Vendor::Abm if !g.token_endpoint => state.limits.abm(),
+        Vendor::Kandji => state.limits.kandji(),
+        _ => limits::Verdict::Free,
+    };
 
-    let mut resp = if let Some(kind) = state.faults.draw(
+    let mut resp = if let limits::Verdict::Refused(wait, _) = verdict {
+        state.record_throttled(vendor);
+        let mut r = fault_response(vendor, FaultKind::RateLimited, classic);
+        if let Ok(v) = HeaderValue::from_str(&limits::whole_seconds(wait).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    } else if let Some(kind) = state.faults.draw(
         vendor,
         req.method().as_str(),
         &path_and_query,
@@ -791,7 +845,12 @@ pub(crate) async fn guard(State(g): State<Guard>, mut req: Request, next: Next) 
         }
     };
     if vendor == Vendor::Kandji {
-        kandji::rate_limit_headers(state, resp.headers_mut());
+        match verdict {
+            limits::Verdict::Allowed(Some(w)) | limits::Verdict::Refused(_, Some(w)) => {
+                kandji::window_headers(&w, resp.headers_mut());
+            }
+            _ => kandji::rate_limit_headers(state, resp.headers_mut()),
+        }
     }
     resp
 }
@@ -937,6 +996,13 @@ async fn counters(State(state): State<Arc<SimState>>) -> Response {
             "token_requests": v.token_requests,
             "unauthorized": v.unauthorized,
             "endpoints": v.endpoints,
+            "throttled": v.throttled,
+            "faults": {
+                "rate_limited": v.faults.rate_limited,
+                "unavailable": v.faults.unavailable,
+                "connection_reset": v.faults.connection_reset,
+                "expired_token": v.faults.expired_token,
+            },
         })
     };
     json_response(
@@ -1099,6 +1165,7 @@ impl Simulator {
             base: format!("http://{addr}"),
             chaos: config.chaos.map(|seed| Arc::new(Chaos::new(seed))),
             denied,
+            limits: limits::Limits::new(config.abm_limit_per_minute, config.kandji_enforce_limits),
         });
         let router = build_router(state.clone());
         let (tx, rx) = watch::channel(false);
