@@ -458,3 +458,92 @@ async fn opt_in_reads_are_turned_on_in_the_file() {
     );
     sim.shutdown().await;
 }
+
+/// `users = true` on a Jamf source: every user of Jamf's user directory is
+/// an employee (created, or reported as a likely duplicate when another
+/// user has the name), a second sync creates none; without it the user
+/// directory is never read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_true_upserts_the_user_directory_as_employees() {
+    let sim = simulator(30, 7).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let users_requests = |sim: &Simulator| {
+        sim.stats()
+            .jamf
+            .endpoints
+            .iter()
+            .filter(|(k, _)| k.contains("/api/v1/users") || k.contains("/JSSResource/users"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+
+    // Off (the default): not one request to the user directory.
+    let mut env = vec![("MDM_CLIENT_RATE_LIMITS".to_owned(), "off".to_owned())];
+    let db = dir.path().join("off.db").display().to_string();
+    let config = write_config(
+        dir.path(),
+        &format!("db = \"{db}\"\n\n{}", jamf_source("jamf", &sim, &mut env)),
+    );
+    json(&mdm(&["sync", "--config", &config, "--format", "json"], &env).await);
+    assert_eq!(users_requests(&sim), 0);
+
+    // On: every Jamf user is an employee or a reported likely duplicate.
+    let db = dir.path().join("on.db").display().to_string();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "db = \"{db}\"\n\n{}users = true\n",
+            jamf_source("jamf", &sim, &mut env)
+        ),
+    );
+    let plan = json(&mdm(&["sync", "--config", &config, "--format", "json"], &env).await);
+    assert!(users_requests(&sim) > 0);
+    let fleet = sim.fleet();
+    let mut expected: Vec<String> = fleet
+        .jamf_users()
+        .iter()
+        .filter_map(|&u| fleet.user(u))
+        .map(|u| u.email.clone())
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    let mut got: Vec<String> = plan["employees"]
+        .as_array()
+        .expect("employees")
+        .iter()
+        .filter(|e| e["action"] == "create")
+        .chain(plan["likely_duplicates"].as_array().expect("likely"))
+        .map(|e| e["email"].as_str().expect("email").to_owned())
+        .collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got, expected);
+    assert_eq!(
+        plan["summary"]["employee_create"].as_u64(),
+        Some(
+            plan["employees"]
+                .as_array()
+                .expect("employees")
+                .iter()
+                .filter(|e| e["action"] == "create")
+                .count() as u64
+        )
+    );
+    // Again: nothing to create.
+    let again = json(&mdm(&["sync", "--config", &config, "--format", "json"], &env).await);
+    assert_eq!(again["summary"]["employee_create"], 0);
+
+    // Not on an ABM source.
+    let config = write_config(
+        dir.path(),
+        &format!("{}users = true\n", abm_source("abm", &sim, dir.path())),
+    );
+    let o = mdm(&["config", "check", "--config", &config], &env).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`users` applies to jamf and kandji sources only"),
+        "{}",
+        stderr(&o)
+    );
+    sim.shutdown().await;
+}

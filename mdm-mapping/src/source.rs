@@ -709,6 +709,99 @@ impl DeviceSource for Named {
     }
 }
 
+/// Reads a vendor's user directory, all of it, as user records
+/// (`entity: user`, `source_id` the user id, `assignee` the person).
+#[async_trait]
+pub trait UserDirectory: Send + Sync + fmt::Debug {
+    /// Every user of the directory. An error is an error of the source that
+    /// reads it (say, the privilege to read users is missing).
+    async fn users(&self) -> Result<Vec<SourceDevice>, SourceError>;
+}
+
+/// A source that lists its devices, then its vendor's user directory
+/// ([`UserDirectory`], read once per page stream) as one last page of user
+/// records. The planner treats user records as employees only (`users =
+/// true` in `mdm.toml`).
+#[derive(Debug)]
+pub struct WithUsers {
+    inner: Box<dyn DeviceSource>,
+    users: std::sync::Arc<dyn UserDirectory>,
+}
+
+impl WithUsers {
+    /// `inner`'s devices, then the users of `users`.
+    pub fn new(inner: Box<dyn DeviceSource>, users: std::sync::Arc<dyn UserDirectory>) -> Self {
+        WithUsers { inner, users }
+    }
+}
+
+#[async_trait]
+impl DeviceSource for WithUsers {
+    fn vendor(&self) -> Vendor {
+        self.inner.vendor()
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn id_qualifier(&self) -> Option<&str> {
+        self.inner.id_qualifier()
+    }
+    fn changed_since(&self, since: DateTime<Utc>) -> Option<Box<dyn DeviceSource>> {
+        let inner = self.inner.changed_since(since)?;
+        Some(Box::new(WithUsers {
+            inner,
+            users: self.users.clone(),
+        }))
+    }
+    fn updated_key(&self) -> Option<&'static str> {
+        self.inner.updated_key()
+    }
+    fn requests_sent(&self) -> Option<u64> {
+        self.inner.requests_sent()
+    }
+    /// The inner source's pages; the user directory comes only through
+    /// [`pages`](DeviceSource::pages).
+    async fn fetch_page(&self, cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        self.inner.fetch_page(cursor).await
+    }
+    fn endpoint(&self, cursor: Option<&Cursor>) -> String {
+        self.inner.endpoint(cursor)
+    }
+    fn dropped_values(&self) -> DroppedValues {
+        self.inner.dropped_values()
+    }
+    async fn close(&self) -> Result<(), SourceError> {
+        self.inner.close().await
+    }
+    /// The inner source's pages, then (when they ended without an error)
+    /// one page of user records.
+    fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
+        let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = failed.clone();
+        let devices = self.inner.pages(from).inspect(move |p| {
+            if p.is_err() {
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let users = stream::once(async move {
+            if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                return None;
+            }
+            Some(self.users.users().await.map(|devices| {
+                DevicePage {
+                    devices: devices
+                        .into_iter()
+                        .filter(|d| d.entity == Entity::User)
+                        .collect(),
+                    next: None,
+                }
+            }))
+        })
+        .filter_map(|p| async move { p });
+        devices.chain(users).boxed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

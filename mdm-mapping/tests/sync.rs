@@ -209,3 +209,95 @@ fn a_dry_run_plans_everything_and_writes_nothing() {
     assert_eq!(outcome.plan.actions.len(), 10);
     assert_eq!(assets(&store), 0);
 }
+
+/// Computers with assignees, then the vendor's user directory.
+#[derive(Debug)]
+struct WithUsers;
+
+#[async_trait]
+impl DeviceSource for WithUsers {
+    fn vendor(&self) -> Vendor {
+        Vendor::Jamf
+    }
+
+    async fn fetch_page(&self, _cursor: Option<&Cursor>) -> Result<DevicePage, SourceError> {
+        let person = |email: &str, first: &str, last: &str| mdm_mapping::Assignee {
+            email: Some(email.into()),
+            first_name: Some(first.into()),
+            last_name: (!last.is_empty()).then(|| last.into()),
+            ..mdm_mapping::Assignee::default()
+        };
+        let mut devices = Vec::new();
+        for (i, (email, first, last)) in [
+            ("ana@corp.example", "Ana", "Díaz"),
+            ("ben@corp.example", "Ben", "Okafor"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, (i + 1).to_string());
+            d.fields
+                .serial("serial_number", Some(&format!("C02USERS{i:04}")));
+            d.assignee = person(email, first, last).into_option();
+            devices.push(d);
+        }
+        for (i, (email, first, last)) in [
+            ("ANA@corp.example", "Ana", "Díaz"),
+            ("cleo@corp.example", "Cleo", "Marsh"),
+            ("ben.personal@mail.example", "Ben", "Okafor"),
+            ("dee@corp.example", "Dee", ""),
+            ("eve@corp.example", "Eve", "Stone"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut u = SourceDevice::new(Vendor::Jamf, Entity::User, (i + 1).to_string());
+            u.assignee = person(email, first, last).into_option();
+            devices.push(u);
+        }
+        Ok(DevicePage {
+            devices,
+            next: None,
+        })
+    }
+}
+
+#[test]
+fn user_records_give_the_same_employees_in_batches_of_one_and_of_a_thousand() {
+    let mut seen = Vec::new();
+    for batch_records in [1, 1000] {
+        let store = MemoryStore::default();
+        let options = SyncOptions {
+            batch_records,
+            ..SyncOptions::default()
+        };
+        let sources: Vec<Box<dyn DeviceSource>> = vec![Box::new(WithUsers)];
+        let outcome =
+            block_on(sync::run(&sources, &store, &Config::default(), &options)).expect("sync");
+        assert_eq!(outcome.plan.summary.create, 2, "{batch_records}");
+        assert_eq!(outcome.plan.likely_duplicates.len(), 1, "{batch_records}");
+        let inv = block_on(store.load()).expect("load");
+        assert_eq!(inv.assets.len(), 2);
+        let mut emails: Vec<String> = inv
+            .employees
+            .iter()
+            .flat_map(|e| e.emails.clone())
+            .collect();
+        emails.sort();
+        seen.push(emails);
+        // A second sync creates none.
+        let again =
+            block_on(sync::run(&sources, &store, &Config::default(), &options)).expect("sync");
+        assert_eq!(again.plan.summary.employee_create, 0);
+    }
+    assert_eq!(
+        seen[0],
+        [
+            "ana@corp.example",
+            "ben@corp.example",
+            "cleo@corp.example",
+            "eve@corp.example"
+        ]
+    );
+    assert_eq!(seen[0], seen[1]);
+}

@@ -739,3 +739,90 @@ fn jamf_id_on_asset_of_unknown_kind_needs_no_contradiction() {
     assert_eq!(p.actions[0].action, ActionKind::Update, "{p:#?}");
     assert_eq!(p.actions[0].matched_on.as_deref(), Some("jamf_id"));
 }
+
+/// A user record of a vendor's user directory (`users = true`).
+fn user(vendor: Vendor, id: &str, email: Option<&str>, first: &str, last: &str) -> SourceDevice {
+    let mut d = SourceDevice::new(vendor, Entity::User, id);
+    d.assignee = Assignee {
+        email: email.map(Into::into),
+        first_name: (!first.is_empty()).then(|| first.into()),
+        last_name: (!last.is_empty()).then(|| last.into()),
+        username: Some(format!("user{id}")),
+        ..Assignee::default()
+    }
+    .into_option();
+    d
+}
+
+#[tokio::test]
+async fn user_records_are_employees_only() {
+    let store = MemoryStore::new(inv(json!({
+        "assets":[{"id":"a5","fields":{"jamf_id":"5","serial_number":"S5"}}],
+        "employees":[
+        {"id":"e1","first_name":"Ana","last_name":"Díaz","emails":["ana@example.com"]},
+        {"id":"e2","first_name":"Ben","last_name":"Okafor","emails":["ben@corp.example"]}]})));
+    let incoming = vec![
+        // Matched by email, whatever its case.
+        user(Vendor::Jamf, "1", Some(" ANA@Example.com "), "Ana", "Díaz"),
+        // Same name as e2 under another email: a likely duplicate.
+        user(
+            Vendor::Jamf,
+            "2",
+            Some("benji@gmail.example"),
+            "Ben",
+            "Okafor",
+        ),
+        // Created.
+        user(
+            Vendor::Jamf,
+            "3",
+            Some("cleo@corp.example"),
+            "Cleo",
+            "Marsh",
+        ),
+        // No last name, no email: never created.
+        user(Vendor::Jamf, "4", Some("cher@corp.example"), "Cher", ""),
+        user(Vendor::Kandji, "k-6", None, "Dee", "Nolan"),
+        // The same id as an asset's jamf_id: still no asset action.
+        user(Vendor::Jamf, "5", Some("eve@corp.example"), "Eve", "Stone"),
+    ];
+    let p = upsert::plan(
+        &store.load().await.unwrap(),
+        &incoming,
+        &Config::default(),
+        &[Listing::from(Vendor::Jamf)],
+    )
+    .unwrap();
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    // User 5 is not computer 5: the asset is missing from the full listing,
+    // and no lifecycle event names a user record.
+    assert_eq!(p.lifecycle.len(), 1, "{:?}", p.lifecycle);
+    assert_eq!(p.lifecycle[0].target_id.as_deref(), Some("a5"));
+    assert!(p.lifecycle[0].sources.is_empty());
+    let created: Vec<&str> = p
+        .employees
+        .iter()
+        .filter(|e| e.action == EmployeeActionKind::Create)
+        .map(|e| e.email.as_str())
+        .collect();
+    assert_eq!(created, ["cleo@corp.example", "eve@corp.example"]);
+    assert_eq!(p.summary.employee_create, 2);
+    assert_eq!(p.likely_duplicates.len(), 1);
+    assert_eq!(p.likely_duplicates[0].employee_id, "e2");
+    assert_eq!(p.likely_duplicates[0].email, "benji@gmail.example");
+    assert!(
+        p.employees
+            .iter()
+            .any(|e| e.action == EmployeeActionKind::Skip && e.email == "cher@corp.example")
+    );
+    upsert::apply(&p, &store).await.unwrap();
+    let again = upsert::plan(
+        &store.load().await.unwrap(),
+        &incoming,
+        &Config::default(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(again.summary.employee_create, 0);
+    assert_eq!(store.load().await.unwrap().employees.len(), 4);
+}

@@ -189,6 +189,10 @@ pub struct SourceConfig {
     /// Kandji: "User Active" of each device's user (the user list, read once).
     #[serde(default, skip_serializing_if = "is_false")]
     pub user_active: bool,
+    /// Jamf and Kandji: read the vendor's user directory (once per sync)
+    /// and upsert its users as employees.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub users: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -412,6 +416,11 @@ fn validate_source(name: &str, s: &SourceConfig) -> Result<(), String> {
         ("applecare", s.applecare, VendorName::Abm),
         ("activation_lock", s.activation_lock, VendorName::Abm),
     ];
+    if s.users && vendor == VendorName::Abm {
+        return Err(format!(
+            "{at}: key `users` applies to jamf and kandji sources only (this one is abm)"
+        ));
+    }
     for (key, on, of) in opt_ins {
         if on && of != vendor {
             return Err(format!(
@@ -481,7 +490,13 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
             if s.security_reads {
                 options = options.security(jamf_client::SecurityReads::all());
             }
-            let source = Box::new(client.device_source(options));
+            let mut source: Box<dyn DeviceSource> = Box::new(client.device_source(options));
+            if s.users {
+                source = Box::new(mdm_mapping::source::WithUsers::new(
+                    source,
+                    std::sync::Arc::new(JamfUsers(client.clone())),
+                ));
+            }
             (VendorClient::Jamf(client), source)
         }
         Some(Vendor::Kandji) => {
@@ -503,7 +518,14 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
                         .page_size(n),
                 );
             }
-            (VendorClient::Kandji(client), Box::new(source))
+            let mut source: Box<dyn DeviceSource> = Box::new(source);
+            if s.users {
+                source = Box::new(mdm_mapping::source::WithUsers::new(
+                    source,
+                    std::sync::Arc::new(KandjiUsers(client.clone())),
+                ));
+            }
+            (VendorClient::Kandji(client), source)
         }
         _ => {
             let credentials = abm_client::Credentials::from_pem_file(
@@ -548,6 +570,100 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
     })
 }
 
+/// A user record (`entity: user`) of a vendor's user directory.
+fn user_record(
+    vendor: Vendor,
+    id: String,
+    email: Option<String>,
+    full_name: Option<String>,
+    username: Option<String>,
+) -> mdm_mapping::SourceDevice {
+    let mut d = mdm_mapping::SourceDevice::new(vendor, mdm_mapping::Entity::User, id);
+    d.assignee = mdm_mapping::Assignee {
+        email,
+        full_name,
+        username,
+        ..mdm_mapping::Assignee::default()
+    }
+    .into_option();
+    d
+}
+
+/// A 403 on the users endpoint names the privilege it needs.
+fn users_error(
+    vendor: Vendor,
+    status: Option<u16>,
+    privilege: &str,
+    e: mdm_mapping::SourceError,
+) -> mdm_mapping::SourceError {
+    if status == Some(403) {
+        mdm_mapping::SourceError::new(
+            vendor,
+            mdm_mapping::SourceErrorKind::Auth,
+            format!(
+                "GET /api/v1/users refused (403): the API client needs the \"{privilege}\" privilege for `users = true`"
+            ),
+        )
+    } else {
+        e
+    }
+}
+
+/// Jamf's user directory (`GET /api/v1/users`, or the Classic API on
+/// servers before 11.26).
+#[derive(Debug)]
+struct JamfUsers(jamf_client::Client);
+
+#[async_trait::async_trait]
+impl mdm_mapping::source::UserDirectory for JamfUsers {
+    async fn users(&self) -> Result<Vec<mdm_mapping::SourceDevice>, mdm_mapping::SourceError> {
+        use futures::TryStreamExt;
+        let mut out = Vec::new();
+        let mut pages = self.0.users();
+        loop {
+            match pages.try_next().await {
+                Ok(Some(page)) => out.extend(page.items.into_iter().map(|u| {
+                    user_record(
+                        Vendor::Jamf,
+                        u.id.as_str().to_string(),
+                        u.email,
+                        u.realname,
+                        u.username,
+                    )
+                })),
+                Ok(None) => return Ok(out),
+                Err(e) => {
+                    let status = e.status().map(|s| s.as_u16());
+                    return Err(users_error(Vendor::Jamf, status, "Read Users", e.into()));
+                }
+            }
+        }
+    }
+}
+
+/// Kandji's user directory (`GET /api/v1/users`).
+#[derive(Debug)]
+struct KandjiUsers(kandji_client::KandjiClient);
+
+#[async_trait::async_trait]
+impl mdm_mapping::source::UserDirectory for KandjiUsers {
+    async fn users(&self) -> Result<Vec<mdm_mapping::SourceDevice>, mdm_mapping::SourceError> {
+        use futures::TryStreamExt;
+        let mut out = Vec::new();
+        let mut users = self.0.users(kandji_client::UserQuery::new());
+        loop {
+            match users.try_next().await {
+                Ok(Some(u)) => out.push(user_record(Vendor::Kandji, u.id, u.email, u.name, None)),
+                Ok(None) => return Ok(out),
+                Err(e) => {
+                    let status = e.status();
+                    return Err(users_error(Vendor::Kandji, status, "List users", e.into()));
+                }
+            }
+        }
+    }
+}
+
 fn unreachable_config<T>(name: &str) -> Result<T, CliError> {
     Err(CliError::input(format!(
         "[sources.{name}]: no credentials (client_id or username)"
@@ -580,6 +696,7 @@ client_secret_env = "JAMF_MAIN_SECRET"    # environment variable with the client
 # username = "api-user"                   # or a user account ...
 # password_env = "JAMF_MAIN_PASSWORD"     # ... and its password
 security_reads = false                    # FileVault key, recovery lock, activation lock, AppleCare id (each needs its privilege)
+# users = false                           # upsert Jamf's users as employees (reads the user list once; "Read Users")
 
 # [sources.kandji-main]
 # vendor = "kandji"
@@ -587,6 +704,7 @@ security_reads = false                    # FileVault key, recovery lock, activa
 # token_env = "KANDJI_TOKEN"              # API token (Kandji > Settings > Access)
 # details = false                         # read /details per device (1 request per device)
 # user_active = false                     # "User Active" of each device's user (reads the user list once)
+# users = false                           # upsert Kandji's users as employees (reads the user list once; "List users")
 
 # [sources.abm]
 # vendor = "abm"

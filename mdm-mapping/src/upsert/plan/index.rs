@@ -311,6 +311,10 @@ impl<'c> IdHashes<'c> {
 
     /// Appends the hash of every identifier of `d` to `out`.
     pub(crate) fn record(&self, d: &SourceDevice, out: &mut Vec<u64>) {
+        // User records match no asset (see `Planner::index_and_scan`).
+        if d.entity == Entity::User {
+            return;
+        }
         Planner::record_ids(&self.c, d, |ki, value| {
             out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
         });

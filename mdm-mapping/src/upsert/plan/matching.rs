@@ -36,6 +36,11 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         // Incoming records.
         for (r, d) in incoming.iter().enumerate() {
+            // User records (a vendor's user directory) are employee inputs
+            // only: they match no asset.
+            if d.entity == Entity::User {
+                continue;
+            }
             let class_of = entity_class(d.entity);
             let mut can_create = false;
             Self::record_ids(c, d, |ki, value| {
@@ -313,7 +318,12 @@ impl<'a, 'c> Planner<'a, 'c> {
         let mut gid = vec![NONE; n];
         let mut first_of_group: Vec<u32> = Vec::with_capacity(n);
         let mut of_record = vec![0u32; n];
+        let mut devices = 0usize;
         for r in 0..n as u32 {
+            if self.incoming[r as usize].entity == Entity::User {
+                continue;
+            }
+            devices += 1;
             let root = find(&mut self.parent, r) as usize;
             if gid[root] == NONE {
                 gid[root] = first_of_group.len() as u32;
@@ -324,15 +334,20 @@ impl<'a, 'c> Planner<'a, 'c> {
         let g = first_of_group.len();
         // Counting sort of records by group.
         let mut start = vec![0u32; g + 1];
-        for &x in &of_record {
-            start[x as usize + 1] += 1;
+        for (r, &x) in of_record.iter().enumerate() {
+            if self.incoming[r].entity != Entity::User {
+                start[x as usize + 1] += 1;
+            }
         }
         for i in 0..g {
             start[i + 1] += start[i];
         }
         let mut fill = start.clone();
-        let mut members = vec![0u32; n];
+        let mut members = vec![0u32; devices];
         for (r, &x) in of_record.iter().enumerate() {
+            if self.incoming[r].entity == Entity::User {
+                continue;
+            }
             members[fill[x as usize] as usize] = r as u32;
             fill[x as usize] += 1;
         }

@@ -252,6 +252,14 @@ impl<'a, 'c> Planner<'a, 'c> {
 
         self.missing_from_listings(&mut plan, full_listings);
 
+        // User records (a vendor's user directory): employees only, decided
+        // exactly like a device's assignee.
+        for r in 0..self.incoming.len() as u32 {
+            if self.incoming[r as usize].entity == Entity::User {
+                let _ = self.resolve_assignee(&[r], &[0, 1, 2]);
+            }
+        }
+
         plan.employees = std::mem::take(&mut self.employee_actions);
         plan.likely_duplicates = std::mem::take(&mut self.likely_duplicates);
         plan.count();
