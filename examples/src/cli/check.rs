@@ -16,7 +16,7 @@
 //! | Jamf Pro | Read Static / Smart User Groups | not probed | `mdm access` (optional) |
 //! | Kandji | Device list | `GET /api/v1/devices?limit=1` | sync |
 //! | Kandji | Device details | `GET /api/v1/devices/{id}/details` | `details = true` |
-//! | Kandji | List users | `GET /api/v1/users?limit=1` | `user_active = true` |
+//! | Kandji | List users | `GET /api/v1/users?limit=1` | `user_active = true`, `users = true` |
 //! | ABM/ASM | orgDevices | `GET /v1/orgDevices?limit=1` | sync |
 //! | ABM/ASM | mdmServers | `GET /v1/mdmServers?limit=1` | assigned servers (optional) |
 //! | ABM/ASM | appleCareCoverage | `GET /v1/orgDevices/{id}/appleCareCoverage` | `applecare = true` |
@@ -419,8 +419,8 @@ async fn kandji(s: &mut SourceCheck, client: &kandji_client::KandjiClient, opt_i
         Probe {
             name: "List users",
             endpoint: "GET /api/v1/users?limit=1",
-            needed_for: "user_active = true",
-            required: opt_ins.user_active,
+            needed_for: "user_active = true, users = true",
+            required: opt_ins.user_active || opt_ins.users,
         },
         r.map(drop).map_err(|e| kandji_failure(&e)),
     );

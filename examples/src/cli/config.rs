@@ -565,6 +565,7 @@ pub fn build(name: &str, s: &SourceConfig) -> Result<Configured, CliError> {
             user_active: s.user_active,
             applecare: s.applecare,
             activation_lock: s.activation_lock,
+            users: s.users,
         },
         source: super::sources::register(Box::new(named)),
     })

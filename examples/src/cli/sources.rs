@@ -191,6 +191,8 @@ pub struct OptIns {
     pub applecare: bool,
     /// ABM Activation Lock status.
     pub activation_lock: bool,
+    /// Jamf or Kandji user directory as employees.
+    pub users: bool,
 }
 
 /// A source as configured: its name, its client and opt-ins, and the
