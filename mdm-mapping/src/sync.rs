@@ -535,12 +535,9 @@ fn mapping_fingerprint(config: &Config) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// When the server last updated `d`, from its `key` field (RFC 3339).
+/// When the server last updated `d`, from its `key` field.
 fn updated_at(d: &SourceDevice, key: &str) -> Option<DateTime<Utc>> {
-    let text = d.fields.get_str(key)?;
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    crate::normalize::parse_datetime(d.fields.get_str(key)?)
 }
 
 /// Adds one batch's plan to the plan of the whole sync.

@@ -23,6 +23,15 @@ pub(super) fn gone_kind(d: &SourceDevice) -> Option<LifecycleKind> {
     }
 }
 
+/// The source id an asset holds in its `field` (its `jamf_id`, say), as
+/// text, to ask a [`Listing`] whether it owns it.
+pub(super) fn marker_id<'x>(asset: &'x Asset, field: &str) -> Option<Cow<'x, str>> {
+    match asset.fields.get(field)? {
+        Value::Text(id) => Some(Cow::Borrowed(id.as_str())),
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
 /// The asset's current status.
 pub(super) fn status_from(asset: &Asset) -> Option<Value> {
     asset.fields.get("status").cloned()
@@ -59,12 +68,7 @@ impl Planner<'_, '_> {
                 }
                 // Only the assets whose id this listing would have
                 // reported: another tenant's assets are not missing.
-                let owned = match asset.fields.get(field) {
-                    None => false,
-                    Some(Value::Text(id)) => listing.owns(id),
-                    Some(other) => listing.owns(&other.to_string()),
-                };
-                if !owned {
+                if !marker_id(asset, field).is_some_and(|id| listing.owns(&id)) {
                     continue;
                 }
                 let of = match &listing.qualifier {

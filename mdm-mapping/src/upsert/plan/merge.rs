@@ -189,10 +189,10 @@ impl<'a, 'c> Planner<'a, 'c> {
             let Some(marker) = self.c.marker[v] else {
                 return false;
             };
-            let id = match asset.fields.get(&self.c.targets[usize::from(marker)].name) {
-                None => return false,
-                Some(Value::Text(id)) => Cow::Borrowed(id.as_str()),
-                Some(other) => Cow::Owned(other.to_string()),
+            let Some(id) =
+                super::lifecycle::marker_id(asset, &self.c.targets[usize::from(marker)].name)
+            else {
+                return false;
             };
             !self.full.iter().any(|l| l.vendor == w && l.owns(&id))
         })
