@@ -40,6 +40,16 @@ fn history(env: &Env, db: &str) -> Vec<Value> {
     serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("history JSON")
 }
 
+/// Runs `cmd` (an `mdm sync`) to success.
+fn sync_ok(mut cmd: Command) {
+    let out = cmd.output().expect("sync runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn count(run: &Value, key: &str) -> u64 {
     run["counts"][key].as_u64().unwrap_or(0)
 }
@@ -56,14 +66,7 @@ async fn history_shows_what_each_sync_did() {
     assert!(String::from_utf8_lossy(&empty.stdout).starts_with("no runs recorded"));
     assert!(!std::path::Path::new(&db).exists());
     for _ in 0..2 {
-        let out = mdm(&env, &["sync", "--db", &db, "--format", "json"])
-            .output()
-            .expect("sync runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        sync_ok(mdm(&env, &["sync", "--db", &db, "--format", "json"]));
     }
     let runs = history(&env, &db);
     assert_eq!(runs.len(), 2, "{runs:#?}");
@@ -265,18 +268,12 @@ async fn history_keeps_the_learned_abm_rate() {
     let env = env_for(&sim);
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("inv.db").display().to_string();
-    let out = mdm(
+    let mut sync = mdm(
         &env,
         &["sync", "--db", &db, "--source", "abm", "--format", "json"],
-    )
-    .env_remove("MDM_CLIENT_RATE_LIMITS")
-    .output()
-    .expect("sync runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    sync.env_remove("MDM_CLIENT_RATE_LIMITS");
+    sync_ok(sync);
     let runs = history(&env, &db);
     let rate = runs[0]["learned_rates"]["abm"].as_f64();
     assert!(rate.is_some_and(|r| r >= 20.0), "{}", runs[0]);

@@ -461,20 +461,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Command::Dedupe(args) => dedupe::run(&args, &mut out).await,
                 Command::History(args) => history::run(&args, &mut out).await,
                 Command::Check(args) => {
-                    let loaded = config::load_located(cli.config.as_deref())?;
-                    let sources = select(loaded.as_ref(), &args.sources, &args.creds)?;
+                    let sources = configured(cli.config.as_deref(), &args.sources, &args.creds)?;
                     check::run(args.format, &sources, &mut out).await
                 }
                 Command::Access(args) => {
-                    let loaded = config::load_located(cli.config.as_deref())?;
-                    let wanted: Vec<String> =
-                        vec![args.source.clone().unwrap_or_else(|| "jamf".into())];
-                    let sources = select(loaded.as_ref(), &wanted, &args.creds)?;
+                    let wanted = [args.source.clone().unwrap_or_else(|| "jamf".into())];
+                    let sources = configured(cli.config.as_deref(), &wanted, &args.creds)?;
                     access::run(args.format, &sources, &mut out).await
                 }
                 Command::Health(args) => {
-                    let loaded = config::load_located(cli.config.as_deref())?;
-                    let sources = select_sources(loaded.as_ref(), &args.sources, &args.creds)?;
+                    let sources = configured(cli.config.as_deref(), &args.sources, &args.creds)?;
+                    let sources = sources.into_iter().map(|c| c.source).collect();
                     health::run(&args, sources, &mut out).await
                 }
                 Command::Simulate(args) => {
@@ -502,6 +499,18 @@ pub(crate) fn select_sources(
         .into_iter()
         .map(|c| c.source)
         .collect())
+}
+
+/// The sources `wanted` of the configuration file the command names
+/// (`--config`, `MDM_CONFIG`, `./mdm.toml`), else of the environment: see
+/// [`select`].
+fn configured(
+    config_path: Option<&std::path::Path>,
+    wanted: &[String],
+    creds: &CredentialArgs,
+) -> Result<Vec<sources::Configured>, CliError> {
+    let loaded = config::load_located(config_path)?;
+    select(loaded.as_ref(), wanted, creds)
 }
 
 /// The sources of [`select_sources`], with each source's client and opt-ins.
