@@ -26,6 +26,11 @@
 //!   latest update time the server gave a record that was read, and it
 //!   moves only once the sync that read it is committed in full: a crash
 //!   or a failed write repeats work, it never skips it.
+//! - **A user gone from a user directory is reported, never deleted.** A
+//!   source that lists its vendor's users ([`WithUsers`](crate::source::WithUsers))
+//!   has them remembered at each committed sync that read them all; the
+//!   next such sync reports those no longer listed whose employee is in
+//!   the inventory ([`SyncOutcome::users_gone`]).
 //! - **Cancellation leaves the inventory consistent.** With
 //!   [`SyncOptions::cancel`], a cancel while reading writes nothing; while
 //!   writing, the batch being written finishes and the rest is left for the
@@ -88,10 +93,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::record::{SourceDevice, Vendor};
 use crate::source::{DeviceSource, Listing, SourceError};
-use crate::store::{SourceState, Store, StoreError};
+use crate::store::{GoneUser, SourceState, Store, StoreError};
 use crate::upsert::{
     self, ApplyReport, Config, ConfigError, Plan, Projection, StagedError, Staging, StagingError,
 };
+
+mod users_gone;
 
 /// How [`run`] runs.
 #[derive(Debug, Clone)]
@@ -229,6 +236,10 @@ pub enum SyncEvent<'a> {
         /// Records the batch planned.
         records: usize,
     },
+    /// A user gone from its source's user directory, whose employee is in
+    /// the inventory: see [`SyncOutcome::users_gone`]. Comes after the
+    /// sync's writes are committed.
+    UserGone(&'a GoneUser),
 }
 
 /// What a sync did.
@@ -248,6 +259,17 @@ pub struct SyncOutcome {
     /// The sync was cancelled ([`SyncOptions::cancel`]): what was written
     /// is consistent, and the next sync does the rest.
     pub cancelled: bool,
+    /// Users that a source's user directory (`users = true`,
+    /// [`WithUsers`](crate::source::WithUsers)) listed at the last sync
+    /// that read it completely and no longer lists, whose email an
+    /// employee of the inventory holds (matched as the planner matches
+    /// emails). Reported once, by the first committed sync that reads the
+    /// directory completely without them; the employee is never deleted
+    /// nor changed. Empty in a dry run, and for a source whose directory
+    /// was not read completely (error, cancel, no opt-in, an empty
+    /// directory) or read for the first time. The list each source
+    /// remembers is [`SourceState::users`].
+    pub users_gone: Vec<GoneUser>,
 }
 
 /// How many records a sync read from one source, and how.
@@ -292,8 +314,8 @@ pub enum SyncError {
     /// Planning or writing a batch failed; earlier batches are written.
     #[error("{0}; run the sync again to resume")]
     Apply(#[source] Box<StagedError>),
-    /// A source's watermark could not be read or kept (what was written
-    /// is consistent; the next sync reads that source again).
+    /// A source's watermark or user list could not be read or kept (what
+    /// was written is consistent; the next sync reads that source again).
     #[error("cannot read or keep a source's watermark: {0}")]
     State(#[source] StoreError),
 }
@@ -319,6 +341,12 @@ pub async fn run_with<S: Store + ?Sized>(
     mut on_event: impl FnMut(SyncEvent<'_>),
 ) -> Result<SyncOutcome, SyncError> {
     config.validate()?;
+    // The user directories read, from the records as they come.
+    let directories = std::sync::Mutex::new(users_gone::Directories::default());
+    let mut on_event = |event: SyncEvent<'_>| {
+        users_gone::observe(&directories, &event);
+        on_event(event);
+    };
     // A dry run keeps projected records in memory for one plan; a sync
     // stages them on disk.
     enum Collected<'c> {
@@ -452,6 +480,7 @@ pub async fn run_with<S: Store + ?Sized>(
         source_errors,
         batches,
         cancelled,
+        users_gone: Vec::new(),
     };
     if cancelled() {
         // Nothing is written for a sync cancelled while reading.
@@ -497,7 +526,11 @@ pub async fn run_with<S: Store + ?Sized>(
     merged.summary = done.summary;
     let stopped = done.stopped;
     // Everything read is committed: each source read to its end moves on.
+    let mut gone = users_gone::Settled::default();
     if !stopped && done.report.failures.is_empty() {
+        gone = users_gone::Settled::compare(store, &reads, users_gone::take(&directories))
+            .await
+            .map_err(SyncError::State)?;
         for (r, (before, latest)) in reads.iter().zip(progress) {
             if !r.complete {
                 continue;
@@ -516,6 +549,7 @@ pub async fn run_with<S: Store + ?Sized>(
                     before.incremental_runs.saturating_add(1)
                 },
                 mapping: Some(fingerprint.clone()),
+                users: gone.list(&r.source),
             };
             store
                 .set_source_state(&r.source, &state)
@@ -523,7 +557,12 @@ pub async fn run_with<S: Store + ?Sized>(
                 .map_err(SyncError::State)?;
         }
     }
-    Ok(outcome(merged, Some(done.report), done.batches, stopped))
+    for g in &gone.gone {
+        on_event(SyncEvent::UserGone(g));
+    }
+    let mut outcome = outcome(merged, Some(done.report), done.batches, stopped);
+    outcome.users_gone = gone.gone;
+    Ok(outcome)
 }
 
 /// A fingerprint of everything in `config` that decides what a record

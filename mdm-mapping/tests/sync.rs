@@ -301,3 +301,239 @@ fn user_records_give_the_same_employees_in_batches_of_one_and_of_a_thousand() {
     );
     assert_eq!(seen[0], seen[1]);
 }
+
+/// A user directory whose users (id, email, first, last) a test changes
+/// between syncs; `fail` makes it answer an error.
+#[derive(Debug, Default)]
+struct Directory {
+    users: std::sync::Mutex<Vec<(&'static str, &'static str, &'static str, &'static str)>>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl Directory {
+    fn new(users: &[(&'static str, &'static str, &'static str, &'static str)]) -> Arc<Self> {
+        Arc::new(Directory {
+            users: std::sync::Mutex::new(users.to_vec()),
+            fail: Default::default(),
+        })
+    }
+
+    fn remove(&self, id: &str) {
+        self.users.lock().expect("lock").retain(|u| u.0 != id);
+    }
+}
+
+#[async_trait]
+impl mdm_mapping::source::UserDirectory for Directory {
+    async fn users(&self) -> Result<Vec<SourceDevice>, SourceError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(SourceError::new(
+                Vendor::Jamf,
+                mdm_mapping::SourceErrorKind::Auth,
+                "GET /api/v1/users refused (403)",
+            ));
+        }
+        Ok(self
+            .users
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(id, email, first, last)| {
+                let mut u = SourceDevice::new(Vendor::Jamf, Entity::User, *id);
+                u.assignee = mdm_mapping::Assignee {
+                    email: Some((*email).into()),
+                    first_name: Some((*first).into()),
+                    last_name: Some((*last).into()),
+                    ..mdm_mapping::Assignee::default()
+                }
+                .into_option();
+                u
+            })
+            .collect())
+    }
+}
+
+const PEOPLE: [(&str, &str, &str, &str); 3] = [
+    ("1", "ana@corp.example", "Ana", "Díaz"),
+    ("2", "Ben@Corp.example", "Ben", "Okafor"),
+    ("3", "cleo@corp.example", "Cleo", "Marsh"),
+];
+
+/// One page of computers, then `directory`'s users (`users = true`).
+fn with_directory(directory: &Arc<Directory>) -> Vec<Box<dyn DeviceSource>> {
+    vec![Box::new(mdm_mapping::source::WithUsers::new(
+        Box::new(Paged::new(1, 2)),
+        directory.clone(),
+    ))]
+}
+
+/// Syncs, returning the outcome and the users gone the events told.
+fn sync_gone(
+    sources: &[Box<dyn DeviceSource>],
+    store: &MemoryStore,
+) -> (sync::SyncOutcome, Vec<mdm_mapping::store::GoneUser>) {
+    let mut told = Vec::new();
+    let outcome = block_on(sync::run_with(
+        sources,
+        store,
+        &Config::default(),
+        &SyncOptions::default(),
+        |e| {
+            if let SyncEvent::UserGone(g) = e {
+                told.push(g.clone());
+            }
+        },
+    ))
+    .expect("sync");
+    (outcome, told)
+}
+
+/// The user list the store keeps for the `jamf` source.
+fn remembered(store: &MemoryStore) -> Option<Vec<(String, String)>> {
+    block_on(store.source_state("jamf"))
+        .expect("state")
+        .and_then(|s| s.users)
+        .map(|u| u.into_iter().collect())
+}
+
+fn employee_with(store: &MemoryStore, email: &str) -> Option<mdm_mapping::Employee> {
+    block_on(store.load())
+        .expect("load")
+        .employees
+        .into_iter()
+        .find(|e| e.emails.iter().any(|m| m.eq_ignore_ascii_case(email)))
+}
+
+#[test]
+fn a_user_gone_from_the_directory_is_reported_once_and_the_employee_kept() {
+    let store = MemoryStore::default();
+    let directory = Directory::new(&PEOPLE);
+    let srcs = with_directory(&directory);
+    let (first, told) = sync_gone(&srcs, &store);
+    assert_eq!(first.plan.summary.employee_create, 3);
+    assert!(first.users_gone.is_empty() && told.is_empty());
+    assert_eq!(
+        remembered(&store).expect("list kept").len(),
+        3,
+        "ids and lower-case emails"
+    );
+    let ben = employee_with(&store, "ben@corp.example").expect("ben is an employee");
+
+    // Ben leaves; Cleo's account is made anew under another id (same email):
+    // she has not gone.
+    directory.remove("2");
+    directory.remove("3");
+    directory
+        .users
+        .lock()
+        .expect("lock")
+        .push(("30", "cleo@corp.example", "Cleo", "Marsh"));
+    let (second, told) = sync_gone(&srcs, &store);
+    assert!(second.is_complete());
+    let want = vec![mdm_mapping::store::GoneUser {
+        source: "jamf".into(),
+        user_id: "2".into(),
+        email: "ben@corp.example".into(),
+        employee: ben.id.clone(),
+        employee_name: "Ben Okafor".into(),
+    }];
+    assert_eq!(second.users_gone, want);
+    assert_eq!(told, want);
+    // Never deleted nor changed.
+    assert_eq!(employee_with(&store, "ben@corp.example"), Some(ben));
+    assert_eq!(block_on(store.load()).expect("load").employees.len(), 3);
+    assert_eq!(
+        remembered(&store),
+        Some(vec![
+            ("1".to_string(), "ana@corp.example".to_string()),
+            ("30".to_string(), "cleo@corp.example".to_string()),
+        ])
+    );
+
+    // Reported once.
+    let (third, told) = sync_gone(&srcs, &store);
+    assert!(third.users_gone.is_empty() && told.is_empty());
+}
+
+#[test]
+fn an_incomplete_read_reports_nothing_and_keeps_the_list() {
+    let store = MemoryStore::default();
+    let directory = Directory::new(&PEOPLE);
+    let srcs = with_directory(&directory);
+    sync_gone(&srcs, &store);
+    let kept = remembered(&store);
+    assert_eq!(kept.as_ref().map(Vec::len), Some(3));
+    directory.remove("2");
+
+    // The directory fails.
+    directory.fail.store(true, Ordering::SeqCst);
+    let (failed, told) = sync_gone(&srcs, &store);
+    assert_eq!(failed.source_errors.len(), 1);
+    assert!(failed.users_gone.is_empty() && told.is_empty());
+    assert_eq!(remembered(&store), kept);
+    directory.fail.store(false, Ordering::SeqCst);
+
+    // A cancelled sync.
+    let token = CancellationToken::new();
+    token.cancel();
+    let options = SyncOptions {
+        cancel: Some(token),
+        ..SyncOptions::default()
+    };
+    let cancelled = block_on(sync::run(&srcs, &store, &Config::default(), &options)).expect("sync");
+    assert!(cancelled.cancelled && cancelled.users_gone.is_empty());
+    assert_eq!(remembered(&store), kept);
+
+    // The same source without the opt-in (no user records).
+    let plain = sources(Paged::new(1, 2));
+    let (without, told) = sync_gone(&plain, &store);
+    assert!(without.is_complete());
+    assert!(without.users_gone.is_empty() && told.is_empty());
+    assert_eq!(remembered(&store), kept);
+
+    // A directory that comes back empty is not taken as everyone gone.
+    let empty = Directory::new(&[]);
+    let (emptied, _) = sync_gone(&with_directory(&empty), &store);
+    assert!(emptied.users_gone.is_empty());
+    assert_eq!(remembered(&store), kept);
+
+    // A dry run reports nothing and keeps nothing.
+    let options = SyncOptions {
+        dry_run: true,
+        ..SyncOptions::default()
+    };
+    let dry = block_on(sync::run(&srcs, &store, &Config::default(), &options)).expect("dry");
+    assert!(dry.users_gone.is_empty());
+    assert_eq!(remembered(&store), kept);
+
+    // The first complete read since reports Ben.
+    let (read, _) = sync_gone(&srcs, &store);
+    assert_eq!(
+        read.users_gone
+            .iter()
+            .map(|g| (g.user_id.as_str(), g.email.as_str()))
+            .collect::<Vec<_>>(),
+        [("2", "ben@corp.example")]
+    );
+}
+
+#[test]
+fn the_first_read_of_a_directory_reports_nothing() {
+    let store = MemoryStore::default();
+    // An employee no directory lists, and a sync without the opt-in.
+    block_on(store.create_employee(&mdm_mapping::store::NewEmployee {
+        first_name: "Zoe".into(),
+        last_name: "Quinn".into(),
+        emails: vec!["zoe@corp.example".into()],
+    }))
+    .expect("employee");
+    sync_gone(&sources(Paged::new(1, 2)), &store);
+    assert_eq!(remembered(&store), None);
+    // The opt-in turned on: the directory is read, nothing is gone yet.
+    let directory = Directory::new(&PEOPLE);
+    let (first, told) = sync_gone(&with_directory(&directory), &store);
+    assert_eq!(first.plan.summary.employee_create, 3);
+    assert!(first.users_gone.is_empty() && told.is_empty());
+    assert_eq!(remembered(&store).map(|u| u.len()), Some(3));
+    assert!(employee_with(&store, "zoe@corp.example").is_some());
+}

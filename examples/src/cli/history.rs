@@ -37,6 +37,7 @@ pub(super) fn record(
         learned_rates,
         dropped: dropped.counts(),
         errors: Vec::new(),
+        users_gone: Vec::new(),
     };
     match result {
         Err(e) => run.errors.push(e.to_string()),
@@ -73,6 +74,7 @@ pub(super) fn record(
                 run.errors.extend(r.failures.iter().map(|f| f.to_string()));
             }
             run.errors.truncate(MAX_ERRORS);
+            run.users_gone = o.users_gone.clone();
         }
     }
     run

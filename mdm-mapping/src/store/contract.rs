@@ -366,6 +366,13 @@ pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation
             .into_iter()
             .collect(),
         errors: Vec::new(),
+        users_gone: vec![super::GoneUser {
+            source: "jamf-eu".into(),
+            user_id: "jamf-eu:42".into(),
+            email: "ana@corp.example".into(),
+            employee: "7".into(),
+            employee_name: "Ana Díaz".into(),
+        }],
     };
     let second = RunRecord {
         started: at("2026-12-02T02:00:00Z")?,
@@ -420,11 +427,20 @@ pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation
         last_full: Some(at("2026-12-01T02:00:00Z")?),
         incremental_runs: 3,
         mapping: Some("0123456789abcdef".into()),
+        users: Some(
+            [
+                ("jamf-eu:1".to_string(), "ana@corp.example".to_string()),
+                ("jamf-eu:2".to_string(), "ben@corp.example".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        ),
     };
     ok(rule, store.set_source_state("jamf-eu", &state).await)?;
     let later = super::SourceState {
         incremental_runs: 4,
         mapping: None,
+        users: Some([("jamf-eu:1".to_string(), "ana@corp.example".to_string())].into()),
         ..state.clone()
     };
     ok(rule, store.set_source_state("jamf-eu", &later).await)?;

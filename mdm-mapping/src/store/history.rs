@@ -75,6 +75,31 @@ pub struct RunRecord {
     /// What failed, one line each.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// Users gone from their source's user directory whose employee is
+    /// still in the inventory ([`SyncOutcome::users_gone`](crate::sync::SyncOutcome::users_gone)):
+    /// reported, never deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users_gone: Vec<GoneUser>,
+}
+
+/// A user that a source's user directory (`users = true`) listed at the
+/// last sync that read it completely and no longer lists, while an
+/// employee of the inventory holds the user's email. The employee is
+/// reported, never deleted nor changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoneUser {
+    /// The source's name (`jamf`, or a configured source's name).
+    pub source: String,
+    /// The user's id in the source (qualified `NAME:ID` like the source's
+    /// records, when the source qualifies its ids).
+    pub user_id: String,
+    /// The user's email (lower case), as the directory last listed it.
+    pub email: String,
+    /// The store's id of the employee holding the email.
+    pub employee: String,
+    /// The employee's name (`first last`), for people reading the report.
+    #[serde(default)]
+    pub employee_name: String,
 }
 
 /// Where the syncs of one source stand, kept in the inventory
@@ -101,6 +126,13 @@ pub struct SourceState {
     /// mapped the new way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<String>,
+    /// The users the source's user directory (`users = true`) listed at
+    /// the last committed sync that read it completely: user id → email
+    /// (lower case), users with an email only (about 40 bytes a user as
+    /// JSON). The next such sync reports the users gone since
+    /// ([`GoneUser`]). `None`: the directory was never read completely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<BTreeMap<String, String>>,
 }
 
 /// Decodes a stored [`SourceState`] document, naming the source when it

@@ -40,7 +40,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::record::{Fields, Value};
 
-pub use history::{RunGuard, RunOutcome, RunRecord, SourceState};
+pub use history::{GoneUser, RunGuard, RunOutcome, RunRecord, SourceState};
 
 pub mod contract;
 mod history;
