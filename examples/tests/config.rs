@@ -547,3 +547,189 @@ async fn users_true_upserts_the_user_directory_as_employees() {
     );
     sim.shutdown().await;
 }
+
+/// The inventory's employees as (first name, last name, emails), read
+/// from the SQLite file.
+fn employees(db: &str) -> Vec<(String, String, Vec<String>)> {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT e.id, e.first_name, e.last_name, m.email FROM employees e
+             LEFT JOIN employee_emails m ON m.employee_id = e.id ORDER BY e.id, m.email",
+        )
+        .expect("query");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .expect("rows");
+    let mut by_id: BTreeMap<i64, (String, String, Vec<String>)> = BTreeMap::new();
+    for row in rows {
+        let (id, first, last, email) = row.expect("row");
+        let e = by_id.entry(id).or_insert((first, last, Vec::new()));
+        e.2.extend(email);
+    }
+    by_id.into_values().collect()
+}
+
+/// `users = true`: a user removed from Jamf's user directory between two
+/// syncs is reported once (`users_gone` in the sync's JSON and in `mdm
+/// history`), and its employee stays in the inventory, unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_gone_from_the_jamf_directory_is_reported_and_its_employee_kept() {
+    let sim = simulator(30, 7).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut env = vec![("MDM_CLIENT_RATE_LIMITS".to_owned(), "off".to_owned())];
+    let db = dir.path().join("inv.db").display().to_string();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "db = \"{db}\"\n\n{}users = true\n",
+            jamf_source("jamf", &sim, &mut env)
+        ),
+    );
+    let sync = ["sync", "--config", &config, "--format", "json"];
+    // The first read only remembers the directory.
+    let first = json(&mdm(&sync, &env).await);
+    assert_eq!(first["users_gone"], serde_json::json!([]));
+    let created: Vec<&str> = first["employees"]
+        .as_array()
+        .expect("employees")
+        .iter()
+        .filter(|e| e["action"] == "create")
+        .filter_map(|e| e["email"].as_str())
+        .collect();
+    // A Jamf user who became an employee leaves Jamf.
+    let fleet = sim.fleet();
+    let (id, email) = fleet
+        .jamf_users()
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, &u)| fleet.user(u).map(|u| (pos as u32 + 1, u.email.clone())))
+        .find(|(_, email)| created.contains(&email.as_str()))
+        .expect("a Jamf user created as an employee");
+    assert_eq!(sim.remove_jamf_users(&[id]), [id]);
+    let before = employees(&db);
+    let holder = |emps: &[(String, String, Vec<String>)]| {
+        emps.iter()
+            .find(|e| e.2.contains(&email))
+            .cloned()
+            .expect("the employee is in the inventory")
+    };
+    let (first_name, last_name, _) = holder(&before);
+
+    let second = json(&mdm(&sync, &env).await);
+    let gone = second["users_gone"].as_array().expect("users_gone");
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(gone[0]["source"], "jamf");
+    assert_eq!(gone[0]["user_id"], id.to_string());
+    assert_eq!(gone[0]["email"], email.as_str());
+    assert_eq!(
+        gone[0]["employee_name"],
+        format!("{first_name} {last_name}").as_str()
+    );
+    assert!(gone[0]["employee"].as_str().is_some_and(|e| !e.is_empty()));
+    // Nothing deleted, nothing changed.
+    assert_eq!(second["summary"]["employee_create"], 0);
+    assert_eq!(employees(&db), before);
+
+    // The history keeps the report with the run.
+    let history = json(&mdm(&["history", "--db", &db, "--format", "json"], &env).await);
+    let runs = history.as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["users_gone"], second["users_gone"]);
+    assert!(runs[1].get("users_gone").is_none(), "{}", runs[1]);
+    let table = mdm(&["history", "--db", &db], &env).await;
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("users gone"),
+        "{}",
+        String::from_utf8_lossy(&table.stdout)
+    );
+
+    // Reported once.
+    let third = json(&mdm(&sync, &env).await);
+    assert_eq!(third["users_gone"], serde_json::json!([]));
+    assert_eq!(employees(&db), before);
+    sim.shutdown().await;
+}
+
+/// `users = true` on a Kandji source: every user of Kandji's user
+/// directory (`GET /api/v1/users`) becomes an employee with its first
+/// name, last name and email, or is reported as a likely duplicate when an
+/// employee already has the name; a second sync creates none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_true_on_kandji_upserts_its_user_directory_as_employees() {
+    let sim = simulator(30, 11).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut env = vec![("MDM_CLIENT_RATE_LIMITS".to_owned(), "off".to_owned())];
+    let users_requests = |sim: &Simulator| {
+        sim.stats()
+            .kandji
+            .endpoints
+            .iter()
+            .filter(|(k, _)| k.contains("/api/v1/users"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    let db = dir.path().join("inv.db").display().to_string();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "db = \"{db}\"\n\n{}users = true\n",
+            kandji_source("kandji", &sim, &mut env)
+        ),
+    );
+    let sync = ["sync", "--config", &config, "--format", "json"];
+    let plan = json(&mdm(&sync, &env).await);
+    assert!(users_requests(&sim) > 0);
+    let fleet = sim.fleet();
+    let users: BTreeMap<String, (&str, &str)> = fleet
+        .kandji_users()
+        .iter()
+        .filter_map(|&u| fleet.user(u))
+        .map(|u| (u.email.clone(), (u.first_name, u.last_name)))
+        .collect();
+    assert!(!users.is_empty());
+    let emails = |key: &str, create_only: bool| -> Vec<String> {
+        plan[key]
+            .as_array()
+            .expect(key)
+            .iter()
+            .filter(|e| !create_only || e["action"] == "create")
+            .map(|e| e["email"].as_str().expect("email").to_owned())
+            .collect()
+    };
+    let created = emails("employees", true);
+    let likely = emails("likely_duplicates", false);
+    let mut got: Vec<&String> = created.iter().chain(&likely).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(got, users.keys().collect::<Vec<_>>());
+    assert!(!created.is_empty());
+    assert_eq!(
+        plan["summary"]["employee_create"].as_u64(),
+        Some(created.len() as u64)
+    );
+    // Each employee as the directory names the user: first and last name,
+    // and the email.
+    let inventory = employees(&db);
+    assert_eq!(inventory.len(), created.len());
+    for (first, last, mails) in &inventory {
+        assert_eq!(mails.len(), 1, "{first} {last}: {mails:?}");
+        let (f, l) = users.get(&mails[0]).expect("a Kandji user's email");
+        assert_eq!((first.as_str(), last.as_str()), (*f, *l));
+        assert!(created.contains(&mails[0]));
+    }
+    // Again: nothing to create, nobody gone.
+    let again = json(&mdm(&sync, &env).await);
+    assert_eq!(again["summary"]["employee_create"], 0);
+    assert_eq!(again["users_gone"], serde_json::json!([]));
+    assert_eq!(employees(&db), inventory);
+    sim.shutdown().await;
+}

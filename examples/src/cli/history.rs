@@ -102,6 +102,7 @@ pub(super) async fn run(args: &HistoryArgs, out: &mut impl Write) -> Result<(), 
                 "update",
                 "unchanged",
                 "conflict",
+                "users gone",
                 "first error",
             ]);
             for r in &runs {
@@ -123,6 +124,7 @@ pub(super) async fn run(args: &HistoryArgs, out: &mut impl Write) -> Result<(), 
                     n("update"),
                     n("unchanged"),
                     n("conflict"),
+                    r.users_gone.len().to_string(),
                     error,
                 ]);
             }

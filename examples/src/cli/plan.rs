@@ -233,6 +233,8 @@ pub struct PlanStream {
     show: Show,
     /// Rows not kept ([`Show`]).
     hidden: usize,
+    /// A sync's users gone ([`with_users_gone`](Self::with_users_gone)).
+    users_gone: Option<Vec<mdm_mapping::store::GoneUser>>,
 }
 
 impl PlanStream {
@@ -253,7 +255,17 @@ impl PlanStream {
             rows: Vec::new(),
             show,
             hidden: 0,
+            users_gone: None,
         })
+    }
+
+    /// Adds a sync's users gone from their user directory to the JSON
+    /// document (`"users_gone"`, last; see
+    /// [`SyncOutcome::users_gone`](mdm_mapping::sync::SyncOutcome::users_gone)).
+    /// A table leaves them to its caller.
+    pub fn with_users_gone(mut self, gone: Vec<mdm_mapping::store::GoneUser>) -> Self {
+        self.users_gone = Some(gone);
+        self
     }
 
     /// Takes one batch's actions.
@@ -357,6 +369,9 @@ impl PlanStream {
                 part("lifecycle", &rest.lifecycle)?;
                 part("likely_duplicates", &rest.likely_duplicates)?;
                 part("retried", &retried)?;
+                if let Some(gone) = &self.users_gone {
+                    part("users_gone", gone)?;
+                }
                 writeln!(out, "\n}}").map_err(io)
             }
         }

@@ -119,7 +119,14 @@ pub(super) async fn once(
         return Err(e);
     }
     let retried = outcome.report.as_ref().map_or(0, |r| r.retried);
-    printer.finish_with(&outcome.plan, Some(&dropped), retried, out)?;
+    let table = args.format == super::DocFormat::Table;
+    printer
+        .with_users_gone(outcome.users_gone.clone())
+        .finish_with(&outcome.plan, Some(&dropped), retried, out)?;
+    if table && !outcome.users_gone.is_empty() {
+        write!(out, "\n{}", users_gone_table(&outcome.users_gone))
+            .map_err(|e| CliError::failure(format!("cannot write output: {e}")))?;
+    }
     outcome_result(&outcome)
 }
 
@@ -297,6 +304,25 @@ impl Progress {
     }
 }
 
+/// The users gone from their source's user directory whose employees are
+/// kept: a title line and a table, for `--format table`.
+pub fn users_gone_table(gone: &[mdm_mapping::store::GoneUser]) -> String {
+    let mut t = super::Table::new(["source", "user id", "email", "employee", "name"]);
+    for g in gone {
+        t.row([
+            g.source.as_str(),
+            g.user_id.as_str(),
+            g.email.as_str(),
+            g.employee.as_str(),
+            g.employee_name.as_str(),
+        ]);
+    }
+    format!(
+        "{} users gone from their user directory (their employees are kept, nothing is deleted):\n{t}",
+        gone.len()
+    )
+}
+
 /// Formats the outcome's counts for people.
 pub fn summary_line(o: &SyncOutcome) -> String {
     let s = &o.plan.summary;
@@ -313,4 +339,32 @@ pub fn summary_line(o: &SyncOutcome) -> String {
         ));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_gone_table_names_the_user_and_the_employee() {
+        let gone = [mdm_mapping::store::GoneUser {
+            source: "jamf-eu".into(),
+            user_id: "jamf-eu:42".into(),
+            email: "ana@corp.example".into(),
+            employee: "7".into(),
+            employee_name: "Ana Díaz".into(),
+        }];
+        let text = users_gone_table(&gone);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("1 users gone"), "{text}");
+        assert!(lines[0].contains("nothing is deleted"), "{text}");
+        assert_eq!(
+            lines[1],
+            "source   user id     email             employee  name"
+        );
+        assert_eq!(
+            lines[3],
+            "jamf-eu  jamf-eu:42  ana@corp.example  7         Ana Díaz"
+        );
+    }
 }

@@ -1781,7 +1781,10 @@ async fn pro_users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
         Err(r) => return r,
     };
     let users = state.fleet.jamf_users();
-    let positions: Vec<usize> = (0..users.len()).collect();
+    let ch = state.jamf.changes.snapshot();
+    let positions: Vec<usize> = (0..users.len())
+        .filter(|pos| !ch.user_removed(*pos as u32 + 1))
+        .collect();
     let results: Vec<Value> = page_slice(&positions, &pg)
         .into_iter()
         .filter_map(|pos| users.get(pos).and_then(|&u| state.fleet.user(u)).map(|u| (pos, u)))
@@ -1790,7 +1793,7 @@ async fn pro_users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
                 "phone": u.phone(), "position": u.position, "enableCustomPhotoUrl": false, "customPhotoUrl": null, "managedAppleId": null})
         })
         .collect();
-    let total = users.len();
+    let total = positions.len();
     let pages = if pg.size == 0 {
         0
     } else {
@@ -1804,11 +1807,13 @@ async fn pro_users(State(state): State<Arc<SimState>>, uri: Uri) -> Response {
 }
 
 async fn classic_users(State(state): State<Arc<SimState>>) -> Response {
+    let ch = state.jamf.changes.snapshot();
     let users: Vec<Value> = state
         .fleet
         .jamf_users()
         .iter()
         .enumerate()
+        .filter(|(pos, _)| !ch.user_removed(*pos as u32 + 1))
         .filter_map(|(pos, &u)| {
             state
                 .fleet
@@ -1826,6 +1831,7 @@ async fn classic_user(State(state): State<Arc<SimState>>, Path(id): Path<String>
         .parse::<usize>()
         .ok()
         .and_then(|i| i.checked_sub(1))
+        .filter(|pos| !state.jamf.changes.snapshot().user_removed(*pos as u32 + 1))
         .and_then(|pos| fleet.jamf_users().get(pos).map(|&u| (pos, u)))
         .and_then(|(pos, u)| fleet.user(u).map(|user| (pos, user)));
     let Some((pos, u)) = found else {

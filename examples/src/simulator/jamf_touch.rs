@@ -42,6 +42,8 @@ pub(crate) struct Changes {
     computers: HashMap<u32, Touch>,
     mobiles: HashMap<u32, Touch>,
     removed: HashSet<u32>,
+    /// Jamf user ids removed from the user directory.
+    removed_users: HashSet<u32>,
     /// The latest touch, epoch seconds (0: none yet).
     last: i64,
 }
@@ -62,6 +64,11 @@ impl Changes {
     /// Whether computer `id` was removed.
     pub(crate) fn removed(&self, id: u32) -> bool {
         !self.removed.is_empty() && self.removed.contains(&id)
+    }
+
+    /// Whether user `id` (a position in the user directory, from 1) was removed.
+    pub(crate) fn user_removed(&self, id: u32) -> bool {
+        !self.removed_users.is_empty() && self.removed_users.contains(&id)
     }
 }
 
@@ -200,6 +207,25 @@ impl JamfChanges {
         removed
     }
 
+    /// Removes users from the user directory; returns the ids removed now
+    /// (known, not removed before).
+    pub(crate) fn remove_users(&self, fleet: &Fleet, ids: &[u32]) -> Vec<u32> {
+        let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = Changes::clone(&guard);
+        let known = fleet.jamf_users().len();
+        let mut removed: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|&id| id >= 1 && (id as usize) <= known && next.removed_users.insert(id))
+            .collect();
+        if !removed.is_empty() {
+            next.generation += 1;
+            *guard = Arc::new(next);
+        }
+        removed.sort_unstable();
+        removed
+    }
+
     /// The first `n` computers and mobile devices by id still in the fleet.
     pub(crate) fn first(&self, fleet: &Fleet, computers: usize, mobiles: usize) -> [Vec<u32>; 2] {
         let c = self.snapshot();
@@ -237,6 +263,21 @@ mod tests {
             seed: 5,
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn users_are_removed_once_and_unknown_ids_ignored() {
+        let fleet = fleet();
+        let changes = JamfChanges::default();
+        let known = fleet.jamf_users().len() as u32;
+        assert!(known >= 2);
+        let generation = changes.generation();
+        assert_eq!(changes.remove_users(&fleet, &[2, 0, known + 1, 2]), [2]);
+        assert!(changes.snapshot().user_removed(2));
+        assert!(!changes.snapshot().user_removed(1));
+        assert_eq!(changes.generation(), generation + 1);
+        assert!(changes.remove_users(&fleet, &[2]).is_empty());
+        assert_eq!(changes.generation(), generation + 1);
     }
 
     #[test]

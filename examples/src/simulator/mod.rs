@@ -78,7 +78,8 @@
 //! report date and last contact at the server's "now"
 //! ([`Simulator::jamf_now`], later than every report date served before),
 //! a newer OS version — and [`Simulator::remove_jamf`] deletes computers
-//! (gone from every listing, 404 on their own endpoints). Every Jamf
+//! (gone from every listing, 404 on their own endpoints);
+//! [`Simulator::remove_jamf_users`] deletes users from the user directory. Every Jamf
 //! endpoint, `filter` on `general.reportDate` / `lastInventoryUpdateDate`
 //! and sort included, shows the changes at once; cached pages holding a
 //! changed record (or filtering or sorting on a changed value) are dropped,
@@ -1343,6 +1344,20 @@ impl Simulator {
             self.state.jamf.forget_orders();
             self.state.pages.invalidate(|tag| tag.computers);
         }
+    }
+
+    /// Deletes users from Jamf's user directory, as if removed from Jamf
+    /// Pro between two syncs, by their Jamf user id (the `id` that
+    /// `GET /api/v1/users` gives: a position in
+    /// [`Fleet::jamf_users`], from 1). They disappear from
+    /// `/api/v1/users` (and its `totalCount`) and `/JSSResource/users`;
+    /// `/JSSResource/users/id/{id}` answers 404. Their devices keep them
+    /// as their user. Unknown ids are ignored; returns the ids removed now.
+    pub fn remove_jamf_users(&self, user_ids: &[u32]) -> Vec<u32> {
+        self.state
+            .jamf
+            .changes
+            .remove_users(&self.state.fleet, user_ids)
     }
 
     /// The Kandji mutations done so far (empty unless `mutate_kandji_between_pages`).
