@@ -2,7 +2,7 @@
 //! never deleted.
 //!
 //! A sync remembers, per source, the users its directory listed
-//! ([`SourceState::users`]: user id → email) at the last committed sync
+//! ([`SourceState::users`](crate::store::SourceState::users): user id → email) at the last committed sync
 //! that read the directory completely. The next such sync reports the
 //! users listed then and not now, whose email an employee of the inventory
 //! holds ([`GoneUser`]). A user still listed under another id with the same
