@@ -591,30 +591,70 @@ fn resolve(
 }
 
 /// Writes `writes` onto asset `id` inside the open transaction; `fresh`:
-/// the asset was just created (no field to replace).
+/// the asset was just created (no field to replace). A field written
+/// twice takes the last value.
 fn write_fields(
     tx: &rusqlite::Transaction<'_>,
     id: i64,
     writes: &[FieldWrite],
     fresh: bool,
 ) -> rusqlite::Result<()> {
-    let mut delete = if fresh {
-        None
-    } else {
-        Some(tx.prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?)
-    };
-    let mut insert =
-        tx.prepare_cached("INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)")?;
-    for w in writes {
-        if let Some(delete) = &mut delete {
+    if !fresh {
+        let mut delete =
+            tx.prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?;
+        for w in writes {
             delete.execute(params![id, w.field])?;
         }
-        let Some(value) = w.value.as_ref().map(|v| v.expose()) else {
+    }
+    // The last write of each field, by field.
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by(|&a, &b| writes[a].field.cmp(&writes[b].field));
+    let mut rows: Vec<(&str, String)> = Vec::with_capacity(writes.len());
+    for (k, &i) in order.iter().enumerate() {
+        let w = &writes[i];
+        if order
+            .get(k + 1)
+            .is_some_and(|&n| writes[n].field == w.field)
+        {
             continue;
-        };
-        insert.execute(params![id, w.field, encode(&value)])?;
+        }
+        if let Some(value) = w.value.as_ref().map(|v| v.expose()) {
+            rows.push((w.field.as_str(), encode(&value)));
+        }
+    }
+    // Several rows a statement: each statement run costs about what a row does.
+    let mut chunks = rows.chunks_exact(FIELD_ROWS);
+    if chunks.len() > 0 {
+        let mut many = tx.prepare_cached(insert_fields_sql())?;
+        for chunk in &mut chunks {
+            let mut bound: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(FIELD_ROWS * 3);
+            for (field, value) in chunk {
+                bound.extend([&id as &dyn rusqlite::ToSql, field, value]);
+            }
+            many.execute(rusqlite::params_from_iter(bound))?;
+        }
+    }
+    let mut one =
+        tx.prepare_cached("INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)")?;
+    for (field, value) in chunks.remainder() {
+        one.execute(params![id, field, value])?;
     }
     Ok(())
+}
+
+/// Field rows inserted by one statement of [`write_fields`].
+const FIELD_ROWS: usize = 8;
+
+/// `INSERT INTO asset_fields … VALUES` with [`FIELD_ROWS`] rows.
+fn insert_fields_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows: Vec<&str> = vec!["(?, ?, ?)"; FIELD_ROWS];
+        format!(
+            "INSERT INTO asset_fields (asset_id, field, value) VALUES {}",
+            rows.join(", ")
+        )
+    })
 }
 
 fn set_claims(
