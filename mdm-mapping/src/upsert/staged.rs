@@ -184,7 +184,6 @@ impl<'c> Staging<'c> {
         Ok(Staged {
             hashes: self.hashes,
             file,
-            buf: self.buf,
             ids: self.ids,
         })
     }
@@ -195,7 +194,6 @@ impl<'c> Staging<'c> {
 pub struct Staged<'c> {
     hashes: IdHashes<'c>,
     file: File,
-    buf: Vec<u8>,
     ids: Ids,
 }
 
@@ -309,8 +307,9 @@ impl Staged<'_> {
 
     /// Reads back the records of `batch`, in staging order, with their
     /// secrets.
-    pub fn records(&mut self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
+    pub fn records(&self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
         use std::os::unix::fs::FileExt as _;
+        let mut buf = Vec::new();
         let spans: Vec<(usize, u64, u32)> = batch
             .records
             .iter()
@@ -319,25 +318,25 @@ impl Staged<'_> {
         let mut out = Vec::with_capacity(spans.len());
         let mut i = 0;
         while i < spans.len() {
-            // Records staged one after the other are read in one go.
+            // Records staged close together are read in one go (the
+            // bytes between them too, when that is less than READ_GAP).
             let (_, start, first) = spans[i];
             let mut end = start + u64::from(first);
             let mut j = i + 1;
             while let Some(&(_, o, l)) = spans.get(j) {
-                if o != end || end - start >= READ_RUN {
+                if o < end || o - end > READ_GAP || o + u64::from(l) - start > READ_RUN {
                     break;
                 }
-                end += u64::from(l);
+                end = o + u64::from(l);
                 j += 1;
             }
-            self.buf.resize((end - start) as usize, 0);
+            buf.resize((end - start) as usize, 0);
             self.file
-                .read_exact_at(&mut self.buf, start)
+                .read_exact_at(&mut buf, start)
                 .map_err(io_err("read"))?;
             for &(r, o, l) in &spans[i..j] {
                 let at = (o - start) as usize;
-                let mut d = self
-                    .buf
+                let mut d = buf
                     .get(at..at + l as usize)
                     .and_then(super::codec::decode)
                     .ok_or_else(|| StagingError::Decode {
@@ -355,8 +354,11 @@ impl Staged<'_> {
     }
 }
 
-/// At most this many bytes of consecutive records are read at once.
+/// At most this many bytes of staged records are read at once.
 const READ_RUN: u64 = 1 << 20;
+
+/// Records at most this many bytes apart are read together.
+const READ_GAP: u64 = 16 << 10;
 
 /// What [`apply_staged`] did.
 #[derive(Debug, Default)]
@@ -487,8 +489,10 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
     let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
     let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
-    for batch in batches {
-        let records = match staged.records(&batch) {
+    // The next batch's records, read back while this one is planned.
+    let mut next: Option<Result<Vec<SourceDevice>, StagingError>> = None;
+    for (bi, batch) in batches.iter().enumerate() {
+        let records = match next.take().unwrap_or_else(|| staged.records(batch)) {
             Ok(r) => r,
             Err(error) => {
                 return Err(StagedError::Staging {
@@ -516,7 +520,23 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
             assets,
             employees: std::mem::take(&mut employees),
         };
-        let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
+        let staged_ref: &Staged<'_> = staged;
+        let (p, read) = std::thread::scope(|scope| {
+            let reading = batches
+                .get(bi + 1)
+                .map(|b| scope.spawn(move || staged_ref.records(b)));
+            let p = plan_with_users(&sub, &records, config, full_listings, &staged_ref.ids.users);
+            (p, reading.map(|r| r.join()))
+        });
+        next = read.map(|r| {
+            r.unwrap_or_else(|_| {
+                Err(StagingError::Io {
+                    what: "read",
+                    source: io::Error::other("reading staged records failed"),
+                })
+            })
+        });
+        let p = p?;
         employees = sub.employees;
         let mut report = ApplyReport::default();
         let p = match write_with_retries(
