@@ -489,10 +489,8 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
     let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
     let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
-    // The next batch's records, read back while this one is planned.
-    let mut next: Option<Result<Vec<SourceDevice>, StagingError>> = None;
-    for (bi, batch) in batches.iter().enumerate() {
-        let records = match next.take().unwrap_or_else(|| staged.records(batch)) {
+    for batch in &batches {
+        let records = match staged.records(batch) {
             Ok(r) => r,
             Err(error) => {
                 return Err(StagedError::Staging {
@@ -520,23 +518,7 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
             assets,
             employees: std::mem::take(&mut employees),
         };
-        let staged_ref: &Staged<'_> = staged;
-        let (p, read) = std::thread::scope(|scope| {
-            let reading = batches
-                .get(bi + 1)
-                .map(|b| scope.spawn(move || staged_ref.records(b)));
-            let p = plan_with_users(&sub, &records, config, full_listings, &staged_ref.ids.users);
-            (p, reading.map(|r| r.join()))
-        });
-        next = read.map(|r| {
-            r.unwrap_or_else(|_| {
-                Err(StagingError::Io {
-                    what: "read",
-                    source: io::Error::other("reading staged records failed"),
-                })
-            })
-        });
-        let p = p?;
+        let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
         employees = sub.employees;
         let mut report = ApplyReport::default();
         let p = match write_with_retries(
