@@ -1391,8 +1391,15 @@ impl Store for PgStore {
             // large fleet leaves the tables unanalyzed for a while).
             analyze_if_stale(&client).await?;
             let (sql, params) = subset_query(&fields);
-            let rows = client.query(&sql, &params).await?;
-            let assets = read_assets(&rows);
+            // Row by row: the rows of a large inventory are not all held
+            // at once beside the assets made of them.
+            let rows = client.query_raw(&sql, params.iter().copied()).await?;
+            let mut rows = std::pin::pin!(rows);
+            let mut assets = Vec::new();
+            while let Some(r) = futures::TryStreamExt::try_next(&mut rows).await? {
+                let id: i64 = r.get(0);
+                assets.push(Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1))));
+            }
             let employees = read_employees(&client).await?;
             Ok::<_, BoxError>(Inventory { assets, employees })
         };
@@ -1569,8 +1576,7 @@ fn read_assets(rows: &[tokio_postgres::Row]) -> Vec<Asset> {
     rows.iter()
         .map(|r| {
             let id: i64 = r.get(0);
-            let doc: String = r.get(1);
-            Asset::new(id.to_string(), fields_of(&doc))
+            Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1)))
         })
         .collect()
 }
