@@ -1391,8 +1391,15 @@ impl Store for PgStore {
             // large fleet leaves the tables unanalyzed for a while).
             analyze_if_stale(&client).await?;
             let (sql, params) = subset_query(&fields);
-            let rows = client.query(&sql, &params).await?;
-            let assets = read_assets(&rows);
+            // Row by row: the rows of a large inventory are not all held
+            // at once beside the assets made of them.
+            let rows = client.query_raw(&sql, params.iter().copied()).await?;
+            let mut rows = std::pin::pin!(rows);
+            let mut assets = Vec::new();
+            while let Some(r) = futures::TryStreamExt::try_next(&mut rows).await? {
+                let id: i64 = r.get(0);
+                assets.push(Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1))));
+            }
             let employees = read_employees(&client).await?;
             Ok::<_, BoxError>(Inventory { assets, employees })
         };
@@ -1569,32 +1576,149 @@ fn read_assets(rows: &[tokio_postgres::Row]) -> Vec<Asset> {
     rows.iter()
         .map(|r| {
             let id: i64 = r.get(0);
-            let doc: String = r.get(1);
-            Asset::new(id.to_string(), fields_of(&doc))
+            Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1)))
         })
         .collect()
 }
 
 /// An asset's fields as the JSON object kept in `assets.fields`.
 fn doc_of(fields: &Fields) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = fields
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_json()))
-        .collect();
-    serde_json::Value::Object(map).to_string()
+    // Fields are in key order, distinct: the object a map of them gives.
+    serde_json::to_string(fields).unwrap_or_else(|_| {
+        let map: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_json()))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    })
 }
 
-/// The fields of `assets.fields`; values that are no value are left out.
+/// The fields of `assets.fields`; values that are no value are left out
+/// (as [`Value::from_json`] reads them).
 fn fields_of(doc: &str) -> Fields {
-    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(doc) {
-        Ok(map) => map
-            .iter()
-            .filter_map(|(k, v)| Value::from_json(v).map(|v| (k.clone(), v)))
-            .collect(),
+    match serde_json::from_str::<Doc>(doc) {
+        Ok(Doc(fields)) => fields,
         Err(e) => {
             tracing::warn!(error = %e, "an asset's fields are not a JSON object; read as empty");
             Fields::new()
         }
+    }
+}
+
+/// A field document read straight into [`Fields`]: no `serde_json::Value`
+/// per value, keys borrowed from the text when they have no escapes.
+struct Doc(Fields);
+
+impl<'de> serde::Deserialize<'de> for Doc {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Doc;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
+                let mut fields = Fields::new();
+                while let Some(DocKey(key)) = map.next_key()? {
+                    let DocValue(value) = map.next_value()?;
+                    // A key given twice: the last value, as a JSON map reads it.
+                    fields.remove(&key);
+                    fields.set(&key, value);
+                }
+                Ok(Doc(fields))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A key of a field document, borrowed from the text when it can be.
+struct DocKey<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for DocKey<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DocKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<DocKey<'de>, E> {
+                Ok(DocKey(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<DocKey<'de>, E> {
+                Ok(DocKey(std::borrow::Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// One value of a field document, as [`Value::from_json`] reads it.
+struct DocValue(Option<Value>);
+
+impl<'de> serde::Deserialize<'de> for DocValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DocValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<DocValue, E> {
+                Ok(DocValue(Some(Value::Bool(b))))
+            }
+            fn visit_i64<E>(self, i: i64) -> Result<DocValue, E> {
+                Ok(DocValue(Some(Value::Int(i))))
+            }
+            fn visit_u64<E>(self, u: u64) -> Result<DocValue, E> {
+                Ok(DocValue(Some(match i64::try_from(u) {
+                    Ok(i) => Value::Int(i),
+                    Err(_) => Value::Float(u as f64),
+                })))
+            }
+            fn visit_f64<E>(self, f: f64) -> Result<DocValue, E> {
+                Ok(DocValue(f.is_finite().then_some(Value::Float(f))))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<DocValue, E> {
+                Ok(DocValue(crate::normalize::text(s).map(Value::Text)))
+            }
+            fn visit_unit<E>(self) -> Result<DocValue, E> {
+                Ok(DocValue(None))
+            }
+            fn visit_none<E>(self) -> Result<DocValue, E> {
+                Ok(DocValue(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DocValue, A::Error> {
+                let mut items: Vec<String> = Vec::new();
+                let mut all_strings = true;
+                while let Some(item) = seq.next_element::<serde_json::Value>()? {
+                    match item {
+                        serde_json::Value::String(s) if all_strings => items.push(s),
+                        _ => all_strings = false,
+                    }
+                }
+                Ok(DocValue(if all_strings {
+                    crate::normalize::list(items.iter().map(String::as_str)).map(Value::List)
+                } else {
+                    None
+                }))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DocValue, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(DocValue(None))
+            }
+        }
+        d.deserialize_any(Visit)
     }
 }
 
@@ -1625,4 +1749,37 @@ async fn read_employees(
         }
     }
     Ok(employees)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `fields_of` read before it read documents straight into fields.
+    fn through_values(doc: &str) -> Fields {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(doc)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| Value::from_json(v).map(|v| (k.clone(), v)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn documents_read_as_json_values_read_them() {
+        for doc in [
+            r#"{"serial_number": "C02XK1ABJG5H", "os_version": " 14.1 ", "blank": "", "none": null}"#,
+            r#"{"n": 42, "big": 18446744073709551615, "neg": -3, "f": 1.5, "whole": 2.0, "b": true}"#,
+            r#"{"imei": ["a", " a ", "", "b"], "mixed": ["a", 1], "empty": [], "obj": {"x": [1]}}"#,
+            r#"{"esc\"aped": "tab\tand \u00e9", "z": "last", "a": "first"}"#,
+            r#"{}"#,
+        ] {
+            assert_eq!(fields_of(doc), through_values(doc), "{doc}");
+            let f = fields_of(doc);
+            assert_eq!(fields_of(&doc_of(&f)), f, "{doc}");
+        }
+        assert!(fields_of("[1, 2]").is_empty());
+        assert!(fields_of("not json").is_empty());
+    }
 }

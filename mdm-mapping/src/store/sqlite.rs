@@ -498,10 +498,16 @@ fn ensure_rules(tx: &rusqlite::Transaction<'_>, rules: &IdentifierRules) -> rusq
 }
 
 fn encode(v: &Value) -> String {
-    v.to_json().to_string()
+    serde_json::to_string(v).unwrap_or_else(|_| v.to_json().to_string())
 }
 
 fn decode(s: &str) -> Option<Value> {
+    // Most values are strings without escapes: read those without a parse.
+    if let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+        && !inner.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20)
+    {
+        return crate::normalize::text(inner).map(Value::Text);
+    }
     serde_json::from_str::<serde_json::Value>(s)
         .ok()
         .as_ref()
@@ -525,9 +531,9 @@ fn asset_fields(tx: &rusqlite::Transaction<'_>, id: i64) -> rusqlite::Result<Fie
     let mut rows = st.query(params![id])?;
     let mut fields = Fields::new();
     while let Some(row) = rows.next()? {
-        let field: String = row.get(0)?;
-        let value: String = row.get(1)?;
-        fields.set(&field, decode(&value));
+        let field = row.get_ref(0)?.as_str()?;
+        let value = row.get_ref(1)?.as_str()?;
+        fields.set(field, decode(value));
     }
     Ok(fields)
 }
@@ -584,22 +590,71 @@ fn resolve(
     err.map_or(Ok(out), Err)
 }
 
-/// Writes `writes` onto asset `id` inside the open transaction.
+/// Writes `writes` onto asset `id` inside the open transaction; `fresh`:
+/// the asset was just created (no field to replace). A field written
+/// twice takes the last value.
 fn write_fields(
     tx: &rusqlite::Transaction<'_>,
     id: i64,
     writes: &[FieldWrite],
+    fresh: bool,
 ) -> rusqlite::Result<()> {
-    for w in writes {
-        tx.prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?
-            .execute(params![id, w.field])?;
-        let Some(value) = w.value.as_ref().map(|v| v.expose()) else {
+    if !fresh {
+        let mut delete =
+            tx.prepare_cached("DELETE FROM asset_fields WHERE asset_id = ?1 AND field = ?2")?;
+        for w in writes {
+            delete.execute(params![id, w.field])?;
+        }
+    }
+    // The last write of each field, by field.
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by(|&a, &b| writes[a].field.cmp(&writes[b].field));
+    let mut rows: Vec<(&str, String)> = Vec::with_capacity(writes.len());
+    for (k, &i) in order.iter().enumerate() {
+        let w = &writes[i];
+        if order
+            .get(k + 1)
+            .is_some_and(|&n| writes[n].field == w.field)
+        {
             continue;
-        };
-        tx.prepare_cached("INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, w.field, encode(&value)])?;
+        }
+        if let Some(value) = w.value.as_ref().map(|v| v.expose()) {
+            rows.push((w.field.as_str(), encode(&value)));
+        }
+    }
+    // Several rows a statement: each statement run costs about what a row does.
+    let mut chunks = rows.chunks_exact(FIELD_ROWS);
+    if chunks.len() > 0 {
+        let mut many = tx.prepare_cached(insert_fields_sql())?;
+        for chunk in &mut chunks {
+            let mut bound: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(FIELD_ROWS * 3);
+            for (field, value) in chunk {
+                bound.extend([&id as &dyn rusqlite::ToSql, field, value]);
+            }
+            many.execute(rusqlite::params_from_iter(bound))?;
+        }
+    }
+    let mut one =
+        tx.prepare_cached("INSERT INTO asset_fields (asset_id, field, value) VALUES (?1, ?2, ?3)")?;
+    for (field, value) in chunks.remainder() {
+        one.execute(params![id, field, value])?;
     }
     Ok(())
+}
+
+/// Field rows inserted by one statement of [`write_fields`].
+const FIELD_ROWS: usize = 8;
+
+/// `INSERT INTO asset_fields … VALUES` with [`FIELD_ROWS`] rows.
+fn insert_fields_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows: Vec<&str> = vec!["(?, ?, ?)"; FIELD_ROWS];
+        format!(
+            "INSERT INTO asset_fields (asset_id, field, value) VALUES {}",
+            rows.join(", ")
+        )
+    })
 }
 
 fn set_claims(
@@ -679,7 +734,7 @@ fn write_asset(
             tx.prepare_cached("INSERT INTO assets DEFAULT VALUES")?
                 .execute([])?;
             let id = tx.last_insert_rowid();
-            write_fields(tx, id, &writes)?;
+            write_fields(tx, id, &writes, true)?;
             set_claims(tx, id, &[], &claims)?;
             Ok(id.to_string())
         }
@@ -706,7 +761,7 @@ fn write_asset(
             if let Some((c, h)) = taken(tx, &new, Some(n))? {
                 return Err(claimed(record, c, h));
             }
-            write_fields(tx, n, &writes)?;
+            write_fields(tx, n, &writes, false)?;
             set_claims(tx, n, &old, &new)?;
             tx.prepare_cached(
                 "UPDATE assets SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
@@ -881,25 +936,37 @@ impl Store for SqliteStore {
     async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, StoreError> {
         let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         self.with_conn("load", self.name(), move |conn| {
-            let mut exists = conn.prepare_cached("SELECT 1 FROM assets WHERE id = ?1")?;
-            let mut st =
-                conn.prepare_cached("SELECT field, value FROM asset_fields WHERE asset_id = ?1")?;
+            // One read transaction: one snapshot, and the file's lock taken
+            // once rather than per statement.
+            let tx = conn.transaction()?;
             let mut out = Vec::with_capacity(ids.len());
-            for id in &ids {
-                // Ids this store did not give (not a number) are not here.
-                let Ok(n) = id.parse::<i64>() else { continue };
-                if !exists.exists(params![n])? {
-                    continue;
+            {
+                // A row of NULLs for an asset without fields, none for no asset.
+                let mut st = tx.prepare_cached(
+                    "SELECT f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id WHERE a.id = ?1",
+                )?;
+                for id in &ids {
+                    // Ids this store did not give (not a number) are not here.
+                    let Ok(n) = id.parse::<i64>() else { continue };
+                    let mut rows = st.query(params![n])?;
+                    let mut found = false;
+                    let mut fields = Fields::new();
+                    while let Some(row) = rows.next()? {
+                        found = true;
+                        let (Some(field), Some(value)) = (
+                            row.get_ref(0)?.as_str_or_null()?,
+                            row.get_ref(1)?.as_str_or_null()?,
+                        ) else {
+                            continue;
+                        };
+                        fields.set(field, decode(value));
+                    }
+                    if found {
+                        out.push(Asset::new(id.clone(), fields));
+                    }
                 }
-                let mut fields = Fields::new();
-                let mut rows = st.query(params![n])?;
-                while let Some(row) = rows.next()? {
-                    let field: String = row.get(0)?;
-                    let value: String = row.get(1)?;
-                    fields.set(&field, decode(&value));
-                }
-                out.push(Asset::new(id.clone(), fields));
             }
+            tx.commit()?;
             Ok(out)
         })
         .await
@@ -976,8 +1043,8 @@ fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
     let mut current: Option<(i64, Fields)> = None;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let field: Option<String> = row.get(1)?;
-        let value: Option<String> = row.get(2)?;
+        let field = row.get_ref(1)?.as_str_or_null()?;
+        let value = row.get_ref(2)?.as_str_or_null()?;
         if current.as_ref().map(|(c, _)| *c) != Some(id) {
             if let Some((cid, f)) = current.take() {
                 assets.push(Asset::new(cid.to_string(), f));
@@ -985,7 +1052,7 @@ fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
             current = Some((id, Fields::new()));
         }
         if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
-            fields.set(&field, decode(&value));
+            fields.set(field, decode(value));
         }
     }
     if let Some((cid, f)) = current {

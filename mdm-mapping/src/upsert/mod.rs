@@ -71,6 +71,7 @@
 //! ```
 
 mod apply;
+mod codec;
 mod config;
 mod dedupe;
 

@@ -488,14 +488,14 @@ struct Planner<'a, 'c> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Projection {
-    keys: [HashSet<String>; 3],
+    keys: [HashSet<String, FastState>; 3],
 }
 
 impl Projection {
     /// The fields `config` makes [`plan`] read.
     pub fn new(config: &Config) -> Projection {
         let compiled = Compiled::new(config);
-        let mut keys: [HashSet<String>; 3] = Default::default();
+        let mut keys: [HashSet<String, FastState>; 3] = Default::default();
         for v in Vendor::ALL {
             let vm = &compiled.vendors[vi(v)];
             let set = &mut keys[vi(v)];

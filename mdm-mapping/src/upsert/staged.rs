@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 
 use super::apply::{ApplyReport, Origin, write_plan};
@@ -158,10 +158,7 @@ impl<'c> Staging<'c> {
                 .insert(index, std::mem::take(&mut record.secrets));
         }
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, &record).map_err(|e| StagingError::Io {
-            what: "write",
-            source: e.into(),
-        })?;
+        super::codec::encode(&record, &mut self.buf);
         self.file.write_all(&self.buf).map_err(io_err("write"))?;
         self.ids.spans.push((self.written, self.buf.len() as u32));
         self.written += self.buf.len() as u64;
@@ -187,7 +184,6 @@ impl<'c> Staging<'c> {
         Ok(Staged {
             hashes: self.hashes,
             file,
-            buf: self.buf,
             ids: self.ids,
         })
     }
@@ -198,7 +194,6 @@ impl<'c> Staging<'c> {
 pub struct Staged<'c> {
     hashes: IdHashes<'c>,
     file: File,
-    buf: Vec<u8>,
     ids: Ids,
 }
 
@@ -312,29 +307,58 @@ impl Staged<'_> {
 
     /// Reads back the records of `batch`, in staging order, with their
     /// secrets.
-    pub fn records(&mut self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
-        let mut out = Vec::with_capacity(batch.records.len());
-        for &r in &batch.records {
-            let Some(&(offset, len)) = self.ids.spans.get(r) else {
-                continue;
-            };
-            self.file
-                .seek(SeekFrom::Start(offset))
-                .map_err(io_err("read"))?;
-            self.buf.resize(len as usize, 0);
-            self.file
-                .read_exact(&mut self.buf)
-                .map_err(io_err("read"))?;
-            let mut d: SourceDevice = serde_json::from_slice(&self.buf)
-                .map_err(|source| StagingError::Decode { record: r, source })?;
-            if let Some(s) = self.ids.secrets.get(&(r as u32)) {
-                d.secrets = s.clone();
+    pub fn records(&self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
+        use std::os::unix::fs::FileExt as _;
+        let mut buf = Vec::new();
+        let spans: Vec<(usize, u64, u32)> = batch
+            .records
+            .iter()
+            .filter_map(|&r| self.ids.spans.get(r).map(|&(o, l)| (r, o, l)))
+            .collect();
+        let mut out = Vec::with_capacity(spans.len());
+        let mut i = 0;
+        while i < spans.len() {
+            // Records staged close together are read in one go (the
+            // bytes between them too, when that is less than READ_GAP).
+            let (_, start, first) = spans[i];
+            let mut end = start + u64::from(first);
+            let mut j = i + 1;
+            while let Some(&(_, o, l)) = spans.get(j) {
+                if o < end || o - end > READ_GAP || o + u64::from(l) - start > READ_RUN {
+                    break;
+                }
+                end = o + u64::from(l);
+                j += 1;
             }
-            out.push(d);
+            buf.resize((end - start) as usize, 0);
+            self.file
+                .read_exact_at(&mut buf, start)
+                .map_err(io_err("read"))?;
+            for &(r, o, l) in &spans[i..j] {
+                let at = (o - start) as usize;
+                let mut d = buf
+                    .get(at..at + l as usize)
+                    .and_then(super::codec::decode)
+                    .ok_or_else(|| StagingError::Decode {
+                        record: r,
+                        source: serde::de::Error::custom("not a staged record"),
+                    })?;
+                if let Some(s) = self.ids.secrets.get(&(r as u32)) {
+                    d.secrets = s.clone();
+                }
+                out.push(d);
+            }
+            i = j;
         }
         Ok(out)
     }
 }
+
+/// At most this many bytes of staged records are read at once.
+const READ_RUN: u64 = 1 << 20;
+
+/// Records at most this many bytes apart are read together.
+const READ_GAP: u64 = 16 << 10;
 
 /// What [`apply_staged`] did.
 #[derive(Debug, Default)]
@@ -465,8 +489,8 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
     let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
     let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
-    for batch in batches {
-        let records = match staged.records(&batch) {
+    for batch in &batches {
+        let records = match staged.records(batch) {
             Ok(r) => r,
             Err(error) => {
                 return Err(StagedError::Staging {
@@ -736,6 +760,7 @@ mod tests {
     use crate::store::MemoryStore;
     use crate::upsert::plan;
     use secrecy::{ExposeSecret, SecretString};
+    use std::io::{Read, Seek, SeekFrom};
 
     fn computer(id: &str, serial: &str, email: &str, full_name: Option<&str>) -> SourceDevice {
         let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, id);

@@ -335,3 +335,45 @@ fn connections_that_create_one_file_at_once_all_succeed_and_take_turns() {
     let store = SqliteStore::open(&path).expect("open");
     assert_eq!(store.counts().expect("counts").0, 50);
 }
+
+/// Field rows go in several to a statement; a field written twice in one
+/// write (or written, then cleared) ends as its last write says.
+#[test]
+fn many_fields_and_repeated_fields_are_written_as_the_last_write_says() {
+    rt().block_on(async {
+        let store = SqliteStore::open_in_memory().expect("open");
+        let mut writes: Vec<FieldWrite> = (0..19)
+            .map(|i| FieldWrite::set(format!("field_{i:02}"), format!("value {i}")))
+            .collect();
+        writes.push(FieldWrite::set("field_03", "again"));
+        writes.push(FieldWrite::clear("field_05"));
+        writes.push(FieldWrite::set("note", "say \"hi\"\\n"));
+        let id = store.create_asset(&writes).await.expect("create");
+        let asset = store.load_assets(&[&id]).await.expect("load");
+        let fields = &asset[0].fields;
+        assert_eq!(fields.len(), 19);
+        assert_eq!(fields.get_str("field_03"), Some("again"));
+        assert_eq!(fields.get_str("field_05"), None);
+        assert_eq!(fields.get_str("field_18"), Some("value 18"));
+        assert_eq!(fields.get_str("note"), Some("say \"hi\"\\n"));
+        store
+            .update_asset(
+                &id,
+                &[
+                    FieldWrite::set("field_00", "x"),
+                    FieldWrite::set("field_00", "y"),
+                    FieldWrite::clear("field_01"),
+                ],
+            )
+            .await
+            .expect("update");
+        let asset = store
+            .load_assets(&[&id, "nope", "999"])
+            .await
+            .expect("load");
+        assert_eq!(asset.len(), 1);
+        assert_eq!(asset[0].fields.get_str("field_00"), Some("y"));
+        assert_eq!(asset[0].fields.get_str("field_01"), None);
+        assert_eq!(asset[0].fields.len(), 18);
+    });
+}
