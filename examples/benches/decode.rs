@@ -238,10 +238,11 @@ fn cases(p: &Payloads) -> Vec<(&'static str, &[u8], usize, Vec<Case<'_>>)> {
                         let page: JamfEnvelope<jamf_client::models::ComputerInventory> =
                             typed(black_box(jamf));
                         let security = jamf_client::SecurityReads::none();
+                        // As the source maps a page: each computer taken.
                         let records: Vec<_> = page
                             .results
-                            .iter()
-                            .map(|c| jamf_client::map::computer(c, &security))
+                            .into_iter()
+                            .map(|c| jamf_client::map::computer_owned(c, &security))
                             .collect();
                         black_box(records);
                     }),

@@ -630,6 +630,12 @@ impl Fields {
         self.set(key, raw.and_then(normalize::text).map(Value::Text))
     }
 
+    /// [`text`](Self::text), taking the text: already trimmed text moves
+    /// in without a copy.
+    pub fn text_owned(&mut self, key: &str, raw: Option<String>) -> &mut Self {
+        self.set(key, raw.map(Value::Text))
+    }
+
     /// Stores a serial number ([`normalize::serial`]).
     pub fn serial(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
         self.set(key, raw.and_then(normalize::serial).map(Value::Text))
