@@ -43,7 +43,12 @@ struct JamfEnvelope<T> {
 
 /// As the clients decode: `serde_path_to_error` over `serde_json`, so a
 /// failure names its JSON path.
+/// Decodes as the clients do: plain `serde_json` first, and only a body that
+/// fails again with `serde_path_to_error`, to say where.
 fn typed<T: DeserializeOwned>(bytes: &[u8]) -> T {
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return v;
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => v,
@@ -233,10 +238,11 @@ fn cases(p: &Payloads) -> Vec<(&'static str, &[u8], usize, Vec<Case<'_>>)> {
                         let page: JamfEnvelope<jamf_client::models::ComputerInventory> =
                             typed(black_box(jamf));
                         let security = jamf_client::SecurityReads::none();
+                        // As the source maps a page: each computer taken.
                         let records: Vec<_> = page
                             .results
-                            .iter()
-                            .map(|c| jamf_client::map::computer(c, &security))
+                            .into_iter()
+                            .map(|c| jamf_client::map::computer_owned(c, &security))
                             .collect();
                         black_box(records);
                     }),

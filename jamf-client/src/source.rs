@@ -440,7 +440,7 @@ impl JamfDeviceSource {
                 at,
                 raw,
                 |_| async {},
-                |c, (), security| map::computer(c, security),
+                |c, (), security| map::computer_owned(c, security),
             )
             .await?;
         if self.options.security.reads_secrets() {
@@ -474,7 +474,7 @@ impl JamfDeviceSource {
                     }
                 }
             },
-            |m, sites: &Arc<SiteNames>, security| map::mobile_device(m, sites, security),
+            |m, sites: &Arc<SiteNames>, security| map::mobile_device(&m, sites, security),
         )
         .await
     }
@@ -489,7 +489,7 @@ impl JamfDeviceSource {
         at: Position,
         raw: RawPage,
         context: C,
-        map: fn(&T, &Ctx, &SecurityReads) -> SourceDevice,
+        map: fn(T, &Ctx, &SecurityReads) -> SourceDevice,
     ) -> Result<Fetched, Error>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
@@ -510,7 +510,7 @@ impl JamfDeviceSource {
         let total = page.total_count;
         let devices = off_thread(move || {
             page.items
-                .iter()
+                .into_iter()
                 .map(|item| map(item, &ctx, &security))
                 .collect::<Vec<_>>()
         })

@@ -245,6 +245,23 @@ fn format_datetime(dt: DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// [`datetime`]'s text of `dt`, or `None` for a year RFC 3339 cannot write.
+pub(crate) fn format_datetime_checked(dt: DateTime<Utc>) -> Option<String> {
+    rfc3339_year(dt).map(format_datetime)
+}
+
+/// `YYYY-MM-DD`, written without chrono's format parser (`%Y-%m-%d` is
+/// parsed on every call); `None` for a year outside 0000–9999.
+pub(crate) fn format_date_checked(d: NaiveDate) -> Option<String> {
+    use std::fmt::Write as _;
+    if !(0..=9999).contains(&d.year()) {
+        return None;
+    }
+    let mut s = String::with_capacity(10);
+    let _ = write!(s, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    Some(s)
+}
+
 /// A date-time as RFC 3339 UTC with whole seconds (`2024-01-26T16:15:36Z`);
 /// see [`parse_datetime`] for the accepted inputs. Fractions are truncated.
 pub fn datetime(raw: &str) -> Option<String> {
@@ -276,7 +293,7 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
 
 /// A date as `YYYY-MM-DD` (PO date, warranty, lease).
 pub fn date(raw: &str) -> Option<String> {
-    parse_date(raw).map(|d| d.format("%Y-%m-%d").to_string())
+    parse_date(raw).and_then(format_date_checked)
 }
 
 /// A boolean from text: `true`/`false`, `yes`/`no`, `1`/`0`, `y`/`n`,

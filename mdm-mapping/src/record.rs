@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -347,6 +348,58 @@ impl Key {
     }
 }
 
+/// A field name looked up once, borrowed: [`Key`] without the allocation
+/// of a name the crate does not know.
+#[derive(Clone, Copy)]
+pub(crate) enum KeyRef<'a> {
+    /// Index into [`known_names`].
+    Known(u16),
+    /// Any other name (never a known one).
+    Other(&'a str),
+}
+
+impl<'a> KeyRef<'a> {
+    /// `name`, looked up among the known names.
+    pub(crate) fn of(name: &'a str) -> KeyRef<'a> {
+        match known_names().index.get(name) {
+            Some(i) => KeyRef::Known(*i),
+            None => KeyRef::Other(name),
+        }
+    }
+
+    fn as_str(self) -> &'a str {
+        match self {
+            KeyRef::Known(i) => known_names()
+                .names
+                .get(usize::from(i))
+                .copied()
+                .unwrap_or_default(),
+            KeyRef::Other(s) => s,
+        }
+    }
+
+    fn to_key(self) -> Key {
+        match self {
+            KeyRef::Known(i) => Key::Known(i),
+            KeyRef::Other(s) => Key::Other(s.into()),
+        }
+    }
+}
+
+impl Key {
+    /// Orders as the names do. Two known names compare by index (index
+    /// order is name order) without reading either; only a known name
+    /// against another name compares text (they are never equal: a known
+    /// name is always stored as its index).
+    pub(crate) fn cmp_name(&self, other: KeyRef<'_>) -> std::cmp::Ordering {
+        match (self, other) {
+            (Key::Known(a), KeyRef::Known(b)) => a.cmp(&b),
+            (Key::Other(a), KeyRef::Other(b)) => (**a).cmp(b),
+            (a, b) => a.as_str().cmp(b.as_str()),
+        }
+    }
+}
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
@@ -418,19 +471,38 @@ impl Fields {
         Self::default()
     }
 
+    /// Reserves room for `additional` more fields (a mapper that knows
+    /// about how many fields a record gets saves the array's regrowth).
+    pub fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
+
+    /// Where `key` is (or would go): the name is looked up once, then the
+    /// search compares indexes (see [`Key::cmp_name`]).
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        let key = KeyRef::of(key);
+        self.0.binary_search_by(|(k, _)| k.cmp_name(key))
     }
 
     /// Stores `value` under `key` as it is.
     fn insert(&mut self, key: &str, value: Value) {
-        match self.position(key) {
+        let name = KeyRef::of(key);
+        // Mappers mostly set keys in order: appending needs no search.
+        let after_last = self
+            .0
+            .last()
+            .is_none_or(|(k, _)| k.cmp_name(name) == std::cmp::Ordering::Less);
+        if after_last {
+            self.0.push((name.to_key(), value));
+            return;
+        }
+        match self.0.binary_search_by(|(k, _)| k.cmp_name(name)) {
             Ok(i) => {
                 if let Some(slot) = self.0.get_mut(i) {
                     slot.1 = value;
                 }
             }
-            Err(i) => self.0.insert(i, (Key::new(key), value)),
+            Err(i) => self.0.insert(i, (name.to_key(), value)),
         }
     }
 
@@ -558,6 +630,12 @@ impl Fields {
         self.set(key, raw.and_then(normalize::text).map(Value::Text))
     }
 
+    /// [`text`](Self::text), taking the text: already trimmed text moves
+    /// in without a copy.
+    pub fn text_owned(&mut self, key: &str, raw: Option<String>) -> &mut Self {
+        self.set(key, raw.map(Value::Text))
+    }
+
     /// Stores a serial number ([`normalize::serial`]).
     pub fn serial(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
         self.set(key, raw.and_then(normalize::serial).map(Value::Text))
@@ -595,6 +673,39 @@ impl Fields {
     /// Stores a date ([`normalize::date`]).
     pub fn date(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
         self.parsed(key, raw, normalize::date)
+    }
+
+    /// Stores a date-time a typed model already read, as
+    /// [`datetime`](Self::datetime) stores its RFC 3339 text (whole seconds,
+    /// UTC), without writing it out and reading it back. A year RFC 3339
+    /// cannot write is noted as dropped, as its text would be.
+    pub fn datetime_utc(&mut self, key: &str, raw: Option<DateTime<Utc>>) -> &mut Self {
+        match raw {
+            None => self,
+            Some(t) => match normalize::format_datetime_checked(t) {
+                Some(text) => self.set(key, Some(Value::Text(text))),
+                None => {
+                    let text = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    self.datetime(key, Some(&text))
+                }
+            },
+        }
+    }
+
+    /// Stores a date a typed model already read, as [`date`](Self::date)
+    /// stores its text (`YYYY-MM-DD`). A year outside 0000–9999 is noted as
+    /// dropped, as its text would be.
+    pub fn date_naive(&mut self, key: &str, raw: Option<NaiveDate>) -> &mut Self {
+        match raw {
+            None => self,
+            Some(d) => match normalize::format_date_checked(d) {
+                Some(text) => self.set(key, Some(Value::Text(text))),
+                None => {
+                    let text = d.format("%Y-%m-%d").to_string();
+                    self.date(key, Some(&text))
+                }
+            },
+        }
     }
 
     /// Stores a boolean.
@@ -875,6 +986,89 @@ mod tests {
             let err = serde_json::from_str::<SourceDevice>(&json).expect_err(bad);
             assert!(err.to_string().contains("field value"), "{bad}: {err}");
         }
+    }
+
+    proptest::proptest! {
+        /// Whatever the order keys are set in (known names, other names,
+        /// repeats, removals), the fields are a map in name order: as a
+        /// `BTreeMap` given the same operations.
+        #[test]
+        fn fields_are_a_sorted_map(ops in proptest::collection::vec((0usize..12, proptest::bool::ANY, 0i64..100), 0..40)) {
+            // Known names (catalog and inventory keys) and others, interleaved in name order.
+            const NAMES: [&str; 12] = [
+                "aaa_other", "asset_tag", "b_other", "model", "model_other", "serial_number",
+                "site", "site_other", "udid", "udid_x", "zz_other", "computer_name",
+            ];
+            let mut f = Fields::new();
+            let mut model = std::collections::BTreeMap::new();
+            for (i, remove, v) in ops {
+                let name = NAMES[i];
+                if remove {
+                    proptest::prop_assert_eq!(f.remove(name), model.remove(name).map(Value::Int));
+                } else {
+                    f.set(name, Some(Value::Int(v)));
+                    model.insert(name, v);
+                }
+                for n in NAMES {
+                    let want = model.get(n).map(|v| Value::Int(*v));
+                    proptest::prop_assert_eq!(f.get(n), want.as_ref());
+                }
+            }
+            let got: Vec<(&str, &Value)> = f.iter().collect();
+            let want: Vec<(&str, Value)> = model.iter().map(|(k, v)| (*k, Value::Int(*v))).collect();
+            proptest::prop_assert_eq!(got.len(), want.len());
+            for ((gk, gv), (wk, wv)) in got.iter().zip(&want) {
+                proptest::prop_assert_eq!(gk, wk);
+                proptest::prop_assert_eq!(*gv, wv);
+            }
+        }
+    }
+
+    /// The typed date setters store what the text setters store for the
+    /// same instant written out, dropped notes included.
+    #[test]
+    fn typed_dates_store_what_their_text_would() {
+        let times = [
+            "2024-01-26T16:15:36.987654Z",
+            "1999-12-31T23:59:59Z",
+            "0000-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "-0001-06-01T12:00:00Z",
+        ];
+        for raw in times {
+            let t: DateTime<Utc> = match raw.parse() {
+                Ok(t) => t,
+                Err(_) => chrono::DateTime::parse_from_rfc3339(raw)
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_else(|_| {
+                        let year: i32 = if raw.starts_with('+') { 10000 } else { -1 };
+                        NaiveDate::from_ymd_opt(year, 1, 1)
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .map(|n| n.and_utc())
+                            .expect("a date")
+                    }),
+            };
+            let (mut typed, mut text) = (Fields::new(), Fields::new());
+            typed.datetime_utc("last_contact_time", Some(t));
+            text.datetime(
+                "last_contact_time",
+                Some(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            );
+            assert_eq!(typed, text, "{raw}");
+            assert_eq!(typed.take_dropped(), text.take_dropped(), "{raw}");
+
+            let d = t.date_naive();
+            let (mut typed, mut text) = (Fields::new(), Fields::new());
+            typed.date_naive("po_date", Some(d));
+            text.date("po_date", Some(&d.format("%Y-%m-%d").to_string()));
+            assert_eq!(typed, text, "{raw}");
+            assert_eq!(typed.take_dropped(), text.take_dropped(), "{raw}");
+        }
+        let mut f = Fields::new();
+        f.datetime_utc("a", None).date_naive("b", None);
+        assert!(f.is_empty());
+        let d = NaiveDate::from_ymd_opt(7, 3, 9).expect("a date");
+        assert_eq!(f.date_naive("b", Some(d)).get_str("b"), Some("0007-03-09"));
     }
 
     #[test]
