@@ -998,8 +998,14 @@ fn rss_kib() -> (u64, u64) {
 }
 
 fn child(mode: &str) -> Res<()> {
-    // The runtime `mdm` runs on, so the figures are the binary's.
-    let rt = mdm_examples::runtime()?;
+    // The runtime `mdm` runs the same work on, so the figures are the
+    // binary's: a sync's blocking threads for the sync rows.
+    let syncs = ["sync", "sync-keep", "resync", "resync-in-process"];
+    let rt = if syncs.contains(&mode) {
+        mdm_examples::runtime_with(mdm_examples::SYNC_BLOCKING_THREADS)?
+    } else {
+        mdm_examples::runtime()?
+    };
     let out = rt.block_on(child_run(mode))?;
     println!("{out}");
     Ok(())

@@ -6,12 +6,20 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use mdm_examples::cli::{self, Cli};
+use mdm_examples::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let args = Cli::parse();
     cli::init_logging(args.verbose);
-    let runtime = match mdm_examples::runtime() {
+    // A command that writes an inventory gets one blocking thread, one that
+    // lists devices two (see `mdm_examples::SYNC_BLOCKING_THREADS`).
+    let blocking = match args.command {
+        Command::Sync(_) | Command::Plan(_) | Command::Demo(_) | Command::Dedupe(_) => {
+            mdm_examples::SYNC_BLOCKING_THREADS
+        }
+        _ => mdm_examples::LISTING_BLOCKING_THREADS,
+    };
+    let runtime = match mdm_examples::runtime_with(blocking) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mdm: cannot start the async runtime: {e}");
