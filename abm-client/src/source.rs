@@ -445,6 +445,13 @@ impl DeviceSource for AbmSource {
         Vendor::Abm
     }
 
+    /// The API's base URL (every organization shares it; ABM keeps no
+    /// watermark and no user directory, so nothing depends on telling two
+    /// organizations apart here).
+    fn server(&self) -> Option<String> {
+        Some(self.client.base_url().to_string())
+    }
+
     fn requests_sent(&self) -> Option<u64> {
         Some(self.client.requests_sent())
     }

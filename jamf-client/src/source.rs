@@ -685,6 +685,11 @@ impl DeviceSource for JamfDeviceSource {
         Vendor::Jamf
     }
 
+    /// The Jamf Pro server's base URL.
+    fn server(&self) -> Option<String> {
+        Some(self.client.base_url().to_string())
+    }
+
     /// The same listing, filtered on the report date (computers'
     /// `general.reportDate`, mobile devices' `lastInventoryUpdateDate`);
     /// dropped values are counted with this source's.

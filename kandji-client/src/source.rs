@@ -595,6 +595,11 @@ impl DeviceSource for KandjiSource {
         Vendor::Kandji
     }
 
+    /// The tenant's API URL (`https://SUBDOMAIN.api.kandji.io`).
+    fn server(&self) -> Option<String> {
+        Some(self.client.base_url().to_string())
+    }
+
     fn requests_sent(&self) -> Option<u64> {
         Some(self.client.requests_sent())
     }

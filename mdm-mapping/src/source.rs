@@ -309,6 +309,18 @@ pub trait DeviceSource: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Which server (tenant) this source reads: its base URL, and for a
+    /// vendor whose tenants share one URL, the account. No secret. A sync
+    /// keeps what it learns about a source (the watermark, the user
+    /// directory) for this server only: state kept under the same source
+    /// name for another server is not used (a full reading instead), so two
+    /// servers synced under one name never skip each other's records.
+    /// Default: `None` (an unknown server matches only state kept for an
+    /// unknown server).
+    fn server(&self) -> Option<String> {
+        None
+    }
+
     /// A source reading only the records the server updated at or after
     /// `since` (the server's time), for an incremental sync: Jamf filters
     /// on the report date. `None` (the default) when the vendor's API
@@ -671,6 +683,9 @@ impl DeviceSource for Named {
     fn id_qualifier(&self) -> Option<&str> {
         self.qualify.then_some(self.name.as_str())
     }
+    fn server(&self) -> Option<String> {
+        self.inner.server()
+    }
     fn changed_since(&self, since: DateTime<Utc>) -> Option<Box<dyn DeviceSource>> {
         let inner = self.inner.changed_since(since)?;
         Some(Box::new(Named {
@@ -745,6 +760,9 @@ impl DeviceSource for WithUsers {
     }
     fn id_qualifier(&self) -> Option<&str> {
         self.inner.id_qualifier()
+    }
+    fn server(&self) -> Option<String> {
+        self.inner.server()
     }
     fn changed_since(&self, since: DateTime<Utc>) -> Option<Box<dyn DeviceSource>> {
         let inner = self.inner.changed_since(since)?;

@@ -365,14 +365,34 @@ pub async fn run_with<S: Store + ?Sized>(
     let mut full = Vec::new();
     let mut source_errors = Vec::new();
     // Per source: its state before, and the latest update time read.
-    let mut progress: Vec<(Option<SourceState>, Option<DateTime<Utc>>)> = Vec::new();
+    /// Per source: its state before (kept for its server), the latest
+    /// update time read, and the fingerprint of its server.
+    struct Progress {
+        before: Option<SourceState>,
+        latest: Option<DateTime<Utc>>,
+        server: Option<String>,
+    }
+    let mut progress: Vec<Progress> = Vec::new();
+    // The server each source name reads now: state kept for another is
+    // not used.
+    let servers: std::collections::HashMap<String, Option<String>> = sources
+        .iter()
+        .map(|s| {
+            (
+                s.name().to_owned(),
+                s.server().as_deref().map(fingerprint_of),
+            )
+        })
+        .collect();
     'sources: for source in sources {
         let vendor = source.vendor();
         let name = source.name();
+        let server = servers.get(name).cloned().flatten();
         let state = match &options.incremental {
             Some(_) => store.source_state(name).await.map_err(SyncError::State)?,
             None => None,
-        };
+        }
+        .filter(|s| s.server == server);
         // A changed mapping needs every record mapped again: a full reading.
         let same_mapping = state
             .as_ref()
@@ -469,7 +489,11 @@ pub async fn run_with<S: Store + ?Sized>(
                 }
             }
         }
-        progress.push((state, latest));
+        progress.push(Progress {
+            before: state,
+            latest,
+            server,
+        });
     }
     // What each source's state becomes, once everything is committed.
     let reads = read.clone();
@@ -528,10 +552,19 @@ pub async fn run_with<S: Store + ?Sized>(
     // Everything read is committed: each source read to its end moves on.
     let mut gone = users_gone::Settled::default();
     if !stopped && done.report.failures.is_empty() {
-        gone = users_gone::Settled::compare(store, &reads, users_gone::take(&directories))
-            .await
-            .map_err(SyncError::State)?;
-        for (r, (before, latest)) in reads.iter().zip(progress) {
+        gone =
+            users_gone::Settled::compare(store, &reads, users_gone::take(&directories), &servers)
+                .await
+                .map_err(SyncError::State)?;
+        for (
+            r,
+            Progress {
+                before,
+                latest,
+                server,
+            },
+        ) in reads.iter().zip(progress)
+        {
             if !r.complete {
                 continue;
             }
@@ -550,6 +583,7 @@ pub async fn run_with<S: Store + ?Sized>(
                 },
                 mapping: Some(fingerprint.clone()),
                 users: gone.list(&r.source),
+                server,
             };
             store
                 .set_source_state(&r.source, &state)
@@ -568,9 +602,14 @@ pub async fn run_with<S: Store + ?Sized>(
 /// A fingerprint of everything in `config` that decides what a record
 /// becomes in the inventory.
 fn mapping_fingerprint(config: &Config) -> String {
+    fingerprint_of(&format!("{config:?}"))
+}
+
+/// A short, stable fingerprint of `text` (kept in a source's state).
+fn fingerprint_of(text: &str) -> String {
     use std::hash::{Hash as _, Hasher as _};
     let mut h = std::hash::DefaultHasher::new();
-    format!("{config:?}").hash(&mut h);
+    text.hash(&mut h);
     format!("{:016x}", h.finish())
 }
 

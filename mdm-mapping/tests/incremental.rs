@@ -25,12 +25,22 @@ struct Computer {
 struct Server {
     computers: Mutex<Vec<Computer>>,
     handed_out: Mutex<usize>,
+    /// Serial numbers are this and the id.
+    serials: String,
 }
 
 impl Server {
     fn with(n: u32) -> Arc<Server> {
+        Server::with_serials(n, "C02INC")
+    }
+
+    /// `n` computers whose serials start with `prefix` (another server's).
+    fn with_serials(n: u32, prefix: &str) -> Arc<Server> {
         let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
-        let s = Server::default();
+        let s = Server {
+            serials: prefix.to_owned(),
+            ..Server::default()
+        };
         *s.computers.lock().unwrap() = (1..=n)
             .map(|id| Computer {
                 id,
@@ -65,6 +75,8 @@ impl Server {
 struct Source {
     server: Arc<Server>,
     since: Option<DateTime<Utc>>,
+    /// The server's URL ([`DeviceSource::server`]).
+    url: &'static str,
 }
 
 #[async_trait]
@@ -77,7 +89,12 @@ impl DeviceSource for Source {
         Some(Box::new(Source {
             server: Arc::clone(&self.server),
             since: Some(since),
+            url: self.url,
         }))
+    }
+
+    fn server(&self) -> Option<String> {
+        Some(self.url.to_owned())
     }
 
     fn updated_key(&self) -> Option<&'static str> {
@@ -95,7 +112,10 @@ impl DeviceSource for Source {
             .map(|c| {
                 let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, c.id.to_string());
                 d.fields
-                    .serial("serial_number", Some(&format!("C02INC{:05}", c.id)))
+                    .serial(
+                        "serial_number",
+                        Some(&format!("{}{:05}", self.server.serials, c.id)),
+                    )
                     .text("operating_system", Some(&format!("macOS {}", c.os)))
                     .datetime("last_inventory_update", Some(&c.reported.to_rfc3339()));
                 d
@@ -110,9 +130,15 @@ impl DeviceSource for Source {
 }
 
 fn sources(server: &Arc<Server>) -> Vec<Box<dyn DeviceSource>> {
+    sources_at(server, "https://a.jamfcloud.example")
+}
+
+/// The source of `server`, found at `url`, named `jamf` whatever the URL.
+fn sources_at(server: &Arc<Server>, url: &'static str) -> Vec<Box<dyn DeviceSource>> {
     vec![Box::new(Source {
         server: Arc::clone(server),
         since: None,
+        url,
     })]
 }
 
@@ -407,6 +433,7 @@ fn an_unchanged_jamf_record_keeps_the_fields_jamf_outranks_kandji_on() {
         Box::new(Source {
             server: Arc::clone(&server),
             since: None,
+            url: "https://a.jamfcloud.example",
         }),
         Box::new(Kandji {
             server: Arc::clone(&server),
@@ -449,4 +476,48 @@ fn an_unchanged_jamf_record_keeps_the_fields_jamf_outranks_kandji_on() {
     let other = Config::from_toml_str("new_asset_status = \"in stock\"").unwrap();
     let third = run(&other);
     assert!(third.read.iter().all(|r| r.full), "{:?}", third.read);
+}
+
+/// Two servers synced under one source name (two Jamf servers configured
+/// alike, one after the other, into one inventory): what the sync kept for
+/// one (its watermark) is not used for the other, so the other is read in
+/// full and none of its records is skipped. Without the server in the
+/// state, the second server was read from the first one's watermark and
+/// its computers reported before it were never created.
+#[test]
+fn state_kept_for_one_server_is_not_used_for_another() {
+    let a = Server::with(20);
+    // Reported at the same times as A's: 9 of them before A's watermark
+    // less the overlap.
+    let b = Server::with_serials(30, "C02OTH");
+    let store = MemoryStore::default();
+    let run = |server: &Arc<Server>, url: &'static str| {
+        block_on(sync::run(
+            &sources_at(server, url),
+            &store,
+            &config(),
+            &incremental(false),
+        ))
+        .expect("sync")
+    };
+    let first = run(&a, "https://a.jamfcloud.example");
+    assert_eq!((first.plan.summary.create, a.handed_out()), (20, 20));
+
+    let other = run(&b, "https://b.jamfcloud.example");
+    assert!(other.read[0].full, "another server is read in full");
+    assert_eq!(b.handed_out(), 30);
+    assert_eq!(
+        other.plan.summary.create, 30,
+        "every computer of B is created"
+    );
+
+    // Back to A: the state is B's now, so A is read in full again ...
+    let again = run(&a, "https://a.jamfcloud.example");
+    assert!(again.read[0].full);
+    assert_eq!((again.plan.summary.create, a.handed_out()), (0, 20));
+    // ... and then incrementally, from its own watermark.
+    let then = run(&a, "https://a.jamfcloud.example");
+    assert!(!then.read[0].full);
+    assert!(a.handed_out() < 20);
+    assert_eq!(block_on(store.load()).unwrap().assets.len(), 50);
 }

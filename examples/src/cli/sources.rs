@@ -96,6 +96,9 @@ impl DeviceSource for Shared {
     fn id_qualifier(&self) -> Option<&str> {
         self.0.id_qualifier()
     }
+    fn server(&self) -> Option<String> {
+        self.0.server()
+    }
     fn changed_since(&self, since: chrono::DateTime<chrono::Utc>) -> Option<Box<dyn DeviceSource>> {
         self.0.changed_since(since)
     }

@@ -427,6 +427,7 @@ pub async fn check_history<S: Store + ?Sized>(store: &S) -> Result<(), Violation
         last_full: Some(at("2026-12-01T02:00:00Z")?),
         incremental_runs: 3,
         mapping: Some("0123456789abcdef".into()),
+        server: Some("fedcba9876543210".into()),
         users: Some(
             [
                 ("jamf-eu:1".to_string(), "ana@corp.example".to_string()),

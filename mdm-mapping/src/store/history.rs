@@ -126,6 +126,12 @@ pub struct SourceState {
     /// mapped the new way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<String>,
+    /// A fingerprint of the server the state was kept for
+    /// ([`DeviceSource::server`](crate::source::DeviceSource::server)):
+    /// state kept for another server under the same source name is not
+    /// used (no watermark, no user directory to compare with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     /// The users the source's user directory (`users = true`) listed at
     /// the last committed sync that read it completely: user id → email
     /// (lower case), users with an email only (as JSON, about 40 bytes a
