@@ -364,44 +364,40 @@ pub async fn run_with<S: Store + ?Sized>(
     let mut read = Vec::new();
     let mut full = Vec::new();
     let mut source_errors = Vec::new();
-    // Per source: its state before, and the latest update time read.
-    /// Per source: its state before (kept for its server), the latest
-    /// update time read, and the fingerprint of its server.
+    /// Per source: the state kept for the server it reads (read once,
+    /// before the source is), the latest update time read, and the
+    /// fingerprint of its server.
     struct Progress {
-        before: Option<SourceState>,
+        kept: Option<SourceState>,
         latest: Option<DateTime<Utc>>,
         server: Option<String>,
     }
     let mut progress: Vec<Progress> = Vec::new();
-    // The server each source name reads now: state kept for another is
-    // not used.
-    let servers: std::collections::HashMap<String, Option<String>> = sources
-        .iter()
-        .map(|s| {
-            (
-                s.name().to_owned(),
-                s.server().as_deref().map(fingerprint_of),
-            )
-        })
-        .collect();
     'sources: for source in sources {
         let vendor = source.vendor();
         let name = source.name();
-        let server = servers.get(name).cloned().flatten();
-        let state = match &options.incremental {
-            Some(_) => store.source_state(name).await.map_err(SyncError::State)?,
-            None => None,
-        }
-        .filter(|s| s.server == server);
+        let server = source.server().as_deref().map(fingerprint_of);
+        // State kept for another server under the same name is not used.
+        // An incremental sync reads from it; a sync that writes compares
+        // its user directory with it.
+        let kept = if options.incremental.is_some() || !options.dry_run {
+            store
+                .source_state(name)
+                .await
+                .map_err(SyncError::State)?
+                .filter(|s| s.server == server)
+        } else {
+            None
+        };
+        let state = kept.as_ref().filter(|_| options.incremental.is_some());
         // A changed mapping needs every record mapped again: a full reading.
-        let same_mapping = state
-            .as_ref()
-            .is_some_and(|s| s.mapping.as_deref() == Some(fingerprint.as_str()));
+        let same_mapping =
+            state.is_some_and(|s| s.mapping.as_deref() == Some(fingerprint.as_str()));
         let since = options
             .incremental
             .as_ref()
             .filter(|_| same_mapping)
-            .and_then(|inc| inc.since(state.as_ref(), started));
+            .and_then(|inc| inc.since(state, started));
         let changed = since.and_then(|t| source.changed_since(t));
         let reader: &dyn DeviceSource = changed.as_deref().unwrap_or(source.as_ref());
         let read_full = changed.is_none();
@@ -490,7 +486,7 @@ pub async fn run_with<S: Store + ?Sized>(
             }
         }
         progress.push(Progress {
-            before: state,
+            kept,
             latest,
             server,
         });
@@ -552,14 +548,25 @@ pub async fn run_with<S: Store + ?Sized>(
     // Everything read is committed: each source read to its end moves on.
     let mut gone = users_gone::Settled::default();
     if !stopped && done.report.failures.is_empty() {
+        // The user directories kept, per source.
+        let kept_users = reads
+            .iter()
+            .zip(&mut progress)
+            .map(|(r, p)| {
+                (
+                    r.source.clone(),
+                    p.kept.as_mut().and_then(|s| s.users.take()),
+                )
+            })
+            .collect();
         gone =
-            users_gone::Settled::compare(store, &reads, users_gone::take(&directories), &servers)
+            users_gone::Settled::compare(store, &reads, users_gone::take(&directories), kept_users)
                 .await
                 .map_err(SyncError::State)?;
         for (
             r,
             Progress {
-                before,
+                kept,
                 latest,
                 server,
             },
@@ -568,7 +575,9 @@ pub async fn run_with<S: Store + ?Sized>(
             if !r.complete {
                 continue;
             }
-            let before = before.unwrap_or_default();
+            let before = kept
+                .filter(|_| options.incremental.is_some())
+                .unwrap_or_default();
             let state = SourceState {
                 watermark: before.watermark.max(latest),
                 last_full: if r.full {

@@ -104,26 +104,22 @@ pub(super) struct Settled {
 }
 
 impl Settled {
-    /// Compares each source read to its end (`reads`) with the list kept
-    /// in `store` for the server it reads now (`servers`: source name →
-    /// server fingerprint; a list kept for another server is not compared
-    /// with). Call it once the sync's writes are committed, and keep
+    /// Compares each source read to its end (`reads`) with the list its
+    /// state kept (`kept`: source name → list, read before the sync read
+    /// the source, for the server it reads now), matching employees in
+    /// `store`. Call it once the sync's writes are committed, and keep
     /// [`list`](Self::list) in each such source's state.
     pub(super) async fn compare<S: Store + ?Sized>(
         store: &S,
         reads: &[SourceRead],
         mut read: Directories,
-        servers: &HashMap<String, Option<String>>,
+        mut kept: HashMap<String, Option<BTreeMap<String, String>>>,
     ) -> Result<Settled, StoreError> {
         let mut settled = Settled::default();
         // (source, user id, email) listed before and not now.
         let mut candidates: Vec<(String, String, String)> = Vec::new();
         for r in reads.iter().filter(|r| r.complete) {
-            let before = store
-                .source_state(&r.source)
-                .await?
-                .filter(|s| servers.get(&r.source).is_some_and(|k| s.server == *k))
-                .and_then(|s| s.users);
+            let before = kept.remove(&r.source).flatten();
             let Some(now) = read.by_source.remove(&r.source) else {
                 settled.lists.insert(r.source.clone(), before);
                 continue;
