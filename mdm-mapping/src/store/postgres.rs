@@ -1397,8 +1397,7 @@ impl Store for PgStore {
             let mut rows = std::pin::pin!(rows);
             let mut assets = Vec::new();
             while let Some(r) = futures::TryStreamExt::try_next(&mut rows).await? {
-                let id: i64 = r.get(0);
-                assets.push(Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1))));
+                assets.push(asset_of(&r));
             }
             let employees = read_employees(&client).await?;
             Ok::<_, BoxError>(Inventory { assets, employees })
@@ -1573,12 +1572,13 @@ async fn analyze_if_stale(client: &tokio_postgres::Client) -> Result<(), tokio_p
 }
 
 fn read_assets(rows: &[tokio_postgres::Row]) -> Vec<Asset> {
-    rows.iter()
-        .map(|r| {
-            let id: i64 = r.get(0);
-            Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1)))
-        })
-        .collect()
+    rows.iter().map(asset_of).collect()
+}
+
+/// An asset from a row of its id and its field document.
+fn asset_of(r: &tokio_postgres::Row) -> Asset {
+    let id: i64 = r.get(0);
+    Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1)))
 }
 
 /// An asset's fields as the JSON object kept in `assets.fields`.

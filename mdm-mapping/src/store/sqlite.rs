@@ -943,26 +943,13 @@ impl Store for SqliteStore {
             {
                 // A row of NULLs for an asset without fields, none for no asset.
                 let mut st = tx.prepare_cached(
-                    "SELECT f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id WHERE a.id = ?1",
+                    "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id WHERE a.id = ?1",
                 )?;
                 for id in &ids {
                     // Ids this store did not give (not a number) are not here.
                     let Ok(n) = id.parse::<i64>() else { continue };
-                    let mut rows = st.query(params![n])?;
-                    let mut found = false;
-                    let mut fields = Fields::new();
-                    while let Some(row) = rows.next()? {
-                        found = true;
-                        let (Some(field), Some(value)) = (
-                            row.get_ref(0)?.as_str_or_null()?,
-                            row.get_ref(1)?.as_str_or_null()?,
-                        ) else {
-                            continue;
-                        };
-                        fields.set(field, decode(value));
-                    }
-                    if found {
-                        out.push(Asset::new(id.clone(), fields));
+                    for asset in read_assets(st.query(params![n])?)? {
+                        out.push(Asset::new(id.clone(), asset.fields));
                     }
                 }
             }

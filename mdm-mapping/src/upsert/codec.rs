@@ -116,6 +116,8 @@ pub(super) fn decode(bytes: &[u8]) -> Option<SourceDevice> {
     let mut d = SourceDevice::new(vendor, entity, r.str()?);
     let n = r.len()?;
     let mut fields = Fields::new();
+    // Written by this process: `n` is the record's own count (capped all the same).
+    fields.reserve(n.min(256));
     for _ in 0..n {
         let key = r.str()?;
         let value = match r.byte()? {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
 
 use super::apply::{ApplyReport, Origin, write_plan};
@@ -307,8 +307,7 @@ impl Staged<'_> {
 
     /// Reads back the records of `batch`, in staging order, with their
     /// secrets.
-    pub fn records(&self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
-        use std::os::unix::fs::FileExt as _;
+    pub fn records(&mut self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
         let mut buf = Vec::new();
         let spans: Vec<(usize, u64, u32)> = batch
             .records
@@ -332,7 +331,8 @@ impl Staged<'_> {
             }
             buf.resize((end - start) as usize, 0);
             self.file
-                .read_exact_at(&mut buf, start)
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| self.file.read_exact(&mut buf))
                 .map_err(io_err("read"))?;
             for &(r, o, l) in &spans[i..j] {
                 let at = (o - start) as usize;
@@ -760,7 +760,6 @@ mod tests {
     use crate::store::MemoryStore;
     use crate::upsert::plan;
     use secrecy::{ExposeSecret, SecretString};
-    use std::io::{Read, Seek, SeekFrom};
 
     fn computer(id: &str, serial: &str, email: &str, full_name: Option<&str>) -> SourceDevice {
         let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, id);
