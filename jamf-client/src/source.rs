@@ -33,10 +33,11 @@ use crate::models::{MobileDevice, Page};
 /// a sync makes one request per 2,000 computers.
 pub const DEFAULT_SOURCE_PAGE_SIZE: u32 = MAX_PAGE_SIZE;
 
-/// The default number of pages a [`JamfDeviceSource`] has in flight
-/// (requested, or being decoded) in [`DeviceSource::pages`]: the next page
-/// is on its way while one is decoded, and two pages decode at once on a
-/// machine with two cores. See [`JamfDeviceSource::with_lookahead`].
+/// The default number of page requests a [`JamfDeviceSource`] has in
+/// flight in [`DeviceSource::pages`]; as many pages again may be decoding
+/// meanwhile, so the next requests are on their way while pages decode,
+/// and two pages decode at once on a machine with two cores. See
+/// [`JamfDeviceSource::with_lookahead`].
 pub const DEFAULT_LOOKAHEAD: usize = 2;
 
 /// What a [`JamfDeviceSource`] reads.
@@ -269,8 +270,12 @@ type InFlight<'a> = BoxFuture<'a, (Position, Predicted, Result<Fetched, Error>)>
 
 /// The state of [`JamfDeviceSource::pipelined`].
 struct Pipeline<'a> {
-    /// Pages requested (or decoding), oldest first.
+    /// Pages requested or decoding, oldest first.
     in_flight: FuturesOrdered<InFlight<'a>>,
+    /// One permit per request that may be on the wire at once
+    /// ([`lookahead`](JamfDeviceSource::lookahead)): a page holds one from
+    /// its request until its body is in, not while it decodes.
+    requests: Arc<tokio::sync::Semaphore>,
     /// The next position to request, once it is certain to be needed.
     frontier: Option<Position>,
     /// `(phase, totalCount)` as the latest response said (`None`: it did
@@ -298,13 +303,15 @@ impl JamfDeviceSource {
         }
     }
 
-    /// Keep up to `n` pages in flight in [`pages`](DeviceSource::pages)
-    /// (default [`DEFAULT_LOOKAHEAD`]): requested, or being decoded. `1`
-    /// reads one page at a time. Capped at the client's
+    /// Keep up to `n` page requests in flight in
+    /// [`pages`](DeviceSource::pages) (default [`DEFAULT_LOOKAHEAD`]), and
+    /// up to `n` more pages decoding meanwhile: a page holds its request
+    /// only until its body is in. `1` reads one page at a time (request,
+    /// decode, then the next). Capped at the client's
     /// [`max_concurrent_requests`](Client::max_concurrent_requests) (Jamf
-    /// advises at most 5 connections); 0 counts as 1. Each page in flight
-    /// holds its body and records in memory (about 7 MB of JSON for 2,000
-    /// computers).
+    /// advises at most 5 connections); 0 counts as 1. Each page requested
+    /// or decoding holds its body and records in memory (about 7 MB of
+    /// JSON for 2,000 computers).
     ///
     /// ```
     /// use jamf_client::{Client, SourceOptions};
@@ -322,7 +329,8 @@ impl JamfDeviceSource {
         self
     }
 
-    /// The most pages [`pages`](DeviceSource::pages) keeps in flight: the
+    /// The most page requests [`pages`](DeviceSource::pages) keeps in
+    /// flight: the
     /// configured lookahead, at least 1 and at most the client's
     /// [`max_concurrent_requests`](Client::max_concurrent_requests).
     pub fn lookahead(&self) -> usize {
@@ -421,20 +429,31 @@ impl JamfDeviceSource {
         }
     }
 
-    /// Reads, decodes and maps the page at `at`.
-    async fn fetch_at(&self, at: Position) -> Result<Fetched, Error> {
+    /// Reads, decodes and maps the page at `at`; the request waits for a
+    /// permit of `requests`, held until the body is in.
+    async fn fetch_at(
+        &self,
+        at: Position,
+        requests: &tokio::sync::Semaphore,
+    ) -> Result<Fetched, Error> {
         match at.phase {
-            Phase::Computers => self.computers_page(at).await,
-            Phase::Mobile => self.mobile_page(at).await,
+            Phase::Computers => self.computers_page(at, requests).await,
+            Phase::Mobile => self.mobile_page(at, requests).await,
         }
     }
 
-    async fn computers_page(&self, at: Position) -> Result<Fetched, Error> {
+    async fn computers_page(
+        &self,
+        at: Position,
+        requests: &tokio::sync::Semaphore,
+    ) -> Result<Fetched, Error> {
         let size = at.size.unwrap_or(self.options.page_size);
-        let raw = self
-            .client
-            .computers_page_raw(&self.computer_query(size), at.page)
-            .await?;
+        let raw = {
+            let _permit = requests.acquire().await;
+            self.client
+                .computers_page_raw(&self.computer_query(size), at.page)
+                .await?
+        };
         let mut fetched = self
             .listing_page(
                 at,
@@ -449,12 +468,18 @@ impl JamfDeviceSource {
         Ok(fetched)
     }
 
-    async fn mobile_page(&self, at: Position) -> Result<Fetched, Error> {
+    async fn mobile_page(
+        &self,
+        at: Position,
+        requests: &tokio::sync::Semaphore,
+    ) -> Result<Fetched, Error> {
         let size = at.size.unwrap_or(self.options.page_size);
-        let raw = self
-            .client
-            .mobile_devices_page_raw(&self.mobile_query(size), at.page)
-            .await?;
+        let raw = {
+            let _permit = requests.acquire().await;
+            self.client
+                .mobile_devices_page_raw(&self.mobile_query(size), at.page)
+                .await?
+        };
         self.listing_page(
             at,
             raw,
@@ -552,8 +577,8 @@ impl JamfDeviceSource {
     }
 
     /// The page stream of [`DeviceSource::pages`] from `start`, before
-    /// [`guard_pages`]: up to [`lookahead`](Self::lookahead) pages in
-    /// flight, yielded in order.
+    /// [`guard_pages`]: up to [`lookahead`](Self::lookahead) requests in
+    /// flight and as many pages again decoding, yielded in order.
     ///
     /// A page is requested only once it is certain to be needed: the
     /// position after a page in flight is predicted from the phase's
@@ -567,8 +592,13 @@ impl JamfDeviceSource {
     /// says.
     fn pipelined(&self, start: Position) -> BoxStream<'_, Result<DevicePage, SourceError>> {
         let lookahead = self.lookahead();
+        // Pages requested or decoding: a page that is decoding no longer
+        // holds a request, so the next ones are on the wire meanwhile.
+        // One at a time stays one at a time.
+        let depth = if lookahead == 1 { 1 } else { lookahead * 2 };
         let state = Pipeline {
             in_flight: FuturesOrdered::new(),
+            requests: Arc::new(tokio::sync::Semaphore::new(lookahead)),
             frontier: Some(start),
             total: None,
             done: false,
@@ -578,15 +608,17 @@ impl JamfDeviceSource {
                 if st.done {
                     return None;
                 }
-                while st.in_flight.len() < lookahead {
+                while st.in_flight.len() < depth {
                     let Some(at) = st.frontier.take() else { break };
                     let predicted = self.predict(at, st.total);
                     st.frontier = match predicted {
                         Predicted::Known(next) => next,
                         Predicted::Unknown => None,
                     };
+                    let requests = Arc::clone(&st.requests);
                     st.in_flight.push_back(
-                        async move { (at, predicted, self.fetch_at(at).await) }.boxed(),
+                        async move { (at, predicted, self.fetch_at(at, &requests).await) }
+                            .boxed(),
                     );
                 }
                 let (at, predicted, result) = st.in_flight.next().await?;
@@ -748,14 +780,15 @@ impl DeviceSource for JamfDeviceSource {
             },
             Some(c) => parse_cursor(c)?,
         };
-        self.fetch_at(position)
+        // One page alone: nothing else to share the request permit with.
+        self.fetch_at(position, &tokio::sync::Semaphore::new(1))
             .await
             .map(Fetched::into_page)
             .map_err(|e| SourceError::from(e).at_cursor(Some(position.cursor())))
     }
 
-    /// Up to [`lookahead`](JamfDeviceSource::lookahead) pages in flight,
-    /// decoded on blocking threads, yielded in order, with the guarantees
+    /// Up to [`lookahead`](JamfDeviceSource::lookahead) requests in flight
+    /// and as many pages again decoding on blocking threads, yielded in order, with the guarantees
     /// of [`DeviceSource::pages`] (see [`guard_pages`]).
     fn pages(&self, from: Option<Cursor>) -> BoxStream<'_, Result<DevicePage, SourceError>> {
         let start = match &from {

@@ -273,6 +273,68 @@ async fn the_next_pages_are_requested_before_a_slow_page_arrives() {
     );
 }
 
+/// A page whose body is in no longer holds a request: while pages wait
+/// after their response (here for the site names, which mapping a mobile
+/// device page needs; decoding a large page is the same step), the next
+/// pages are requested, still never more than the lookahead at once.
+#[tokio::test]
+async fn pages_after_their_response_do_not_hold_back_the_next_requests() {
+    let sites_delay = Duration::from_millis(400);
+    let page_delay = Duration::from_millis(50);
+    let lc = Listing::new(computers(0));
+    // Page 0 (ids 1, 2) names no site; every later device does, so pages 1
+    // and 2 (requested together once page 0 told the total) both wait for
+    // the site names after their bodies are in.
+    let mut lm = Listing::new(
+        (1..=10)
+            .map(|i| {
+                let site = if i > 2 { json!("1") } else { Value::Null };
+                json!({"mobileDeviceId": i.to_string(), "deviceType": "iOS", "general": {"siteId": site}})
+            })
+            .collect(),
+    );
+    lm.delay = page_delay;
+    let server = serve(&lc, &lm).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/sites"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
+                .set_delay(sites_delay),
+        )
+        .mount(&server)
+        .await;
+    let source = source(&server, 2, 2);
+    let pages: Vec<DevicePage> = source.pages(None).try_collect().await.unwrap();
+    let devices: Vec<_> = pages.iter().flat_map(|p| &p.devices).collect();
+    assert_eq!(devices.len(), 10);
+    assert_eq!(
+        devices
+            .iter()
+            .filter(|d| d.fields.get_str("site") == Some("Eau Claire"))
+            .count(),
+        8
+    );
+    // Pages 3 and 4 were asked for while pages 1 and 2 waited for the site
+    // names. Were a page to hold its request until it is mapped, page 3
+    // would wait for page 1, and so for the site names.
+    assert!(
+        lm.arrival(3) < lm.arrival(1) + sites_delay,
+        "page 3 waited for page 1's mapping"
+    );
+    assert!(
+        lm.arrival(4) < lm.arrival(2) + sites_delay,
+        "page 4 waited for page 2's mapping"
+    );
+    let arrivals: Vec<Instant> = lm.arrivals.lock().unwrap().iter().map(|a| a.1).collect();
+    assert_eq!(arrivals.len(), 5);
+    assert_eq!(
+        max_in_flight(&arrivals, page_delay),
+        2,
+        "the lookahead in flight, no more"
+    );
+}
+
 #[tokio::test]
 async fn the_lookahead_is_capped_by_the_client() {
     let server = MockServer::start().await;
@@ -289,14 +351,14 @@ async fn the_lookahead_is_capped_by_the_client() {
 
 #[tokio::test]
 async fn a_failing_page_ends_the_stream_with_its_cursor_after_the_pages_before_it() {
-    // Page 2 of 5 is malformed and slow, so pages 3 and 4 are in flight or
-    // read when it fails; they are never yielded.
-    let mut lc = Listing::new(computers(10));
+    // Page 2 of 10 is malformed and slow, so the pages after it are in
+    // flight or read when it fails; they are never yielded.
+    let mut lc = Listing::new(computers(20));
     lc.slow.insert(2, Duration::from_millis(200));
     lc.broken.insert(
         2,
         ResponseTemplate::new(200).set_body_json(json!({
-            "totalCount": 10,
+            "totalCount": 20,
             "results": [{"id": "5"}, {"id": "6", "hardware": {"coreCount": "eight"}}]
         })),
     );
