@@ -373,124 +373,149 @@ pub async fn run_with<S: Store + ?Sized>(
         server: Option<String>,
     }
     let mut progress: Vec<Progress> = Vec::new();
-    'sources: for source in sources {
-        let vendor = source.vendor();
-        let name = source.name();
-        let server = source.server().as_deref().map(fingerprint_of);
-        // State kept for another server under the same name is not used.
-        // An incremental sync reads from it; a sync that writes compares
-        // its user directory with it.
-        let kept = if options.incremental.is_some() || !options.dry_run {
-            store
-                .source_state(name)
-                .await
-                .map_err(SyncError::State)?
-                .filter(|s| s.server == server)
-        } else {
-            None
-        };
-        let state = kept.as_ref().filter(|_| options.incremental.is_some());
-        // A changed mapping needs every record mapped again: a full reading.
-        let same_mapping =
-            state.is_some_and(|s| s.mapping.as_deref() == Some(fingerprint.as_str()));
-        let since = options
-            .incremental
-            .as_ref()
-            .filter(|_| same_mapping)
-            .and_then(|inc| inc.since(state, started));
-        let changed = since.and_then(|t| source.changed_since(t));
-        let reader: &dyn DeviceSource = changed.as_deref().unwrap_or(source.as_ref());
-        let read_full = changed.is_none();
-        let updated_key = source.updated_key();
-        let mut latest: Option<DateTime<Utc>> = None;
-        let tally = |records, complete| SourceRead {
-            vendor,
-            source: name.to_owned(),
-            records,
-            full: read_full,
-            complete,
-        };
-        on_event(SyncEvent::SourceStarted {
-            vendor,
-            source: name,
-        });
-        let mut count = 0usize;
-        let mut pages = reader.pages(None);
-        loop {
-            if cancelled() {
-                read.push(tally(count, false));
-                break 'sources;
-            }
-            // A cancel also ends a wait for a page.
-            let next = match &options.cancel {
-                None => pages.next().await,
-                Some(token) => match select(pages.next(), Box::pin(token.cancelled())).await {
-                    Either::Left((next, _)) => next,
-                    Either::Right(_) => {
-                        read.push(tally(count, false));
-                        break 'sources;
-                    }
-                },
-            };
-            match next {
-                None => {
-                    if read_full {
-                        full.push(Listing::of(source.as_ref()));
-                    }
-                    on_event(SyncEvent::SourceDone {
-                        vendor,
-                        source: name,
-                        records: count,
-                    });
-                    read.push(tally(count, true));
-                    break;
-                }
-                Some(Ok(page)) => {
-                    let records = page.devices.len();
-                    count += records;
-                    for mut d in page.devices {
-                        on_event(SyncEvent::Record(&d));
-                        // A time far ahead of ours is a server's lie, not
-                        // a watermark: it would hide every later change.
-                        if let Some(t) = updated_key
-                            .and_then(|k| updated_at(&d, k))
-                            .filter(|t| *t <= started + chrono::Duration::days(1))
-                        {
-                            latest = latest.max(Some(t));
-                        }
-                        match &mut collected {
-                            Collected::InMemory(projection, incoming) => {
-                                projection.project(&mut d);
-                                incoming.push(d);
-                            }
-                            Collected::Staged(staging) => staging.push(d)?,
-                        }
-                    }
-                    on_event(SyncEvent::PageRead {
-                        vendor,
-                        source: name,
-                        records,
-                        total: count,
-                    });
-                }
-                Some(Err(error)) => {
-                    on_event(SyncEvent::SourceFailed {
-                        vendor,
-                        source: name,
-                        error: &error,
-                    });
-                    source_errors.push(error);
-                    read.push(tally(count, false));
-                    break;
-                }
-            }
+    // A sync reads the stored inventory's identifiers (to form its
+    // batches) while the sources are read, rather than after: the two
+    // overlap, and neither depends on the other.
+    let matching: Option<Vec<String>> = match &collected {
+        Collected::Staged(staging) => Some(
+            staging
+                .matching_fields()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        ),
+        Collected::InMemory(..) => None,
+    };
+    let preload = async {
+        let fields: Vec<&str> = matching.iter().flatten().map(String::as_str).collect();
+        match matching {
+            Some(_) => Some(store.load_for_matching(&fields).await),
+            None => None,
         }
-        progress.push(Progress {
-            kept,
-            latest,
-            server,
-        });
-    }
+    };
+    let reading = async {
+        'sources: for source in sources {
+            let vendor = source.vendor();
+            let name = source.name();
+            let server = source.server().as_deref().map(fingerprint_of);
+            // State kept for another server under the same name is not used.
+            // An incremental sync reads from it; a sync that writes compares
+            // its user directory with it.
+            let kept = if options.incremental.is_some() || !options.dry_run {
+                store
+                    .source_state(name)
+                    .await
+                    .map_err(SyncError::State)?
+                    .filter(|s| s.server == server)
+            } else {
+                None
+            };
+            let state = kept.as_ref().filter(|_| options.incremental.is_some());
+            // A changed mapping needs every record mapped again: a full reading.
+            let same_mapping =
+                state.is_some_and(|s| s.mapping.as_deref() == Some(fingerprint.as_str()));
+            let since = options
+                .incremental
+                .as_ref()
+                .filter(|_| same_mapping)
+                .and_then(|inc| inc.since(state, started));
+            let changed = since.and_then(|t| source.changed_since(t));
+            let reader: &dyn DeviceSource = changed.as_deref().unwrap_or(source.as_ref());
+            let read_full = changed.is_none();
+            let updated_key = source.updated_key();
+            let mut latest: Option<DateTime<Utc>> = None;
+            let tally = |records, complete| SourceRead {
+                vendor,
+                source: name.to_owned(),
+                records,
+                full: read_full,
+                complete,
+            };
+            on_event(SyncEvent::SourceStarted {
+                vendor,
+                source: name,
+            });
+            let mut count = 0usize;
+            let mut pages = reader.pages(None);
+            loop {
+                if cancelled() {
+                    read.push(tally(count, false));
+                    break 'sources;
+                }
+                // A cancel also ends a wait for a page.
+                let next = match &options.cancel {
+                    None => pages.next().await,
+                    Some(token) => match select(pages.next(), Box::pin(token.cancelled())).await {
+                        Either::Left((next, _)) => next,
+                        Either::Right(_) => {
+                            read.push(tally(count, false));
+                            break 'sources;
+                        }
+                    },
+                };
+                match next {
+                    None => {
+                        if read_full {
+                            full.push(Listing::of(source.as_ref()));
+                        }
+                        on_event(SyncEvent::SourceDone {
+                            vendor,
+                            source: name,
+                            records: count,
+                        });
+                        read.push(tally(count, true));
+                        break;
+                    }
+                    Some(Ok(page)) => {
+                        let records = page.devices.len();
+                        count += records;
+                        for mut d in page.devices {
+                            on_event(SyncEvent::Record(&d));
+                            // A time far ahead of ours is a server's lie, not
+                            // a watermark: it would hide every later change.
+                            if let Some(t) = updated_key
+                                .and_then(|k| updated_at(&d, k))
+                                .filter(|t| *t <= started + chrono::Duration::days(1))
+                            {
+                                latest = latest.max(Some(t));
+                            }
+                            match &mut collected {
+                                Collected::InMemory(projection, incoming) => {
+                                    projection.project(&mut d);
+                                    incoming.push(d);
+                                }
+                                Collected::Staged(staging) => staging.push(d)?,
+                            }
+                        }
+                        on_event(SyncEvent::PageRead {
+                            vendor,
+                            source: name,
+                            records,
+                            total: count,
+                        });
+                    }
+                    Some(Err(error)) => {
+                        on_event(SyncEvent::SourceFailed {
+                            vendor,
+                            source: name,
+                            error: &error,
+                        });
+                        source_errors.push(error);
+                        read.push(tally(count, false));
+                        break;
+                    }
+                }
+            }
+            progress.push(Progress {
+                kept,
+                latest,
+                server,
+            });
+        }
+        Ok::<(), SyncError>(())
+    };
+    let (reading, preloaded) = futures::future::join(reading, preload).await;
+    reading?;
     // What each source's state becomes, once everything is committed.
     let reads = read.clone();
     let outcome = |plan, report, batches, cancelled| SyncOutcome {
@@ -524,24 +549,37 @@ pub async fn run_with<S: Store + ?Sized>(
     let mut staged = staging.finish()?;
     let mut merged = Plan::default();
     let keep = options.keep_actions;
-    let done = upsert::apply_staged_until(
-        &mut staged,
-        config,
-        &full,
-        store,
-        options.batch_records,
-        |p, _| {
-            let records = p.actions.iter().map(|a| a.sources.len()).sum();
-            on_event(SyncEvent::Batch { plan: &p, records });
-            merge(&mut merged, p, keep);
-            if cancelled() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        },
-    )
-    .await
+    let on_batch = |p: Plan, _: &upsert::ApplyReport| {
+        let records = p.actions.iter().map(|a| a.sources.len()).sum();
+        on_event(SyncEvent::Batch { plan: &p, records });
+        merge(&mut merged, p, keep);
+        if cancelled() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let batch_records = options.batch_records;
+    let done = match preloaded {
+        Some(Ok(skeleton)) => {
+            upsert::apply_staged_loaded(
+                &mut staged,
+                skeleton,
+                config,
+                &full,
+                store,
+                batch_records,
+                on_batch,
+            )
+            .await
+        }
+        Some(Err(error)) => Err(upsert::StagedError::Load { error }),
+        // Not reached: a staged sync always reads ahead.
+        None => {
+            upsert::apply_staged_until(&mut staged, config, &full, store, batch_records, on_batch)
+                .await
+        }
+    }
     .map_err(|e| SyncError::Apply(Box::new(e)))?;
     merged.summary = done.summary;
     let stopped = done.stopped;

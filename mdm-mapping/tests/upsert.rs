@@ -826,3 +826,106 @@ async fn user_records_are_employees_only() {
     assert_eq!(again.summary.employee_create, 0);
     assert_eq!(store.load().await.unwrap().employees.len(), 4);
 }
+
+/// A store whose every call holds one lock across an await point (a store
+/// on one connection), logging what each call was.
+struct Serial {
+    inner: MemoryStore,
+    lock: tokio::sync::Mutex<()>,
+    log: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Serial {
+    async fn enter(&self, what: &'static str) -> tokio::sync::MutexGuard<'_, ()> {
+        let guard = self.lock.lock().await;
+        self.log.lock().unwrap().push(what);
+        tokio::task::yield_now().await;
+        guard
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Serial {
+    async fn load(&self) -> Result<Inventory, mdm_mapping::StoreError> {
+        let _g = self.enter("load").await;
+        self.inner.load().await
+    }
+    async fn load_for_matching(
+        &self,
+        fields: &[&str],
+    ) -> Result<Inventory, mdm_mapping::StoreError> {
+        let _g = self.enter("matching").await;
+        self.inner.load_for_matching(fields).await
+    }
+    async fn load_assets(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<mdm_mapping::store::Asset>, mdm_mapping::StoreError> {
+        let _g = self.enter("assets").await;
+        self.inner.load_assets(ids).await
+    }
+    async fn holders(
+        &self,
+        rules: &mdm_mapping::store::IdentifierRules,
+        claims: &[mdm_mapping::store::Claim],
+    ) -> Result<Vec<mdm_mapping::store::Holding>, mdm_mapping::StoreError> {
+        let _g = self.enter("holders").await;
+        self.inner.holders(rules, claims).await
+    }
+    async fn write(
+        &self,
+        rules: &mdm_mapping::store::IdentifierRules,
+        batch: &mdm_mapping::store::WriteBatch,
+    ) -> Result<mdm_mapping::store::WriteResults, mdm_mapping::StoreError> {
+        let _g = self.enter("write").await;
+        self.inner.write(rules, batch).await
+    }
+}
+
+/// A staged sync asks for the next batch's assets before this batch's
+/// writes, and still finishes against a store that serializes its calls:
+/// the read ahead is awaited beside the writes, never left unpolled while
+/// a write waits for the lock it holds.
+#[tokio::test]
+async fn staged_batches_read_the_next_assets_ahead_without_deadlocking_a_serial_store() {
+    let serials: Vec<String> = (0..4).map(|i| format!("C02XK1ABJG{i:02}")).collect();
+    let assets: Vec<serde_json::Value> = serials
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"id": format!("a{i}"), "fields": {"serial_number": s, "device_name": "old"}}))
+        .collect();
+    let store = Serial {
+        inner: MemoryStore::new(inv(json!({ "assets": assets }))),
+        lock: tokio::sync::Mutex::new(()),
+        log: std::sync::Mutex::new(Vec::new()),
+    };
+    let config = Config::default();
+    let mut staging = upsert::Staging::new(&config).unwrap();
+    for (i, s) in serials.iter().enumerate() {
+        staging.push(jamf(&(i + 1).to_string(), s)).unwrap();
+    }
+    let mut staged = staging.finish().unwrap();
+    // One record and its asset per batch: four batches, each an update.
+    let run = upsert::apply_staged(&mut staged, &config, &[], &store, 1, |_, _| {});
+    let done = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("the staged sync deadlocked against a store that serializes its calls")
+        .unwrap();
+    assert_eq!((done.batches, done.summary.update), (4, 4));
+    let names: Vec<Option<String>> = store
+        .inner
+        .snapshot()
+        .assets
+        .iter()
+        .map(|a| a.fields.get_str("device_name").map(str::to_owned))
+        .collect();
+    assert_eq!(names, vec![Some("ana-mbp".to_string()); 4]);
+    let log = store.log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        [
+            "matching", "assets", "assets", "write", "assets", "write", "assets", "write", "write"
+        ],
+        "each batch's assets are asked for before the previous batch's writes"
+    );
+}

@@ -97,6 +97,7 @@ pub use plan::{
     LifecycleEvent, LifecycleKind, LikelyDuplicate, Plan, Projection, SourceRef, SourceRefs,
     Summary, plan,
 };
+pub(crate) use staged::apply_staged_loaded;
 pub use staged::{
     Batch, MAX_RETRY_ROUNDS, Staged, StagedError, StagedOutcome, Staging, StagingError,
     apply_staged, apply_staged_until,

@@ -145,6 +145,13 @@ impl<'c> Staging<'c> {
         })
     }
 
+    /// The asset fields [`apply_staged`] reads of every stored asset to
+    /// form its batches ([`Store::load_for_matching`]): the identifier
+    /// fields of the configuration, known before any record is staged.
+    pub(crate) fn matching_fields(&self) -> Vec<&str> {
+        self.hashes.asset_fields()
+    }
+
     /// Stages one record.
     pub fn push(&mut self, mut record: SourceDevice) -> Result<(), StagingError> {
         let index = self.ids.spans.len() as u32;
@@ -478,18 +485,59 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
     full_listings: &[Listing],
     store: &S,
     batch_records: usize,
-    mut on_batch: impl FnMut(Plan, &ApplyReport) -> ControlFlow<()>,
+    on_batch: impl FnMut(Plan, &ApplyReport) -> ControlFlow<()>,
 ) -> Result<StagedOutcome, StagedError> {
     config.validate()?;
     let skeleton = store
         .load_for_matching(&staged.hashes.asset_fields())
         .await
         .map_err(|error| StagedError::Load { error })?;
+    apply_staged_loaded(
+        staged,
+        skeleton,
+        config,
+        full_listings,
+        store,
+        batch_records,
+        on_batch,
+    )
+    .await
+}
+
+/// [`apply_staged_until`] with the inventory already read with
+/// [`Store::load_for_matching`] of [`Staging::matching_fields`] (the sync
+/// engine reads it while the sources are read). An older snapshot only
+/// means more races, which are planned again as any other.
+pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
+    staged: &mut Staged<'_>,
+    skeleton: Inventory,
+    config: &Config,
+    full_listings: &[Listing],
+    store: &S,
+    batch_records: usize,
+    mut on_batch: impl FnMut(Plan, &ApplyReport) -> ControlFlow<()>,
+) -> Result<StagedOutcome, StagedError> {
+    config.validate()?;
     let batches = staged.batches(&skeleton, batch_records);
     let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
     let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
-    for batch in &batches {
+    // A batch's assets, read by a future that owns the ids it asks for.
+    let load = |batch: &Batch| {
+        let wanted: Vec<&str> = batch
+            .assets
+            .iter()
+            .filter_map(|&i| ids.get(i).map(String::as_str))
+            .collect();
+        Box::pin(async move {
+            let n = wanted.len();
+            store.load_assets(&wanted).await.map_err(|e| (n, e))
+        })
+    };
+    let mut first = batches.first().map(load);
+    // The next batch's assets, read while a batch is planned and written.
+    let mut read_ahead = None;
+    for (bi, batch) in batches.iter().enumerate() {
         let records = match staged.records(batch) {
             Ok(r) => r,
             Err(error) => {
@@ -499,21 +547,34 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
                 });
             }
         };
-        let wanted: Vec<&str> = batch
-            .assets
-            .iter()
-            .filter_map(|&i| ids.get(i).map(String::as_str))
-            .collect();
-        let assets = match store.load_assets(&wanted).await {
+        let loaded = match (read_ahead.take(), first.take()) {
+            (Some(r), _) => r,
+            (None, Some(f)) => f.await,
+            (None, None) => Ok(Vec::new()),
+        };
+        let assets = match loaded {
             Ok(a) => a,
-            Err(error) => {
+            Err((n, error)) => {
                 return Err(StagedError::Apply {
-                    what: format!("reading {} assets", wanted.len()),
+                    what: format!("reading {n} assets"),
                     error,
                     done: Box::new(done),
                 });
             }
         };
+        // The next batch's assets are read meanwhile: batches share no
+        // asset, and a snapshot older by one batch only means more races,
+        // planned again as any other. Asked for now (a store that reads on
+        // a thread of its own reads during the planning), and awaited
+        // beside this batch's writes, never after them, so a store that
+        // serializes its calls is never left waiting for a call not polled.
+        let mut ahead = batches.get(bi + 1).map(load);
+        if let Some(f) = ahead.as_mut()
+            && let std::task::Poll::Ready(r) = futures::poll!(f.as_mut())
+        {
+            read_ahead = Some(r);
+            ahead = None;
+        }
         let sub = Inventory {
             assets,
             employees: std::mem::take(&mut employees),
@@ -521,18 +582,29 @@ pub async fn apply_staged_until<S: Store + ?Sized>(
         let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
         employees = sub.employees;
         let mut report = ApplyReport::default();
-        let p = match write_with_retries(
-            p,
-            &records,
-            &sub.assets,
-            &employees,
-            config,
-            &staged.ids.users,
-            store,
-            &mut report,
+        let (written, next) = futures::future::join(
+            write_with_retries(
+                p,
+                &records,
+                &sub.assets,
+                &employees,
+                config,
+                &staged.ids.users,
+                store,
+                &mut report,
+            ),
+            async {
+                match ahead {
+                    Some(f) => Some(f.await),
+                    None => None,
+                }
+            },
         )
-        .await
-        {
+        .await;
+        if next.is_some() {
+            read_ahead = next;
+        }
+        let p = match written {
             Ok(p) => p,
             Err((what, error, p)) => {
                 add(&mut done.summary, &p.summary);
