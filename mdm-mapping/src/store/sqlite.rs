@@ -1028,15 +1028,21 @@ impl Store for SqliteStore {
 fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
     let mut assets: Vec<Asset> = Vec::new();
     let mut current: Option<(i64, Fields)> = None;
+    // Assets of one inventory hold about as many fields as each other:
+    // each reserves what the one before held, rather than growing.
+    let mut last_len = 0;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let field = row.get_ref(1)?.as_str_or_null()?;
         let value = row.get_ref(2)?.as_str_or_null()?;
         if current.as_ref().map(|(c, _)| *c) != Some(id) {
             if let Some((cid, f)) = current.take() {
+                last_len = f.len();
                 assets.push(Asset::new(cid.to_string(), f));
             }
-            current = Some((id, Fields::new()));
+            let mut fields = Fields::new();
+            fields.reserve(last_len);
+            current = Some((id, fields));
         }
         if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
             fields.set(field, decode(value));
