@@ -1,6 +1,8 @@
 //! Scenario tests of the upsert engine: one behaviour per test, on small
 //! hand-made inventories modeled on the vendors' real records.
 
+mod common;
+
 use mdm_mapping::store::{FailMode, Inventory, MemoryStore, Store};
 use mdm_mapping::upsert::{
     self, ActionKind, ChangeValue, Config, EmployeeActionKind, LifecycleKind, Plan,
@@ -827,58 +829,21 @@ async fn user_records_are_employees_only() {
     assert_eq!(store.load().await.unwrap().employees.len(), 4);
 }
 
-/// A store whose every call holds one lock across an await point (a store
-/// on one connection), logging what each call was.
+/// Serializes every call of a store behind one lock held across an await
+/// point (a store on one connection), logging what each call was.
+#[derive(Default)]
 struct Serial {
-    inner: MemoryStore,
     lock: tokio::sync::Mutex<()>,
     log: std::sync::Mutex<Vec<&'static str>>,
 }
 
-impl Serial {
-    async fn enter(&self, what: &'static str) -> tokio::sync::MutexGuard<'_, ()> {
-        let guard = self.lock.lock().await;
-        self.log.lock().unwrap().push(what);
-        tokio::task::yield_now().await;
-        guard
-    }
-}
-
 #[async_trait::async_trait]
-impl Store for Serial {
-    async fn load(&self) -> Result<Inventory, mdm_mapping::StoreError> {
-        let _g = self.enter("load").await;
-        self.inner.load().await
-    }
-    async fn load_for_matching(
-        &self,
-        fields: &[&str],
-    ) -> Result<Inventory, mdm_mapping::StoreError> {
-        let _g = self.enter("matching").await;
-        self.inner.load_for_matching(fields).await
-    }
-    async fn load_assets(
-        &self,
-        ids: &[&str],
-    ) -> Result<Vec<mdm_mapping::store::Asset>, mdm_mapping::StoreError> {
-        let _g = self.enter("assets").await;
-        self.inner.load_assets(ids).await
-    }
-    async fn holders(
-        &self,
-        rules: &mdm_mapping::store::IdentifierRules,
-        claims: &[mdm_mapping::store::Claim],
-    ) -> Result<Vec<mdm_mapping::store::Holding>, mdm_mapping::StoreError> {
-        let _g = self.enter("holders").await;
-        self.inner.holders(rules, claims).await
-    }
-    async fn write(
-        &self,
-        rules: &mdm_mapping::store::IdentifierRules,
-        batch: &mdm_mapping::store::WriteBatch,
-    ) -> Result<mdm_mapping::store::WriteResults, mdm_mapping::StoreError> {
-        let _g = self.enter("write").await;
-        self.inner.write(rules, batch).await
+impl common::Hook for Serial {
+    async fn enter(&self, call: &'static str) -> Option<Box<dyn Send + '_>> {
+        let guard = self.lock.lock().await;
+        self.log.lock().unwrap().push(call);
+        tokio::task::yield_now().await;
+        Some(Box::new(guard))
     }
 }
 
@@ -894,10 +859,10 @@ async fn staged_batches_read_the_next_assets_ahead_without_deadlocking_a_serial_
         .enumerate()
         .map(|(i, s)| json!({"id": format!("a{i}"), "fields": {"serial_number": s, "device_name": "old"}}))
         .collect();
-    let store = Serial {
-        inner: MemoryStore::new(inv(json!({ "assets": assets }))),
-        lock: tokio::sync::Mutex::new(()),
-        log: std::sync::Mutex::new(Vec::new()),
+    let inner = MemoryStore::new(inv(json!({ "assets": assets })));
+    let store = common::Hooked {
+        inner: &inner,
+        hook: Serial::default(),
     };
     let config = Config::default();
     let mut staging = upsert::Staging::new(&config).unwrap();
@@ -920,7 +885,7 @@ async fn staged_batches_read_the_next_assets_ahead_without_deadlocking_a_serial_
         .map(|a| a.fields.get_str("device_name").map(str::to_owned))
         .collect();
     assert_eq!(names, vec![Some("ana-mbp".to_string()); 4]);
-    let log = store.log.lock().unwrap().clone();
+    let log = store.hook.log.lock().unwrap().clone();
     assert_eq!(
         log,
         [

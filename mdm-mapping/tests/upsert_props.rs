@@ -11,6 +11,8 @@
 //!    again, ends in the same inventory as an uninterrupted apply (modulo
 //!    store-chosen ids).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mdm_mapping::store::{Asset, Employee, FailMode, Inventory, MemoryStore, Store};
@@ -504,16 +506,16 @@ proptest! {
     }
 }
 
-/// A store that hands each call to a [`MemoryStore`] only after yielding a
-/// number of times drawn from a seed, so that two writers polled together
-/// interleave their reads and writes step by step, differently per seed.
-struct Stepper<'a> {
-    inner: &'a MemoryStore,
+/// Hands each call to a [`MemoryStore`] only after yielding a number of
+/// times drawn from a seed, so that two writers polled together interleave
+/// their reads and writes step by step, differently per seed.
+struct Stepper {
     rng: std::sync::Mutex<u64>,
 }
 
-impl Stepper<'_> {
-    async fn step(&self) {
+#[async_trait::async_trait]
+impl common::Hook for Stepper {
+    async fn enter(&self, _call: &'static str) -> Option<Box<dyn Send + '_>> {
         let n = {
             let mut s = self.rng.lock().unwrap();
             *s = s
@@ -534,41 +536,7 @@ impl Stepper<'_> {
             })
             .await;
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl Store for Stepper<'_> {
-    async fn load(&self) -> Result<Inventory, mdm_mapping::StoreError> {
-        self.step().await;
-        self.inner.load().await
-    }
-    async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, mdm_mapping::StoreError> {
-        self.step().await;
-        self.inner.load_assets(ids).await
-    }
-    async fn load_for_matching(
-        &self,
-        fields: &[&str],
-    ) -> Result<Inventory, mdm_mapping::StoreError> {
-        self.step().await;
-        self.inner.load_for_matching(fields).await
-    }
-    async fn holders(
-        &self,
-        rules: &mdm_mapping::store::IdentifierRules,
-        claims: &[mdm_mapping::store::Claim],
-    ) -> Result<Vec<mdm_mapping::store::Holding>, mdm_mapping::StoreError> {
-        self.step().await;
-        self.inner.holders(rules, claims).await
-    }
-    async fn write(
-        &self,
-        rules: &mdm_mapping::store::IdentifierRules,
-        batch: &mdm_mapping::store::WriteBatch,
-    ) -> Result<mdm_mapping::store::WriteResults, mdm_mapping::StoreError> {
-        self.step().await;
-        self.inner.write(rules, batch).await
+        None
     }
 }
 
@@ -605,8 +573,11 @@ proptest! {
         let one = block_on(staged_sync(&reference, &c.incoming, &config, batch));
 
         let shared = MemoryStore::new(c.inventory.clone());
-        let a = Stepper { inner: &shared, rng: std::sync::Mutex::new(seed) };
-        let b = Stepper { inner: &shared, rng: std::sync::Mutex::new(seed.rotate_left(17) ^ 0x9e37) };
+        let a = common::Hooked { inner: &shared, hook: Stepper { rng: std::sync::Mutex::new(seed) } };
+        let b = common::Hooked {
+            inner: &shared,
+            hook: Stepper { rng: std::sync::Mutex::new(seed.rotate_left(17) ^ 0x9e37) },
+        };
         let (ra, rb) = block_on(async {
             futures::join!(
                 staged_sync(&a, &c.incoming, &config, batch),
