@@ -341,3 +341,119 @@ async fn a_sync_killed_mid_batch_converges_in_postgres() {
             .expect("drop");
     }
 }
+
+/// Tenant `t`'s records: one computer per user, each user named
+/// `Person N Shared` under an email of the tenant's own domain, so every
+/// name is in both tenants under two emails.
+fn tenant_records(t: usize, users: usize) -> Vec<mdm_mapping::SourceDevice> {
+    use mdm_mapping::{Assignee, Entity, SourceDevice, Vendor};
+    (0..users)
+        .map(|i| {
+            let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, format!("{t}{i:04}"));
+            d.fields
+                .serial("serial_number", Some(&format!("C02T{t}X{i:05}")));
+            d.assignee = Assignee {
+                email: Some(format!("person{i}@tenant{t}.example")),
+                full_name: Some(format!("Person{i} Shared")),
+                ..Assignee::default()
+            }
+            .into_option();
+            d
+        })
+        .collect()
+}
+
+async fn stage_and_apply(
+    store: &dyn mdm_mapping::store::Store,
+    records: Vec<mdm_mapping::SourceDevice>,
+) {
+    let config = Config::default();
+    let mut staging = mdm_mapping::upsert::Staging::new(&config).expect("staging");
+    for d in records {
+        staging.push(d).expect("stage");
+    }
+    let mut staged = staging.finish().expect("staged");
+    let done = mdm_mapping::upsert::apply_staged(&mut staged, &config, &[], store, 4, |_, _| {})
+        .await
+        .expect("apply");
+    assert!(
+        done.report.failures.is_empty(),
+        "{:?}",
+        done.report.failures
+    );
+}
+
+/// The employees' names, sorted (case as stored).
+fn employee_names(inv: &Inventory) -> Vec<String> {
+    let mut names: Vec<String> = inv
+        .employees
+        .iter()
+        .map(|e| format!("{} {}", e.first_name, e.last_name))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Two tenants whose users share names under other emails, synced at once
+/// into one inventory, leave the employees a sequential run leaves: each
+/// name once (the second email is a likely duplicate, not an employee).
+/// The store refuses a create under a name another employee holds; without
+/// that, both writers plan from snapshots in which the name is free and
+/// both create it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_sharing_names_synced_at_once_create_each_name_once() {
+    let users = 60;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut dbs = vec![(
+        dir.path().join("names.db").display().to_string(),
+        dir.path().join("names-seq.db").display().to_string(),
+    )];
+    if let Some(url) = pg::url() {
+        dbs.push((
+            pg::url_with_fresh_schema(&url),
+            pg::url_with_fresh_schema(&url),
+        ));
+    }
+    for (db, reference) in dbs {
+        {
+            let store = mdm_examples::cli::sync::open_store(&reference)
+                .await
+                .expect("open");
+            for t in 0..2 {
+                stage_and_apply(&*store, tenant_records(t, users)).await;
+            }
+        }
+        let tasks: Vec<_> = (0..2)
+            .map(|t| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let store = mdm_examples::cli::sync::open_store(&db)
+                        .await
+                        .expect("open");
+                    stage_and_apply(&*store, tenant_records(t, users)).await;
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let (got, want) = (load(&db).await, load(&reference).await);
+        assert_eq!(
+            want.employees.len(),
+            users,
+            "the sequential run: one employee per name"
+        );
+        assert_eq!(employee_names(&got), employee_names(&want), "{db}");
+        assert_eq!(got.assets.len(), 2 * users);
+        for u in [db, reference] {
+            if u.starts_with("postgres") {
+                PgStore::connect(&u)
+                    .await
+                    .expect("connect")
+                    .drop_schema()
+                    .await
+                    .expect("drop");
+            }
+        }
+    }
+}

@@ -10,8 +10,8 @@
 //! ```
 
 use super::{
-    AssetWrite, Claim, Expect, FieldValue, FieldWrite, IdentifierRules, NewEmployee, Store,
-    StoreError, WriteBatch,
+    AssetWrite, Claim, Expect, FieldValue, FieldWrite, IdentifierRules, NAME_CLAIM, NewEmployee,
+    Store, StoreError, WriteBatch,
 };
 
 /// A store that broke its contract: which rule, and what happened.
@@ -54,7 +54,7 @@ fn batch(assets: Vec<AssetWrite>) -> WriteBatch {
 /// Runs `store`, which must be empty, through the [`Store`] contract:
 /// unique claims whatever their spelling (creates, updates, within one
 /// batch, per kind of device for Jamf ids), released on clear and delete;
-/// conditional updates; unique emails and employees resolved inside a
+/// conditional updates; unique emails, names refused on create, and employees resolved inside a
 /// batch; all-or-nothing atomic batches; claims rebuilt when the rules
 /// change; `holders`.
 pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
@@ -249,6 +249,59 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
             "an employee is resolved by email inside the batch",
             format!("{got:?}"),
         );
+    }
+
+    // 3b. Names: a create under a name another employee holds (any case or
+    // spacing; from an earlier batch or earlier in this one) is refused.
+    let rule = "an employee is not created under a name another holds";
+    let named = |first: &str, last: &str, email: &str| NewEmployee {
+        first_name: first.into(),
+        last_name: last.into(),
+        emails: vec![email.into()],
+    };
+    let r = ok(
+        rule,
+        store
+            .write(
+                &rules,
+                &WriteBatch {
+                    employees: vec![
+                        named(" ana ", "CONTRACT", "ana.other@example.com"),
+                        named("Bo", "Contract", "bo.contract@example.com"),
+                        named("BO", "contract ", "bo.two@example.com"),
+                    ],
+                    assets: vec![],
+                    atomic: false,
+                },
+            )
+            .await,
+    )?;
+    match r.employees.as_slice() {
+        [
+            Err(StoreError::Claimed {
+                field: f1,
+                holder: h1,
+                ..
+            }),
+            Ok(_),
+            Err(StoreError::Claimed { field: f3, .. }),
+        ] if f1 == NAME_CLAIM && *h1 == format!("employee {emp}") && f3 == NAME_CLAIM => {}
+        other => return fail(rule, format!("{other:?}")),
+    }
+    let all = ok(rule, store.load().await)?;
+    let bos = all
+        .employees
+        .iter()
+        .filter(|e| e.last_name.trim().eq_ignore_ascii_case("contract"))
+        .count();
+    if bos != 2
+        || all.employees.iter().any(|e| {
+            e.emails
+                .iter()
+                .any(|m| m.contains("other") || m.contains("two"))
+        })
+    {
+        return fail(rule, format!("{:?}", all.employees));
     }
 
     // 4. Atomic batches, and deletes.

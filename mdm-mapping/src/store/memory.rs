@@ -245,6 +245,20 @@ impl Data {
                 holder: format!("employee {holder}"),
             });
         }
+        // A name another employee holds (the same rule, all employees: the
+        // store's lock makes the check and the create one step).
+        if let Some(name) = IdentifierRules::name_claim(&e.first_name, &e.last_name)
+            && let Some(holder) = self.inventory.employees.iter().find(|x| {
+                IdentifierRules::name_claim(&x.first_name, &x.last_name).as_ref() == Some(&name)
+            })
+        {
+            return Err(StoreError::Claimed {
+                record: describe_employee(e),
+                field: name.field,
+                value: name.value,
+                holder: format!("employee {}", holder.id),
+            });
+        }
         let id = loop {
             self.next_employee += 1;
             let id = format!("e{}", self.next_employee);

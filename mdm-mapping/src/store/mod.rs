@@ -327,6 +327,10 @@ impl fmt::Display for Claim {
 /// The field name of an employee's email claims.
 pub const EMAIL_CLAIM: &str = "email";
 
+/// The field name of the claim an employee's name makes when the employee
+/// is created ([`IdentifierRules::name_claim`]).
+pub const NAME_CLAIM: &str = "name";
+
 /// Which inventory fields are identifiers, and so unique: the fields the
 /// upsert matches on ([`Config::identifier_rules`](crate::upsert::Config::identifier_rules)).
 ///
@@ -464,6 +468,24 @@ impl IdentifierRules {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The claim a new employee's name makes: first and last name, each
+    /// trimmed and in lower case (as the planner compares names), joined by
+    /// U+001F. `None` when either is blank: such a name claims nothing.
+    ///
+    /// ```
+    /// use mdm_mapping::store::{IdentifierRules, NAME_CLAIM};
+    ///
+    /// let c = IdentifierRules::name_claim(" Ana ", "DÍAZ").unwrap();
+    /// assert_eq!((c.field.as_str(), c.value.as_str()), (NAME_CLAIM, "ana\u{1f}díaz"));
+    /// assert_eq!(IdentifierRules::name_claim("Ana", " "), None);
+    /// ```
+    pub fn name_claim(first_name: &str, last_name: &str) -> Option<Claim> {
+        let first = first_name.trim().to_lowercase();
+        let last = last_name.trim().to_lowercase();
+        (!first.is_empty() && !last.is_empty())
+            .then(|| Claim::new(NAME_CLAIM, format!("{first}\u{1f}{last}")))
     }
 
     /// The claims of an employee's emails (trimmed, lower case), sorted.
@@ -719,6 +741,15 @@ impl StoreError {
 ///   not write are left as they are.
 /// - **Batches**: [`write`](Store::write) carries out a [`WriteBatch`] in
 ///   one transaction.
+///
+/// - **A name is created once.** Creating an employee whose name (first and
+///   last, trimmed, any case: [`IdentifierRules::name_claim`]) another
+///   employee holds fails with [`StoreError::Claimed`] on
+///   [`NAME_CLAIM`], atomically as for emails. The planner never creates
+///   such an employee (it reports a likely duplicate instead), so two
+///   syncs at once create what one after the other would. Employees that
+///   already shared a name (imported) are left as they are; only a create
+///   is refused.
 ///
 /// The engine ([`crate::upsert::apply_staged`]) answers `Claimed` and
 /// `Stale` by reading the records again and planning them anew (bounded),

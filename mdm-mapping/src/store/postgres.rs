@@ -14,8 +14,9 @@
 //! field name → value), written whole, so a sync writes one row per asset
 //! rather than one per field. `asset_claims`, `employees`,
 //! `employee_emails`, `email_claims`, `claim_duplicates`, `meta`,
-//! `sync_runs` (version 2) and `source_state` (version 3, the watermarks
-//! of incremental syncs) are as in SQLite (the documents as `JSONB`). They live in the schema named by the
+//! `sync_runs` (version 2), `source_state` (version 3, the watermarks
+//! of incremental syncs) and `name_claims` (version 4, the names of
+//! employees, primary key `name`) are as in SQLite (the documents as `JSONB`). They live in the schema named by the
 //! URL's `schema=` parameter (default `public`), created and migrated when
 //! the store connects (under an advisory lock, so workers starting together
 //! do not race). `asset_claims` has the primary key `(field, value)` and
@@ -52,13 +53,13 @@ use tokio_postgres::types::ToSql;
 use super::history::{read_source_state, write_source_state};
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch, WriteResults,
-    check_expectations, describe_employee, resolve_employees,
+    Inventory, NAME_CLAIM, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch,
+    WriteResults, check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes (kept in `meta`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How many times a transaction that hit a deadlock or a serialization
 /// failure is tried again.
@@ -423,6 +424,45 @@ impl PgStore {
             ))
             .await?;
         }
+        if version < 4 {
+            // Version 4 claims new employees' names: every employee's name
+            // is claimed (the first of several sharing one keeps it).
+            tx.batch_execute(&format!(
+                "SET LOCAL search_path = {s};
+                 CREATE TABLE IF NOT EXISTS name_claims (
+                     name TEXT PRIMARY KEY,
+                     employee_id BIGINT NOT NULL REFERENCES employees(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);",
+                s = self.schema,
+            ))
+            .await?;
+            let rows = tx
+                .query(
+                    "SELECT id, first_name, last_name FROM employees ORDER BY id",
+                    &[],
+                )
+                .await?;
+            let (mut names, mut ids) = (Vec::new(), Vec::new());
+            for r in &rows {
+                let (first, last): (String, String) = (r.get(1), r.get(2));
+                if let Some(c) = IdentifierRules::name_claim(&first, &last) {
+                    names.push(c.value);
+                    ids.push(r.get::<_, i64>(0));
+                }
+            }
+            tx.execute(
+                "INSERT INTO name_claims (name, employee_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+                &[&names, &ids],
+            )
+            .await?;
+            tx.batch_execute(&format!(
+                "SET LOCAL search_path = {s};
+                 INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+                s = self.schema,
+                v = SCHEMA_VERSION
+            ))
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -780,6 +820,11 @@ async fn write_once(
         .iter()
         .map(|e| IdentifierRules::email_claims(&e.emails))
         .collect();
+    let emp_names: Vec<Option<Claim>> = batch
+        .employees
+        .iter()
+        .map(|e| IdentifierRules::name_claim(&e.first_name, &e.last_name))
+        .collect();
     for _ in 0..=batch.employees.len() {
         let wanted: Vec<(String, String, i64)> = emp_claims
             .iter()
@@ -801,8 +846,58 @@ async fn write_once(
         let lost: Vec<&(String, String, i64)> =
             wanted.iter().filter(|c| !landed.contains(*c)).collect();
         if lost.is_empty() {
-            tx.batch_execute("RELEASE SAVEPOINT employees").await?;
-            break;
+            // Then their names: an employee is not created under a name
+            // another holds, nor twice in one batch.
+            let names: Vec<(String, String, i64)> = emp_names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !emp_failed.contains_key(i))
+                .filter_map(|(i, c)| {
+                    Some((
+                        NAME_CLAIM.to_string(),
+                        c.as_ref()?.value.clone(),
+                        emp_ids[i],
+                    ))
+                })
+                .collect();
+            let landed = insert_claims(
+                tx,
+                "INSERT INTO name_claims (name, employee_id) SELECT w.v, w.id FROM unnest($1::text[], $2::text[], $3::bigint[]) AS w(f, v, id) ON CONFLICT DO NOTHING RETURNING 'name'::text, name, employee_id",
+                &names,
+            )
+            .await?;
+            let lost: Vec<&(String, String, i64)> =
+                names.iter().filter(|c| !landed.contains(*c)).collect();
+            if lost.is_empty() {
+                tx.batch_execute("RELEASE SAVEPOINT employees").await?;
+                break;
+            }
+            tx.batch_execute("ROLLBACK TO SAVEPOINT employees").await?;
+            let held: Vec<&str> = lost.iter().map(|c| c.1.as_str()).collect();
+            let holders: HashMap<String, i64> = tx
+                .query(
+                    "SELECT name, employee_id FROM name_claims WHERE name = ANY($1)",
+                    &[&held],
+                )
+                .await?
+                .iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+                .collect();
+            for (_, name, owner) in lost {
+                let Some(i) = emp_ids.iter().position(|x| x == owner) else {
+                    continue;
+                };
+                emp_failed.entry(i).or_insert_with(|| StoreError::Claimed {
+                    record: describe_employee(&batch.employees[i]),
+                    field: NAME_CLAIM.to_string(),
+                    value: name.clone(),
+                    holder: holders
+                        .get(name)
+                        .map(|h| format!("employee {h}"))
+                        .unwrap_or_else(|| "another record of this batch".to_string()),
+                });
+            }
+            continue;
         }
         tx.batch_execute("ROLLBACK TO SAVEPOINT employees").await?;
         let emails: Vec<&str> = lost.iter().map(|c| c.1.as_str()).collect();

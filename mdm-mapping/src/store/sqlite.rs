@@ -1,7 +1,7 @@
 //! [`SqliteStore`]: the embedded default inventory, a SQLite file (feature
 //! `sqlite`).
 //!
-//! # Schema (version 3, `PRAGMA user_version`)
+//! # Schema (version 4, `PRAGMA user_version`)
 //!
 //! | table | what it holds |
 //! |---|---|
@@ -11,6 +11,7 @@
 //! | `employees(id, first_name, last_name)` | one row per employee |
 //! | `employee_emails(employee_id, email)` | each email of an employee |
 //! | `email_claims(email, employee_id)` | **primary key `email`**: one employee per email |
+//! | `name_claims(name, employee_id)` | **primary key `name`** (first and last name, trimmed, lower case): an employee is not created under a name another holds (version 4; filled from every employee on migration) |
 //! | `claim_duplicates(field, value, holder, other)` | claims found held twice when claims were (re)built: the inventory already held duplicates (see `mdm dedupe`) |
 //! | `meta(key, value)` | `identifier_rules`: the [`IdentifierRules::fingerprint`] the claims were built with |
 //! | `sync_runs(id, started, doc)` | the run history ([`RunRecord`] as JSON; version 2) |
@@ -64,7 +65,7 @@ use super::{
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a write waits for another process's transaction by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -101,6 +102,10 @@ CREATE TABLE IF NOT EXISTS employee_emails (
 CREATE INDEX IF NOT EXISTS employee_emails_by_email ON employee_emails(email);
 CREATE TABLE IF NOT EXISTS email_claims (
     email TEXT PRIMARY KEY,
+    employee_id INTEGER NOT NULL REFERENCES employees(id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS name_claims (
+    name TEXT PRIMARY KEY,
     employee_id INTEGER NOT NULL REFERENCES employees(id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claim_duplicates (
@@ -355,7 +360,30 @@ fn migrate(tx: &rusqlite::Transaction<'_>, from: i64) -> rusqlite::Result<()> {
         rebuild_email_claims(tx)?;
         rebuild_claims(tx, &IdentifierRules::default())?;
     }
+    if from < 4 {
+        // Version 4 claims new employees' names: every employee's name is
+        // claimed (the first of several sharing one keeps it).
+        rebuild_name_claims(tx)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+fn rebuild_name_claims(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM name_claims", [])?;
+    let rows: Vec<(i64, String, String)> = {
+        let mut st = tx.prepare("SELECT id, first_name, last_name FROM employees ORDER BY id")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, first, last) in rows {
+        if let Some(c) = IdentifierRules::name_claim(&first, &last) {
+            tx.execute(
+                "INSERT OR IGNORE INTO name_claims (name, employee_id) VALUES (?1, ?2)",
+                params![c.value, id],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -688,9 +716,28 @@ fn create_employee(tx: &rusqlite::Transaction<'_>, e: &NewEmployee) -> Result<St
             }));
         }
     }
+    let name = IdentifierRules::name_claim(&e.first_name, &e.last_name);
+    if let Some(name) = &name {
+        let holder: Option<i64> = tx
+            .prepare_cached("SELECT employee_id FROM name_claims WHERE name = ?1")?
+            .query_row([&name.value], |r| r.get(0))
+            .optional()?;
+        if let Some(h) = holder {
+            return Err(ItemError::Store(StoreError::Claimed {
+                record: describe_employee(e),
+                field: name.field.clone(),
+                value: name.value.clone(),
+                holder: format!("employee {h}"),
+            }));
+        }
+    }
     tx.prepare_cached("INSERT INTO employees (first_name, last_name) VALUES (?1, ?2)")?
         .execute(params![e.first_name, e.last_name])?;
     let id = tx.last_insert_rowid();
+    if let Some(name) = &name {
+        tx.prepare_cached("INSERT INTO name_claims (name, employee_id) VALUES (?1, ?2)")?
+            .execute(params![name.value, id])?;
+    }
     for email in &e.emails {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO employee_emails (employee_id, email) VALUES (?1, ?2)",

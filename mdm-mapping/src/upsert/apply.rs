@@ -5,7 +5,8 @@ use std::fmt;
 
 use super::plan::{ActionKind, ChangeValue, Changes, EmployeeActionKind, Plan, SourceRef};
 use crate::store::{
-    AssetWrite, Expect, FieldValue, FieldWrite, Store, StoreError, WriteBatch, WriteResults,
+    AssetWrite, Expect, FieldValue, FieldWrite, NAME_CLAIM, Store, StoreError, WriteBatch,
+    WriteResults,
 };
 
 /// An asset created by [`apply`].
@@ -40,6 +41,12 @@ pub struct ApplyReport {
     /// Employees another writer created first (email): the devices were
     /// assigned to that employee instead.
     pub employees_existing: Vec<String>,
+    /// Employees not created because another employee holds their name
+    /// (first and last, any case): one another writer created after the
+    /// plan read the inventory. `(email, holder)`; the devices get no
+    /// assignee. A sync run after the other would have reported the email
+    /// as a likely duplicate, and the next sync does.
+    pub employees_name_taken: Vec<(String, String)>,
     /// Assets created.
     pub created: Vec<Created>,
     /// Assets updated (ids).
@@ -205,6 +212,9 @@ pub(super) fn absorb_results(
             }
             // Another writer created this employee first: the store gives
             // the devices to that one.
+            Err(StoreError::Claimed { field, holder, .. }) if field == NAME_CLAIM => {
+                report.employees_name_taken.push((email.clone(), holder));
+            }
             Err(StoreError::Claimed { .. }) => report.employees_existing.push(email.clone()),
             Err(error) => report.failures.push(ApplyFailure {
                 what: format!("create employee {email}"),

@@ -426,6 +426,7 @@ fn absorb(total: &mut ApplyReport, r: ApplyReport) {
     total.failures.extend(r.failures);
     total.writes += r.writes;
     total.employees_existing.extend(r.employees_existing);
+    total.employees_name_taken.extend(r.employees_name_taken);
     total.retried += r.retried;
     total.retry_rounds += r.retry_rounds;
 }
@@ -685,7 +686,8 @@ async fn write_with_retries<S: Store + ?Sized>(
     // actions start in `p`.
     let mut current: Option<Plan> = None;
     let mut base = 0usize;
-    let mut raced_any = !report.employees_existing.is_empty();
+    let mut raced_any =
+        !report.employees_existing.is_empty() || !report.employees_name_taken.is_empty();
     while !races.is_empty() {
         raced_any = true;
         round += 1;

@@ -294,6 +294,48 @@ fn a_file_of_the_previous_version_with_duplicates_is_migrated_and_reported() {
     assert_eq!(store.duplicates().expect("dups").len(), 2);
 }
 
+/// A version 3 file whose employees already share a name (imported twice)
+/// is migrated: both kept, the name claimed by the first, and a new
+/// employee under that name refused while other names are created.
+#[test]
+fn a_version_3_file_with_employees_sharing_a_name_is_migrated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("v3.db");
+    {
+        let store = SqliteStore::open(&path).expect("create");
+        drop(store);
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "DROP TABLE name_claims;
+             INSERT INTO employees (first_name, last_name) VALUES ('Ana', 'Díaz'), ('ANA ', 'díaz');
+             PRAGMA user_version = 3;",
+        )
+        .expect("a version 3 file");
+    }
+    let store = SqliteStore::open(&path).expect("migrated");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    assert_eq!(store.counts().expect("counts"), (0, 2), "nothing lost");
+    rt().block_on(async {
+        let new = |first: &str, last: &str, email: &str| NewEmployee {
+            first_name: first.into(),
+            last_name: last.into(),
+            emails: vec![email.into()],
+        };
+        let again = store
+            .create_employee(&new("ana", "DÍAZ", "ana.diaz@example.com"))
+            .await;
+        assert!(
+            matches!(&again, Err(StoreError::Claimed { field, holder, .. }) if field == "name" && holder == "employee 1"),
+            "{again:?}"
+        );
+        let other = store
+            .create_employee(&new("Ana", "Díaz-Ruiz", "ana.ruiz@example.com"))
+            .await;
+        assert!(other.is_ok(), "{other:?}");
+    });
+    assert_eq!(store.counts().expect("counts"), (0, 3));
+}
+
 /// Processes that create one new file at the same moment all succeed
 /// (threads with their own connections stand in for them here; the
 /// end-to-end tests run real processes).
