@@ -388,9 +388,15 @@ pub async fn run_with<S: Store + ?Sized>(
     };
     let preload = async {
         let fields: Vec<&str> = matching.iter().flatten().map(String::as_str).collect();
-        match matching {
-            Some(_) => Some(store.load_for_matching(&fields).await),
-            None => None,
+        matching.as_ref()?;
+        let load = Box::pin(store.load_for_matching(&fields));
+        // A cancel ends the read ahead too, rather than waiting for it.
+        match &options.cancel {
+            None => Some(load.await),
+            Some(token) => match select(load, Box::pin(token.cancelled())).await {
+                Either::Left((loaded, _)) => Some(loaded),
+                Either::Right(_) => None,
+            },
         }
     };
     let reading = async {
@@ -574,7 +580,8 @@ pub async fn run_with<S: Store + ?Sized>(
             .await
         }
         Some(Err(error)) => Err(upsert::StagedError::Load { error }),
-        // Not reached: a staged sync always reads ahead.
+        // Cancelled while reading ahead (after the sources were read):
+        // read now; the first batch stops it.
         None => {
             upsert::apply_staged_until(&mut staged, config, &full, store, batch_records, on_batch)
                 .await

@@ -1,5 +1,7 @@
 //! The library sync engine: events, cancellation, consistency.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -139,6 +141,54 @@ fn a_sync_cancelled_while_reading_writes_nothing_and_reads_no_further() {
     assert_eq!(assets(&store), 0);
     // The page being fetched when cancelled is the last one asked for.
     assert_eq!(fetched.load(Ordering::SeqCst), 2);
+}
+
+/// A store whose read of the inventory's identifiers never ends.
+struct Stuck;
+
+#[async_trait::async_trait]
+impl common::Hook for Stuck {
+    async fn enter(&self, call: &'static str) -> Option<Box<dyn Send + '_>> {
+        if call == "matching" {
+            std::future::pending::<()>().await;
+        }
+        None
+    }
+}
+
+/// The inventory is read while the sources are; a cancel while reading
+/// ends that read too instead of waiting for it (here it would never end).
+#[test]
+fn a_cancel_while_reading_does_not_wait_for_the_inventory_read_ahead() {
+    let inner = MemoryStore::default();
+    let store = common::Hooked {
+        inner: &inner,
+        hook: Stuck,
+    };
+    let token = CancellationToken::new();
+    let mut source = Paged::new(5, 10);
+    source.cancel = Some((1, token.clone()));
+    let srcs = sources(source);
+    let options = SyncOptions {
+        cancel: Some(token),
+        ..SyncOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let outcome = rt
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                sync::run(&srcs, &store, &Config::default(), &options),
+            )
+            .await
+        })
+        .expect("the cancelled sync waited for the inventory it was reading ahead")
+        .expect("sync");
+    assert!(outcome.cancelled && outcome.report.is_none());
+    assert_eq!(assets(&inner), 0);
 }
 
 #[test]
