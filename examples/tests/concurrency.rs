@@ -73,6 +73,18 @@ fn ok(o: &Output) {
     );
 }
 
+/// Drops a test's PostgreSQL schema (a SQLite file goes with its directory).
+async fn drop_if_postgres(db: &str) {
+    if db.starts_with("postgres") {
+        PgStore::connect(db)
+            .await
+            .expect("connect")
+            .drop_schema()
+            .await
+            .expect("drop");
+    }
+}
+
 async fn load(db: &str) -> Inventory {
     let store = mdm_examples::cli::sync::open_store(db)
         .await
@@ -175,12 +187,7 @@ async fn four_sync_processes_at_once_into_postgres_leave_the_sequential_inventor
         &canonical(&load(&reference).await, &Inventory::default()),
     );
     for u in [db, reference] {
-        PgStore::connect(&u)
-            .await
-            .expect("connect")
-            .drop_schema()
-            .await
-            .expect("drop");
+        drop_if_postgres(&u).await;
     }
 }
 
@@ -232,14 +239,7 @@ async fn four_sync_tasks_at_once_leave_the_sequential_inventory() {
         let got = load(&db).await;
         assert_no_duplicates(&got, physical);
         assert_same(&canonical(&got, &Inventory::default()), &want);
-        if db.starts_with("postgres") {
-            PgStore::connect(&db)
-                .await
-                .expect("connect")
-                .drop_schema()
-                .await
-                .expect("drop");
-        }
+        drop_if_postgres(&db).await;
     }
     sim.shutdown().await;
 }
@@ -333,12 +333,7 @@ async fn a_sync_killed_mid_batch_converges_in_postgres() {
     let reference = pg::url_with_fresh_schema(&url);
     killed_mid_batch_converges(db.clone(), reference.clone()).await;
     for u in [db, reference] {
-        PgStore::connect(&u)
-            .await
-            .expect("connect")
-            .drop_schema()
-            .await
-            .expect("drop");
+        drop_if_postgres(&u).await;
     }
 }
 
@@ -446,14 +441,7 @@ async fn tenants_sharing_names_synced_at_once_create_each_name_once() {
         assert_eq!(employee_names(&got), employee_names(&want), "{db}");
         assert_eq!(got.assets.len(), 2 * users);
         for u in [db, reference] {
-            if u.starts_with("postgres") {
-                PgStore::connect(&u)
-                    .await
-                    .expect("connect")
-                    .drop_schema()
-                    .await
-                    .expect("drop");
-            }
+            drop_if_postgres(&u).await;
         }
     }
 }

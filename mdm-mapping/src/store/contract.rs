@@ -209,11 +209,12 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
 
     // 3. Employees.
     let rule = "an email belongs to one employee";
-    let ana = NewEmployee {
-        first_name: "Ana".into(),
-        last_name: "Contract".into(),
-        emails: vec!["ana.contract@example.com".into()],
+    let named = |first: &str, last: &str, email: &str| NewEmployee {
+        first_name: first.into(),
+        last_name: last.into(),
+        emails: vec![email.into()],
     };
+    let ana = named("Ana", "Contract", "ana.contract@example.com");
     let r = ok(
         rule,
         store
@@ -254,11 +255,6 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
     // 3b. Names: a create under a name another employee holds (any case or
     // spacing; from an earlier batch or earlier in this one) is refused.
     let rule = "an employee is not created under a name another holds";
-    let named = |first: &str, last: &str, email: &str| NewEmployee {
-        first_name: first.into(),
-        last_name: last.into(),
-        emails: vec![email.into()],
-    };
     let r = ok(
         rule,
         store

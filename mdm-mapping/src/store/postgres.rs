@@ -741,6 +741,54 @@ async fn insert_claims(
         .collect())
 }
 
+/// Employee claims (`field`) of a batch that did not land: another
+/// employee holds them, or one earlier in the batch.
+struct LostClaims<'a> {
+    field: &'static str,
+    /// Reads `(value, employee_id)` of the holders of the values `$1`.
+    holders_sql: &'static str,
+    /// `(field, value, employee id)` as inserted.
+    lost: Vec<&'a (String, String, i64)>,
+}
+
+impl LostClaims<'_> {
+    /// Fails each employee whose claim was lost (its first loss is kept),
+    /// naming the holder.
+    async fn fail(
+        self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        emp_ids: &[i64],
+        employees: &[super::NewEmployee],
+        failed: &mut HashMap<usize, StoreError>,
+    ) -> Result<(), tokio_postgres::Error> {
+        let values: Vec<&str> = self.lost.iter().map(|c| c.1.as_str()).collect();
+        let holders: HashMap<String, i64> = tx
+            .query(self.holders_sql, &[&values])
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        for (_, value, owner) in self.lost {
+            let Some(i) = emp_ids.iter().position(|x| x == owner) else {
+                continue;
+            };
+            let Some(employee) = employees.get(i) else {
+                continue;
+            };
+            failed.entry(i).or_insert_with(|| StoreError::Claimed {
+                record: describe_employee(employee),
+                field: self.field.to_string(),
+                value: value.clone(),
+                holder: holders
+                    .get(value)
+                    .map(|h| format!("employee {h}"))
+                    .unwrap_or_else(|| "another record of this batch".to_string()),
+            });
+        }
+        Ok(())
+    }
+}
+
 const ASSET_CLAIMS_INSERT: &str = "INSERT INTO asset_claims (field, value, asset_id) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING RETURNING field, value, asset_id";
 
 /// Claims owners `of` wanted and did not get, with who holds each now.
@@ -873,57 +921,23 @@ async fn write_once(
                 break;
             }
             tx.batch_execute("ROLLBACK TO SAVEPOINT employees").await?;
-            let held: Vec<&str> = lost.iter().map(|c| c.1.as_str()).collect();
-            let holders: HashMap<String, i64> = tx
-                .query(
-                    "SELECT name, employee_id FROM name_claims WHERE name = ANY($1)",
-                    &[&held],
-                )
-                .await?
-                .iter()
-                .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
-                .collect();
-            for (_, name, owner) in lost {
-                let Some(i) = emp_ids.iter().position(|x| x == owner) else {
-                    continue;
-                };
-                emp_failed.entry(i).or_insert_with(|| StoreError::Claimed {
-                    record: describe_employee(&batch.employees[i]),
-                    field: NAME_CLAIM.to_string(),
-                    value: name.clone(),
-                    holder: holders
-                        .get(name)
-                        .map(|h| format!("employee {h}"))
-                        .unwrap_or_else(|| "another record of this batch".to_string()),
-                });
-            }
+            let lost = LostClaims {
+                field: NAME_CLAIM,
+                holders_sql: "SELECT name, employee_id FROM name_claims WHERE name = ANY($1)",
+                lost,
+            };
+            lost.fail(tx, &emp_ids, &batch.employees, &mut emp_failed)
+                .await?;
             continue;
         }
         tx.batch_execute("ROLLBACK TO SAVEPOINT employees").await?;
-        let emails: Vec<&str> = lost.iter().map(|c| c.1.as_str()).collect();
-        let holders: HashMap<String, i64> = tx
-            .query(
-                "SELECT email, employee_id FROM email_claims WHERE email = ANY($1)",
-                &[&emails],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
-            .collect();
-        for (_, email, owner) in lost {
-            let Some(i) = emp_ids.iter().position(|x| x == owner) else {
-                continue;
-            };
-            emp_failed.entry(i).or_insert_with(|| StoreError::Claimed {
-                record: describe_employee(&batch.employees[i]),
-                field: EMAIL_CLAIM.to_string(),
-                value: email.clone(),
-                holder: holders
-                    .get(email)
-                    .map(|h| format!("employee {h}"))
-                    .unwrap_or_else(|| "another record of this batch".to_string()),
-            });
-        }
+        let lost = LostClaims {
+            field: EMAIL_CLAIM,
+            holders_sql: "SELECT email, employee_id FROM email_claims WHERE email = ANY($1)",
+            lost,
+        };
+        lost.fail(tx, &emp_ids, &batch.employees, &mut emp_failed)
+            .await?;
     }
     {
         let ok: Vec<usize> = (0..batch.employees.len())
