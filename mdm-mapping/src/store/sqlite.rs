@@ -1,12 +1,12 @@
 //! [`SqliteStore`]: the embedded default inventory, a SQLite file (feature
 //! `sqlite`).
 //!
-//! # Schema (version 4, `PRAGMA user_version`)
+//! # Schema (version 5, `PRAGMA user_version`)
 //!
 //! | table | what it holds |
 //! |---|---|
 //! | `assets(id, created_at, updated_at)` | one row per asset; `id` is the asset id |
-//! | `asset_fields(asset_id, field, value)` | each field, the value as JSON; any mapping's field names fit |
+//! | `asset_fields(asset_id, field, value)` | each field, the value as JSON; any mapping's field names fit; `WITHOUT ROWID` (version 5): stored once, in its primary key `(asset_id, field)` |
 //! | `asset_claims(field, value, asset_id)` | the asset's identifier [`Claim`]s; **primary key `(field, value)`**: one holder per value |
 //! | `employees(id, first_name, last_name)` | one row per employee |
 //! | `employee_emails(employee_id, email)` | each email of an employee |
@@ -65,7 +65,7 @@ use super::{
 use crate::record::{Fields, Value};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// How long a write waits for another process's transaction by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS asset_fields (
     field TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (asset_id, field)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS asset_claims (
     field TEXT NOT NULL,
     value TEXT NOT NULL,
@@ -364,6 +364,28 @@ fn migrate(tx: &rusqlite::Transaction<'_>, from: i64) -> rusqlite::Result<()> {
         // Version 4 claims new employees' names: every employee's name is
         // claimed (the first of several sharing one keeps it).
         rebuild_name_claims(tx)?;
+    }
+    let fields_table: String = tx.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'asset_fields'",
+        [],
+        |r| r.get(0),
+    )?;
+    if from < 5 && !fields_table.contains("WITHOUT ROWID") {
+        // Version 5 keeps fields in their primary key's tree alone
+        // (`WITHOUT ROWID`): before, each field was stored twice, in the
+        // table and in its key's index, and read through both.
+        tx.execute_batch(
+            "CREATE TABLE asset_fields_v5 (
+                 asset_id INTEGER NOT NULL REFERENCES assets(id),
+                 field TEXT NOT NULL,
+                 value TEXT NOT NULL,
+                 PRIMARY KEY (asset_id, field)
+             ) WITHOUT ROWID;
+             INSERT INTO asset_fields_v5 (asset_id, field, value)
+                 SELECT asset_id, field, value FROM asset_fields;
+             DROP TABLE asset_fields;
+             ALTER TABLE asset_fields_v5 RENAME TO asset_fields;",
+        )?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())

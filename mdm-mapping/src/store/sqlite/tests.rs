@@ -336,6 +336,51 @@ fn a_version_3_file_with_employees_sharing_a_name_is_migrated() {
     assert_eq!(store.counts().expect("counts"), (0, 3));
 }
 
+/// A version 4 file (fields in a rowid table beside their key's index) is
+/// migrated to `WITHOUT ROWID` fields, every field kept.
+#[test]
+fn a_version_4_file_gets_its_fields_table_rebuilt_and_keeps_every_field() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("v4.db");
+    let id = {
+        let store = SqliteStore::open(&path).expect("create");
+        let id = rt()
+            .block_on(store.create_asset(&[
+                FieldWrite::set("serial_number", "C02XK1ABJG5H"),
+                FieldWrite::set("location", "Lab 3"),
+            ]))
+            .expect("create");
+        drop(store);
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE old_fields (asset_id INTEGER NOT NULL REFERENCES assets(id), field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (asset_id, field));
+             INSERT INTO old_fields SELECT asset_id, field, value FROM asset_fields;
+             DROP TABLE asset_fields;
+             ALTER TABLE old_fields RENAME TO asset_fields;
+             PRAGMA user_version = 4;",
+        )
+        .expect("a version 4 file");
+        id
+    };
+    let store = SqliteStore::open(&path).expect("migrated");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let got = rt()
+        .block_on(store.load_assets(&[id.as_str()]))
+        .expect("load");
+    assert_eq!(got[0].fields.get_str("location"), Some("Lab 3"));
+    assert_eq!(got[0].fields.get_str("serial_number"), Some("C02XK1ABJG5H"));
+    drop(store);
+    let sql: String = Connection::open(&path)
+        .expect("open")
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'asset_fields'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("sql");
+    assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+}
+
 /// Processes that create one new file at the same moment all succeed
 /// (threads with their own connections stand in for them here; the
 /// end-to-end tests run real processes).
