@@ -339,6 +339,11 @@ impl Key {
         }
     }
 
+    /// The known name of index `i`, if there is one.
+    pub(crate) fn known_index(i: u16) -> Option<Key> {
+        (usize::from(i) < known_names().names.len()).then_some(Key::Known(i))
+    }
+
     /// The index of a known name.
     pub(crate) fn known(&self) -> Option<u16> {
         match self {
@@ -503,6 +508,36 @@ impl Fields {
                 }
             }
             Err(i) => self.0.insert(i, (name.to_key(), value)),
+        }
+    }
+
+    /// Stores `value` under `key` as it is: for values that are already
+    /// normalized (read back from where a `Fields` was written), in key
+    /// order, so each is appended without a name lookup.
+    pub(crate) fn insert_key(&mut self, key: Key, value: Value) {
+        let place = {
+            let name = match &key {
+                Key::Known(i) => KeyRef::Known(*i),
+                Key::Other(s) => KeyRef::Other(s),
+            };
+            let after_last = self
+                .0
+                .last()
+                .is_none_or(|(k, _)| k.cmp_name(name) == std::cmp::Ordering::Less);
+            if after_last {
+                None
+            } else {
+                Some(self.0.binary_search_by(|(k, _)| k.cmp_name(name)))
+            }
+        };
+        match place {
+            None => self.0.push((key, value)),
+            Some(Ok(i)) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = value;
+                }
+            }
+            Some(Err(i)) => self.0.insert(i, (key, value)),
         }
     }
 

@@ -8,7 +8,7 @@
 //! assignee; reading it back allocates only the strings it holds. Secrets
 //! are never encoded ([`Staging`](super::Staging) keeps them in memory).
 
-use crate::record::{Assignee, Entity, Fields, SourceDevice, Value, Vendor};
+use crate::record::{Assignee, Entity, Fields, Key, SourceDevice, Value, Vendor};
 
 /// Appends `d` (without its secrets) to `out`.
 pub(super) fn encode(d: &SourceDevice, out: &mut Vec<u8>) {
@@ -33,8 +33,19 @@ pub(super) fn encode(d: &SourceDevice, out: &mut Vec<u8>) {
     });
     put_str(out, source_id);
     put_len(out, fields.len());
-    for (key, value) in fields.iter() {
-        put_str(out, key);
+    // Keys as the crate's own indexes where they are known: the file is
+    // read back by this process only.
+    for (key, value) in fields.entries() {
+        match key {
+            Key::Known(i) => {
+                out.push(0);
+                out.extend_from_slice(&i.to_le_bytes());
+            }
+            Key::Other(name) => {
+                out.push(1);
+                put_str(out, name);
+            }
+        }
         match value {
             Value::Bool(b) => out.extend_from_slice(&[0, u8::from(*b)]),
             Value::Int(i) => {
@@ -119,7 +130,11 @@ pub(super) fn decode(bytes: &[u8]) -> Option<SourceDevice> {
     // Written by this process: `n` is the record's own count (capped all the same).
     fields.reserve(n.min(256));
     for _ in 0..n {
-        let key = r.str()?;
+        let key = match r.byte()? {
+            0 => Key::known_index(u16::from_le_bytes(r.array()?))?,
+            1 => Key::Other(r.str()?.into()),
+            _ => return None,
+        };
         let value = match r.byte()? {
             0 => Value::Bool(r.byte()? != 0),
             1 => Value::Int(i64::from_le_bytes(r.array()?)),
@@ -135,7 +150,8 @@ pub(super) fn decode(bytes: &[u8]) -> Option<SourceDevice> {
             }
             _ => return None,
         };
-        fields.set(key, Some(value));
+        // Written from a `Fields`: normalized, in key order.
+        fields.insert_key(key, value);
     }
     d.fields = fields;
     d.assignee = match r.byte()? {
