@@ -115,49 +115,80 @@ pub fn serial(raw: &str) -> Option<String> {
 /// value. Anything else is no value.
 pub fn mac(raw: &str) -> Option<String> {
     let t = raw.trim();
-    let octets: Vec<u8> = if t.contains(':') || t.contains('-') {
+    // Read into six octets without allocating: this runs for several
+    // fields of every device of every source.
+    let mut octets = [0u8; 6];
+    if t.contains(':') || t.contains('-') {
         let sep = if t.contains(':') { ':' } else { '-' };
-        let parts: Vec<&str> = t.split(sep).collect();
-        if parts.len() != 6 {
-            return None;
-        }
-        parts
-            .iter()
-            .map(|p| {
-                if (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_hexdigit()) {
-                    u8::from_str_radix(p, 16).ok()
-                } else {
-                    None
-                }
-            })
-            .collect::<Option<Vec<u8>>>()?
-    } else {
-        let hex: String = if t.contains('.') {
-            let parts: Vec<&str> = t.split('.').collect();
-            if parts.len() != 3 || parts.iter().any(|p| p.len() != 4) {
+        let mut parts = t.split(sep);
+        for o in &mut octets {
+            let p = parts.next()?;
+            if !(1..=2).contains(&p.len()) || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
                 return None;
             }
-            parts.concat()
-        } else {
-            t.to_string()
-        };
-        if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            *o = u8::from_str_radix(p, 16).ok()?;
+        }
+        if parts.next().is_some() {
             return None;
         }
-        (0..6)
-            .map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok())
-            .collect::<Option<Vec<u8>>>()?
-    };
+    } else {
+        // Twelve hex digits, bare or as Cisco's three dotted groups of four.
+        let mut digits = [0u8; 12];
+        let mut n = 0;
+        if t.contains('.') {
+            let mut groups = 0;
+            for g in t.split('.') {
+                groups += 1;
+                if groups > 3 || g.len() != 4 {
+                    return None;
+                }
+                for c in g.bytes() {
+                    *digits.get_mut(n)? = c;
+                    n += 1;
+                }
+            }
+            if groups != 3 {
+                return None;
+            }
+        } else {
+            if t.len() != 12 {
+                return None;
+            }
+            for c in t.bytes() {
+                *digits.get_mut(n)? = c;
+                n += 1;
+            }
+        }
+        if n != 12 || !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        for (o, pair) in octets.iter_mut().zip(digits.chunks_exact(2)) {
+            *o = (hex_digit(pair[0]) << 4) | hex_digit(pair[1]);
+        }
+    }
     if octets.iter().all(|o| *o == 0) {
         return None;
     }
-    Some(
-        octets
-            .iter()
-            .map(|o| format!("{o:02x}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(17);
+    for (i, o) in octets.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(char::from(HEX[usize::from(o >> 4)]));
+        out.push(char::from(HEX[usize::from(o & 0xf)]));
+    }
+    Some(out)
+}
+
+/// The value of an ASCII hex digit (callers check it is one).
+fn hex_digit(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    }
 }
 
 /// An email address: trimmed and lower case. Text without exactly one `@`
@@ -484,6 +515,81 @@ mod tests {
             "Ⅻ4:83:e7:0b:1c:2d",
         ] {
             assert_eq!(mac(bad), None, "{bad}");
+        }
+    }
+
+    /// The reading `mac` had before it stopped allocating: kept as the
+    /// oracle it must agree with on any input.
+    fn mac_reference(raw: &str) -> Option<String> {
+        let t = raw.trim();
+        let octets: Vec<u8> = if t.contains(':') || t.contains('-') {
+            let sep = if t.contains(':') { ':' } else { '-' };
+            let parts: Vec<&str> = t.split(sep).collect();
+            if parts.len() != 6 {
+                return None;
+            }
+            parts
+                .iter()
+                .map(|p| {
+                    if (1..=2).contains(&p.len()) && p.chars().all(|c| c.is_ascii_hexdigit()) {
+                        u8::from_str_radix(p, 16).ok()
+                    } else {
+                        None
+                    }
+                })
+                .collect::<Option<Vec<u8>>>()?
+        } else {
+            let hex: String = if t.contains('.') {
+                let parts: Vec<&str> = t.split('.').collect();
+                if parts.len() != 3 || parts.iter().any(|p| p.len() != 4) {
+                    return None;
+                }
+                parts.concat()
+            } else {
+                t.to_string()
+            };
+            if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            (0..6)
+                .map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok())
+                .collect::<Option<Vec<u8>>>()?
+        };
+        if octets.iter().all(|o| *o == 0) {
+            return None;
+        }
+        Some(
+            octets
+                .iter()
+                .map(|o| format!("{o:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mac_agrees_with_its_reference(raw in "[ ]?[0-9a-fA-FgG:.\\-Ⅻ ]{0,20}[ ]?") {
+            proptest::prop_assert_eq!(mac(&raw), mac_reference(&raw));
+        }
+
+        #[test]
+        fn mac_reads_every_form_of_any_address(
+            o in proptest::array::uniform6(proptest::prelude::any::<u8>()),
+            form in 0..4u8,
+            upper: bool,
+        ) {
+            let h: Vec<String> = o.iter().map(|b| format!("{b:02x}")).collect();
+            let raw = match form {
+                0 => h.join(":"),
+                1 => h.join("-"),
+                2 => format!("{}{}.{}{}.{}{}", h[0], h[1], h[2], h[3], h[4], h[5]),
+                _ => h.concat(),
+            };
+            let raw = if upper { raw.to_uppercase() } else { raw };
+            let want = (o != [0; 6]).then(|| h.join(":"));
+            proptest::prop_assert_eq!(mac(&raw), want.clone());
+            proptest::prop_assert_eq!(mac_reference(&raw), want);
         }
     }
 

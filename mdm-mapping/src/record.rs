@@ -391,6 +391,32 @@ impl<'a> KeyRef<'a> {
     }
 }
 
+/// The keys of the fields read for the asset before, by position: an
+/// inventory's assets mostly hold the same fields, and a store reads them
+/// in name order, so a name is mostly the one at its position last time
+/// and is taken from here with one comparison instead of a lookup.
+#[derive(Default)]
+pub(crate) struct KeyCache(Vec<Key>);
+
+impl KeyCache {
+    /// The key of `name`, the field at `position` of the fields being read.
+    pub(crate) fn key(&mut self, position: usize, name: &str) -> Key {
+        if let Some(k) = self.0.get(position)
+            && k.as_str() == name
+        {
+            return k.clone();
+        }
+        let k = Key::new(name);
+        let len = self.0.len();
+        match self.0.get_mut(position) {
+            Some(slot) => *slot = k.clone(),
+            None if position == len => self.0.push(k.clone()),
+            None => {}
+        }
+        k
+    }
+}
+
 impl Key {
     /// Orders as the names do. Two known names compare by index (index
     /// order is name order) without reading either; only a known name
@@ -593,7 +619,28 @@ impl Fields {
     /// Text is trimmed and an empty text or list is dropped, so the "no empty
     /// values" rule holds even for callers that skip the typed setters.
     pub fn set(&mut self, key: &str, value: Option<Value>) -> &mut Self {
-        let value = match value {
+        if let Some(v) = Self::settled(value) {
+            self.insert(key, v);
+        }
+        self
+    }
+
+    /// [`set`](Self::set) of a key already looked up (stores reading rows
+    /// of fields in key order, with a [`KeyCache`]).
+    /// Returns whether it stored anything.
+    pub(crate) fn set_key(&mut self, key: Key, value: Option<Value>) -> bool {
+        match Self::settled(value) {
+            Some(v) => {
+                self.insert_key(key, v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What [`set`](Self::set) stores of `value`, if anything.
+    fn settled(value: Option<Value>) -> Option<Value> {
+        match value {
             // Already trimmed text is kept as it is, without a copy.
             Some(Value::Text(s)) if !s.is_empty() && s.trim().len() == s.len() => {
                 Some(Value::Text(s))
@@ -602,11 +649,7 @@ impl Fields {
             Some(Value::List(l)) => normalize::list(l.iter().map(String::as_str)).map(Value::List),
             Some(Value::Float(f)) if !f.is_finite() => None,
             other => other,
-        };
-        if let Some(v) = value {
-            self.insert(key, v);
         }
-        self
     }
 
     /// Stores `parse(raw)`. A raw value that is not blank but does not
@@ -1020,6 +1063,26 @@ mod tests {
             );
             let err = serde_json::from_str::<SourceDevice>(&json).expect_err(bad);
             assert!(err.to_string().contains("field value"), "{bad}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A `KeyCache` gives the key a lookup would, whatever names come
+        /// at whatever positions (the same order again, another order,
+        /// names the crate does not know, positions past the end).
+        #[test]
+        fn a_key_cache_gives_what_a_lookup_gives(reads in proptest::collection::vec(
+            proptest::collection::vec((0usize..8, 0usize..6), 0..12), 0..6)
+        ) {
+            const NAMES: [&str; 6] = ["serial_number", "model", "x_custom", "udid", "zz other", "asset_tag"];
+            let mut cache = KeyCache::default();
+            for asset in &reads {
+                for &(position, n) in asset {
+                    let got = cache.key(position, NAMES[n]);
+                    proptest::prop_assert_eq!(got.as_str(), NAMES[n]);
+                    proptest::prop_assert!(got == Key::new(NAMES[n]));
+                }
+            }
         }
     }
 

@@ -62,6 +62,7 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
 
     // 1. One holder per value, whatever its spelling, also within a batch.
     let rule = "an identifier value belongs to one asset";
+    let before = ok(rule, store.load().await)?.assets.len();
     let r = ok(
         rule,
         store
@@ -93,6 +94,15 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
                 format!("a second create of one serial gave {other:?}"),
             );
         }
+    }
+    let after = ok(rule, store.load().await)?.assets.len();
+    if after != before + 1 {
+        return fail(
+            "a refused create leaves nothing",
+            format!(
+                "{before} assets before two creates of one serial, {after} after (want one more)"
+            ),
+        );
     }
     let second = ok(
         rule,

@@ -56,7 +56,7 @@ use super::{
     Inventory, NAME_CLAIM, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch,
     WriteResults, check_expectations, describe_employee, resolve_employees,
 };
-use crate::record::{Fields, Value};
+use crate::record::{Fields, KeyCache, Value};
 
 /// The schema version this code writes (kept in `meta`).
 pub const SCHEMA_VERSION: i64 = 4;
@@ -1727,12 +1727,19 @@ impl<'de> serde::Deserialize<'de> for Doc {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
+                thread_local! {
+                    // Documents are read one after another, their keys in
+                    // the same order: see `KeyCache`.
+                    static KEYS: std::cell::RefCell<KeyCache> = std::cell::RefCell::default();
+                }
                 let mut fields = Fields::new();
                 while let Some(DocKey(key)) = map.next_key()? {
                     let DocValue(value) = map.next_value()?;
                     // A key given twice: the last value, as a JSON map reads it.
-                    fields.remove(&key);
-                    fields.set(&key, value);
+                    let k = KEYS.with(|c| c.borrow_mut().key(fields.len(), &key));
+                    if !fields.set_key(k, value) {
+                        fields.remove(&key);
+                    }
                 }
                 Ok(Doc(fields))
             }
@@ -1883,6 +1890,10 @@ mod tests {
             r#"{"imei": ["a", " a ", "", "b"], "mixed": ["a", 1], "empty": [], "obj": {"x": [1]}}"#,
             r#"{"esc\"aped": "tab\tand \u00e9", "z": "last", "a": "first"}"#,
             r#"{}"#,
+            // A key given twice: the last value, even when it is no value.
+            r#"{"model": "a", "serial_number": "S1", "model": "b"}"#,
+            r#"{"model": "a", "serial_number": "S1", "model": null, "udid": "U"}"#,
+            r#"{"model": "a", "model": [], "zz": "z", "zz": "y"}"#,
         ] {
             assert_eq!(fields_of(doc), through_values(doc), "{doc}");
             let f = fields_of(doc);

@@ -58,11 +58,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::history::{read_source_state, write_source_state};
 use super::{
-    Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, NewEmployee, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch,
-    WriteResults, check_expectations, describe_employee, resolve_employees,
+    Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldValue, FieldWrite, Holding,
+    IdentifierRules, Inventory, NewEmployee, RunGuard, RunRecord, SourceState, Store, StoreError,
+    WriteBatch, WriteResults, check_expectations, describe_employee, resolve_employees,
 };
-use crate::record::{Fields, Value};
+use crate::record::{Fields, KeyCache, Value};
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 5;
@@ -668,8 +668,14 @@ fn write_fields(
         {
             continue;
         }
-        if let Some(value) = w.value.as_ref().map(|v| v.expose()) {
-            rows.push((w.field.as_str(), encode(&value)));
+        // A plain value is encoded where it is, without a copy.
+        let encoded = match &w.value {
+            Some(FieldValue::Value(v)) => Some(encode(v)),
+            Some(other) => Some(encode(&other.expose())),
+            None => None,
+        };
+        if let Some(e) = encoded {
+            rows.push((w.field.as_str(), e));
         }
     }
     // Several rows a statement: each statement run costs about what a row does.
@@ -797,14 +803,30 @@ fn write_asset(
                 f.set(&w.field, w.value.as_ref().map(|v| v.expose()));
             }
             let claims = rules.claims(&f);
-            if let Some((c, h)) = taken(tx, &claims, None)? {
-                return Err(claimed(record, c, h));
-            }
             tx.prepare_cached("INSERT INTO assets DEFAULT VALUES")?
                 .execute([])?;
             let id = tx.last_insert_rowid();
+            // Each claim is taken as it is inserted: one statement, not a
+            // look-up and an insert. A claim another asset holds undoes
+            // this asset (nothing else was written for it yet) and names
+            // the holder; the write lock is held, so nobody else writes
+            // in between.
+            let mut claim = tx.prepare_cached(
+                "INSERT INTO asset_claims (field, value, asset_id) VALUES (?1, ?2, ?3) ON CONFLICT (field, value) DO NOTHING",
+            )?;
+            for c in &claims {
+                if claim.execute(params![c.field, c.value, id])? == 0
+                    && let Some(h) = claim_holder(tx, c)?
+                    && h != id
+                {
+                    tx.prepare_cached("DELETE FROM asset_claims WHERE asset_id = ?1")?
+                        .execute(params![id])?;
+                    tx.prepare_cached("DELETE FROM assets WHERE id = ?1")?
+                        .execute(params![id])?;
+                    return Err(claimed(record, c.clone(), h));
+                }
+            }
             write_fields(tx, id, &writes, true)?;
-            set_claims(tx, id, &[], &claims)?;
             Ok(id.to_string())
         }
         AssetWrite::Update {
@@ -1100,6 +1122,7 @@ fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
     // Assets of one inventory hold about as many fields as each other:
     // each reserves what the one before held, rather than growing.
     let mut last_len = 0;
+    let mut keys = KeyCache::default();
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let field = row.get_ref(1)?.as_str_or_null()?;
@@ -1114,7 +1137,7 @@ fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
             current = Some((id, fields));
         }
         if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
-            fields.set(field, decode(value));
+            fields.set_key(keys.key(fields.len(), field), decode(value));
         }
     }
     if let Some((cid, f)) = current {
