@@ -894,3 +894,51 @@ async fn staged_batches_read_the_next_assets_ahead_without_deadlocking_a_serial_
         "each batch's assets are asked for before the previous batch's writes"
     );
 }
+
+/// A staged sync plans batch i + 1 while batch i is written: the employee
+/// batch 0 creates is still being written when batch 1 is planned, so
+/// batch 1 names it by email (the store finds it inside its write, after
+/// batch 0's), and batch 2, planned once batch 0 was written, by its id.
+/// Either way there is one employee and every device gets it.
+#[tokio::test]
+async fn staged_batches_plan_the_next_batch_while_this_one_is_written() {
+    let store = MemoryStore::default();
+    let config = Config::default();
+    let mut staging = upsert::Staging::new(&config).unwrap();
+    for i in 0..3 {
+        let d = jamf(&(i + 1).to_string(), &format!("C02XK1ABJG{i:02}"));
+        staging
+            .push(with_user(d, "ana@example.com", "Ana Díaz"))
+            .unwrap();
+    }
+    let mut staged = staging.finish().unwrap();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let done = upsert::apply_staged(&mut staged, &config, &[], &store, 1, |p, _| {
+        let json = serde_json::to_value(&p).unwrap();
+        seen.push((
+            json["actions"][0]["changes"]["assignee_id"]["to"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            p.employees.len(),
+        ));
+    })
+    .await
+    .unwrap();
+    assert_eq!((done.batches, done.summary.create), (3, 3));
+    let inv = store.snapshot();
+    assert_eq!(inv.employees.len(), 1, "{:?}", inv.employees);
+    let id = inv.employees[0].id.clone();
+    for a in &inv.assets {
+        assert_eq!(a.fields.get_str("assignee_id"), Some(id.as_str()), "{a:?}");
+    }
+    assert_eq!(
+        seen,
+        [
+            ("(new employee ana@example.com)".to_string(), 1),
+            ("(new employee ana@example.com)".to_string(), 0),
+            (id, 0),
+        ],
+        "batch 1 is planned before batch 0's write is done, batch 2 after"
+    );
+}

@@ -456,6 +456,10 @@ struct Planner<'a, 'c> {
     planned: HashMap<String, usize>,
     /// Who the records' users are, over every record of the sync.
     users: &'a Users,
+    /// The employees matched against ([`Employees::existing`]).
+    employees: &'a [Employee],
+    /// [`Employees::pending`].
+    pending: &'a HashSet<String>,
     employee_actions: Vec<EmployeeAction>,
     likely: HashMap<String, usize>,
     likely_duplicates: Vec<LikelyDuplicate>,
@@ -583,10 +587,47 @@ pub(crate) fn plan_with_users(
     full_listings: &[Listing],
     users: &Users,
 ) -> Result<Plan, ConfigError> {
+    plan_batch(
+        inventory,
+        &Employees {
+            existing: &inventory.employees,
+            pending: no_pending(),
+        },
+        incoming,
+        config,
+        full_listings,
+        users,
+    )
+}
+
+/// The employees a batch is planned against.
+pub(crate) struct Employees<'a> {
+    /// Every employee the store held when the batch's inventory was read
+    /// (the inventory's own `employees` are not read).
+    pub(crate) existing: &'a [Employee],
+    /// The emails of employees an earlier batch creates in a write not
+    /// finished yet: an assignee with one of these emails is written as
+    /// that employee ([`ChangeValue::NewEmployee`], resolved by the store
+    /// inside the write, after the earlier batch's), never created again.
+    pub(crate) pending: &'a HashSet<String>,
+}
+
+/// [`plan_with_users`] of a batch whose employees are given apart from its
+/// assets: the sync plans a batch while the batch before is written.
+pub(crate) fn plan_batch(
+    inventory: &Inventory,
+    employees: &Employees<'_>,
+    incoming: &[SourceDevice],
+    config: &Config,
+    full_listings: &[Listing],
+    users: &Users,
+) -> Result<Plan, ConfigError> {
     config.validate()?;
     let compiled = Compiled::new(config);
     let started = std::time::Instant::now();
     let mut p = Planner::new(&compiled, inventory, incoming, users);
+    p.employees = employees.existing;
+    p.pending = employees.pending;
     p.index_and_scan();
     let indexed = started.elapsed();
     let groups = p.group();
@@ -602,6 +643,12 @@ pub(crate) fn plan_with_users(
         "upsert plan"
     );
     Ok(out)
+}
+
+/// No pending employee (a `'static` empty set).
+fn no_pending() -> &'static HashSet<String> {
+    static NONE: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
+    NONE.get_or_init(HashSet::new)
 }
 
 /// The date part of an RFC 3339 date-time in UTC (`…Z`), which is what
@@ -680,6 +727,8 @@ impl<'a, 'c> Planner<'a, 'c> {
             emp_by_name: None,
             planned: HashMap::new(),
             users,
+            employees: &inv.employees,
+            pending: no_pending(),
             employee_actions: Vec::new(),
             likely: HashMap::new(),
             likely_duplicates: Vec::new(),

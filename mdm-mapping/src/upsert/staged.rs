@@ -1,6 +1,6 @@
 //! Bounded-memory upsert: [`Staging`], [`Staged`], [`apply_staged`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
@@ -8,7 +8,8 @@ use std::ops::ControlFlow;
 use super::apply::{ApplyReport, Origin, write_plan};
 use super::config::{Config, ConfigError};
 use super::plan::{
-    EmployeeActionKind, IdHashes, Plan, Projection, Summary, Users, find, plan_with_users, union,
+    EmployeeActionKind, Employees, IdHashes, Plan, Projection, Summary, Users, find, plan_batch,
+    plan_with_users, union,
 };
 use crate::fast_hash::FastState;
 use crate::record::{Secrets, SourceDevice};
@@ -535,76 +536,109 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
             store.load_assets(&wanted).await.map_err(|e| (n, e))
         })
     };
-    let mut first = batches.first().map(load);
-    // The next batch's assets, read while a batch is planned and written.
-    let mut read_ahead = None;
-    for (bi, batch) in batches.iter().enumerate() {
-        let records = match staged.records(batch) {
-            Ok(r) => r,
-            Err(error) => {
-                return Err(StagedError::Staging {
-                    error,
-                    done: Box::new(done),
-                });
+    // The batches go through three steps: their assets are read, they are
+    // planned, they are written. While batch i is written, batch i + 1 is
+    // planned and the assets of batch i + 2 are read, so the writes (on
+    // the store's side: its thread, its server) and the planning (here)
+    // overlap. Batches share no asset; the one thing a batch's plan takes
+    // from the writes before it is which employees exist, and the
+    // employees the batch being written creates are handed to the next
+    // plan as pending (written as "the employee with this email", which
+    // the store resolves after the write before). A snapshot older by a
+    // batch only means more races, planned again as any other.
+    let (first_assets, second_assets) = futures::future::join(
+        async {
+            match batches.first() {
+                Some(b) => Some(load(b).await),
+                None => None,
             }
-        };
-        let loaded = match (read_ahead.take(), first.take()) {
-            (Some(r), _) => r,
-            (None, Some(f)) => f.await,
-            (None, None) => Ok(Vec::new()),
-        };
-        let assets = match loaded {
-            Ok(a) => a,
-            Err((n, error)) => {
-                return Err(StagedError::Apply {
-                    what: format!("reading {n} assets"),
-                    error,
-                    done: Box::new(done),
-                });
+        },
+        async {
+            match batches.get(1) {
+                Some(b) => Some(load(b).await),
+                None => None,
             }
-        };
-        // The next batch's assets are read meanwhile: batches share no
-        // asset, and a snapshot older by one batch only means more races,
-        // planned again as any other. Asked for now (a store that reads on
-        // a thread of its own reads during the planning), and awaited
-        // beside this batch's writes, never after them, so a store that
-        // serializes its calls is never left waiting for a call not polled.
-        let mut ahead = batches.get(bi + 1).map(load);
-        if let Some(f) = ahead.as_mut()
-            && let std::task::Poll::Ready(r) = futures::poll!(f.as_mut())
-        {
-            read_ahead = Some(r);
-            ahead = None;
+        },
+    )
+    .await;
+    let mut next: Option<Result<Prepared, Unprepared>> = match (batches.first(), first_assets) {
+        (Some(b), Some(assets)) => {
+            let records = staged.records(b);
+            Some(prepare(
+                records,
+                assets,
+                &employees,
+                &HashSet::new(),
+                config,
+                full_listings,
+                &staged.ids.users,
+            ))
         }
-        let sub = Inventory {
-            assets,
-            employees: std::mem::take(&mut employees),
+        _ => None,
+    };
+    let mut ahead = second_assets;
+    for (bi, _batch) in batches.iter().enumerate() {
+        let Some(prepared) = next.take() else { break };
+        let Prepared {
+            records,
+            sub,
+            plan: p,
+        } = match prepared {
+            Ok(x) => x,
+            Err(e) => return Err(e.with_done(done)),
         };
-        let p = plan_with_users(&sub, &records, config, full_listings, &staged.ids.users)?;
-        employees = sub.employees;
+        // Batch i + 1's records, read now (the staging file is ours alone).
+        let next_records = batches.get(bi + 1).map(|b| staged.records(b));
+        let users = &staged.ids.users;
+        let pending: HashSet<String> = p
+            .employees
+            .iter()
+            .filter(|e| e.action == EmployeeActionKind::Create)
+            .map(|e| e.email.clone())
+            .collect();
+        let next_assets = ahead.take();
         let mut report = ApplyReport::default();
-        let (written, next) = futures::future::join(
+        // Polled in this order: the write starts (a store that works on a
+        // thread of its own or a server gets it at once), the read of
+        // batch i + 2 is asked for, then batch i + 1 is planned here. The
+        // read is awaited beside the write, never after it, so a store
+        // that serializes its calls is never left waiting for a call not
+        // polled.
+        let (written, later, planned) = futures::future::join3(
             write_with_retries(
                 p,
                 &records,
                 &sub.assets,
                 &employees,
                 config,
-                &staged.ids.users,
+                users,
                 store,
                 &mut report,
             ),
             async {
-                match ahead {
-                    Some(f) => Some(f.await),
+                match batches.get(bi + 2) {
+                    Some(b) => Some(load(b).await),
                     None => None,
+                }
+            },
+            async {
+                match (next_records, next_assets) {
+                    (Some(r), Some(a)) => Some(prepare(
+                        r,
+                        a,
+                        &employees,
+                        &pending,
+                        config,
+                        full_listings,
+                        users,
+                    )),
+                    _ => None,
                 }
             },
         )
         .await;
-        if next.is_some() {
-            read_ahead = next;
-        }
+        ahead = later;
+        next = planned;
         let p = match written {
             Ok(p) => p,
             Err((what, error, p)) => {
@@ -647,6 +681,69 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
         }
     }
     Ok(done)
+}
+
+/// A batch planned, ready to be written.
+struct Prepared {
+    records: Vec<SourceDevice>,
+    sub: Inventory,
+    plan: Plan,
+}
+
+/// Why a batch could not be planned; the batches before it are written
+/// first, and go into the error's `done`.
+enum Unprepared {
+    Staging(StagingError),
+    Load(usize, StoreError),
+    Config(ConfigError),
+}
+
+impl Unprepared {
+    fn with_done(self, done: StagedOutcome) -> StagedError {
+        let done = Box::new(done);
+        match self {
+            Unprepared::Staging(error) => StagedError::Staging { error, done },
+            Unprepared::Load(n, error) => StagedError::Apply {
+                what: format!("reading {n} assets"),
+                error,
+                done,
+            },
+            // `done` holds nothing the caller could not count again: a
+            // configuration error is found before anything is written.
+            Unprepared::Config(e) => StagedError::Config(e),
+        }
+    }
+}
+
+/// Plans one batch from its records and assets.
+fn prepare(
+    records: Result<Vec<SourceDevice>, StagingError>,
+    assets: Result<Vec<Asset>, (usize, StoreError)>,
+    employees: &[Employee],
+    pending: &HashSet<String>,
+    config: &Config,
+    full_listings: &[Listing],
+    users: &Users,
+) -> Result<Prepared, Unprepared> {
+    let records = records.map_err(Unprepared::Staging)?;
+    let assets = assets.map_err(|(n, e)| Unprepared::Load(n, e))?;
+    let sub = Inventory {
+        assets,
+        employees: Vec::new(),
+    };
+    let plan = plan_batch(
+        &sub,
+        &Employees {
+            existing: employees,
+            pending,
+        },
+        &records,
+        config,
+        full_listings,
+        users,
+    )
+    .map_err(Unprepared::Config)?;
+    Ok(Prepared { records, sub, plan })
 }
 
 /// How many times [`apply_staged`] plans a batch's records again after

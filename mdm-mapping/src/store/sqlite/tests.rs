@@ -464,3 +464,22 @@ fn many_fields_and_repeated_fields_are_written_as_the_last_write_says() {
         assert_eq!(asset[0].fields.len(), 18);
     });
 }
+
+/// A file is opened in WAL mode with its checkpoints spaced out and its
+/// WAL cut back after them (the first sync's fsyncs, see `try_open`).
+#[test]
+fn a_file_checkpoints_every_sixty_four_mebibytes_of_wal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(dir.path().join("inv.db")).expect("open");
+    let conn = store.lock();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .expect("journal_mode");
+    let pages: i64 = conn
+        .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+        .expect("wal_autocheckpoint");
+    let limit: i64 = conn
+        .pragma_query_value(None, "journal_size_limit", |r| r.get(0))
+        .expect("journal_size_limit");
+    assert_eq!((mode.as_str(), pages, limit), ("wal", 16_000, 16 << 20));
+}

@@ -5,7 +5,7 @@ use super::*;
 
 impl<'a, 'c> Planner<'a, 'c> {
     pub(super) fn employees(&self) -> &'a [Employee] {
-        &self.inv.employees
+        self.employees
     }
 
     pub(super) fn emp_by_email(&mut self) -> &HashMap<String, u32> {
@@ -80,6 +80,11 @@ impl<'a, 'c> Planner<'a, 'c> {
                 return Some(ChangeValue::Value(Value::Text(id)));
             }
             None => {}
+        }
+        // Created by the batch before, whose write is not done yet: the
+        // store finds it by its email when this batch is written.
+        if self.pending.contains(&email) {
+            return Some(ChangeValue::NewEmployee(email));
         }
         if let Some(i) = self.planned.get(&email) {
             if let Some(e) = self.employee_actions.get_mut(*i) {
