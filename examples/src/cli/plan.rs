@@ -235,6 +235,9 @@ pub struct PlanStream {
     hidden: usize,
     /// A sync's users gone ([`with_users_gone`](Self::with_users_gone)).
     users_gone: Option<Vec<mdm_mapping::store::GoneUser>>,
+    /// Employees not created because another holds their name
+    /// ([`with_name_taken`](Self::with_name_taken)).
+    name_taken: Option<Vec<(String, String)>>,
 }
 
 impl PlanStream {
@@ -256,6 +259,7 @@ impl PlanStream {
             show,
             hidden: 0,
             users_gone: None,
+            name_taken: None,
         })
     }
 
@@ -265,6 +269,16 @@ impl PlanStream {
     /// A table leaves them to its caller.
     pub fn with_users_gone(mut self, gone: Vec<mdm_mapping::store::GoneUser>) -> Self {
         self.users_gone = Some(gone);
+        self
+    }
+
+    /// Adds the employees a sync did not create because another employee
+    /// took their name while it ran
+    /// ([`ApplyReport::employees_name_taken`](mdm_mapping::upsert::ApplyReport::employees_name_taken)):
+    /// `"employees_name_taken"` in the JSON (`[{"email", "holder"}]`), a
+    /// line under a table's summary when there are any.
+    pub fn with_name_taken(mut self, taken: Vec<(String, String)>) -> Self {
+        self.name_taken = Some(taken);
         self
     }
 
@@ -328,16 +342,24 @@ impl PlanStream {
         match self.format {
             DocFormat::Table => {
                 let table = render_table(&rest.summary, self.rows, self.hidden, dropped);
-                if retried == 0 {
+                let taken = self.name_taken.as_ref().map_or(0, Vec::len);
+                let mut notes = String::new();
+                if retried > 0 {
+                    notes.push_str(&format!(
+                        "re-planned {retried} writes another sync got to first\n"
+                    ));
+                }
+                if taken > 0 {
+                    notes.push_str(&format!(
+                        "{taken} employees not created: another sync created an employee of the same name meanwhile (the next sync reports them as likely duplicates)\n"
+                    ));
+                }
+                if notes.is_empty() {
                     return write!(out, "{table}").map_err(io);
                 }
                 // Under the summary line, before the rows.
                 let (first, rows) = table.split_once('\n').unwrap_or((table.as_str(), ""));
-                write!(
-                    out,
-                    "{first}\nre-planned {retried} writes another sync got to first\n{rows}"
-                )
-                .map_err(io)
+                write!(out, "{first}\n{notes}{rows}").map_err(io)
             }
             DocFormat::Json => {
                 let encode = |e: serde_json::Error| {
@@ -366,6 +388,15 @@ impl PlanStream {
                     part("dropped", &d.to_json())?;
                 }
                 part("employees", &rest.employees)?;
+                if let Some(taken) = &self.name_taken {
+                    let taken: Vec<serde_json::Value> = taken
+                        .iter()
+                        .map(
+                            |(email, holder)| serde_json::json!({"email": email, "holder": holder}),
+                        )
+                        .collect();
+                    part("employees_name_taken", &taken)?;
+                }
                 part("lifecycle", &rest.lifecycle)?;
                 part("likely_duplicates", &rest.likely_duplicates)?;
                 part("retried", &retried)?;
@@ -394,5 +425,50 @@ mod erased {
         fn encode(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
             serde_json::to_writer(out, self)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Employees a sync did not create because another took their name
+    /// meanwhile are in the JSON, and under a table's summary.
+    #[test]
+    fn employees_whose_name_was_taken_are_reported() {
+        let taken = vec![("bo@example.com".to_string(), "employee 7".to_string())];
+        let mut json = Vec::new();
+        PlanStream::new(DocFormat::Json)
+            .unwrap()
+            .with_name_taken(taken.clone())
+            .finish(&Plan::default(), &mut json)
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            doc["employees_name_taken"],
+            serde_json::json!([{"email": "bo@example.com", "holder": "employee 7"}])
+        );
+        let mut table = Vec::new();
+        PlanStream::new(DocFormat::Table)
+            .unwrap()
+            .with_name_taken(taken)
+            .finish(&Plan::default(), &mut table)
+            .unwrap();
+        let table = String::from_utf8(table).unwrap();
+        let second = table.lines().nth(1).unwrap_or_default();
+        assert!(
+            second.starts_with(
+                "1 employees not created: another sync created an employee of the same name"
+            ),
+            "{table}"
+        );
+        // Nothing taken: no key, no line.
+        let mut json = Vec::new();
+        PlanStream::new(DocFormat::Json)
+            .unwrap()
+            .finish(&Plan::default(), &mut json)
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert!(doc.get("employees_name_taken").is_none(), "{doc}");
     }
 }

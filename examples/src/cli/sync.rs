@@ -120,8 +120,14 @@ pub(super) async fn once(
     }
     let retried = outcome.report.as_ref().map_or(0, |r| r.retried);
     let table = args.format == super::DocFormat::Table;
+    let taken = outcome
+        .report
+        .as_ref()
+        .map(|r| r.employees_name_taken.clone())
+        .unwrap_or_default();
     printer
         .with_users_gone(outcome.users_gone.clone())
+        .with_name_taken(taken)
         .finish_with(&outcome.plan, Some(&dropped), retried, out)?;
     if table && !outcome.users_gone.is_empty() {
         write!(out, "\n{}", users_gone_table(&outcome.users_gone))
