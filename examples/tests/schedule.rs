@@ -199,7 +199,15 @@ async fn two_schedulers_on_one_postgres_database_never_overlap() {
     let Some(url) = pg::url() else {
         return;
     };
-    two_schedulers_never_overlap(&pg::url_with_fresh_schema(&url)).await;
+    let db = pg::url_with_fresh_schema(&url);
+    two_schedulers_never_overlap(&db).await;
+    // The schema is the test's own: dropped, so runs leave none behind.
+    mdm_mapping::store::postgres::PgStore::connect(&db)
+        .await
+        .expect("connect")
+        .drop_schema()
+        .await
+        .expect("drop");
 }
 
 /// SIGTERM in the middle of writing: the batch in hand is finished, the
