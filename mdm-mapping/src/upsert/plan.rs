@@ -625,9 +625,7 @@ pub(crate) fn plan_batch(
     config.validate()?;
     let compiled = Compiled::new(config);
     let started = std::time::Instant::now();
-    let mut p = Planner::new(&compiled, inventory, incoming, users);
-    p.employees = employees.existing;
-    p.pending = employees.pending;
+    let mut p = Planner::new(&compiled, inventory, employees, incoming, users);
     p.index_and_scan();
     let indexed = started.elapsed();
     let groups = p.group();
@@ -700,6 +698,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     fn new(
         c: &'c Compiled<'c>,
         inv: &'a Inventory,
+        employees: &Employees<'a>,
         incoming: &'a [SourceDevice],
         users: &'a Users,
     ) -> Self {
@@ -727,8 +726,8 @@ impl<'a, 'c> Planner<'a, 'c> {
             emp_by_name: None,
             planned: HashMap::new(),
             users,
-            employees: &inv.employees,
-            pending: no_pending(),
+            employees: employees.existing,
+            pending: employees.pending,
             employee_actions: Vec::new(),
             likely: HashMap::new(),
             likely_duplicates: Vec::new(),

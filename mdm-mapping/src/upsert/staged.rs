@@ -577,7 +577,7 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
         _ => None,
     };
     let mut ahead = second_assets;
-    for (bi, _batch) in batches.iter().enumerate() {
+    for bi in 0..batches.len() {
         let Some(prepared) = next.take() else { break };
         let Prepared {
             records,
