@@ -46,7 +46,7 @@ struct JamfEnvelope<T> {
 /// Decodes as the clients do: plain `serde_json` first, and only a body that
 /// fails again with `serde_path_to_error`, to say where.
 fn typed<T: DeserializeOwned>(bytes: &[u8]) -> T {
-    if let Ok(v) = serde_json::from_slice(bytes) {
+    if let Ok(v) = mdm_mapping::lenient::from_json_bytes(bytes) {
         return v;
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -205,7 +205,7 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
     context: &str,
     sensitive: bool,
 ) -> Result<T, Error> {
-    match serde_json::from_slice(body) {
+    match mdm_mapping::lenient::from_json_bytes(body) {
         Ok(v) => Ok(v),
         Err(_) => decode_json_with_path(body, url, context, sensitive),
     }

@@ -1021,7 +1021,7 @@ fn decode<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     // Plain serde_json first (tracking the path costs a share of a large
     // page's decoding); only a body that fails is decoded again to say where.
-    if let Ok(v) = serde_json::from_slice(body) {
+    if let Ok(v) = mdm_mapping::lenient::from_json_bytes(body) {
         return Ok(v);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
