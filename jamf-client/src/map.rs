@@ -30,9 +30,12 @@
 
 use std::collections::HashMap;
 
-use mdm_mapping::{Assignee, Entity, Fields, SourceDevice, Vendor};
+use mdm_mapping::{Assignee, Entity, SourceDevice, Vendor};
 
-use crate::models::{ComputerInventory, MobileDevice};
+use crate::models::{
+    ComputerInventory, MobileDevice, MobileDeviceGeneral, MobileDeviceHardware,
+    MobileDeviceNetwork, MobileDevicePurchasing, MobileDeviceSecurity, MobileDeviceUserAndLocation,
+};
 
 /// Which opt-in security reads a [`JamfDeviceSource`](crate::JamfDeviceSource)
 /// makes. Each needs its own Jamf privilege, so each is off by default.
@@ -121,19 +124,15 @@ fn os_string(name: Option<&str>, version: Option<&str>) -> Option<String> {
     }
 }
 
-fn user_fields(
-    f: &mut Fields,
+/// The assignee named by a user-and-location section (its fields are set
+/// by the mappers themselves, in key order).
+fn assignee(
     email: Option<&str>,
     full_name: Option<&str>,
     username: Option<&str>,
     phone: Option<&str>,
     position: Option<&str>,
 ) -> Option<Assignee> {
-    f.email("email_address", email)
-        .text("full_name", full_name)
-        .text("username", username)
-        .text("phone_number", phone)
-        .text("position", position);
     Assignee {
         email: email.map(str::to_string),
         full_name: full_name.map(str::to_string),
@@ -158,109 +157,104 @@ pub fn computer(c: &ComputerInventory, security: &SecurityReads) -> SourceDevice
 /// instead of being copied (what a source does with each page it decodes).
 pub fn computer_owned(c: ComputerInventory, security: &SecurityReads) -> SourceDevice {
     let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, c.id.as_str());
+    // A section the server did not send reads as an empty one: each setter
+    // given `None` stores nothing.
+    let g = c.general.unwrap_or_default();
+    let h = c.hardware.unwrap_or_default();
+    let os = c.operating_system.unwrap_or_default();
+    let p = c.purchasing.unwrap_or_default();
+    let e = c.disk_encryption.unwrap_or_default();
+    let s = c
+        .security
+        .filter(|_| security.activation_lock)
+        .unwrap_or_default();
+    let u = c.user_and_location.unwrap_or_default();
+    let last_contact = g.last_contact_time();
+    let operating_system = os_string(os.name.as_deref(), os.version.as_deref());
+    d.assignee = assignee(
+        u.email.as_deref(),
+        u.realname.as_deref(),
+        u.username.as_deref(),
+        u.phone.as_deref(),
+        u.position.as_deref(),
+    );
+
+    // Keys in name order, so each is appended to the record's sorted
+    // fields rather than inserted among them.
     let f = &mut d.fields;
     // A full computer fills up to about 55 fields: one allocation, no regrowth.
     f.reserve(56);
-    f.id("jamf_pro_computer_id", Some(c.id.as_str()))
-        .id("udid", c.udid.as_deref());
-
-    if let Some(g) = c.general {
-        let last_contact = g.last_contact_time();
-        f.text_owned("computer_name", g.name)
-            .text_owned("asset_tag", g.asset_tag)
-            .text_owned("bar_code_1", g.barcode1)
-            .text_owned("bar_code_2", g.barcode2)
-            .text_owned("ip_address", g.last_ip_address)
-            .text_owned("jamf_binary_version", g.jamf_binary_version)
-            .text_owned("platform", g.platform)
-            .bool("supervised", g.supervised)
-            .bool(
-                "managed",
-                g.remote_management.as_ref().and_then(|r| r.managed),
-            )
-            .bool(
-                "mdm_capability",
-                g.mdm_capable.as_ref().and_then(|m| m.capable),
-            )
-            .datetime_utc("last_contact_time", last_contact)
-            .datetime_utc("last_inventory_update", g.report_date)
-            .datetime_utc("last_enrolled_date", g.last_enrolled_date)
-            .text("site", g.site.as_ref().and_then(|s| s.real_name()));
-    }
-
-    if let Some(h) = c.hardware {
-        f.serial("serial_number", h.serial_number.as_deref())
-            .text_owned("make", h.make)
-            .text_owned("model", h.model)
-            .text_owned("model_identifier", h.model_identifier)
-            .text_owned("processor_type", h.processor_type)
-            .text_owned("architecture_type", h.processor_architecture)
-            .measured("processor_speed", h.processor_speed_mhz)
-            .measured("bus_speed", h.bus_speed_mhz)
-            .measured("cache_size", h.cache_size_kilobytes)
-            .count("number_of_processors", h.processor_count)
-            .count("total_number_of_cores", h.core_count)
-            .count("total_ram", h.total_ram_megabytes)
-            .mac("primary_mac_address", h.mac_address.as_deref())
-            .mac("secondary_mac_address", h.alt_mac_address.as_deref())
-            .text_owned("nic_speed", h.nic_speed)
-            .text_owned("optical_drive", h.optical_drive)
-            .text_owned("smc_version", h.smc_version)
-            .bool("bluetooth_low_energy_capability", h.ble_capable);
-    }
-
-    if let Some(os) = c.operating_system {
-        f.text(
-            "operating_system",
-            os_string(os.name.as_deref(), os.version.as_deref()).as_deref(),
+    f.bool("activation_lock_enabled", s.activation_lock_enabled)
+        .text_owned("active_directory_status", os.active_directory_status)
+        .text_owned(
+            "applecare_id",
+            p.apple_care_id.filter(|_| security.applecare_id),
         )
-        .text_owned("operating_system_version", os.version)
-        .text_owned("operating_system_build", os.build)
-        .text_owned("active_directory_status", os.active_directory_status);
-    }
-
-    if let Some(p) = c.purchasing {
-        f.bool("is_leased", p.leased)
-            .bool("is_purchased", p.purchased)
-            .text_owned("po_number", p.po_number)
-            .date_naive("po_date", p.po_date)
-            .text_owned("vendor", p.vendor)
-            .text_owned("purchase_price", p.purchase_price)
-            .date_naive("warranty_expiration", p.warranty_date)
-            .date_naive("lease_expiration", p.lease_date)
-            .measured("life_expectancy", p.life_expectancy);
-        if security.applecare_id {
-            f.text_owned("applecare_id", p.apple_care_id);
-        }
-    }
-
-    if let Some(e) = c.disk_encryption {
-        f.list(
+        .text_owned("architecture_type", h.processor_architecture)
+        .text_owned("asset_tag", g.asset_tag)
+        .text_owned("bar_code_1", g.barcode1)
+        .text_owned("bar_code_2", g.barcode2)
+        .bool("bluetooth_low_energy_capability", h.ble_capable)
+        .id("building_id", u.building_id.as_deref())
+        .measured("bus_speed", h.bus_speed_mhz)
+        .measured("cache_size", h.cache_size_kilobytes)
+        .text_owned("computer_name", g.name)
+        .id("department_id", u.department_id.as_deref())
+        .email("email_address", u.email.as_deref())
+        .list(
             "filevault_2_enabled_users",
             e.file_vault2_enabled_user_names.iter().map(String::as_str),
-        );
-    }
-
-    if security.activation_lock
-        && let Some(s) = c.security
-    {
-        f.bool("activation_lock_enabled", s.activation_lock_enabled)
-            .bool("recovery_lock_enabled", s.recovery_lock_enabled);
-    }
-
-    if let Some(u) = c.user_and_location {
-        f.id("building_id", u.building_id.as_deref())
-            .id("department_id", u.department_id.as_deref())
-            .text_owned("room", u.room);
-        d.assignee = user_fields(
-            &mut d.fields,
-            u.email.as_deref(),
-            u.realname.as_deref(),
-            u.username.as_deref(),
-            u.phone.as_deref(),
-            u.position.as_deref(),
-        );
-    }
+        )
+        .text("full_name", u.realname.as_deref())
+        .text_owned("ip_address", g.last_ip_address)
+        .bool("is_leased", p.leased)
+        .bool("is_purchased", p.purchased)
+        .text_owned("jamf_binary_version", g.jamf_binary_version)
+        .id("jamf_pro_computer_id", Some(c.id.as_str()))
+        .datetime_utc("last_contact_time", last_contact)
+        .datetime_utc("last_enrolled_date", g.last_enrolled_date)
+        .datetime_utc("last_inventory_update", g.report_date)
+        .date_naive("lease_expiration", p.lease_date)
+        .measured("life_expectancy", p.life_expectancy)
+        .text_owned("make", h.make)
+        .bool(
+            "managed",
+            g.remote_management.as_ref().and_then(|r| r.managed),
+        )
+        .bool(
+            "mdm_capability",
+            g.mdm_capable.as_ref().and_then(|m| m.capable),
+        )
+        .text_owned("model", h.model)
+        .text_owned("model_identifier", h.model_identifier)
+        .text_owned("nic_speed", h.nic_speed)
+        .count("number_of_processors", h.processor_count)
+        .text_owned("operating_system", operating_system)
+        .text_owned("operating_system_build", os.build)
+        .text_owned("operating_system_version", os.version)
+        .text_owned("optical_drive", h.optical_drive)
+        .text("phone_number", u.phone.as_deref())
+        .text_owned("platform", g.platform)
+        .date_naive("po_date", p.po_date)
+        .text_owned("po_number", p.po_number)
+        .text("position", u.position.as_deref())
+        .mac("primary_mac_address", h.mac_address.as_deref())
+        .measured("processor_speed", h.processor_speed_mhz)
+        .text_owned("processor_type", h.processor_type)
+        .text_owned("purchase_price", p.purchase_price)
+        .bool("recovery_lock_enabled", s.recovery_lock_enabled)
+        .text_owned("room", u.room)
+        .mac("secondary_mac_address", h.alt_mac_address.as_deref())
+        .serial("serial_number", h.serial_number.as_deref())
+        .text("site", g.site.as_ref().and_then(|s| s.real_name()))
+        .text_owned("smc_version", h.smc_version)
+        .bool("supervised", g.supervised)
+        .count("total_number_of_cores", h.core_count)
+        .count("total_ram", h.total_ram_megabytes)
+        .id("udid", c.udid.as_deref())
+        .text("username", u.username.as_deref())
+        .text_owned("vendor", p.vendor)
+        .date_naive("warranty_expiration", p.warranty_date);
     d
 }
 
@@ -277,88 +271,96 @@ pub fn mobile_device(
         Entity::MobileDevice,
         m.mobile_device_id.as_str(),
     );
-    let f = &mut d.fields;
-    f.id(
-        "jamf_pro_mobile_device_id",
-        Some(m.mobile_device_id.as_str()),
-    )
-    .text("device_type", m.device_type.as_ref().map(|t| t.as_str()));
+    // A section the server did not send reads as an empty one: each setter
+    // given `None` stores nothing.
+    let (no_general, no_hardware, no_network) = (
+        MobileDeviceGeneral::default(),
+        MobileDeviceHardware::default(),
+        MobileDeviceNetwork::default(),
+    );
+    let (no_purchasing, no_security, no_user) = (
+        MobileDevicePurchasing::default(),
+        MobileDeviceSecurity::default(),
+        MobileDeviceUserAndLocation::default(),
+    );
+    let g = m.general.as_ref().unwrap_or(&no_general);
+    let h = m.hardware.as_ref().unwrap_or(&no_hardware);
+    let n = m.network.as_ref().unwrap_or(&no_network);
+    let p = m.purchasing.as_ref().unwrap_or(&no_purchasing);
+    let s = (m.security.as_ref())
+        .filter(|_| security.activation_lock)
+        .unwrap_or(&no_security);
+    let u = m.user_and_location.as_ref().unwrap_or(&no_user);
+    let device_type = m.device_type.as_ref().map(|t| t.as_str());
+    let site = g
+        .site_id
+        .as_deref()
+        .filter(|id| !id.trim().is_empty() && id.trim() != "-1")
+        .and_then(|id| sites.get(id.trim()));
+    let imei = device_identifier(n.imei.as_deref());
+    let meid = device_identifier(n.meid.as_deref());
+    d.assignee = assignee(
+        u.email_address.as_deref(),
+        u.real_name.as_deref(),
+        u.username.as_deref(),
+        u.phone_number.as_deref(),
+        u.position.as_deref(),
+    );
 
-    if let Some(g) = &m.general {
-        let os_name = m.device_type.as_ref().map(|t| t.as_str());
-        f.id("udid", g.udid.as_deref())
-            .text("device_name", g.display_name.as_deref())
-            .text("asset_tag", g.asset_tag.as_deref())
-            .bool("managed", g.managed)
-            .bool("supervised", g.supervised)
-            .text(
-                "operating_system",
-                os_string(os_name, g.os_version.as_deref()).as_deref(),
-            )
-            .text("operating_system_version", g.os_version.as_deref())
-            .text("operating_system_build", g.os_build.as_deref())
-            .text("ip_address", g.ip_address.as_deref())
-            .datetime_utc("last_inventory_update", g.last_inventory_update_date)
-            .datetime_utc("last_contact_time", g.last_contact_date)
-            .datetime_utc("last_enrolled_date", g.last_enrolled_date);
-        let site = g
-            .site_id
-            .as_deref()
-            .filter(|id| !id.trim().is_empty() && id.trim() != "-1")
-            .and_then(|id| sites.get(id.trim()));
-        f.text("site", site.map(String::as_str));
-    }
-
-    if let Some(h) = &m.hardware {
-        f.serial("serial_number", h.serial_number.as_deref())
-            .text("model", h.model.as_deref())
-            .text("model_identifier", h.model_identifier.as_deref())
-            .mac("wifi_mac_address", h.wifi_mac_address.as_deref())
-            .mac("bluetooth_mac_address", h.bluetooth_mac_address.as_deref());
-    }
-
-    if let Some(n) = &m.network {
-        let imei = device_identifier(n.imei.as_deref());
-        let meid = device_identifier(n.meid.as_deref());
-        f.list("imei", imei.as_deref())
-            .list("meid", meid.as_deref())
-            .text("eid", n.eid.as_deref());
-    }
-
-    if let Some(p) = &m.purchasing {
-        f.bool("is_leased", p.leased)
-            .bool("is_purchased", p.purchased)
-            .text("po_number", p.po_number.as_deref())
-            .date_naive("po_date", p.po_date)
-            .text("vendor", p.vendor.as_deref())
-            .text("purchase_price", p.purchase_price.as_deref())
-            .date_naive("warranty_expiration", p.warranty_expires_date)
-            .date_naive("lease_expiration", p.lease_expires_date)
-            .measured("life_expectancy", p.life_expectancy);
-        if security.applecare_id {
-            f.text("applecare_id", p.apple_care_id.as_deref());
-        }
-    }
-
-    if security.activation_lock
-        && let Some(s) = &m.security
-    {
-        f.bool("activation_lock_enabled", s.activation_lock_enabled);
-    }
-
-    if let Some(u) = &m.user_and_location {
-        f.id("building_id", u.building_id.as_deref())
-            .id("department_id", u.department_id.as_deref())
-            .text("room", u.room.as_deref());
-        d.assignee = user_fields(
-            &mut d.fields,
-            u.email_address.as_deref(),
-            u.real_name.as_deref(),
-            u.username.as_deref(),
-            u.phone_number.as_deref(),
-            u.position.as_deref(),
-        );
-    }
+    // Keys in name order, so each is appended to the record's sorted
+    // fields rather than inserted among them.
+    d.fields
+        .bool("activation_lock_enabled", s.activation_lock_enabled)
+        .text(
+            "applecare_id",
+            p.apple_care_id.as_deref().filter(|_| security.applecare_id),
+        )
+        .text("asset_tag", g.asset_tag.as_deref())
+        .mac("bluetooth_mac_address", h.bluetooth_mac_address.as_deref())
+        .id("building_id", u.building_id.as_deref())
+        .id("department_id", u.department_id.as_deref())
+        .text("device_name", g.display_name.as_deref())
+        .text("device_type", device_type)
+        .text("eid", n.eid.as_deref())
+        .email("email_address", u.email_address.as_deref())
+        .text("full_name", u.real_name.as_deref())
+        .list("imei", imei.as_deref())
+        .text("ip_address", g.ip_address.as_deref())
+        .bool("is_leased", p.leased)
+        .bool("is_purchased", p.purchased)
+        .id(
+            "jamf_pro_mobile_device_id",
+            Some(m.mobile_device_id.as_str()),
+        )
+        .datetime_utc("last_contact_time", g.last_contact_date)
+        .datetime_utc("last_enrolled_date", g.last_enrolled_date)
+        .datetime_utc("last_inventory_update", g.last_inventory_update_date)
+        .date_naive("lease_expiration", p.lease_expires_date)
+        .measured("life_expectancy", p.life_expectancy)
+        .bool("managed", g.managed)
+        .list("meid", meid.as_deref())
+        .text("model", h.model.as_deref())
+        .text("model_identifier", h.model_identifier.as_deref())
+        .text(
+            "operating_system",
+            os_string(device_type, g.os_version.as_deref()).as_deref(),
+        )
+        .text("operating_system_build", g.os_build.as_deref())
+        .text("operating_system_version", g.os_version.as_deref())
+        .text("phone_number", u.phone_number.as_deref())
+        .date_naive("po_date", p.po_date)
+        .text("po_number", p.po_number.as_deref())
+        .text("position", u.position.as_deref())
+        .text("purchase_price", p.purchase_price.as_deref())
+        .text("room", u.room.as_deref())
+        .serial("serial_number", h.serial_number.as_deref())
+        .text("site", site.map(String::as_str))
+        .bool("supervised", g.supervised)
+        .id("udid", g.udid.as_deref())
+        .text("username", u.username.as_deref())
+        .text("vendor", p.vendor.as_deref())
+        .date_naive("warranty_expiration", p.warranty_expires_date)
+        .mac("wifi_mac_address", h.wifi_mac_address.as_deref());
     d
 }
 

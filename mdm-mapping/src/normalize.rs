@@ -258,11 +258,37 @@ fn parse_datetime_any_year(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 fn parse_date_only(t: &str) -> Option<NaiveDate> {
+    // The common spelling, `YYYY-MM-DD`, read without chrono's format
+    // parser (which parses the format string on every call). Same result:
+    // `date_only_agrees_with_chrono` below.
+    if let Some(date) = iso_date(t) {
+        return date;
+    }
     ["%Y-%m-%d", "%Y/%m/%d"]
         .iter()
         .find_map(|fmt| NaiveDate::parse_from_str(t, fmt).ok())
         // `%Y` also reads `+10000`: four-digit years only.
         .filter(|d| (0..=9999).contains(&d.year()))
+}
+
+/// `Some(date)` for text of exactly the shape `DDDD-DD-DD` (`Some(None)`
+/// when those digits name no date, such as `2024-02-30`); `None` for any
+/// other shape.
+fn iso_date(t: &str) -> Option<Option<NaiveDate>> {
+    let b = t.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && [0, 1, 2, 3, 5, 6, 8, 9]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    let num =
+        |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let year = i32::try_from(num(0..4)).ok()?;
+    Some(NaiveDate::from_ymd_opt(year, num(5..7), num(8..10)))
 }
 
 fn epoch_millis(ms: i64) -> Option<DateTime<Utc>> {
@@ -567,7 +593,48 @@ mod tests {
         )
     }
 
+    /// What `parse_date_only` read before its `YYYY-MM-DD` fast path.
+    fn date_only_reference(t: &str) -> Option<NaiveDate> {
+        ["%Y-%m-%d", "%Y/%m/%d"]
+            .iter()
+            .find_map(|fmt| NaiveDate::parse_from_str(t, fmt).ok())
+            .filter(|d| (0..=9999).contains(&d.year()))
+    }
+
+    #[test]
+    fn date_only_reads_iso_dates_and_refuses_impossible_ones() {
+        assert_eq!(
+            parse_date_only("2024-02-29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        assert_eq!(
+            parse_date_only("0000-01-01"),
+            NaiveDate::from_ymd_opt(0, 1, 1)
+        );
+        assert_eq!(parse_date_only("2023-02-29"), None);
+        assert_eq!(parse_date_only("2024-13-01"), None);
+        assert_eq!(parse_date_only("2024-00-10"), None);
+        assert_eq!(
+            parse_date_only("2024/02/29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn date_only_agrees_with_chrono(raw in "[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9+\\-/ ]{0,12}") {
+            proptest::prop_assert_eq!(parse_date_only(&raw), date_only_reference(&raw));
+        }
+
+        #[test]
+        fn date_only_agrees_with_chrono_on_real_dates(
+            y in 0i32..=9999, m in 0u32..=13, d in 0u32..=32, slash: bool,
+        ) {
+            let sep = if slash { '/' } else { '-' };
+            let raw = format!("{y:04}{sep}{m:02}{sep}{d:02}");
+            proptest::prop_assert_eq!(parse_date_only(&raw), date_only_reference(&raw));
+        }
+
         #[test]
         fn mac_agrees_with_its_reference(raw in "[ ]?[0-9a-fA-FgG:.\\-Ⅻ ]{0,20}[ ]?") {
             proptest::prop_assert_eq!(mac(&raw), mac_reference(&raw));
