@@ -9,7 +9,12 @@ use super::{CliError, DevicesArgs, ListFormat, Table, sources};
 
 pub(super) async fn run(args: &DevicesArgs, out: &mut impl Write) -> Result<(), CliError> {
     let source = sources::build(args.vendor.into(), &args.creds)?.source;
-    let count = write_devices(source.as_ref(), args.format, out).await?;
+    // Records go out in many small writes (each key and value); through
+    // a locked stdout each write would look for a newline and each line
+    // be written on its own. Buffered, a page goes out in large writes,
+    // and each page is still flushed as soon as it is written.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let count = write_devices(source.as_ref(), args.format, &mut out).await?;
     tracing::info!(vendor = %source.vendor(), count, "listed devices");
     Ok(())
 }
@@ -44,6 +49,7 @@ pub async fn write_devices(
         write!(out, "{table}").map_err(io)?;
         writeln!(out, "{count} records").map_err(io)?;
     }
+    out.flush().map_err(io)?;
     Ok(count)
 }
 
