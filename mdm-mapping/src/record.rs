@@ -395,9 +395,12 @@ impl<'a> KeyRef<'a> {
 /// inventory's assets mostly hold the same fields, and a store reads them
 /// in name order, so a name is mostly the one at its position last time
 /// and is taken from here with one comparison instead of a lookup.
+// Used by the stores only.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 #[derive(Default)]
 pub(crate) struct KeyCache(Vec<Key>);
 
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 impl KeyCache {
     /// The key of `name`, the field at `position` of the fields being read.
     pub(crate) fn key(&mut self, position: usize, name: &str) -> Key {
@@ -628,6 +631,7 @@ impl Fields {
     /// [`set`](Self::set) of a key already looked up (stores reading rows
     /// of fields in key order, with a [`KeyCache`]).
     /// Returns whether it stored anything.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn set_key(&mut self, key: Key, value: Option<Value>) -> bool {
         match Self::settled(value) {
             Some(v) => {
