@@ -128,8 +128,7 @@ impl Transport {
         let status = resp.status();
         let final_url = resp.url().clone();
         let headers = resp.headers().clone();
-        let body = resp
-            .bytes()
+        let body = read_body(resp)
             .await
             .map_err(|e| Error::transport(&method, url, e))?;
         drop(_permit);
@@ -154,6 +153,27 @@ impl Transport {
             retry_after,
         })
     }
+}
+
+/// The most a `Content-Length` header makes [`read_body`] reserve up front:
+/// a header that lies cannot make the client allocate more than this before
+/// any byte arrives.
+const MAX_RESERVED_BODY: u64 = 64 * 1024 * 1024;
+
+/// Reads a whole response body. With a `Content-Length`, into one buffer of
+/// that size, chunk by chunk as the chunks arrive: the body is held once
+/// (collecting the chunks first, then copying them into one buffer, holds
+/// a large page twice for a moment). Without one, as reqwest collects it.
+async fn read_body(mut resp: reqwest::Response) -> Result<Bytes, reqwest::Error> {
+    let Some(len) = resp.content_length() else {
+        return resp.bytes().await;
+    };
+    let reserve = usize::try_from(len.min(MAX_RESERVED_BODY)).unwrap_or(0);
+    let mut body = Vec::with_capacity(reserve);
+    while let Some(chunk) = resp.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 impl RawResponse {

@@ -32,15 +32,16 @@ pub async fn write_devices(
     let io = |e: std::io::Error| CliError::failure(format!("cannot write output: {e}"));
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| CliError::failure(e.to_string()))?;
-        for d in &page.devices {
+        // Each record is dropped once written.
+        for d in page.devices {
             count += 1;
             match format {
                 ListFormat::Jsonl => {
-                    serde_json::to_writer(&mut *out, d)
+                    serde_json::to_writer(&mut *out, &d)
                         .map_err(|e| CliError::failure(format!("cannot encode a record: {e}")))?;
                     writeln!(out).map_err(io)?;
                 }
-                ListFormat::Table => table.row(table_row(d)),
+                ListFormat::Table => table.row(table_row(&d)),
             }
         }
         out.flush().map_err(io)?;
