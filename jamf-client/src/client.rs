@@ -65,6 +65,166 @@ impl RawPage {
     }
 }
 
+impl RawPage {
+    /// Decodes the `{"totalCount", "results"}` envelope, giving each item
+    /// to `map` as soon as it is decoded: the page's typed items never all
+    /// exist at once, only their mapped records. Returns `totalCount` and
+    /// the records. A body that does not decode fails as
+    /// [`decode`](Self::decode) fails, naming the JSON path.
+    pub(crate) fn decode_mapped<T, R>(
+        &self,
+        mut map: impl FnMut(T) -> R,
+    ) -> Result<(Option<u64>, Vec<R>), Error>
+    where
+        T: DeserializeOwned,
+    {
+        let body = &self.response.body;
+        let mapped = std::str::from_utf8(body).ok().and_then(|text| {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let v = serde::de::DeserializeSeed::deserialize(
+                MappedEnvelope::<T, _, R>::new(&mut map),
+                &mut de,
+            )
+            .ok()?;
+            de.end().ok().map(|()| v)
+        });
+        match mapped {
+            Some((total, items)) => Ok((crate::api::computers::total(total), items)),
+            None => {
+                // Decoded again, typed, to say where it fails (the notes of
+                // values dropped by the items read before are discarded).
+                let _ = crate::de::take_dropped();
+                let page = self.decode::<T>()?;
+                Ok((page.total_count, page.items.into_iter().map(map).collect()))
+            }
+        }
+    }
+}
+
+/// The listing envelope as [`crate::models::SearchResults`] reads it, each
+/// item mapped as it is read.
+struct MappedEnvelope<T, F, R> {
+    map: F,
+    _t: std::marker::PhantomData<fn() -> (T, R)>,
+}
+
+impl<T, F, R> MappedEnvelope<T, F, R> {
+    fn new(map: F) -> Self {
+        MappedEnvelope {
+            map,
+            _t: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<'de, T, F, R> serde::de::DeserializeSeed<'de> for MappedEnvelope<T, F, R>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> R,
+{
+    type Value = (Option<i64>, Vec<R>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T, F, R> serde::de::Visitor<'de> for MappedEnvelope<T, F, R>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> R,
+{
+    type Value = (Option<i64>, Vec<R>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a listing object with totalCount and results")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        mut self,
+        mut m: A,
+    ) -> Result<Self::Value, A::Error> {
+        struct Total(Option<i64>);
+        impl<'de> serde::Deserialize<'de> for Total {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                crate::de::lenient_i64(d).map(Total)
+            }
+        }
+        let (mut total, mut items) = (None, None);
+        while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "totalCount" if total.is_none() => total = Some(m.next_value::<Total>()?.0),
+                "results" if items.is_none() => {
+                    items = Some(m.next_value_seed(MappedItems {
+                        map: &mut self.map,
+                        _t: std::marker::PhantomData,
+                    })?)
+                }
+                "totalCount" | "results" => {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate field `{key}`"
+                    )));
+                }
+                _ => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((total.flatten(), items.unwrap_or_default()))
+    }
+}
+
+/// `results`: `null` or a list, each item mapped as it is read.
+struct MappedItems<'a, T, F, R> {
+    map: &'a mut F,
+    _t: std::marker::PhantomData<fn() -> (T, R)>,
+}
+
+impl<'de, T, F, R> serde::de::DeserializeSeed<'de> for MappedItems<'_, T, F, R>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> R,
+{
+    type Value = Vec<R>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T, F, R> serde::de::Visitor<'de> for MappedItems<'_, T, F, R>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> R,
+{
+    type Value = Vec<R>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of results or null")
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        // Bounded by the body: each item is at least two bytes of it.
+        let mut out = Vec::with_capacity(s.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = s.next_element::<T>()? {
+            out.push((self.map)(item));
+        }
+        Ok(out)
+    }
+}
+
 /// Configures and builds a [`Client`]. `Debug` never shows a secret.
 ///
 /// ```
@@ -704,6 +864,58 @@ pub(crate) fn check_id<'a>(name: &'static str, id: &'a str) -> Result<&'a str, E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn raw_page(body: &str) -> RawPage {
+        RawPage {
+            response: RawResponse {
+                status: StatusCode::OK,
+                url: Url::parse("https://jamf.example.com/api/v1/computers-inventory").unwrap(),
+                headers: Default::default(),
+                body: bytes::Bytes::from(body.to_string()),
+                retry_after: None,
+            },
+            page: 0,
+            page_size: 100,
+            context: "computer inventory page 0".into(),
+        }
+    }
+
+    /// Decoding and mapping item by item reads what decoding the page and
+    /// then mapping its items reads, and fails where it fails.
+    #[test]
+    fn decode_mapped_reads_what_decode_reads() {
+        let id = |c: crate::models::ComputerInventory| c.id.as_str().to_string();
+        for body in [
+            r#"{"totalCount": 2, "results": [{"id": "1"}, {"id": "2", "udid": null}]}"#,
+            r#"{"results": [{"id": "7"}], "totalCount": "3", "extra": {"results": 1}}"#,
+            r#"{"totalCount": 5, "results": null}"#,
+            r#"{"totalCount": -1}"#,
+            r#"{"totalCount": 1.5, "results": []}"#,
+            r#"{}"#,
+            r#"{"results": [{"id": "1"}, {"general": {}}]}"#,
+            r#"{"results": [{"id": "1"}], "results": []}"#,
+            r#"{"totalCount": 1, "totalCount": 2, "results": []}"#,
+            r#"{"results": {"id": "1"}}"#,
+            r#"{"results": [{"id": "1", "general": {"supervised": "maybe"}}]}"#,
+            r#"{"results": [{"id": "1"}]} trailing"#,
+            r#"[]"#,
+            "",
+        ] {
+            let raw = raw_page(body);
+            let want = raw.decode::<crate::models::ComputerInventory>().map(|p| {
+                (
+                    p.total_count,
+                    p.items.into_iter().map(id).collect::<Vec<_>>(),
+                )
+            });
+            let got = raw.decode_mapped(id);
+            match (&want, &got) {
+                (Ok(w), Ok(g)) => assert_eq!(w, g, "{body}"),
+                (Err(w), Err(g)) => assert_eq!(w.to_string(), g.to_string(), "{body}"),
+                _ => panic!("{body}: decode {want:?}, decode_mapped {got:?}"),
+            }
+        }
+    }
 
     #[test]
     fn next_page_never_stops_early_and_rarely_asks_twice() {

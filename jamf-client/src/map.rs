@@ -2,7 +2,7 @@
 //!
 //! Keys are the catalog keys of the Jamf fields (the display names of the
 //! Jamf table, lower-cased with `_` for each run of other characters), and
-//! every value goes through the normalizing setters of [`Fields`]: serials
+//! every value goes through the normalizing setters of [`Fields`](mdm_mapping::Fields): serials
 //! upper-cased, MACs in colon form, dates in RFC 3339 UTC, `-1` and (for
 //! measured quantities) `0` sentinels dropped, blanks dropped.
 //!
@@ -258,6 +258,16 @@ pub fn computer_owned(c: ComputerInventory, security: &SecurityReads) -> SourceD
     d
 }
 
+/// The site a mobile device names (`general.siteId`, trimmed), unless it
+/// names none (blank, or Jamf's `-1`).
+pub(crate) fn site_id(m: &MobileDevice) -> Option<&str> {
+    m.general
+        .as_ref()
+        .and_then(|g| g.site_id.as_deref())
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && *id != "-1")
+}
+
 /// A mobile device as a normalized [`SourceDevice`] (entity `mobile_device`).
 /// `sites` names the site of `general.siteId` (pass an empty map to leave
 /// `site` out).
@@ -292,11 +302,7 @@ pub fn mobile_device(
         .unwrap_or(&no_security);
     let u = m.user_and_location.as_ref().unwrap_or(&no_user);
     let device_type = m.device_type.as_ref().map(|t| t.as_str());
-    let site = g
-        .site_id
-        .as_deref()
-        .filter(|id| !id.trim().is_empty() && id.trim() != "-1")
-        .and_then(|id| sites.get(id.trim()));
+    let site = site_id(m).and_then(|id| sites.get(id));
     let imei = device_identifier(n.imei.as_deref());
     let meid = device_identifier(n.meid.as_deref());
     d.assignee = assignee(

@@ -27,7 +27,7 @@ use crate::api::mobile::{MobileDeviceQuery, MobileDeviceSection};
 use crate::client::{Client, RawPage, next_page};
 use crate::error::Error;
 use crate::map::{self, SecurityReads, SiteNames};
-use crate::models::{MobileDevice, Page};
+use crate::models::MobileDevice;
 
 /// The default rows per page of a [`JamfDeviceSource`]: Jamf's maximum, so
 /// a sync makes one request per 2,000 computers.
@@ -281,7 +281,187 @@ struct Pipeline<'a> {
     /// `(phase, totalCount)` as the latest response said (`None`: it did
     /// not say, so the next page waits for the response before it).
     total: Option<(Phase, u64)>,
+    /// The page nothing can be predicted after until its `totalCount` is
+    /// known, and where that count arrives as soon as the response is in
+    /// (before the page is decoded): see [`early_total`].
+    awaited: Option<(Position, EarlyTotal)>,
+    /// The predictions made for pages in flight from their early
+    /// `totalCount` (one per listing phase at most): each page's own
+    /// result is checked against its prediction, like any prediction.
+    revised: Vec<(Position, Predicted)>,
     done: bool,
+}
+
+/// Receives the `totalCount` a response states, read from its body as
+/// soon as it is in ([`early_total`]); `None` when the body does not say
+/// it plainly, and cancelled when the request fails.
+type EarlyTotal = futures::channel::oneshot::Receiver<Option<u64>>;
+
+/// Sends the other half of an [`EarlyTotal`].
+type EarlyTotalSender = futures::channel::oneshot::Sender<Option<u64>>;
+
+/// Tells the pipeline a response's `totalCount` before the page is decoded,
+/// when the page holds the rows that count says it holds (so the position
+/// after it is what [`JamfDeviceSource::after`] will say once it is
+/// decoded): a page cut short by a server's own lower page size, or an
+/// empty page, is left to its decoded rows. `None` otherwise.
+fn send_early_total(early: Option<EarlyTotalSender>, raw: &RawPage) {
+    let Some(tx) = early else { return };
+    let body = &raw.response.body;
+    let total = early_total(body).filter(|&total| {
+        let before = u64::from(raw.page) * u64::from(raw.page_size);
+        let rows = total.saturating_sub(before).min(u64::from(raw.page_size));
+        // Only a page with rows can be followed; an empty one ends the listing.
+        rows > 0 && count_results(body).is_some_and(|n| n as u64 == rows)
+    });
+    // The pipeline may have stopped waiting (the stream was dropped).
+    let _ = tx.send(total);
+}
+
+/// How many items the top-level `"results"` array of a listing body holds,
+/// counted without decoding them: strings are skipped with `memchr`, and
+/// only the array's own commas are counted. `None` when the body has no
+/// such array or is cut off. A few milliseconds for a page of 2,000
+/// computers; only the first page of each listing is counted.
+pub(crate) fn count_results(body: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let mut depth = 0usize;
+    // Inside the top-level object, the key just read (when it was
+    // "results"), waiting for its `:` and value.
+    let mut key_is_results = false;
+    let mut results_depth: Option<usize> = None;
+    let mut count = 0usize;
+    let mut empty = true;
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'"' => {
+                // Skip the string, escapes included.
+                let start = i + 1;
+                let mut j = start;
+                loop {
+                    let k = j + memchr::memchr2(b'"', b'\\', body.get(j..)?)?;
+                    if body[k] == b'\\' {
+                        j = k + 2;
+                        continue;
+                    }
+                    j = k;
+                    break;
+                }
+                if results_depth.is_some_and(|d| depth == d) && empty {
+                    empty = false;
+                    count = 1;
+                }
+                if depth == 1 && results_depth.is_none() {
+                    key_is_results = body.get(start..j) == Some(b"results");
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => {
+                if results_depth.is_some_and(|d| depth == d) && empty {
+                    empty = false;
+                    count = 1;
+                }
+                depth += 1;
+                if b == b'[' && depth == 2 && key_is_results && results_depth.is_none() {
+                    results_depth = Some(depth);
+                }
+            }
+            b'}' | b']' => {
+                if results_depth == Some(depth) {
+                    return Some(count);
+                }
+                depth = depth.checked_sub(1)?;
+            }
+            b',' => {
+                if results_depth == Some(depth) {
+                    count += 1;
+                }
+                if depth == 1 {
+                    key_is_results = false;
+                }
+            }
+            b':' | b' ' | b'\n' | b'\r' | b'\t' => {}
+            _ => {
+                // A number, true, false or null.
+                if results_depth.is_some_and(|d| depth == d) && empty {
+                    empty = false;
+                    count = 1;
+                }
+                if depth == 1 {
+                    key_is_results = false;
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The `totalCount` of a listing body, read without decoding the body: the
+/// first member of the top-level object (as Jamf Pro writes it,
+/// `{"totalCount": 138, "results": [...]}`) or its last one
+/// (`{..., "totalCount": 138}`). Anything else (another spelling, escapes,
+/// a value that is not a plain whole number) is `None`, and the count is
+/// taken from the decoded page as before.
+///
+/// This lets the pages after the first of a listing be requested while the
+/// first is still being decoded. It is only a prediction: the decoded page
+/// is checked against it like any other ([`JamfDeviceSource::pipelined`]).
+pub(crate) fn early_total(body: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"totalCount\"";
+    fn ws(b: &[u8]) -> &[u8] {
+        b.trim_ascii_start()
+    }
+    fn ws_end(b: &[u8]) -> &[u8] {
+        b.trim_ascii_end()
+    }
+    fn number(digits: &[u8]) -> Option<u64> {
+        // At most 18 digits: no overflow, and no absurd count is believed.
+        if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        if digits.len() > 1 && digits[0] == b'0' {
+            return None;
+        }
+        Some(
+            digits
+                .iter()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+        )
+    }
+    let body = ws_end(ws(body));
+    let inner = body.strip_prefix(b"{")?.strip_suffix(b"}")?;
+    // First member: `"totalCount" : digits ,`
+    if let Some(rest) = ws(inner).strip_prefix(KEY)
+        && let Some(rest) = ws(rest).strip_prefix(b":")
+    {
+        let rest = ws(rest);
+        let end = rest
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (digits, after) = rest.split_at(end);
+        let after = ws(after);
+        if after.is_empty() || after.starts_with(b",") {
+            return number(digits);
+        }
+        return None;
+    }
+    // Last member: `, "totalCount" : digits`
+    let rest = ws_end(inner);
+    let start = rest
+        .iter()
+        .rposition(|b| !b.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    let (before, digits) = rest.split_at(start);
+    let before = ws_end(ws_end(before).strip_suffix(b":")?);
+    let before = ws_end(before.strip_suffix(KEY)?);
+    if before.ends_with(b",") {
+        number(digits)
+    } else {
+        None
+    }
 }
 
 impl Client {
@@ -431,14 +611,17 @@ impl JamfDeviceSource {
 
     /// Reads, decodes and maps the page at `at`; the request waits for a
     /// permit of `requests`, held until the body is in.
+    /// `early` is given the response's `totalCount` as soon as the body is
+    /// in ([`early_total`]).
     async fn fetch_at(
         &self,
         at: Position,
         requests: &tokio::sync::Semaphore,
+        early: Option<EarlyTotalSender>,
     ) -> Result<Fetched, Error> {
         match at.phase {
-            Phase::Computers => self.computers_page(at, requests).await,
-            Phase::Mobile => self.mobile_page(at, requests).await,
+            Phase::Computers => self.computers_page(at, requests, early).await,
+            Phase::Mobile => self.mobile_page(at, requests, early).await,
         }
     }
 
@@ -446,6 +629,7 @@ impl JamfDeviceSource {
         &self,
         at: Position,
         requests: &tokio::sync::Semaphore,
+        early: Option<EarlyTotalSender>,
     ) -> Result<Fetched, Error> {
         let size = at.size.unwrap_or(self.options.page_size);
         let raw = {
@@ -454,14 +638,24 @@ impl JamfDeviceSource {
                 .computers_page_raw(&self.computer_query(size), at.page)
                 .await?
         };
-        let mut fetched = self
-            .listing_page(
-                at,
-                raw,
-                |_| async {},
-                |c, (), security| map::computer_owned(c, security),
-            )
-            .await?;
+        // Each computer is mapped as soon as it is decoded (mapping needs
+        // nothing beyond the page): the page's typed computers never all
+        // exist at once.
+        let security = self.options.security;
+        let (devices, total, dropped) = off_thread(move || {
+            send_early_total(early, &raw);
+            let _ = crate::de::take_dropped();
+            raw.decode_mapped(|c| map::computer_owned(c, &security))
+                .map(|(total, devices)| (devices, total, crate::de::take_dropped()))
+        })
+        .await??;
+        self.count_dropped(dropped);
+        let items = devices.len();
+        let mut fetched = Fetched {
+            devices,
+            next: self.after(at, items, total),
+            total,
+        };
         if self.options.security.reads_secrets() {
             self.add_secrets(&mut fetched.devices).await?;
         }
@@ -472,6 +666,7 @@ impl JamfDeviceSource {
         &self,
         at: Position,
         requests: &tokio::sync::Semaphore,
+        early: Option<EarlyTotalSender>,
     ) -> Result<Fetched, Error> {
         let size = at.size.unwrap_or(self.options.page_size);
         let raw = {
@@ -480,66 +675,41 @@ impl JamfDeviceSource {
                 .mobile_devices_page_raw(&self.mobile_query(size), at.page)
                 .await?
         };
-        self.listing_page(
-            at,
-            raw,
-            |page: &Page<MobileDevice>| {
-                // Site names, read once, only when a device names a site.
-                let needs_sites = page.items.iter().any(|m| {
-                    m.general
-                        .as_ref()
-                        .and_then(|g| g.site_id.as_deref())
-                        .is_some_and(|id| !id.trim().is_empty() && id.trim() != "-1")
-                });
-                async move {
-                    if needs_sites {
-                        self.site_names().await
-                    } else {
-                        Arc::default()
-                    }
-                }
-            },
-            |m, sites: &Arc<SiteNames>, security| map::mobile_device(&m, sites, security),
-        )
-        .await
-    }
-
-    /// One page of a Jamf listing, computers or mobile devices alike: the
-    /// body is decoded off the async threads (noting the values it dropped),
-    /// `context` reads what mapping needs beyond the page (the site names),
-    /// and each item is mapped off the async threads too. The position
-    /// after it follows [`after`](Self::after).
-    async fn listing_page<T, C, Ctx, Fut>(
-        &self,
-        at: Position,
-        raw: RawPage,
-        context: C,
-        map: fn(T, &Ctx, &SecurityReads) -> SourceDevice,
-    ) -> Result<Fetched, Error>
-    where
-        T: serde::de::DeserializeOwned + Send + 'static,
-        C: FnOnce(&Page<T>) -> Fut,
-        Fut: std::future::Future<Output = Ctx>,
-        Ctx: Send + 'static,
-    {
-        let (page, dropped) = off_thread(move || {
+        // Each device is mapped as soon as it is decoded, with the site
+        // names when they were read before; a device naming a site they do
+        // not hold yet gets its site once they are read (below).
+        let security = self.options.security;
+        let known = self.sites.get().cloned();
+        let (mut devices, total, dropped, unnamed) = off_thread(move || {
+            send_early_total(early, &raw);
             let _ = crate::de::take_dropped();
-            let page = raw.decode::<T>();
-            page.map(|p| (p, crate::de::take_dropped()))
+            let sites = known.unwrap_or_default();
+            let mut unnamed: Vec<(usize, String)> = Vec::new();
+            let mut index = 0;
+            raw.decode_mapped(|m: MobileDevice| {
+                let d = map::mobile_device(&m, &sites, &security);
+                if let Some(id) = map::site_id(&m)
+                    && !sites.contains_key(id)
+                {
+                    unnamed.push((index, id.to_string()));
+                }
+                index += 1;
+                d
+            })
+            .map(|(total, devices)| (devices, total, crate::de::take_dropped(), unnamed))
         })
         .await??;
         self.count_dropped(dropped);
-        let ctx = context(&page).await;
-        let security = self.options.security;
-        let items = page.items.len();
-        let total = page.total_count;
-        let devices = off_thread(move || {
-            page.items
-                .into_iter()
-                .map(|item| map(item, &ctx, &security))
-                .collect::<Vec<_>>()
-        })
-        .await?;
+        if !unnamed.is_empty() {
+            // Read once, only when a device names a site.
+            let sites = self.site_names().await;
+            for (i, id) in unnamed {
+                if let Some(d) = devices.get_mut(i) {
+                    d.fields.text("site", sites.get(&id).map(String::as_str));
+                }
+            }
+        }
+        let items = devices.len();
         Ok(Fetched {
             devices,
             next: self.after(at, items, total),
@@ -586,7 +756,10 @@ impl JamfDeviceSource {
     /// ([`after`](Self::after)), so an unchanged listing makes exactly the
     /// requests of a page-by-page read. The first page of each phase (or
     /// of a resumed listing) goes alone, since only its `totalCount` tells
-    /// how many follow. When a response disagrees with the prediction (rows
+    /// how many follow; that count (and the page's row count) is read from
+    /// the body as soon as it is in ([`early_total`], [`count_results`]),
+    /// so the next pages are on the wire while the first is decoded. When
+    /// a response disagrees with the prediction (rows
     /// were added or deleted meanwhile), the pages in flight after it are
     /// dropped (cancelled) and the listing goes on from what the response
     /// says.
@@ -601,6 +774,8 @@ impl JamfDeviceSource {
             requests: Arc::new(tokio::sync::Semaphore::new(lookahead)),
             frontier: Some(start),
             total: None,
+            awaited: None,
+            revised: Vec::new(),
             done: false,
         };
         stream::unfold(state, move |mut st| async move {
@@ -611,17 +786,52 @@ impl JamfDeviceSource {
                 while st.in_flight.len() < depth {
                     let Some(at) = st.frontier.take() else { break };
                     let predicted = self.predict(at, st.total);
-                    st.frontier = match predicted {
-                        Predicted::Known(next) => next,
-                        Predicted::Unknown => None,
+                    let early = match predicted {
+                        Predicted::Known(next) => {
+                            st.frontier = next;
+                            None
+                        }
+                        Predicted::Unknown => {
+                            let (tx, rx) = futures::channel::oneshot::channel();
+                            st.awaited = Some((at, rx));
+                            Some(tx)
+                        }
                     };
                     let requests = Arc::clone(&st.requests);
                     st.in_flight.push_back(
-                        async move { (at, predicted, self.fetch_at(at, &requests).await) }
+                        async move { (at, predicted, self.fetch_at(at, &requests, early).await) }
                             .boxed(),
                     );
                 }
-                let (at, predicted, result) = st.in_flight.next().await?;
+                // The next page in order, unless the awaited `totalCount`
+                // comes first: then the pages after it are requested now.
+                let next = match st.awaited.as_mut() {
+                    Some((at, early)) => {
+                        match futures::future::select(st.in_flight.next(), early).await {
+                            futures::future::Either::Left((next, _)) => next,
+                            futures::future::Either::Right((total, _)) => {
+                                let at = *at;
+                                st.awaited = None;
+                                if let Ok(Some(total)) = total {
+                                    let predicted = self.predict(at, Some((at.phase, total)));
+                                    if let Predicted::Known(next) = predicted {
+                                        st.total = Some((at.phase, total));
+                                        st.frontier = next;
+                                        st.revised.push((at, predicted));
+                                    }
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    None => st.in_flight.next().await,
+                };
+                let (at, predicted, result) = next?;
+                st.awaited = st.awaited.take().filter(|(a, _)| *a != at);
+                let predicted = match st.revised.iter().position(|(a, _)| *a == at) {
+                    Some(i) => st.revised.swap_remove(i).1,
+                    None => predicted,
+                };
                 let fetched = match result {
                     Ok(f) => f,
                     Err(e) => {
@@ -643,6 +853,8 @@ impl JamfDeviceSource {
                         );
                     }
                     st.in_flight = FuturesOrdered::new();
+                    st.awaited = None;
+                    st.revised.clear();
                     st.frontier = fetched.next;
                 }
                 st.done = fetched.next.is_none();
@@ -781,7 +993,7 @@ impl DeviceSource for JamfDeviceSource {
             Some(c) => parse_cursor(c)?,
         };
         // One page alone: nothing else to share the request permit with.
-        self.fetch_at(position, &tokio::sync::Semaphore::new(1))
+        self.fetch_at(position, &tokio::sync::Semaphore::new(1), None)
             .await
             .map(Fetched::into_page)
             .map_err(|e| SourceError::from(e).at_cursor(Some(position.cursor())))
@@ -839,6 +1051,140 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What decoding the body says of `totalCount`.
+    fn decoded_total(body: &str) -> Option<u64> {
+        serde_json::from_str::<crate::models::SearchResults<serde::de::IgnoredAny>>(body)
+            .ok()
+            .and_then(|r| crate::api::computers::total(r.total_count))
+    }
+
+    /// What decoding the body says of the length of `results`.
+    fn decoded_count(body: &str) -> Option<usize> {
+        serde_json::from_str::<crate::models::SearchResults<serde::de::IgnoredAny>>(body)
+            .ok()
+            .map(|r| r.results.len())
+    }
+
+    #[test]
+    fn results_are_counted_as_decoding_counts_them() {
+        for (body, want) in [
+            (
+                r#"{"totalCount": 3, "results": [{"id": "1"}, {"id": "2", "a": [1, 2]}, {}]}"#,
+                Some(3),
+            ),
+            (r#"{"results":[],"totalCount":0}"#, Some(0)),
+            (r#"{ "results" : [ ] }"#, Some(0)),
+            (
+                r#"{"results":[{"s":"a,b]}[{\"\\"},{"n":null}],"totalCount":2}"#,
+                Some(2),
+            ),
+            (
+                r#"{"note":"results","x":[1,2,3],"results":[[1,2],[3]]}"#,
+                Some(2),
+            ),
+            (r#"{"a":{"results":[1,2,3]},"results":[1]}"#, Some(1)),
+            (r#"{"results":[1, true, null, "x", -2.5e3]}"#, Some(5)),
+            (r#"{"results":null}"#, None),
+            (r#"{"totalCount":2}"#, None),
+            (r#"[1,2]"#, None),
+        ] {
+            assert_eq!(count_results(body.as_bytes()), want, "{body}");
+            if want.is_some() {
+                assert_eq!(decoded_count(body), want, "the decoded page agrees: {body}");
+            }
+        }
+        // Never another count than the decoded page's, on any piece of a
+        // real body; a body cut off before the array ends is not counted.
+        let body = r#"{"totalCount": 3, "results": [{"id": "1", "n": "x\",y"}, {"l": [1, {"m": 2}]}, {"results": [1]}]}"#;
+        for i in 0..=body.len() {
+            for j in i..=body.len() {
+                let part = &body[i..j];
+                if let (Some(counted), Some(decoded)) =
+                    (count_results(part.as_bytes()), decoded_count(part))
+                {
+                    assert_eq!(counted, decoded, "{part}");
+                }
+            }
+            let end = body.rfind(']').unwrap_or(0);
+            if i <= end {
+                assert_eq!(count_results(&body.as_bytes()[..i]), None, "cut off at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn early_totals_are_read_where_jamf_and_serializers_put_them() {
+        for (body, want) in [
+            // Jamf Pro's order, and a serializer's sorted order.
+            (
+                r#"{"totalCount": 138, "results": [{"id": "1"}]}"#,
+                Some(138),
+            ),
+            (
+                r#"{"results":[{"id":"1","x":{"totalCount":9}}],"totalCount":4}"#,
+                Some(4),
+            ),
+            (" \n{ \"totalCount\" :\t0 ,\"results\":[]}\n ", Some(0)),
+            (r#"{"results": [], "totalCount" : 12 } "#, Some(12)),
+            (r#"{"totalCount":7}"#, Some(7)),
+            (
+                r#"{"totalCount":999999999999999999,"results":[]}"#,
+                Some(999_999_999_999_999_999),
+            ),
+        ] {
+            assert_eq!(early_total(body.as_bytes()), want, "{body}");
+            assert_eq!(decoded_total(body), want, "the decoded page agrees: {body}");
+        }
+    }
+
+    #[test]
+    fn an_early_total_is_only_believed_when_it_is_plain() {
+        for body in [
+            // Not the first or last member of the top-level object.
+            r#"{"results":[{"totalCount":5}]}"#,
+            r#"{"results":[],"x":{"totalCount":5}}"#,
+            r#"{"a":1,"totalCount":5,"results":[]}"#,
+            r#"{"results":[{"id":"1"}], "note": "totalCount\":5"}"#,
+            // Not a plain whole number.
+            r#"{"totalCount":-1,"results":[]}"#,
+            r#"{"totalCount":1.5,"results":[]}"#,
+            r#"{"totalCount":1e3,"results":[]}"#,
+            r#"{"totalCount":"12","results":[]}"#,
+            r#"{"totalCount":012,"results":[]}"#,
+            r#"{"totalCount":null,"results":[]}"#,
+            r#"{"results":[],"totalCount":}"#,
+            // Too many digits to be a count (and to fit).
+            r#"{"totalCount":99999999999999999999,"results":[]}"#,
+            // Not an object, escaped, cut off, empty.
+            r#"[{"totalCount":5}]"#,
+            r#"{"total\u0043ount":5,"results":[]}"#,
+            r#"{"totalCount":5,"results":[{"#,
+            "",
+            "{}",
+            "{",
+            "}",
+        ] {
+            assert_eq!(early_total(body.as_bytes()), None, "{body}");
+        }
+        // Never another count than the decoded page's, on any piece of
+        // real bodies (a piece that does not decode fails its page anyway).
+        for body in [
+            r#"{"totalCount": 138, "results": [{"id": "1", "totalCount": 3}]}"#,
+            r#"{"results":[{"id":"1","general":{"totalCount":2}}],"totalCount":4}"#,
+        ] {
+            for i in 0..=body.len() {
+                for j in i..=body.len() {
+                    let part = &body[i..j];
+                    if let (Some(early), Some(decoded)) =
+                        (early_total(part.as_bytes()), decoded_total(part))
+                    {
+                        assert_eq!(early, decoded, "{part}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn cursors_round_trip() {
