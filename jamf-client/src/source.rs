@@ -213,10 +213,11 @@ impl FromStr for Position {
 ///
 /// [`pages`](DeviceSource::pages) keeps up to
 /// [`lookahead`](JamfDeviceSource::lookahead) pages in flight: Jamf pages by
-/// number and the first page of each phase says how many rows there are,
-/// so the following pages are requested before the current one is decoded,
-/// and pages decode on blocking threads
-/// ([`tokio::task::spawn_blocking`]). No page past the last one is ever
+/// number and the first page of each phase says how many rows there are
+/// (read from its body as soon as it is in, before it is decoded), so the
+/// following pages are requested before the current one is decoded, and
+/// pages decode on blocking threads ([`tokio::task::spawn_blocking`]),
+/// each device mapped as soon as it is decoded. No page past the last one is ever
 /// requested, pages come out in order, and dropping the stream cancels
 /// what is in flight. [`fetch_page`](DeviceSource::fetch_page) reads one
 /// page.
