@@ -273,6 +273,25 @@ async fn the_next_pages_are_requested_before_a_slow_page_arrives() {
     );
 }
 
+/// Serves the site names (site "1", "Eau Claire") after `delay`, then reads
+/// the listing by pages of 2 with 2 in flight.
+async fn read_with_slow_sites(server: &MockServer, delay: Duration) -> Vec<DevicePage> {
+    Mock::given(method("GET"))
+        .and(path("/api/v1/sites"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
+                .set_delay(delay),
+        )
+        .mount(server)
+        .await;
+    source(server, 2, 2)
+        .pages(None)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
 /// A page whose body is in no longer holds a request: while pages wait
 /// after their response (here for the site names, which mapping a mobile
 /// device page needs; decoding a large page is the same step), the next
@@ -295,17 +314,7 @@ async fn pages_after_their_response_do_not_hold_back_the_next_requests() {
     );
     lm.delay = page_delay;
     let server = serve(&lc, &lm).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/sites"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
-                .set_delay(sites_delay),
-        )
-        .mount(&server)
-        .await;
-    let source = source(&server, 2, 2);
-    let pages: Vec<DevicePage> = source.pages(None).try_collect().await.unwrap();
+    let pages = read_with_slow_sites(&server, sites_delay).await;
     let devices: Vec<_> = pages.iter().flat_map(|p| &p.devices).collect();
     assert_eq!(devices.len(), 10);
     assert_eq!(
@@ -350,17 +359,7 @@ async fn the_pages_after_the_first_are_requested_while_it_is_still_mapped() {
             .collect(),
     );
     let server = serve(&lc, &lm).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/sites"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
-                .set_delay(sites_delay),
-        )
-        .mount(&server)
-        .await;
-    let source = source(&server, 2, 2);
-    let pages: Vec<DevicePage> = source.pages(None).try_collect().await.unwrap();
+    let pages = read_with_slow_sites(&server, sites_delay).await;
     let devices: Vec<_> = pages.iter().flat_map(|p| &p.devices).collect();
     assert_eq!(devices.len(), 6);
     assert!(
