@@ -499,6 +499,21 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
+/// Whether `s` is not empty and `str::trim` would leave it as it is. Most
+/// text is: an ASCII character that is not whitespace at each end says so
+/// without walking `trim`'s Unicode checks.
+#[inline]
+fn is_trimmed(s: &str) -> bool {
+    // Unicode's ASCII White_Space: tab, line feed, vertical tab, form feed,
+    // carriage return, space.
+    let plain = |b: u8| b.is_ascii() && !matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ');
+    match s.as_bytes() {
+        [] => false,
+        [first, .., last] | [first @ last] if plain(*first) && plain(*last) => true,
+        _ => s.trim().len() == s.len() && !s.is_empty(),
+    }
+}
+
 impl Fields {
     /// An empty set of fields.
     pub fn new() -> Self {
@@ -643,12 +658,11 @@ impl Fields {
     }
 
     /// What [`set`](Self::set) stores of `value`, if anything.
+    #[inline]
     fn settled(value: Option<Value>) -> Option<Value> {
         match value {
             // Already trimmed text is kept as it is, without a copy.
-            Some(Value::Text(s)) if !s.is_empty() && s.trim().len() == s.len() => {
-                Some(Value::Text(s))
-            }
+            Some(Value::Text(s)) if is_trimmed(&s) => Some(Value::Text(s)),
             Some(Value::Text(s)) => normalize::text(&s).map(Value::Text),
             Some(Value::List(l)) => normalize::list(l.iter().map(String::as_str)).map(Value::List),
             Some(Value::Float(f)) if !f.is_finite() => None,
@@ -1087,6 +1101,14 @@ mod tests {
                     proptest::prop_assert!(got == Key::new(NAMES[n]));
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The quick check of already trimmed text agrees with `str::trim`.
+        #[test]
+        fn is_trimmed_agrees_with_trim(s in "[ \t\n\x0B\x0C\r\u{85}\u{A0}\u{2003}a-z\u{E9}\u{1F600}]{0,6}") {
+            proptest::prop_assert_eq!(is_trimmed(&s), !s.is_empty() && s.trim() == s);
         }
     }
 
