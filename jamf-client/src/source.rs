@@ -298,6 +298,28 @@ struct Pipeline<'a> {
 /// it plainly, and cancelled when the request fails.
 type EarlyTotal = futures::channel::oneshot::Receiver<Option<u64>>;
 
+/// What mapping a page of mobile devices needs, and the devices that name
+/// a site the names read so far do not hold (by their index in the page).
+struct MobileMapping {
+    sites: Arc<SiteNames>,
+    security: SecurityReads,
+    unnamed: Vec<(usize, String)>,
+    index: usize,
+}
+
+impl MobileMapping {
+    fn map(&mut self, m: MobileDevice) -> SourceDevice {
+        let d = map::mobile_device(&m, &self.sites, &self.security);
+        if let Some(id) = map::site_id(&m)
+            && !self.sites.contains_key(id)
+        {
+            self.unnamed.push((self.index, id.to_string()));
+        }
+        self.index += 1;
+        d
+    }
+}
+
 /// Sends the other half of an [`EarlyTotal`].
 type EarlyTotalSender = futures::channel::oneshot::Sender<Option<u64>>;
 
@@ -639,24 +661,12 @@ impl JamfDeviceSource {
                 .computers_page_raw(&self.computer_query(size), at.page)
                 .await?
         };
-        // Each computer is mapped as soon as it is decoded (mapping needs
-        // nothing beyond the page): the page's typed computers never all
-        // exist at once.
-        let security = self.options.security;
-        let (devices, total, dropped) = off_thread(move || {
-            send_early_total(early, &raw);
-            let _ = crate::de::take_dropped();
-            raw.decode_mapped(|c| map::computer_owned(c, &security))
-                .map(|(total, devices)| (devices, total, crate::de::take_dropped()))
-        })
-        .await??;
-        self.count_dropped(dropped);
-        let items = devices.len();
-        let mut fetched = Fetched {
-            devices,
-            next: self.after(at, items, total),
-            total,
-        };
+        // Mapping a computer needs nothing beyond the page.
+        let (mut fetched, _) = self
+            .decode_page(at, raw, early, self.options.security, |security, c| {
+                map::computer_owned(c, security)
+            })
+            .await?;
         if self.options.security.reads_secrets() {
             self.add_secrets(&mut fetched.devices).await?;
         }
@@ -676,50 +686,65 @@ impl JamfDeviceSource {
                 .mobile_devices_page_raw(&self.mobile_query(size), at.page)
                 .await?
         };
-        // Each device is mapped as soon as it is decoded, with the site
-        // names when they were read before; a device naming a site they do
-        // not hold yet gets its site once they are read (below).
-        let security = self.options.security;
-        let known = self.sites.get().cloned();
-        let (mut devices, total, dropped, unnamed) = off_thread(move || {
-            send_early_total(early, &raw);
-            let _ = crate::de::take_dropped();
-            let sites = known.unwrap_or_default();
-            let mut unnamed: Vec<(usize, String)> = Vec::new();
-            let mut index = 0;
-            raw.decode_mapped(|m: MobileDevice| {
-                let d = map::mobile_device(&m, &sites, &security);
-                if let Some(id) = map::site_id(&m)
-                    && !sites.contains_key(id)
-                {
-                    unnamed.push((index, id.to_string()));
-                }
-                index += 1;
-                d
-            })
-            .map(|(total, devices)| (devices, total, crate::de::take_dropped(), unnamed))
-        })
-        .await??;
-        self.count_dropped(dropped);
-        if !unnamed.is_empty() {
+        // Devices are mapped with the site names when they were read
+        // before; a device naming a site they do not hold yet gets its site
+        // once they are read (below).
+        let state = MobileMapping {
+            sites: self.sites.get().cloned().unwrap_or_default(),
+            security: self.options.security,
+            unnamed: Vec::new(),
+            index: 0,
+        };
+        let (mut fetched, state) = self
+            .decode_page(at, raw, early, state, MobileMapping::map)
+            .await?;
+        if !state.unnamed.is_empty() {
             // Read once, only when a device names a site.
             let sites = self.site_names().await;
-            for (i, id) in unnamed {
-                if let Some(d) = devices.get_mut(i) {
+            for (i, id) in state.unnamed {
+                if let Some(d) = fetched.devices.get_mut(i) {
                     d.fields.text("site", sites.get(&id).map(String::as_str));
                 }
             }
         }
+        Ok(fetched)
+    }
+
+    /// Decodes a listing page off the async threads, each item given to
+    /// `map` (with `state`) as soon as it is decoded, so the page's typed
+    /// items never all exist at once. The body's `totalCount` goes to
+    /// `early` first ([`send_early_total`]); the values decoding dropped
+    /// are counted. Returns the page, the position after it following
+    /// [`after`](Self::after), and `state`.
+    async fn decode_page<T, S>(
+        &self,
+        at: Position,
+        raw: RawPage,
+        early: Option<EarlyTotalSender>,
+        mut state: S,
+        map: fn(&mut S, T) -> SourceDevice,
+    ) -> Result<(Fetched, S), Error>
+    where
+        T: serde::de::DeserializeOwned + 'static,
+        S: Send + 'static,
+    {
+        let (devices, total, dropped, state) = off_thread(move || {
+            send_early_total(early, &raw);
+            let _ = crate::de::take_dropped();
+            raw.decode_mapped(|item| map(&mut state, item))
+                .map(|(total, devices)| (devices, total, crate::de::take_dropped(), state))
+        })
+        .await??;
+        self.count_dropped(dropped);
         let items = devices.len();
-        Ok(Fetched {
+        let fetched = Fetched {
             devices,
             next: self.after(at, items, total),
             total,
-        })
+        };
+        Ok((fetched, state))
     }
 
-    /// Site names, read once (`GET /api/v1/sites`). Without the "Read Sites"
-    /// privilege the site is left out rather than failing the sync.
     /// Counts the values a decode dropped because it could not read them.
     fn count_dropped(&self, dropped: Vec<(&'static str, String)>) {
         for (field, raw) in dropped {
@@ -727,6 +752,8 @@ impl JamfDeviceSource {
         }
     }
 
+    /// Site names, read once (`GET /api/v1/sites`). Without the "Read Sites"
+    /// privilege the site is left out rather than failing the sync.
     async fn site_names(&self) -> Arc<SiteNames> {
         self.sites
             .get_or_init(|| async {
