@@ -524,16 +524,20 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
     let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
     let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
-    // A batch's assets, read by a future that owns the ids it asks for.
-    let load = |batch: &Batch| {
-        let wanted: Vec<&str> = batch
-            .assets
-            .iter()
-            .filter_map(|&i| ids.get(i).map(String::as_str))
-            .collect();
+    // The assets of batch `i` (`None` past the last batch), read by a
+    // future that owns the ids it asks for.
+    let load = |i: usize| {
+        let wanted: Option<Vec<&str>> = batches.get(i).map(|batch| {
+            batch
+                .assets
+                .iter()
+                .filter_map(|&i| ids.get(i).map(String::as_str))
+                .collect()
+        });
         Box::pin(async move {
+            let wanted = wanted?;
             let n = wanted.len();
-            store.load_assets(&wanted).await.map_err(|e| (n, e))
+            Some(store.load_assets(&wanted).await.map_err(|e| (n, e)))
         })
     };
     // The batches go through three steps: their assets are read, they are
@@ -546,21 +550,7 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
     // plan as pending (written as "the employee with this email", which
     // the store resolves after the write before). A snapshot older by a
     // batch only means more races, planned again as any other.
-    let (first_assets, second_assets) = futures::future::join(
-        async {
-            match batches.first() {
-                Some(b) => Some(load(b).await),
-                None => None,
-            }
-        },
-        async {
-            match batches.get(1) {
-                Some(b) => Some(load(b).await),
-                None => None,
-            }
-        },
-    )
-    .await;
+    let (first_assets, second_assets) = futures::future::join(load(0), load(1)).await;
     let mut next: Option<Result<Prepared, Unprepared>> = match (batches.first(), first_assets) {
         (Some(b), Some(assets)) => {
             let records = staged.records(b);
@@ -615,12 +605,7 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
                 store,
                 &mut report,
             ),
-            async {
-                match batches.get(bi + 2) {
-                    Some(b) => Some(load(b).await),
-                    None => None,
-                }
-            },
+            load(bi + 2),
             async {
                 match (next_records, next_assets) {
                     (Some(r), Some(a)) => Some(prepare(
