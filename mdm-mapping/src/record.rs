@@ -510,7 +510,7 @@ fn is_trimmed(s: &str) -> bool {
     match s.as_bytes() {
         [] => false,
         [first, .., last] | [first @ last] if plain(*first) && plain(*last) => true,
-        _ => s.trim().len() == s.len() && !s.is_empty(),
+        _ => s.trim().len() == s.len(),
     }
 }
 
