@@ -590,6 +590,22 @@ impl Client {
         Ok(v)
     }
 
+    /// The computers-inventory version when it is settled (given to the
+    /// builder, or chosen already); `None` before the first choice.
+    pub(crate) async fn settled_inventory(&self) -> Option<InventoryVersion> {
+        match self.inner.pinned_inventory {
+            Some(v) => Some(v),
+            None => *self.inner.inventory.lock().await,
+        }
+    }
+
+    /// `version` answered: it is the one used from now on.
+    pub(crate) async fn settle_inventory(&self, version: InventoryVersion) {
+        if self.inner.pinned_inventory.is_none() {
+            *self.inner.inventory.lock().await = Some(version);
+        }
+    }
+
     /// After `failed` answered 404: the next older version to use, if any.
     pub(crate) async fn downgrade_inventory(
         &self,

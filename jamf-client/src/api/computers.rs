@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::models::computer::RecoveryLockPassword;
 use crate::models::{ComputerInventory, FileVaultInfo, Page};
 use crate::rsql;
+use crate::version::InventoryVersion;
 
 /// The most rows Jamf returns per page (larger `page-size`s are silently capped).
 pub const MAX_PAGE_SIZE: u32 = 2000;
@@ -274,6 +275,12 @@ impl Client {
     /// is the server's (see [`Client::inventory_version`]); when it answers
     /// 404 the next older version is tried.
     ///
+    /// Before the version is known, the first page is asked of the newest
+    /// version at the same time as the server's version (one round trip,
+    /// not two): a server that serves it is read from it; one that answers
+    /// 404 is asked the version its release implies. An older server thus
+    /// sees one request answered 404, once per client.
+    ///
     /// # Errors
     ///
     /// API, authentication, transport and decode errors (the decode error
@@ -292,21 +299,50 @@ impl Client {
         query: &ComputerQuery,
         page: u32,
     ) -> Result<RawPage, Error> {
-        let mut version = self.inventory_version().await?;
-        loop {
-            let url = self
-                .inner
+        let raw = |response| RawPage {
+            response,
+            page,
+            page_size: query.page_size,
+            context: format!("computer inventory page {page}"),
+        };
+        let inventory_url = |version: InventoryVersion| {
+            self.inner
                 .transport
-                .url(&["api", version.segment(), "computers-inventory"]);
-            match self.get(&url, &query.to_query(page)).await {
-                Ok(response) => {
-                    return Ok(RawPage {
-                        response,
-                        page,
-                        page_size: query.page_size,
-                        context: format!("computer inventory page {page}"),
-                    });
+                .url(&["api", version.segment(), "computers-inventory"])
+        };
+        let mut version = match self.settled_inventory().await {
+            Some(version) => version,
+            None => {
+                // The version is not known yet: the newest is asked beside
+                // the server's version rather than after it (one round
+                // trip, not two, before the first page). A server that
+                // serves it needs nothing more; one that answers 404 is
+                // asked the version its release implies, as before.
+                let newest = InventoryVersion::NEWEST_FIRST[0];
+                let url = inventory_url(newest);
+                let params = query.to_query(page);
+                let (implied, first) =
+                    tokio::join!(self.inventory_version(), self.get(&url, &params));
+                match first {
+                    Ok(response) => {
+                        self.settle_inventory(newest).await;
+                        return Ok(raw(response));
+                    }
+                    Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => match implied? {
+                        v if v != newest => v,
+                        _ => match self.downgrade_inventory(newest).await {
+                            Some(older) if older != newest => older,
+                            _ => return Err(e),
+                        },
+                    },
+                    Err(e) => return Err(e),
                 }
+            }
+        };
+        loop {
+            let url = inventory_url(version);
+            match self.get(&url, &query.to_query(page)).await {
+                Ok(response) => return Ok(raw(response)),
                 Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                     match self.downgrade_inventory(version).await {
                         Some(older) if older != version => version = older,

@@ -2,10 +2,13 @@
 //! query parameters, incremental filters and the inventory version.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use futures::TryStreamExt;
-use jamf_client::{Client, ComputerQuery, ComputerSection, InventoryVersion};
+use jamf_client::{Client, ComputerQuery, ComputerSection, InventoryVersion, RetryPolicy};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -232,17 +235,110 @@ async fn version_used(server_version: &str, missing: &[&str]) -> (InventoryVersi
 
 #[tokio::test]
 async fn the_inventory_version_follows_the_server_version() {
-    let (v, paths) = version_used("10.42.1-t1667311080", &[]).await;
+    // Each server serves the versions of its release. The newest is asked
+    // beside the server's version; a server without it is asked the one
+    // its release implies, not every older one in turn.
+    let (v, paths) = version_used("10.42.1-t1667311080", &["v4", "v3"]).await;
     assert_eq!(v, InventoryVersion::V1);
-    assert_eq!(paths, ["/api/v1/computers-inventory"]);
+    assert_eq!(
+        paths,
+        ["/api/v4/computers-inventory", "/api/v1/computers-inventory"]
+    );
 
-    let (v, paths) = version_used("11.25.2-t1772925731845", &[]).await;
+    let (v, paths) = version_used("11.25.2-t1772925731845", &["v4"]).await;
     assert_eq!(v, InventoryVersion::V3);
-    assert_eq!(paths, ["/api/v3/computers-inventory"]);
+    assert_eq!(
+        paths,
+        ["/api/v4/computers-inventory", "/api/v3/computers-inventory"]
+    );
 
     let (v, paths) = version_used("11.30.1-t1784555528405", &[]).await;
     assert_eq!(v, InventoryVersion::V4);
     assert_eq!(paths, ["/api/v4/computers-inventory"]);
+}
+
+#[tokio::test]
+async fn the_first_page_is_asked_beside_the_server_version() {
+    // The version probe fails until the first page has been asked for: a
+    // client that waits for the version before asking for a page never
+    // gets one (the probe's 100 retries end first).
+    let server = MockServer::start().await;
+    let page_asked = Arc::new(AtomicBool::new(false));
+    let seen = page_asked.clone();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/jamf-pro-version"))
+        .respond_with(move |_: &wiremock::Request| {
+            if seen.load(Ordering::SeqCst) {
+                ResponseTemplate::new(200).set_body_json(json!({ "version": "11.30.1" }))
+            } else {
+                ResponseTemplate::new(503)
+            }
+        })
+        .mount(&server)
+        .await;
+    let asked = page_asked.clone();
+    Mock::given(method("GET"))
+        .and(path("/api/v4/computers-inventory"))
+        .respond_with(move |_: &wiremock::Request| {
+            asked.store(true, Ordering::SeqCst);
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"totalCount": 1, "results": [{"id": "1"}]}))
+        })
+        .mount(&server)
+        .await;
+    let client = Client::builder(server.uri())
+        .bearer_token("static-token")
+        .retry_policy(RetryPolicy {
+            max_retries: 100,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(10),
+            max_retry_after: Duration::from_millis(10),
+        })
+        .build()
+        .unwrap();
+    assert_eq!(all_ids(&client, ComputerQuery::new()).await, ["1"]);
+    assert_eq!(
+        client.inventory_version().await.unwrap(),
+        InventoryVersion::V4
+    );
+    assert!(page_asked.load(Ordering::SeqCst));
+}
+
+#[tokio::test]
+async fn a_server_serving_the_newest_version_needs_no_version() {
+    // The version endpoint refuses (a role without it, a proxy): the
+    // newest inventory answered, so the listing does not depend on it.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/jamf-pro-version"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/computers-inventory"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"totalCount": 1, "results": [{"id": "1"}]})),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    assert_eq!(all_ids(&client, ComputerQuery::new()).await, ["1"]);
+    // A server without the newest still needs the version: its error is
+    // the listing's.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/jamf-pro-version"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    let err = client
+        .computers(ComputerQuery::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(reqwest::StatusCode::FORBIDDEN), "{err}");
 }
 
 #[tokio::test]
