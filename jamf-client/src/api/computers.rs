@@ -328,13 +328,15 @@ impl Client {
                         self.settle_inventory(newest).await;
                         return Ok(raw(response));
                     }
-                    Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => match implied? {
-                        v if v != newest => v,
-                        _ => match self.downgrade_inventory(newest).await {
+                    Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
+                        // The version chosen from the release (or the one
+                        // before the newest, if that was it) is the next.
+                        implied?;
+                        match self.downgrade_inventory(newest).await {
                             Some(older) if older != newest => older,
                             _ => return Err(e),
-                        },
-                    },
+                        }
+                    }
                     Err(e) => return Err(e),
                 }
             }
