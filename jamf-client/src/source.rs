@@ -1125,20 +1125,22 @@ mod tests {
         // Never another count than the decoded page's, on any piece of a
         // real body; a body cut off before the array ends is not counted.
         let body = r#"{"totalCount": 3, "results": [{"id": "1", "n": "x\",y"}, {"l": [1, {"m": 2}]}, {"results": [1]}]}"#;
-        for i in 0..=body.len() {
-            for j in i..=body.len() {
-                let part = &body[i..j];
-                if let (Some(counted), Some(decoded)) =
-                    (count_results(part.as_bytes()), decoded_count(part))
-                {
-                    assert_eq!(counted, decoded, "{part}");
-                }
-            }
-            let end = body.rfind(']').unwrap_or(0);
-            if i <= end {
-                assert_eq!(count_results(&body.as_bytes()[..i]), None, "cut off at {i}");
+        for part in pieces(body) {
+            if let (Some(counted), Some(decoded)) =
+                (count_results(part.as_bytes()), decoded_count(part))
+            {
+                assert_eq!(counted, decoded, "{part}");
             }
         }
+        let end = body.rfind(']').unwrap_or(0);
+        for i in 0..=end {
+            assert_eq!(count_results(&body.as_bytes()[..i]), None, "cut off at {i}");
+        }
+    }
+
+    /// Every piece `body[i..j]` of an ASCII body.
+    fn pieces(body: &str) -> impl Iterator<Item = &str> {
+        (0..=body.len()).flat_map(move |i| (i..=body.len()).map(move |j| &body[i..j]))
     }
 
     #[test]
@@ -1201,14 +1203,11 @@ mod tests {
             r#"{"totalCount": 138, "results": [{"id": "1", "totalCount": 3}]}"#,
             r#"{"results":[{"id":"1","general":{"totalCount":2}}],"totalCount":4}"#,
         ] {
-            for i in 0..=body.len() {
-                for j in i..=body.len() {
-                    let part = &body[i..j];
-                    if let (Some(early), Some(decoded)) =
-                        (early_total(part.as_bytes()), decoded_total(part))
-                    {
-                        assert_eq!(early, decoded, "{part}");
-                    }
+            for part in pieces(body) {
+                if let (Some(early), Some(decoded)) =
+                    (early_total(part.as_bytes()), decoded_total(part))
+                {
+                    assert_eq!(early, decoded, "{part}");
                 }
             }
         }

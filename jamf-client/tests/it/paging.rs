@@ -304,16 +304,21 @@ async fn the_first_page_is_asked_beside_the_server_version() {
     assert!(page_asked.load(Ordering::SeqCst));
 }
 
+/// `GET /api/v1/jamf-pro-version` answers 403.
+async fn refuse_version(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/api/v1/jamf-pro-version"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn a_server_serving_the_newest_version_needs_no_version() {
     // The version endpoint refuses (a role without it, a proxy): the
     // newest inventory answered, so the listing does not depend on it.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/jamf-pro-version"))
-        .respond_with(ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
+    refuse_version(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/v4/computers-inventory"))
         .respond_with(
@@ -327,11 +332,7 @@ async fn a_server_serving_the_newest_version_needs_no_version() {
     // A server without the newest still needs the version: its error is
     // the listing's.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/jamf-pro-version"))
-        .respond_with(ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
+    refuse_version(&server).await;
     let client = builder(&server).build().unwrap();
     let err = client
         .computers(ComputerQuery::new())
