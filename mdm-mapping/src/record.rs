@@ -533,9 +533,30 @@ impl Fields {
         self.0.binary_search_by(|(k, _)| k.cmp_name(key))
     }
 
+    /// `key` looked up. Mappers set keys in name order, and a record's
+    /// next key is mostly one of the few known names just after its last
+    /// one: those are compared first (most differ in length), and only a
+    /// name not among them is hashed ([`KeyRef::of`]).
+    fn key_ref<'k>(&self, key: &'k str) -> KeyRef<'k> {
+        /// How many known names after the last key are compared.
+        const NEXT: usize = 8;
+        let start = match self.0.last() {
+            Some((Key::Known(i), _)) => usize::from(*i) + 1,
+            Some((Key::Other(_), _)) => return KeyRef::of(key),
+            None => 0,
+        };
+        let names = &known_names().names;
+        let next = names.get(start..).unwrap_or_default();
+        match next.iter().take(NEXT).position(|n| *n == key) {
+            // Known names number far fewer than `u16::MAX` (a test checks).
+            Some(i) => KeyRef::Known((start + i) as u16),
+            None => KeyRef::of(key),
+        }
+    }
+
     /// Stores `value` under `key` as it is.
     fn insert(&mut self, key: &str, value: Value) {
-        let name = KeyRef::of(key);
+        let name = self.key_ref(key);
         // Mappers mostly set keys in order: appending needs no search.
         let after_last = self
             .0
@@ -1144,6 +1165,37 @@ mod tests {
             for ((gk, gv), (wk, wv)) in got.iter().zip(&want) {
                 proptest::prop_assert_eq!(gk, wk);
                 proptest::prop_assert_eq!(*gv, wv);
+            }
+        }
+    }
+
+    /// A known name set after another is stored under its own name,
+    /// whether it is one of the names just after the last key (compared
+    /// first) or any other: every pair of known names, in both orders.
+    #[test]
+    fn each_known_name_after_another_keeps_its_name() {
+        let names = &known_names().names;
+        for (i, first) in names.iter().enumerate() {
+            let single = {
+                let mut f = Fields::new();
+                f.set(first, Some(Value::Int(1)));
+                f
+            };
+            assert_eq!(single.iter().map(|(k, _)| k).collect::<Vec<_>>(), [*first]);
+            for (j, second) in names.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let mut f = single.clone();
+                f.set(second, Some(Value::Int(2)));
+                let got: Vec<&str> = f.iter().map(|(k, _)| k).collect();
+                let want = if i < j {
+                    [*first, *second]
+                } else {
+                    [*second, *first]
+                };
+                assert_eq!(got, want, "{first} then {second}");
+                assert_eq!(f.get(second), Some(&Value::Int(2)), "{first} then {second}");
             }
         }
     }
