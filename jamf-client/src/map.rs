@@ -32,6 +32,7 @@ use std::collections::HashMap;
 
 use mdm_mapping::{Assignee, Entity, SourceDevice, Vendor};
 
+use crate::models::mapped::MappedComputer;
 use crate::models::{
     ComputerInventory, MobileDevice, MobileDeviceGeneral, MobileDeviceHardware,
     MobileDeviceNetwork, MobileDevicePurchasing, MobileDeviceSecurity, MobileDeviceUserAndLocation,
@@ -154,8 +155,15 @@ pub fn computer(c: &ComputerInventory, security: &SecurityReads) -> SourceDevice
 }
 
 /// [`computer`], taking the computer: its text moves into the record
-/// instead of being copied (what a source does with each page it decodes).
+/// instead of being copied.
 pub fn computer_owned(c: ComputerInventory, security: &SecurityReads) -> SourceDevice {
+    mapped_computer(MappedComputer::from(c), security)
+}
+
+/// The mapping of [`computer`]: what a source does with each computer of a
+/// page it decodes (read into [`MappedComputer`], the fields mapped here
+/// and no others).
+pub(crate) fn mapped_computer(c: MappedComputer, security: &SecurityReads) -> SourceDevice {
     let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, c.id.as_str());
     // A section the server did not send reads as an empty one: each setter
     // given `None` stores nothing.

@@ -221,6 +221,13 @@ impl FromStr for Position {
 /// requested, pages come out in order, and dropping the stream cancels
 /// what is in flight. [`fetch_page`](DeviceSource::fetch_page) reads one
 /// page.
+///
+/// A computer's fields that its record does not hold (the reported IP
+/// addresses, battery health, `initialEntryDate`, …) are skipped unread:
+/// one the server sends malformed neither fails the page nor counts in
+/// [`dropped_values`](DeviceSource::dropped_values). The fields the
+/// record holds are read as [`ComputerInventory`](crate::models::ComputerInventory)
+/// reads them, and map to the same record as [`map::computer`] gives.
 pub struct JamfDeviceSource {
     client: Client,
     options: SourceOptions,
@@ -664,7 +671,7 @@ impl JamfDeviceSource {
         // Mapping a computer needs nothing beyond the page.
         let (mut fetched, _) = self
             .decode_page(at, raw, early, self.options.security, |security, c| {
-                map::computer_owned(c, security)
+                map::mapped_computer(c, security)
             })
             .await?;
         if self.options.security.reads_secrets() {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub mod classic;
 pub mod computer;
+pub(crate) mod mapped;
 pub mod mobile;
 pub mod org;
 
