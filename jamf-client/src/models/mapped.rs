@@ -2,7 +2,7 @@
 //! no others.
 //!
 //! A listing page of 2,000 computers carries about 30 fields per computer
-//! that no record holds (the reported IP addresses, battery health, three
+//! that no record holds (the reported IP addresses, battery health, four
 //! more dates, …). [`ComputerInventory`] reads them all, a string
 //! allocated or a date parsed for each; the device source decodes its pages
 //! into [`MappedComputer`] instead, which skips them unread (BENCHMARKS.md,
