@@ -312,3 +312,51 @@ async fn sync_prints_the_plan_it_applies_as_json_and_as_a_table() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.starts_with("create 0  update 0  unchanged "), "{text}");
 }
+
+/// `mdm simulate` stopped by SIGTERM (what `kill`, `timeout` or a service
+/// manager sends), not only by Ctrl-C, exits 0 and removes the ABM private
+/// key it wrote to the temp directory.
+#[cfg(unix)]
+#[test]
+fn simulate_stopped_by_sigterm_removes_its_key_file() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mdm"))
+        .args(["simulate", "--devices", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mdm simulate starts");
+    let stdout = child.stdout.take().expect("piped");
+    let key = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.strip_prefix("export ABM_PRIVATE_KEY='")
+                .and_then(|rest| rest.strip_suffix('\''))
+                .map(std::path::PathBuf::from)
+        })
+        .expect("the export block names the key file");
+    assert!(key.exists(), "{} written", key.display());
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+    // Waited for on a thread, so a simulator that ignores SIGTERM fails the
+    // test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        (child, status)
+    });
+    let stopped = rx.recv_timeout(Duration::from_secs(30)).is_ok();
+    if !stopped {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    let (_, status) = waiter.join().expect("waiter");
+    assert!(stopped, "mdm simulate did not stop on SIGTERM");
+    assert!(status.expect("waited").success());
+    assert!(!key.exists(), "{} left behind", key.display());
+}

@@ -1457,9 +1457,10 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Runs the simulator on 127.0.0.1:`port` until Ctrl-C: writes the ABM key to
-/// a file in the temp directory and prints the `export` block on stdout. Used
-/// by `mdm simulate`.
+/// Runs the simulator on 127.0.0.1:`port` until Ctrl-C (or, on Unix,
+/// SIGTERM): writes the ABM key to a file in the temp directory, prints the
+/// `export` block on stdout, and removes the key file when stopped. Used by
+/// `mdm simulate`.
 pub async fn run_forever(mut config: SimulatorConfig, port: u16) -> Result<(), SimulatorError> {
     config.port = port;
     let sim = Simulator::start(config).await?;
@@ -1468,10 +1469,29 @@ pub async fn run_forever(mut config: SimulatorConfig, port: u16) -> Result<(), S
     sim.write_abm_key(&key_path)?;
     println!("{}", sim.env_exports(&key_path));
     println!("# Ctrl-C to stop");
-    let waited = tokio::signal::ctrl_c().await;
+    let waited = stop_signal().await;
     sim.shutdown().await;
     let _ = std::fs::remove_file(&key_path);
     waited.map_err(SimulatorError::Signal)
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM (what `kill`, a shell's job
+/// control or a service manager sends): either stops the simulator the
+/// same way, its key file removed.
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 #[cfg(test)]
