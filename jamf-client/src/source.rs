@@ -222,12 +222,13 @@ impl FromStr for Position {
 /// what is in flight. [`fetch_page`](DeviceSource::fetch_page) reads one
 /// page.
 ///
-/// A computer's fields that its record does not hold (the reported IP
-/// addresses, battery health, `initialEntryDate`, …) are skipped unread:
-/// one the server sends malformed neither fails the page nor counts in
-/// [`dropped_values`](DeviceSource::dropped_values). The fields the
-/// record holds are read as [`ComputerInventory`](crate::models::ComputerInventory)
-/// reads them, and map to the same record as [`map::computer`] gives.
+/// Of a computer, only the fields the mapping reads are decoded; the
+/// others (the reported IP addresses, battery health, `initialEntryDate`,
+/// most of the security section, …) are skipped unread: one the server
+/// sends malformed neither fails the page nor counts in
+/// [`dropped_values`](DeviceSource::dropped_values). The fields read are
+/// read as [`ComputerInventory`](crate::models::ComputerInventory) reads
+/// them, and map to the same record as [`map::computer`] gives.
 pub struct JamfDeviceSource {
     client: Client,
     options: SourceOptions,
