@@ -329,8 +329,10 @@ fn simulate_stopped_by_sigterm_removes_its_key_file() {
         .stderr(Stdio::null())
         .spawn()
         .expect("mdm simulate starts");
-    let stdout = child.stdout.take().expect("piped");
-    let key = std::io::BufReader::new(stdout)
+    // Kept open until it has stopped: what it prints after the exports
+    // must not meet a closed pipe.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let key = (&mut stdout)
         .lines()
         .map_while(Result::ok)
         .find_map(|line| {
@@ -357,6 +359,8 @@ fn simulate_stopped_by_sigterm_removes_its_key_file() {
     }
     let (_, status) = waiter.join().expect("waiter");
     assert!(stopped, "mdm simulate did not stop on SIGTERM");
-    assert!(status.expect("waited").success());
+    drop(stdout);
+    let status = status.expect("waited");
+    assert!(status.success(), "mdm simulate ended with {status}");
     assert!(!key.exists(), "{} left behind", key.display());
 }

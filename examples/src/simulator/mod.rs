@@ -1466,31 +1466,69 @@ pub async fn run_forever(mut config: SimulatorConfig, port: u16) -> Result<(), S
     let sim = Simulator::start(config).await?;
     let key_path =
         std::env::temp_dir().join(format!("mdm-simulator-{}-abm-key.pem", sim.addr().port()));
+    // Listened for before anything is printed: a signal sent as soon as
+    // the exports are read must find the handler in place.
+    let stop = match StopSignals::listen() {
+        Ok(stop) => stop,
+        Err(e) => {
+            sim.shutdown().await;
+            return Err(SimulatorError::Signal(e));
+        }
+    };
     sim.write_abm_key(&key_path)?;
-    println!("{}", sim.env_exports(&key_path));
-    println!("# Ctrl-C to stop");
-    let waited = stop_signal().await;
+    {
+        // A reader that closed stdout after the exports (`| head`) leaves
+        // the simulator serving, not panicking on the next line.
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", sim.env_exports(&key_path));
+        let _ = writeln!(out, "# Ctrl-C to stop");
+        let _ = out.flush();
+    }
+    let waited = stop.wait().await;
     sim.shutdown().await;
     let _ = std::fs::remove_file(&key_path);
     waited.map_err(SimulatorError::Signal)
 }
 
-/// Waits for Ctrl-C or, on Unix, SIGTERM (what `kill`, a shell's job
-/// control or a service manager sends): either stops the simulator the
-/// same way, its key file removed.
-async fn stop_signal() -> std::io::Result<()> {
+/// Ctrl-C or, on Unix, SIGTERM (what `kill`, a shell's job control or a
+/// service manager sends): either stops the simulator the same way, its
+/// key file removed. Listened for from [`listen`](Self::listen) on.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted,
-            _ = term.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    async fn wait(mut self) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Ok(()),
+                _ = self.terminate.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
     }
 }
 
