@@ -310,40 +310,38 @@ impl Client {
                 .transport
                 .url(&["api", version.segment(), "computers-inventory"])
         };
-        let mut version = match self.settled_inventory().await {
-            Some(version) => version,
+        let params = query.to_query(page);
+        // The answer of the version asked first, when it was asked before
+        // the loop.
+        let (mut version, mut first) = match self.settled_inventory().await {
+            Some(version) => (version, None),
             None => {
                 // The version is not known yet: the newest is asked beside
                 // the server's version rather than after it (one round
                 // trip, not two, before the first page). A server that
                 // serves it needs nothing more; one that answers 404 is
-                // asked the version its release implies, as before.
+                // asked the version its release implies (or the one
+                // before the newest, if that was it), as before.
                 let newest = InventoryVersion::NEWEST_FIRST[0];
                 let url = inventory_url(newest);
-                let params = query.to_query(page);
-                let (implied, first) =
+                let (implied, answer) =
                     tokio::join!(self.inventory_version(), self.get(&url, &params));
-                match first {
-                    Ok(response) => {
-                        self.settle_inventory(newest).await;
-                        return Ok(raw(response));
-                    }
+                match &answer {
+                    Ok(_) => self.settle_inventory(newest).await,
                     Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
-                        // The version chosen from the release (or the one
-                        // before the newest, if that was it) is the next.
                         implied?;
-                        match self.downgrade_inventory(newest).await {
-                            Some(older) if older != newest => older,
-                            _ => return Err(e),
-                        }
                     }
-                    Err(e) => return Err(e),
+                    Err(_) => {}
                 }
+                (newest, Some(answer))
             }
         };
         loop {
-            let url = inventory_url(version);
-            match self.get(&url, &query.to_query(page)).await {
+            let answer = match first.take() {
+                Some(answer) => answer,
+                None => self.get(&inventory_url(version), &params).await,
+            };
+            match answer {
                 Ok(response) => return Ok(raw(response)),
                 Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                     match self.downgrade_inventory(version).await {
