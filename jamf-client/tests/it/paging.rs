@@ -197,6 +197,11 @@ async fn updated_since_sends_a_quoted_report_date_filter() {
     );
 }
 
+/// A listing page holding one computer, id `"1"`, of a total of one.
+fn one_computer() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"totalCount": 1, "results": [{"id": "1"}]}))
+}
+
 async fn version_used(server_version: &str, missing: &[&str]) -> (InventoryVersion, Vec<String>) {
     let server = MockServer::start().await;
     mount_version(&server, server_version).await;
@@ -213,10 +218,7 @@ async fn version_used(server_version: &str, missing: &[&str]) -> (InventoryVersi
         .and(wiremock::matchers::path_regex(
             r"^/api/v[134]/computers-inventory$",
         ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"totalCount": 1, "results": [{"id": "1"}]})),
-        )
+        .respond_with(one_computer())
         .mount(&server)
         .await;
     let client = builder(&server).build().unwrap();
@@ -281,8 +283,7 @@ async fn the_first_page_is_asked_beside_the_server_version() {
         .and(path("/api/v4/computers-inventory"))
         .respond_with(move |_: &wiremock::Request| {
             asked.store(true, Ordering::SeqCst);
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"totalCount": 1, "results": [{"id": "1"}]}))
+            one_computer()
         })
         .mount(&server)
         .await;
@@ -321,10 +322,7 @@ async fn a_server_serving_the_newest_version_needs_no_version() {
     refuse_version(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/v4/computers-inventory"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"totalCount": 1, "results": [{"id": "1"}]})),
-        )
+        .respond_with(one_computer())
         .mount(&server)
         .await;
     let client = builder(&server).build().unwrap();
