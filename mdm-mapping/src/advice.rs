@@ -765,7 +765,7 @@ impl HealthTally {
         for counter in &mut self.counters {
             let key = counter.advice.field.key;
             let raws: Vec<String> = match device.fields.get(key) {
-                Some(Value::Text(s)) => vec![s.clone()],
+                Some(Value::Text(s)) => vec![s.to_string()],
                 Some(Value::List(l)) => l.clone(),
                 Some(Value::Int(i)) => vec![i.to_string()],
                 Some(_) => Vec::new(),

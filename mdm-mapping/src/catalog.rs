@@ -77,28 +77,28 @@ impl ValueType {
         };
         match self {
             ValueType::Text | ValueType::Money => {
-                as_text().and_then(|s| normalize::text(&s)).map(Value::Text)
+                as_text().and_then(|s| normalize::text(&s)).map(Value::from)
             }
             ValueType::Serial => as_text()
                 .and_then(|s| normalize::serial(&s))
-                .map(Value::Text),
+                .map(Value::from),
             ValueType::MacAddress => match raw {
                 J::Array(items) => items
                     .iter()
                     .filter_map(J::as_str)
                     .find_map(normalize::mac)
-                    .map(Value::Text),
-                _ => as_text().and_then(|s| normalize::mac(&s)).map(Value::Text),
+                    .map(Value::from),
+                _ => as_text().and_then(|s| normalize::mac(&s)).map(Value::from),
             },
             ValueType::Email => as_text()
                 .and_then(|s| normalize::email(&s))
-                .map(Value::Text),
+                .map(Value::from),
             ValueType::DateTime => match raw {
                 J::Number(n) => n
                     .as_i64()
                     .and_then(normalize::datetime_from_epoch_millis)
-                    .map(Value::Text),
-                J::String(s) => normalize::datetime(s).map(Value::Text),
+                    .map(Value::from),
+                J::String(s) => normalize::datetime(s).map(Value::from),
                 _ => None,
             },
             ValueType::Date => match raw {
@@ -106,8 +106,8 @@ impl ValueType {
                     .as_i64()
                     .and_then(normalize::datetime_from_epoch_millis)
                     .and_then(|s| normalize::date(&s))
-                    .map(Value::Text),
-                J::String(s) => normalize::date(s).map(Value::Text),
+                    .map(Value::from),
+                J::String(s) => normalize::date(s).map(Value::from),
                 _ => None,
             },
             ValueType::Boolean => normalize::boolean_json(raw).map(Value::Bool),
@@ -117,7 +117,7 @@ impl ValueType {
             ValueType::Measured => normalize::int_json(raw)
                 .and_then(normalize::measured)
                 .map(Value::Int),
-            ValueType::Id => normalize::id_json(raw).map(Value::Text),
+            ValueType::Id => normalize::id_json(raw).map(Value::from),
             ValueType::List => match raw {
                 J::Array(items) => {
                     normalize::list(items.iter().filter_map(J::as_str)).map(Value::List)

@@ -46,6 +46,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -163,13 +164,21 @@ macro_rules! common_arms {
 /// Text from a string, a number or a boolean; `null` is no value, and so is
 /// blank text when [`Strictness::BLANK_TEXT_IS_NONE`].
 pub fn text<'de, S: Strictness, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(Text::<S>(PhantomData))
+    d.deserialize_any(Text::<S, String>(PhantomData))
 }
 
-struct Text<S>(PhantomData<S>);
+/// [`text`] as a record holds it: a [`CompactString`], so text of up to 24
+/// bytes read from the body costs no allocation.
+pub fn text_compact<'de, S: Strictness, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<CompactString>, D::Error> {
+    d.deserialize_any(Text::<S, CompactString>(PhantomData))
+}
 
-impl<'de, S: Strictness> Visitor<'de> for Text<S> {
-    type Value = Option<String>;
+struct Text<S, T>(PhantomData<(S, T)>);
+
+impl<'de, S: Strictness, T: for<'a> From<&'a str> + From<String>> Visitor<'de> for Text<S, T> {
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string, a number or a boolean")
@@ -178,31 +187,31 @@ impl<'de, S: Strictness> Visitor<'de> for Text<S> {
     common_arms!();
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok((!(S::BLANK_TEXT_IS_NONE && s.trim().is_empty())).then(|| s.to_owned()))
+        Ok((!(S::BLANK_TEXT_IS_NONE && s.trim().is_empty())).then(|| T::from(s)))
     }
 
     fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok((!(S::BLANK_TEXT_IS_NONE && s.trim().is_empty())).then_some(s))
+        Ok((!(S::BLANK_TEXT_IS_NONE && s.trim().is_empty())).then(|| T::from(s)))
     }
 
     fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(Some(b.to_string()))
+        Ok(Some(T::from(if b { "true" } else { "false" })))
     }
 
     fn visit_i64<E: de::Error>(self, i: i64) -> Result<Self::Value, E> {
-        Ok(Some(i.to_string()))
+        Ok(Some(T::from(i.to_string())))
     }
 
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<Self::Value, E> {
-        Ok(Some(u.to_string()))
+        Ok(Some(T::from(u.to_string())))
     }
 
     fn visit_f64<E: de::Error>(self, f: f64) -> Result<Self::Value, E> {
-        Ok(Some(if S::FLOAT_TEXT_AS_JSON {
+        Ok(Some(T::from(if S::FLOAT_TEXT_AS_JSON {
             serde_json::Number::from_f64(f).map_or_else(|| f.to_string(), |n| n.to_string())
         } else {
             f.to_string()
-        }))
+        })))
     }
 }
 

@@ -82,6 +82,7 @@ pub mod store;
 pub mod sync;
 pub mod upsert;
 
+pub use compact_str::{self, CompactString};
 pub use dropped::DroppedValues;
 pub use record::{Assignee, Entity, Fields, Secrets, SourceDevice, UnknownName, Value, Vendor};
 pub use source::{

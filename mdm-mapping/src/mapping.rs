@@ -618,7 +618,7 @@ impl Mapping {
                         device
                             .secrets
                             .get(name)
-                            .map(|s| Value::Text(s.expose_secret().to_string()))
+                            .map(|s| Value::Text(s.expose_secret().into()))
                     }
                     SourceKey::Derived(Derived::Secret(_)) => None,
                     SourceKey::Derived(d) => derive_simple(d, device).or_else(|| {
@@ -647,13 +647,13 @@ impl Default for Mapping {
 /// `None` for the others (see [`ModelFacts`]).
 pub(crate) fn derive_simple(d: &Derived, device: &SourceDevice) -> Option<Value> {
     match d {
-        Derived::SourceId => normalize::id(&device.source_id).map(Value::Text),
-        Derived::Make => Some(Value::Text("Apple".to_string())),
+        Derived::SourceId => normalize::id(&device.source_id).map(Value::from),
+        Derived::Make => Some(Value::Text("Apple".into())),
         Derived::DateOf(k) => device
             .fields
             .get_str(k)
             .and_then(normalize::date)
-            .map(Value::Text),
+            .map(Value::from),
         _ => None,
     }
 }
@@ -765,18 +765,18 @@ impl ModelFacts {
                 .and_then(normalize::text),
         };
         ModelFacts {
-            model: model_value.map(Value::Text),
+            model: model_value.map(Value::from),
             display_size: parsed
                 .as_ref()
                 .and_then(|p| p.display_size.clone())
-                .map(Value::Text),
+                .map(Value::from),
             release_year: parsed
                 .as_ref()
                 .and_then(|p| p.release_year)
                 .map(|y| Value::Int(i64::from(y))),
-            asset_type: Some(Value::Text(asset_type.as_str().to_string())),
-            os_name: os_name.map(Value::Text),
-            os_version: os_version.map(Value::Text),
+            asset_type: Some(Value::Text(asset_type.as_str().into())),
+            os_name: os_name.map(Value::from),
+            os_version: os_version.map(Value::from),
         }
     }
 

@@ -30,6 +30,7 @@
 //! ```
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use compact_str::CompactString;
 
 /// Placeholder serial numbers that mean "no serial" (compared case-insensitively,
 /// ignoring whitespace).
@@ -57,6 +58,12 @@ pub const PLACEHOLDER_SERIALS: &[&str] = &[
 pub fn text(raw: &str) -> Option<String> {
     let t = raw.trim();
     (!t.is_empty()).then(|| t.to_string())
+}
+
+/// [`text`] as a record holds it: up to 24 bytes inline, no allocation.
+pub(crate) fn text_compact(raw: &str) -> Option<CompactString> {
+    let t = raw.trim();
+    (!t.is_empty()).then(|| CompactString::from(t))
 }
 
 /// Whether `raw` is a placeholder serial (see [`PLACEHOLDER_SERIALS`]): it
@@ -107,6 +114,12 @@ pub fn serial(raw: &str) -> Option<String> {
     (!s.is_empty() && !is_placeholder_serial(&s)).then(|| s.into_owned())
 }
 
+/// [`serial`] as a record holds it (inline, no allocation, when short).
+pub(crate) fn serial_compact(raw: &str) -> Option<CompactString> {
+    let s = squash_upper(raw);
+    (!s.is_empty() && !is_placeholder_serial(&s)).then(|| CompactString::from(&*s))
+}
+
 /// A MAC address as six lower-case, colon-separated octets.
 ///
 /// Accepts `:` or `-` separated octets (one or two hex digits each, so
@@ -114,6 +127,11 @@ pub fn serial(raw: &str) -> Option<String> {
 /// (`a483.e70b.1c2d`) and twelve bare hex digits. The all-zero address is no
 /// value. Anything else is no value.
 pub fn mac(raw: &str) -> Option<String> {
+    mac_compact(raw).map(String::from)
+}
+
+/// [`mac`] as a record holds it: inline, no allocation.
+pub(crate) fn mac_compact(raw: &str) -> Option<CompactString> {
     let t = raw.trim();
     // Read into six octets without allocating: this runs for several
     // fields of every device of every source.
@@ -170,15 +188,12 @@ pub fn mac(raw: &str) -> Option<String> {
         return None;
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(17);
-    for (i, o) in octets.iter().enumerate() {
-        if i > 0 {
-            out.push(':');
-        }
-        out.push(char::from(HEX[usize::from(o >> 4)]));
-        out.push(char::from(HEX[usize::from(o & 0xf)]));
+    let mut text = [b':'; 17];
+    for (o, at) in octets.iter().zip(text.chunks_mut(3)) {
+        at[0] = HEX[usize::from(o >> 4)];
+        at[1] = HEX[usize::from(o & 0xf)];
     }
-    Some(out)
+    std::str::from_utf8(&text).ok().map(CompactString::from)
 }
 
 /// The value of an ASCII hex digit (callers check it is one).
@@ -203,6 +218,38 @@ pub fn email(raw: &str) -> Option<String> {
         return None;
     }
     Some(t)
+}
+
+/// [`email`] of text that is usually already one: kept without a copy
+/// when it is (trimmed, lower-case ASCII).
+pub(crate) fn email_owned(raw: String) -> Option<String> {
+    if plain_email(&raw) {
+        Some(raw)
+    } else {
+        email(&raw)
+    }
+}
+
+/// [`email`] as a record holds it (inline, no allocation, up to 24 bytes).
+pub(crate) fn email_compact(raw: &str) -> Option<CompactString> {
+    let t = raw.trim();
+    if plain_email(t) {
+        Some(CompactString::from(t))
+    } else {
+        email(raw).map(CompactString::from)
+    }
+}
+
+/// Whether `t` is an email [`email`] returns unchanged: ASCII with no
+/// upper case and no whitespace, one `@` with text on both sides.
+fn plain_email(t: &str) -> bool {
+    let plain = t
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase());
+    plain
+        && t.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        })
 }
 
 /// Parses a date-time in any format the vendors send, as UTC.
@@ -302,21 +349,52 @@ fn format_datetime(dt: DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// [`datetime`]'s text of `dt`, or `None` for a year RFC 3339 cannot write.
-pub(crate) fn format_datetime_checked(dt: DateTime<Utc>) -> Option<String> {
-    rfc3339_year(dt).map(format_datetime)
+/// [`datetime`]'s text of `dt` (`YYYY-MM-DDTHH:MM:SSZ`, inline in the
+/// record, no allocation), or `None` for a year RFC 3339 cannot write.
+pub(crate) fn format_datetime_checked(dt: DateTime<Utc>) -> Option<CompactString> {
+    use chrono::Timelike as _;
+    let dt = rfc3339_year(dt)?;
+    let (date, time) = (dt.date_naive(), dt.time());
+    // chrono writes a leap second (:60) as such; so does this.
+    let second = time.second() + u32::from(time.nanosecond() >= 1_000_000_000);
+    let mut text = [0u8; 20];
+    digits(&mut text[0..4], date.year().unsigned_abs());
+    text[4] = b'-';
+    digits(&mut text[5..7], date.month());
+    text[7] = b'-';
+    digits(&mut text[8..10], date.day());
+    text[10] = b'T';
+    digits(&mut text[11..13], time.hour());
+    text[13] = b':';
+    digits(&mut text[14..16], time.minute());
+    text[16] = b':';
+    digits(&mut text[17..19], second);
+    text[19] = b'Z';
+    std::str::from_utf8(&text).ok().map(CompactString::from)
 }
 
 /// `YYYY-MM-DD`, written without chrono's format parser (`%Y-%m-%d` is
 /// parsed on every call); `None` for a year outside 0000–9999.
-pub(crate) fn format_date_checked(d: NaiveDate) -> Option<String> {
-    use std::fmt::Write as _;
+pub(crate) fn format_date_checked(d: NaiveDate) -> Option<CompactString> {
     if !(0..=9999).contains(&d.year()) {
         return None;
     }
-    let mut s = String::with_capacity(10);
-    let _ = write!(s, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
-    Some(s)
+    let mut text = [0u8; 10];
+    digits(&mut text[0..4], d.year().unsigned_abs());
+    text[4] = b'-';
+    digits(&mut text[5..7], d.month());
+    text[7] = b'-';
+    digits(&mut text[8..10], d.day());
+    std::str::from_utf8(&text).ok().map(CompactString::from)
+}
+
+/// Writes `n` as decimal digits filling `out`, zero-padded on the left
+/// (callers give a number that fits).
+fn digits(out: &mut [u8], mut n: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// A date-time as RFC 3339 UTC with whole seconds (`2024-01-26T16:15:36Z`);
@@ -350,7 +428,9 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
 
 /// A date as `YYYY-MM-DD` (PO date, warranty, lease).
 pub fn date(raw: &str) -> Option<String> {
-    parse_date(raw).and_then(format_date_checked)
+    parse_date(raw)
+        .and_then(format_date_checked)
+        .map(String::from)
 }
 
 /// A boolean from text: `true`/`false`, `yes`/`no`, `1`/`0`, `y`/`n`,
@@ -407,6 +487,11 @@ pub fn int_json(raw: &serde_json::Value) -> Option<i64> {
 /// An identifier: trimmed text; Jamf's `-1` "none" id is no value.
 pub fn id(raw: &str) -> Option<String> {
     text(raw).filter(|s| s != "-1")
+}
+
+/// [`id`] as a record holds it (inline, no allocation, when short).
+pub(crate) fn id_compact(raw: &str) -> Option<CompactString> {
+    text_compact(raw).filter(|s| s != "-1")
 }
 
 /// An identifier from a JSON string or integer (`1` → `"1"`); `-1`, floats,
@@ -621,6 +706,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The date-time and date texts written by hand are chrono's, leap
+        /// seconds and the years at the ends of 0000–9999 included.
+        #[test]
+        fn datetime_text_agrees_with_chrono(
+            secs in -62_167_219_200i64..=253_402_300_799, nanos in 0u32..2_000_000_000,
+        ) {
+            // A leap second (nanos past a second) only exists at :59.
+            let secs = if nanos >= 1_000_000_000 { secs - secs.rem_euclid(60) + 59 } else { secs };
+            let dt = DateTime::<Utc>::from_timestamp(secs, nanos).expect("in range");
+            let want = dt.to_rfc3339_opts(SecondsFormat::Secs, true);
+            let got = format_datetime_checked(dt);
+            proptest::prop_assert_eq!(got.as_deref(), Some(want.as_str()));
+            let want = dt.date_naive().format("%Y-%m-%d").to_string();
+            let got = format_date_checked(dt.date_naive());
+            proptest::prop_assert_eq!(got.as_deref(), Some(want.as_str()));
+        }
+
         #[test]
         fn date_only_agrees_with_chrono(raw in "[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9+\\-/ ]{0,12}") {
             proptest::prop_assert_eq!(parse_date_only(&raw), date_only_reference(&raw));
@@ -633,6 +735,15 @@ mod tests {
             let sep = if slash { '/' } else { '-' };
             let raw = format!("{y:04}{sep}{m:02}{sep}{d:02}");
             proptest::prop_assert_eq!(parse_date_only(&raw), date_only_reference(&raw));
+        }
+
+        /// The shortcuts for emails that are already normalized change
+        /// nothing: they agree with [`email`] on any text.
+        #[test]
+        fn email_shortcuts_agree_with_email(raw in "[ \t]?[-a-zA-Z0-9.@_+\u{C9}\u{A0} ]{0,12}[ \t]?") {
+            let want = email(&raw);
+            proptest::prop_assert_eq!(email_owned(raw.clone()), want.clone());
+            proptest::prop_assert_eq!(email_compact(&raw).map(String::from), want);
         }
 
         #[test]

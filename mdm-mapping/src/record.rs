@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::CompactString;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -148,7 +149,12 @@ pub enum Value {
     /// A number with a fraction.
     Float(f64),
     /// A string (also date-times, dates, IDs, MAC addresses, serial numbers).
-    Text(String),
+    ///
+    /// A [`CompactString`]: text of up to 24 bytes (most values: serial
+    /// numbers, dates, MAC addresses, versions, ids) is held inline, without
+    /// an allocation of its own. Build one with `.into()` from a `&str` or a
+    /// `String`; it derefs to `str`.
+    Text(CompactString),
     /// A list of strings (IMEI, tags, FileVault users). Never empty.
     List(Vec<String>),
 }
@@ -204,7 +210,7 @@ impl Value {
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
-            Value::Text(s) => serde_json::Value::String(s.clone()),
+            Value::Text(s) => serde_json::Value::String(s.to_string()),
             Value::List(l) => {
                 serde_json::Value::Array(l.iter().cloned().map(serde_json::Value::String).collect())
             }
@@ -220,7 +226,7 @@ impl Value {
                 Some(i) => Some(Value::Int(i)),
                 None => n.as_f64().filter(|f| f.is_finite()).map(Value::Float),
             },
-            serde_json::Value::String(s) => normalize::text(s).map(Value::Text),
+            serde_json::Value::String(s) => normalize::text_compact(s).map(Value::Text),
             serde_json::Value::Array(items) => {
                 let strings: Option<Vec<&str>> = items.iter().map(|i| i.as_str()).collect();
                 normalize::list(strings?).map(Value::List)
@@ -244,11 +250,16 @@ impl fmt::Display for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Text(s.to_string())
+        Value::Text(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Value::Text(s.into())
+    }
+}
+impl From<CompactString> for Value {
+    fn from(s: CompactString) -> Self {
         Value::Text(s)
     }
 }
@@ -684,7 +695,7 @@ impl Fields {
         match value {
             // Already trimmed text is kept as it is, without a copy.
             Some(Value::Text(s)) if is_trimmed(&s) => Some(Value::Text(s)),
-            Some(Value::Text(s)) => normalize::text(&s).map(Value::Text),
+            Some(Value::Text(s)) => normalize::text_compact(&s).map(Value::Text),
             Some(Value::List(l)) => normalize::list(l.iter().map(String::as_str)).map(Value::List),
             Some(Value::Float(f)) if !f.is_finite() => None,
             other => other,
@@ -694,15 +705,15 @@ impl Fields {
     /// Stores `parse(raw)`. A raw value that is not blank but does not
     /// parse is noted as dropped (see [`take_dropped`](Self::take_dropped)),
     /// so a source can count it instead of losing it silently.
-    fn parsed(
+    fn parsed<V: Into<CompactString>>(
         &mut self,
         key: &str,
         raw: Option<&str>,
-        parse: impl FnOnce(&str) -> Option<String>,
+        parse: impl FnOnce(&str) -> Option<V>,
     ) -> &mut Self {
         let Some(raw) = raw else { return self };
         match parse(raw) {
-            Some(v) => self.set(key, Some(Value::Text(v))),
+            Some(v) => self.put_text(key, Some(v.into())),
             None => {
                 let t = raw.trim();
                 if !t.is_empty() {
@@ -742,30 +753,49 @@ impl Fields {
             .unwrap_or_default()
     }
 
-    /// Stores trimmed text.
-    pub fn text(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::text).map(Value::Text))
+    /// Stores text a normalizer wrote (trimmed, not empty), without
+    /// [`set`](Self::set)'s checks.
+    fn put_text(&mut self, key: &str, value: Option<CompactString>) -> &mut Self {
+        if let Some(v) = value {
+            debug_assert!(is_trimmed(&v), "{key}: {v:?}");
+            self.insert(key, Value::Text(v));
+        }
+        self
     }
 
-    /// [`text`](Self::text), taking the text: already trimmed text moves
-    /// in without a copy.
-    pub fn text_owned(&mut self, key: &str, raw: Option<String>) -> &mut Self {
-        self.set(key, raw.map(Value::Text))
+    /// Stores trimmed text.
+    pub fn text(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
+        self.put_text(key, raw.and_then(normalize::text_compact))
+    }
+
+    /// [`text`](Self::text), taking the text (a `String` or a
+    /// [`CompactString`]): already trimmed text moves in without a copy.
+    pub fn text_owned<S: Into<CompactString>>(&mut self, key: &str, raw: Option<S>) -> &mut Self {
+        if let Some(s) = raw {
+            let s = s.into();
+            if is_trimmed(&s) {
+                // Straight in: what `set` would store, without its checks.
+                self.insert(key, Value::Text(s));
+            } else if let Some(t) = normalize::text_compact(&s) {
+                self.insert(key, Value::Text(t));
+            }
+        }
+        self
     }
 
     /// Stores a serial number ([`normalize::serial`]).
     pub fn serial(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::serial).map(Value::Text))
+        self.put_text(key, raw.and_then(normalize::serial_compact))
     }
 
     /// Stores a MAC address ([`normalize::mac`]).
     pub fn mac(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.parsed(key, raw, normalize::mac)
+        self.parsed(key, raw, normalize::mac_compact)
     }
 
     /// Stores an email address ([`normalize::email`]).
     pub fn email(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.parsed(key, raw, normalize::email)
+        self.parsed(key, raw, normalize::email_compact)
     }
 
     /// Stores a date-time in any vendor format ([`normalize::datetime`]).
@@ -800,7 +830,7 @@ impl Fields {
         match raw {
             None => self,
             Some(t) => match normalize::format_datetime_checked(t) {
-                Some(text) => self.set(key, Some(Value::Text(text))),
+                Some(text) => self.put_text(key, Some(text)),
                 None => {
                     let text = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                     self.datetime(key, Some(&text))
@@ -816,7 +846,7 @@ impl Fields {
         match raw {
             None => self,
             Some(d) => match normalize::format_date_checked(d) {
-                Some(text) => self.set(key, Some(Value::Text(text))),
+                Some(text) => self.put_text(key, Some(text)),
                 None => {
                     let text = d.format("%Y-%m-%d").to_string();
                     self.date(key, Some(&text))
@@ -854,12 +884,12 @@ impl Fields {
 
     /// Stores an identifier from a JSON string or number ([`normalize::id_json`]).
     pub fn id_json(&mut self, key: &str, raw: Option<&serde_json::Value>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::id_json).map(Value::Text))
+        self.set(key, raw.and_then(normalize::id_json).map(Value::from))
     }
 
     /// Stores an identifier given as text ([`normalize::id`]).
     pub fn id(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.set(key, raw.and_then(normalize::id).map(Value::Text))
+        self.put_text(key, raw.and_then(normalize::id_compact))
     }
 
     /// Stores a list of strings ([`normalize::list`]).
@@ -922,10 +952,14 @@ pub struct Assignee {
 impl Assignee {
     /// Builds an assignee, normalizing every value (trimmed text, lower-case email).
     pub fn normalized(self) -> Assignee {
-        let t = |s: Option<String>| s.as_deref().and_then(normalize::text);
+        // Text that is already normalized is kept as it is, without a copy.
+        let t = |s: Option<String>| match s {
+            Some(s) if is_trimmed(&s) => Some(s),
+            s => s.as_deref().and_then(normalize::text),
+        };
         Assignee {
             id: self.id.as_deref().and_then(normalize::id),
-            email: self.email.as_deref().and_then(normalize::email),
+            email: self.email.and_then(normalize::email_owned),
             full_name: t(self.full_name),
             first_name: t(self.first_name),
             last_name: t(self.last_name),

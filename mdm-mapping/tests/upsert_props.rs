@@ -303,7 +303,7 @@ fn identifier_owners(inv: &Inventory) -> BTreeMap<(String, String), BTreeSet<Str
     for a in &inv.assets {
         for field in ["jamf_id", "kandji_id", "serial_number", "udid", "imei"] {
             let values: Vec<String> = match a.fields.get(field) {
-                Some(Value::Text(s)) => vec![s.clone()],
+                Some(Value::Text(s)) => vec![s.to_string()],
                 Some(Value::List(l)) => l.clone(),
                 _ => continue,
             };

@@ -215,7 +215,7 @@ async fn inventory_owned_fields_stay_and_ambiguity_is_a_conflict() {
         inv.asset(&by_udid)
             .and_then(|x| x.fields.get("udid"))
             .cloned(),
-        Some(Value::Text(a.udid_string()))
+        Some(Value::Text(a.udid_string().into()))
     );
     assert!(outcome.is_complete(), "conflicts are reported, not errors");
     sim.shutdown().await;

@@ -792,10 +792,10 @@ fn field_value() -> impl Strategy<Value = Field> {
         " ",
         "Not Available",
     ])
-    .prop_map(|s| Field::Text(s.to_string()));
+    .prop_map(|s| Field::Text(s.into()));
     prop_oneof![
         5 => pool,
-        2 => weird_string().prop_map(Field::Text),
+        2 => weird_string().prop_map(Field::from),
         1 => any::<bool>().prop_map(Field::Bool),
         1 => any::<i64>().prop_map(Field::Int),
         1 => prop::collection::vec(prop_oneof![Just("352099001761481".to_string()), weird_string()], 0..3).prop_map(Field::List),

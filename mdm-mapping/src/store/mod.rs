@@ -198,8 +198,8 @@ impl FieldValue {
     pub fn expose(&self) -> Value {
         match self {
             FieldValue::Value(v) => v.clone(),
-            FieldValue::Secret(s) => Value::Text(s.expose_secret().to_string()),
-            FieldValue::EmployeeWithEmail(e) => Value::Text(e.clone()),
+            FieldValue::Secret(s) => Value::Text(s.expose_secret().into()),
+            FieldValue::EmployeeWithEmail(e) => Value::Text(e.as_str().into()),
         }
     }
 }
@@ -951,7 +951,7 @@ pub fn resolve_employees(
         .filter_map(|w| match &w.value {
             Some(FieldValue::EmployeeWithEmail(email)) => Some(FieldWrite {
                 field: w.field.clone(),
-                value: Some(FieldValue::Value(Value::Text(lookup(email)?))),
+                value: Some(FieldValue::Value(Value::Text(lookup(email)?.into()))),
             }),
             _ => Some(w.clone()),
         })

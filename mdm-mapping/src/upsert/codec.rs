@@ -139,7 +139,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<SourceDevice> {
             0 => Value::Bool(r.byte()? != 0),
             1 => Value::Int(i64::from_le_bytes(r.array()?)),
             2 => Value::Float(f64::from_bits(u64::from_le_bytes(r.array()?))),
-            3 => Value::Text(r.str()?.to_owned()),
+            3 => Value::Text(r.str()?.into()),
             4 => {
                 let items = r.len()?;
                 let mut list = Vec::with_capacity(items.min(64));

@@ -77,7 +77,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             Some(NONE) => return None, // two employees share the email: do not guess
             Some(i) => {
                 let id = self.employees().get(i as usize)?.id.clone();
-                return Some(ChangeValue::Value(Value::Text(id)));
+                return Some(ChangeValue::Value(Value::Text(id.into())));
             }
             None => {}
         }

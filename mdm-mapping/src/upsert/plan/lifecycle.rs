@@ -46,7 +46,7 @@ pub(super) fn status_change(config: &Config, current: Option<Value>) -> Option<C
     }
     Some(Change {
         from: current.map(ChangeValue::Value),
-        to: Some(ChangeValue::Value(Value::Text(to.clone()))),
+        to: Some(ChangeValue::Value(Value::Text(to.as_str().into()))),
     })
 }
 

@@ -78,7 +78,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     // A normalized UTC date-time holds its date: borrow it.
                     utc_date_prefix(raw).map(MVal::Str).or_else(|| {
                         crate::normalize::date(raw).map(|s| {
-                            self.owned.push(Value::Text(s));
+                            self.owned.push(Value::Text(s.into()));
                             MVal::Owned(self.owned.len() as u32 - 1)
                         })
                     })
@@ -129,8 +129,8 @@ impl<'a, 'c> Planner<'a, 'c> {
     fn to_change_value(&self, m: MVal<'a>) -> ChangeValue {
         match m {
             MVal::Val(v) => ChangeValue::Value(v.clone()),
-            MVal::Str(s) => ChangeValue::Value(Value::Text(s.to_string())),
-            MVal::Static(s) => ChangeValue::Value(Value::Text(s.to_string())),
+            MVal::Str(s) => ChangeValue::Value(Value::Text((*s).into())),
+            MVal::Static(s) => ChangeValue::Value(Value::Text((*s).into())),
             MVal::Fact(fi, w) => ChangeValue::Value(
                 self.fact_value(fi, w)
                     .cloned()
@@ -274,7 +274,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                         t.name.clone(),
                         Change {
                             from: None,
-                            to: Some(ChangeValue::Value(Value::Text(s.clone()))),
+                            to: Some(ChangeValue::Value(Value::Text(s.as_str().into()))),
                         },
                     ));
                 }
