@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde_json::Value;
 
+use mdm_mapping::CompactString;
 use mdm_mapping::lenient::{self, Strictness};
 use mdm_mapping::normalize;
 
@@ -41,6 +42,12 @@ impl Strictness for Jamf {
 /// (the Pro API models keep what the server sent).
 pub(crate) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     lenient::text::<Jamf, D>(d)
+}
+
+/// [`opt_string`] as a record holds it: text of up to 24 bytes costs no
+/// allocation (see [`mdm_mapping::Value::Text`]).
+pub(crate) fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CompactString>, D::Error> {
+    lenient::text_compact::<Jamf, D>(d)
 }
 
 /// Like [`opt_string`], but blank text is `None` (Classic sends `""` for "not set").

@@ -30,7 +30,7 @@
 
 use std::collections::HashMap;
 
-use mdm_mapping::{Assignee, Entity, SourceDevice, Vendor};
+use mdm_mapping::{Assignee, CompactString, Entity, SourceDevice, Vendor};
 
 use crate::models::mapped::MappedComputer;
 use crate::models::{
@@ -117,11 +117,11 @@ fn device_identifier(raw: Option<&str>) -> Option<String> {
 }
 
 /// "macOS" + "15.2.0" → "macOS 15.2.0"; the name alone when there is no version.
-fn os_string(name: Option<&str>, version: Option<&str>) -> Option<String> {
+fn os_string(name: Option<&str>, version: Option<&str>) -> Option<CompactString> {
     let name = name.map(str::trim).filter(|s| !s.is_empty())?;
     match version.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(v) => Some(format!("{name} {v}")),
-        None => Some(name.to_string()),
+        Some(v) => Some(mdm_mapping::compact_str::format_compact!("{name} {v}")),
+        None => Some(name.into()),
     }
 }
 
@@ -140,6 +140,26 @@ fn assignee(
         username: username.map(str::to_string),
         phone_number: phone.map(str::to_string),
         position: position.map(str::to_string),
+        ..Assignee::default()
+    }
+    .into_option()
+}
+
+/// [`assignee`], taking the text: already trimmed text moves in without a
+/// copy.
+fn assignee_owned(
+    email: Option<String>,
+    full_name: Option<String>,
+    username: Option<String>,
+    phone: Option<String>,
+    position: Option<String>,
+) -> Option<Assignee> {
+    Assignee {
+        email,
+        full_name,
+        username,
+        phone_number: phone,
+        position,
         ..Assignee::default()
     }
     .into_option()
@@ -179,13 +199,6 @@ pub(crate) fn mapped_computer(c: MappedComputer, security: &SecurityReads) -> So
     let u = c.user_and_location.unwrap_or_default();
     let last_contact = g.last_contact_time();
     let operating_system = os_string(os.name.as_deref(), os.version.as_deref());
-    d.assignee = assignee(
-        u.email.as_deref(),
-        u.realname.as_deref(),
-        u.username.as_deref(),
-        u.phone.as_deref(),
-        u.position.as_deref(),
-    );
 
     // Keys in name order, so each is appended to the record's sorted
     // fields rather than inserted among them.
@@ -263,6 +276,8 @@ pub(crate) fn mapped_computer(c: MappedComputer, security: &SecurityReads) -> So
         .text("username", u.username.as_deref())
         .text_owned("vendor", p.vendor)
         .date_naive("warranty_expiration", p.warranty_date);
+    // Its text moves into the assignee once the fields hold their copies.
+    d.assignee = assignee_owned(u.email, u.realname, u.username, u.phone, u.position);
     d
 }
 

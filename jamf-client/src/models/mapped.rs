@@ -9,7 +9,11 @@
 //! them unread (BENCHMARKS.md, Latency, "Session 9"). Each field it keeps
 //! is read as [`ComputerInventory`] reads it (the same lenient readers, the
 //! same JSON names and date-note indexes), so a computer maps to the same
-//! record either way (tested below). One exception: serde's derived
+//! record either way (tested below). Text the record holds is read as
+//! [`CompactString`], which keeps up to 24 bytes inline: most values (serial
+//! numbers, versions, ids, MAC addresses) cost no allocation, and move into
+//! the record as they are. The assignee's text stays `String`, which
+//! [`mdm_mapping::Assignee`] holds. One exception: serde's derived
 //! readers also take a section sent as a JSON list, filling its fields by
 //! position, and the positions differ between the two models. Jamf sends
 //! sections as objects; a list there reads as garbage in either model.
@@ -18,6 +22,7 @@
 //! [`ComputerInventory`] into one of these, and maps that.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use mdm_mapping::CompactString;
 use serde::Deserialize;
 
 use super::computer::{
@@ -26,14 +31,13 @@ use super::computer::{
 };
 use super::{IdName, JamfId};
 
-/// [`ComputerInventory`]'s mapped fields. The user-and-location section,
-/// every field of which is mapped, is the public one.
+/// [`ComputerInventory`]'s mapped fields.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MappedComputer {
     pub(crate) id: JamfId,
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub(crate) udid: Option<String>,
+    #[serde(default, deserialize_with = "crate::de::opt_text")]
+    pub(crate) udid: Option<CompactString>,
     #[serde(default)]
     pub(crate) general: Option<MappedGeneral>,
     #[serde(default)]
@@ -41,7 +45,7 @@ pub(crate) struct MappedComputer {
     #[serde(default)]
     pub(crate) operating_system: Option<MappedOperatingSystem>,
     #[serde(default)]
-    pub(crate) user_and_location: Option<ComputerUserAndLocation>,
+    pub(crate) user_and_location: Option<MappedUserAndLocation>,
     #[serde(default)]
     pub(crate) purchasing: Option<MappedPurchasing>,
     #[serde(default)]
@@ -54,20 +58,20 @@ pub(crate) struct MappedComputer {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct MappedGeneral {
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) name: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) last_ip_address: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) jamf_binary_version: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) platform: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) barcode1: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) barcode2: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) asset_tag: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) name: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) last_ip_address: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) jamf_binary_version: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) platform: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) barcode1: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) barcode2: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) asset_tag: Option<CompactString>,
     pub(crate) remote_management: Option<MappedRemoteManagement>,
     #[serde(deserialize_with = "crate::de::opt_bool")]
     pub(crate) supervised: Option<bool>,
@@ -110,40 +114,40 @@ pub(crate) struct MappedMdmCapable {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct MappedHardware {
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) make: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) model: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) model_identifier: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) serial_number: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) make: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) model: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) model_identifier: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) serial_number: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) processor_speed_mhz: Option<i64>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) processor_count: Option<i64>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) core_count: Option<i64>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) processor_type: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) processor_architecture: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) processor_type: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) processor_architecture: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) bus_speed_mhz: Option<i64>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) cache_size_kilobytes: Option<i64>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) mac_address: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) alt_mac_address: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) mac_address: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) alt_mac_address: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) total_ram_megabytes: Option<i64>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) smc_version: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) nic_speed: Option<String>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) optical_drive: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) smc_version: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) nic_speed: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) optical_drive: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_bool")]
     pub(crate) ble_capable: Option<bool>,
 }
@@ -152,14 +156,38 @@ pub(crate) struct MappedHardware {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct MappedOperatingSystem {
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) name: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) version: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) build: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) active_directory_status: Option<CompactString>,
+}
+
+/// [`ComputerUserAndLocation`], every field of which is mapped: the
+/// assignee's text as `String`s (an [`mdm_mapping::Assignee`] holds them),
+/// the rest as record text.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct MappedUserAndLocation {
     #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) name: Option<String>,
+    pub(crate) username: Option<String>,
     #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) version: Option<String>,
+    pub(crate) realname: Option<String>,
     #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) build: Option<String>,
+    pub(crate) email: Option<String>,
     #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) active_directory_status: Option<String>,
+    pub(crate) position: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_string")]
+    pub(crate) phone: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) department_id: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) building_id: Option<CompactString>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) room: Option<CompactString>,
 }
 
 /// [`ComputerPurchasing`]'s mapped fields.
@@ -170,20 +198,20 @@ pub(crate) struct MappedPurchasing {
     pub(crate) leased: Option<bool>,
     #[serde(deserialize_with = "crate::de::opt_bool")]
     pub(crate) purchased: Option<bool>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) po_number: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) po_number: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_date_noted::<8, _>")]
     pub(crate) po_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) vendor: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) vendor: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_date_noted::<9, _>")]
     pub(crate) warranty_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) apple_care_id: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) apple_care_id: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_date_noted::<10, _>")]
     pub(crate) lease_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "crate::de::opt_string")]
-    pub(crate) purchase_price: Option<String>,
+    #[serde(deserialize_with = "crate::de::opt_text")]
+    pub(crate) purchase_price: Option<CompactString>,
     #[serde(deserialize_with = "crate::de::opt_i64")]
     pub(crate) life_expectancy: Option<i64>,
 }
@@ -210,11 +238,11 @@ impl From<ComputerInventory> for MappedComputer {
     fn from(c: ComputerInventory) -> Self {
         MappedComputer {
             id: c.id,
-            udid: c.udid,
+            udid: c.udid.map(Into::into),
             general: c.general.map(MappedGeneral::from),
             hardware: c.hardware.map(MappedHardware::from),
             operating_system: c.operating_system.map(MappedOperatingSystem::from),
-            user_and_location: c.user_and_location,
+            user_and_location: c.user_and_location.map(MappedUserAndLocation::from),
             purchasing: c.purchasing.map(MappedPurchasing::from),
             disk_encryption: c.disk_encryption.map(MappedDiskEncryption::from),
             security: c.security.map(MappedSecurity::from),
@@ -225,13 +253,13 @@ impl From<ComputerInventory> for MappedComputer {
 impl From<ComputerGeneral> for MappedGeneral {
     fn from(g: ComputerGeneral) -> Self {
         MappedGeneral {
-            name: g.name,
-            last_ip_address: g.last_ip_address,
-            jamf_binary_version: g.jamf_binary_version,
-            platform: g.platform,
-            barcode1: g.barcode1,
-            barcode2: g.barcode2,
-            asset_tag: g.asset_tag,
+            name: g.name.map(Into::into),
+            last_ip_address: g.last_ip_address.map(Into::into),
+            jamf_binary_version: g.jamf_binary_version.map(Into::into),
+            platform: g.platform.map(Into::into),
+            barcode1: g.barcode1.map(Into::into),
+            barcode2: g.barcode2.map(Into::into),
+            asset_tag: g.asset_tag.map(Into::into),
             remote_management: g
                 .remote_management
                 .map(|r| MappedRemoteManagement { managed: r.managed }),
@@ -251,24 +279,39 @@ impl From<ComputerGeneral> for MappedGeneral {
 impl From<ComputerHardware> for MappedHardware {
     fn from(h: ComputerHardware) -> Self {
         MappedHardware {
-            make: h.make,
-            model: h.model,
-            model_identifier: h.model_identifier,
-            serial_number: h.serial_number,
+            make: h.make.map(Into::into),
+            model: h.model.map(Into::into),
+            model_identifier: h.model_identifier.map(Into::into),
+            serial_number: h.serial_number.map(Into::into),
             processor_speed_mhz: h.processor_speed_mhz,
             processor_count: h.processor_count,
             core_count: h.core_count,
-            processor_type: h.processor_type,
-            processor_architecture: h.processor_architecture,
+            processor_type: h.processor_type.map(Into::into),
+            processor_architecture: h.processor_architecture.map(Into::into),
             bus_speed_mhz: h.bus_speed_mhz,
             cache_size_kilobytes: h.cache_size_kilobytes,
-            mac_address: h.mac_address,
-            alt_mac_address: h.alt_mac_address,
+            mac_address: h.mac_address.map(Into::into),
+            alt_mac_address: h.alt_mac_address.map(Into::into),
             total_ram_megabytes: h.total_ram_megabytes,
-            smc_version: h.smc_version,
-            nic_speed: h.nic_speed,
-            optical_drive: h.optical_drive,
+            smc_version: h.smc_version.map(Into::into),
+            nic_speed: h.nic_speed.map(Into::into),
+            optical_drive: h.optical_drive.map(Into::into),
             ble_capable: h.ble_capable,
+        }
+    }
+}
+
+impl From<ComputerUserAndLocation> for MappedUserAndLocation {
+    fn from(u: ComputerUserAndLocation) -> Self {
+        MappedUserAndLocation {
+            username: u.username,
+            realname: u.realname,
+            email: u.email,
+            position: u.position,
+            phone: u.phone,
+            department_id: u.department_id.map(Into::into),
+            building_id: u.building_id.map(Into::into),
+            room: u.room.map(Into::into),
         }
     }
 }
@@ -276,10 +319,10 @@ impl From<ComputerHardware> for MappedHardware {
 impl From<ComputerOperatingSystem> for MappedOperatingSystem {
     fn from(os: ComputerOperatingSystem) -> Self {
         MappedOperatingSystem {
-            name: os.name,
-            version: os.version,
-            build: os.build,
-            active_directory_status: os.active_directory_status,
+            name: os.name.map(Into::into),
+            version: os.version.map(Into::into),
+            build: os.build.map(Into::into),
+            active_directory_status: os.active_directory_status.map(Into::into),
         }
     }
 }
@@ -289,13 +332,13 @@ impl From<ComputerPurchasing> for MappedPurchasing {
         MappedPurchasing {
             leased: p.leased,
             purchased: p.purchased,
-            po_number: p.po_number,
+            po_number: p.po_number.map(Into::into),
             po_date: p.po_date,
-            vendor: p.vendor,
+            vendor: p.vendor.map(Into::into),
             warranty_date: p.warranty_date,
-            apple_care_id: p.apple_care_id,
+            apple_care_id: p.apple_care_id.map(Into::into),
             lease_date: p.lease_date,
-            purchase_price: p.purchase_price,
+            purchase_price: p.purchase_price.map(Into::into),
             life_expectancy: p.life_expectancy,
         }
     }

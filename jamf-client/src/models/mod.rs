@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use mdm_mapping::CompactString;
+use mdm_mapping::compact_str::ToCompactString as _;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -36,14 +38,14 @@ pub use org::{Building, Department, Site, User};
 
 /// A Jamf object id. The Jamf Pro API sends ids as strings (`"42"`), the
 /// Classic API as numbers (`42`); both read into this, and it is written
-/// back as a string.
+/// back as a string. Held inline (no allocation) up to 24 bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JamfId(String);
+pub struct JamfId(CompactString);
 
 impl JamfId {
     /// Wraps an id.
     pub fn new(id: impl Into<String>) -> Self {
-        JamfId(id.into())
+        JamfId(id.into().into())
     }
 
     /// The id as text.
@@ -66,19 +68,19 @@ impl fmt::Display for JamfId {
 
 impl From<&str> for JamfId {
     fn from(s: &str) -> Self {
-        JamfId(s.to_string())
+        JamfId(s.into())
     }
 }
 
 impl From<String> for JamfId {
     fn from(s: String) -> Self {
-        JamfId(s)
+        JamfId(s.into())
     }
 }
 
 impl From<i64> for JamfId {
     fn from(i: i64) -> Self {
-        JamfId(i.to_string())
+        JamfId(i.to_compact_string())
     }
 }
 
@@ -114,19 +116,19 @@ impl<'de> Visitor<'de> for JamfIdVisitor {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<JamfId, E> {
-        Ok(JamfId(s.to_owned()))
+        Ok(JamfId(s.into()))
     }
 
     fn visit_string<E: de::Error>(self, s: String) -> Result<JamfId, E> {
-        Ok(JamfId(s))
+        Ok(JamfId(s.into()))
     }
 
     fn visit_i64<E: de::Error>(self, i: i64) -> Result<JamfId, E> {
-        Ok(JamfId(i.to_string()))
+        Ok(JamfId(i.to_compact_string()))
     }
 
     fn visit_u64<E: de::Error>(self, u: u64) -> Result<JamfId, E> {
-        Ok(JamfId(u.to_string()))
+        Ok(JamfId(u.to_compact_string()))
     }
 
     fn visit_f64<E: de::Error>(self, f: f64) -> Result<JamfId, E> {
