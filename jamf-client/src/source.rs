@@ -27,7 +27,7 @@ use crate::api::mobile::{MobileDeviceQuery, MobileDeviceSection};
 use crate::client::{Client, RawPage, next_page};
 use crate::error::Error;
 use crate::map::{self, SecurityReads, SiteNames};
-use crate::models::MobileDevice;
+use crate::models::mapped_mobile::MappedMobileDevice;
 
 /// The default rows per page of a [`JamfDeviceSource`]: Jamf's maximum, so
 /// a sync makes one request per 2,000 computers.
@@ -222,13 +222,16 @@ impl FromStr for Position {
 /// what is in flight. [`fetch_page`](DeviceSource::fetch_page) reads one
 /// page.
 ///
-/// Of a computer, only the fields the mapping reads are decoded; the
-/// others (the reported IP addresses, battery health, `initialEntryDate`,
-/// most of the security section, …) are skipped unread: one the server
-/// sends malformed neither fails the page nor counts in
-/// [`dropped_values`](DeviceSource::dropped_values). The fields read are
-/// read as [`ComputerInventory`](crate::models::ComputerInventory) reads
-/// them, and map to the same record as [`map::computer`] gives.
+/// Of a computer or mobile device, only the fields the mapping reads are
+/// decoded; the others (the reported IP addresses, battery health,
+/// `initialEntryDate`, a mobile device's `managementId` and
+/// `mdmProfileExpirationDate`, most of the security sections, …) are
+/// skipped unread: one the server sends malformed neither fails the page
+/// nor counts in [`dropped_values`](DeviceSource::dropped_values). The
+/// fields read are read as
+/// [`ComputerInventory`](crate::models::ComputerInventory) and
+/// [`MobileDevice`](crate::models::MobileDevice) read them, and map to the
+/// same records as [`map::computer`] and [`map::mobile_device`] give.
 pub struct JamfDeviceSource {
     client: Client,
     options: SourceOptions,
@@ -316,15 +319,14 @@ struct MobileMapping {
 }
 
 impl MobileMapping {
-    fn map(&mut self, m: MobileDevice) -> SourceDevice {
-        let d = map::mobile_device(&m, &self.sites, &self.security);
+    fn map(&mut self, m: MappedMobileDevice) -> SourceDevice {
         if let Some(id) = map::site_id(&m)
             && !self.sites.contains_key(id)
         {
             self.unnamed.push((self.index, id.to_string()));
         }
         self.index += 1;
-        d
+        map::mapped_mobile_device(m, &self.sites, &self.security)
     }
 }
 

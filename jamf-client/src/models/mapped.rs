@@ -362,7 +362,7 @@ impl From<ComputerDiskEncryption> for MappedDiskEncryption {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use serde_json::{Value, json};
 
     use super::*;
@@ -376,7 +376,7 @@ mod tests {
 
     /// Values each field is tried with: Jamf's quirks and values that are
     /// wrong for most fields.
-    fn odd_values() -> Vec<Value> {
+    pub(crate) fn odd_values() -> Vec<Value> {
         vec![
             Value::Null,
             json!(""),
@@ -399,7 +399,7 @@ mod tests {
     }
 
     /// Every path to a value inside `v` (object keys and list indexes).
-    fn paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    pub(crate) fn paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
         match v {
             Value::Object(m) => {
                 for (k, child) in m {
@@ -422,7 +422,7 @@ mod tests {
     }
 
     /// `v` with the value at `path` replaced by `with` (removed when `None`).
-    fn replaced(v: &Value, path: &[String], with: Option<&Value>) -> Value {
+    pub(crate) fn replaced(v: &Value, path: &[String], with: Option<&Value>) -> Value {
         let mut v = v.clone();
         let Some((last, parents)) = path.split_last() else {
             return v;
@@ -471,24 +471,32 @@ mod tests {
     ];
 
     /// Dropped-value notes: the field and the value sent.
-    type Notes = Vec<(&'static str, String)>;
+    pub(crate) type Notes = Vec<(&'static str, String)>;
 
     /// Decodes `body` as `T`, with the dropped-value notes of the dates
     /// both models read.
     fn decode<T: serde::de::DeserializeOwned>(
         body: &Value,
     ) -> Result<(T, Notes), serde_json::Error> {
+        decode_noting(body, &MAPPED_DATES)
+    }
+
+    /// Decodes `body` as `T`, with the dropped-value notes of `dates`.
+    pub(crate) fn decode_noting<T: serde::de::DeserializeOwned>(
+        body: &Value,
+        dates: &[&str],
+    ) -> Result<(T, Notes), serde_json::Error> {
         let _ = crate::de::take_dropped();
         let text = body.to_string();
         let decoded = serde_json::from_str::<T>(&text);
         let notes = crate::de::take_dropped()
             .into_iter()
-            .filter(|(f, _)| MAPPED_DATES.contains(f))
+            .filter(|(f, _)| dates.contains(f))
             .collect();
         decoded.map(|t| (t, notes))
     }
 
-    fn every_read() -> SecurityReads {
+    pub(crate) fn every_read() -> SecurityReads {
         SecurityReads {
             activation_lock: true,
             applecare_id: true,

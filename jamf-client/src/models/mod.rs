@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub mod classic;
 pub mod computer;
 pub(crate) mod mapped;
+pub(crate) mod mapped_mobile;
 pub mod mobile;
 pub mod org;
 

@@ -301,3 +301,38 @@ async fn unreadable_dates_are_counted_per_field() {
         ["last week", "true"]
     );
 }
+
+/// As for computers: of a mobile device, an unreadable date the record
+/// holds is dropped and counted, and a field the record does not hold
+/// (`managementId`, `mdmProfileExpirationDate`, `network.roaming`) is not
+/// read at all, so a malformed one fails nothing and counts nowhere.
+#[tokio::test]
+async fn a_malformed_mobile_field_the_record_does_not_hold_fails_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/mobile-devices/detail"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalCount": 2,
+            "results": [
+                {"mobileDeviceId": "1", "deviceType": "iOS",
+                 "general": {"lastContactDate": "last week", "managementId": {"a": 1},
+                             "mdmProfileExpirationDate": "the 32nd"},
+                 "network": {"roaming": [1], "imei": "35 209900 176148 1"}},
+                {"mobileDeviceId": "2", "general": {"lastContactDate": "2024-01-26T16:15:36Z"}},
+            ],
+        })))
+        .mount(&server)
+        .await;
+    let source = client(&server).device_source(SourceOptions::default().computers(false));
+    let pages: Vec<_> = source.pages(None).try_collect().await.unwrap();
+    let devices: Vec<_> = pages.iter().flat_map(|p| &p.devices).collect();
+    assert_eq!(devices.len(), 2);
+    assert_eq!(
+        devices[0].fields.get("imei").and_then(|v| v.as_list()),
+        Some(&["352099001761481".to_string()][..])
+    );
+    assert_eq!(
+        source.dropped_values().summary(),
+        "1 value (jamf.last_contact_date: 1)"
+    );
+}
