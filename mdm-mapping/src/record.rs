@@ -771,16 +771,14 @@ impl Fields {
     /// [`text`](Self::text), taking the text (a `String` or a
     /// [`CompactString`]): already trimmed text moves in without a copy.
     pub fn text_owned<S: Into<CompactString>>(&mut self, key: &str, raw: Option<S>) -> &mut Self {
-        if let Some(s) = raw {
-            let s = s.into();
+        let text = raw.map(Into::into).and_then(|s: CompactString| {
             if is_trimmed(&s) {
-                // Straight in: what `set` would store, without its checks.
-                self.insert(key, Value::Text(s));
-            } else if let Some(t) = normalize::text_compact(&s) {
-                self.insert(key, Value::Text(t));
+                Some(s)
+            } else {
+                normalize::text_compact(&s)
             }
-        }
-        self
+        });
+        self.put_text(key, text)
     }
 
     /// Stores a serial number ([`normalize::serial`]).
