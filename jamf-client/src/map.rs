@@ -277,7 +277,7 @@ pub fn mobile_device(
     sites: &SiteNames,
     security: &SecurityReads,
 ) -> SourceDevice {
-    mapped_mobile_device(MappedMobileDevice::from(m.clone()), sites, security)
+    mapped_mobile_device(MappedMobileDevice::from(m), sites, security)
 }
 
 /// [`mobile_device`] of the fields it reads, taking their text: text read

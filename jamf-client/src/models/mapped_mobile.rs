@@ -12,8 +12,8 @@
 //! the same record either way (tested below), with the same exception for a
 //! section sent as a JSON list.
 //!
-//! Crate-private: [`crate::map::mobile_device`] turns a public
-//! [`MobileDevice`] into one of these, and maps that.
+//! Crate-private: [`crate::map::mobile_device`] copies the mapped fields
+//! of a public [`MobileDevice`] into one of these, and maps that.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use mdm_mapping::CompactString;
@@ -163,37 +163,42 @@ pub(crate) struct MappedMobileNetwork {
 }
 
 /// Text of the public model as record text.
-fn text(s: Option<String>) -> Option<CompactString> {
-    s.map(CompactString::from)
+fn text(s: &Option<String>) -> Option<CompactString> {
+    s.as_deref().map(CompactString::from)
 }
 
-impl From<MobileDevice> for MappedMobileDevice {
-    fn from(m: MobileDevice) -> Self {
+/// Copies only the mapped fields of a public [`MobileDevice`] (what
+/// [`crate::map::mobile_device`] maps from a borrowed device).
+impl From<&MobileDevice> for MappedMobileDevice {
+    fn from(m: &MobileDevice) -> Self {
         MappedMobileDevice {
-            mobile_device_id: m.mobile_device_id,
-            device_type: m.device_type,
-            general: m.general.map(MappedMobileGeneral::from),
-            hardware: m.hardware.map(MappedMobileHardware::from),
-            user_and_location: m.user_and_location.map(MappedMobileUserAndLocation::from),
-            purchasing: m.purchasing.map(MappedMobilePurchasing::from),
-            security: m.security.map(MappedMobileSecurity::from),
-            network: m.network.map(MappedMobileNetwork::from),
+            mobile_device_id: m.mobile_device_id.clone(),
+            device_type: m.device_type.clone(),
+            general: m.general.as_ref().map(MappedMobileGeneral::from),
+            hardware: m.hardware.as_ref().map(MappedMobileHardware::from),
+            user_and_location: m
+                .user_and_location
+                .as_ref()
+                .map(MappedMobileUserAndLocation::from),
+            purchasing: m.purchasing.as_ref().map(MappedMobilePurchasing::from),
+            security: m.security.as_ref().map(MappedMobileSecurity::from),
+            network: m.network.as_ref().map(MappedMobileNetwork::from),
         }
     }
 }
 
-impl From<MobileDeviceGeneral> for MappedMobileGeneral {
-    fn from(g: MobileDeviceGeneral) -> Self {
+impl From<&MobileDeviceGeneral> for MappedMobileGeneral {
+    fn from(g: &MobileDeviceGeneral) -> Self {
         MappedMobileGeneral {
-            udid: text(g.udid),
-            display_name: text(g.display_name),
-            asset_tag: text(g.asset_tag),
-            site_id: text(g.site_id),
+            udid: text(&g.udid),
+            display_name: text(&g.display_name),
+            asset_tag: text(&g.asset_tag),
+            site_id: text(&g.site_id),
             last_inventory_update_date: g.last_inventory_update_date,
             last_contact_date: g.last_contact_date,
-            os_version: text(g.os_version),
-            os_build: text(g.os_build),
-            ip_address: text(g.ip_address),
+            os_version: text(&g.os_version),
+            os_build: text(&g.os_build),
+            ip_address: text(&g.ip_address),
             managed: g.managed,
             supervised: g.supervised,
             last_enrolled_date: g.last_enrolled_date,
@@ -201,42 +206,42 @@ impl From<MobileDeviceGeneral> for MappedMobileGeneral {
     }
 }
 
-impl From<MobileDeviceHardware> for MappedMobileHardware {
-    fn from(h: MobileDeviceHardware) -> Self {
+impl From<&MobileDeviceHardware> for MappedMobileHardware {
+    fn from(h: &MobileDeviceHardware) -> Self {
         MappedMobileHardware {
-            serial_number: text(h.serial_number),
-            wifi_mac_address: text(h.wifi_mac_address),
-            bluetooth_mac_address: text(h.bluetooth_mac_address),
-            model: text(h.model),
-            model_identifier: text(h.model_identifier),
+            serial_number: text(&h.serial_number),
+            wifi_mac_address: text(&h.wifi_mac_address),
+            bluetooth_mac_address: text(&h.bluetooth_mac_address),
+            model: text(&h.model),
+            model_identifier: text(&h.model_identifier),
         }
     }
 }
 
-impl From<MobileDeviceUserAndLocation> for MappedMobileUserAndLocation {
-    fn from(u: MobileDeviceUserAndLocation) -> Self {
+impl From<&MobileDeviceUserAndLocation> for MappedMobileUserAndLocation {
+    fn from(u: &MobileDeviceUserAndLocation) -> Self {
         MappedMobileUserAndLocation {
-            username: u.username,
-            real_name: u.real_name,
-            email_address: u.email_address,
-            position: u.position,
-            phone_number: u.phone_number,
-            department_id: text(u.department_id),
-            building_id: text(u.building_id),
-            room: text(u.room),
+            username: u.username.clone(),
+            real_name: u.real_name.clone(),
+            email_address: u.email_address.clone(),
+            position: u.position.clone(),
+            phone_number: u.phone_number.clone(),
+            department_id: text(&u.department_id),
+            building_id: text(&u.building_id),
+            room: text(&u.room),
         }
     }
 }
 
-impl From<MobileDevicePurchasing> for MappedMobilePurchasing {
-    fn from(p: MobileDevicePurchasing) -> Self {
+impl From<&MobileDevicePurchasing> for MappedMobilePurchasing {
+    fn from(p: &MobileDevicePurchasing) -> Self {
         MappedMobilePurchasing {
             purchased: p.purchased,
             leased: p.leased,
-            po_number: text(p.po_number),
-            vendor: text(p.vendor),
-            apple_care_id: text(p.apple_care_id),
-            purchase_price: text(p.purchase_price),
+            po_number: text(&p.po_number),
+            vendor: text(&p.vendor),
+            apple_care_id: text(&p.apple_care_id),
+            purchase_price: text(&p.purchase_price),
             po_date: p.po_date,
             warranty_expires_date: p.warranty_expires_date,
             lease_expires_date: p.lease_expires_date,
@@ -245,20 +250,20 @@ impl From<MobileDevicePurchasing> for MappedMobilePurchasing {
     }
 }
 
-impl From<MobileDeviceSecurity> for MappedMobileSecurity {
-    fn from(s: MobileDeviceSecurity) -> Self {
+impl From<&MobileDeviceSecurity> for MappedMobileSecurity {
+    fn from(s: &MobileDeviceSecurity) -> Self {
         MappedMobileSecurity {
             activation_lock_enabled: s.activation_lock_enabled,
         }
     }
 }
 
-impl From<MobileDeviceNetwork> for MappedMobileNetwork {
-    fn from(n: MobileDeviceNetwork) -> Self {
+impl From<&MobileDeviceNetwork> for MappedMobileNetwork {
+    fn from(n: &MobileDeviceNetwork) -> Self {
         MappedMobileNetwork {
-            imei: text(n.imei),
-            meid: text(n.meid),
-            eid: text(n.eid),
+            imei: text(&n.imei),
+            meid: text(&n.meid),
+            eid: text(&n.eid),
         }
     }
 }
