@@ -705,6 +705,27 @@ mod tests {
         );
     }
 
+    /// The ends of the years RFC 3339 writes, and a leap second in each,
+    /// which the proptest below reaches only by chance.
+    #[test]
+    fn datetime_text_at_the_ends_of_the_years() {
+        for (secs, nanos, want) in [
+            (-62_167_219_200, 0, "0000-01-01T00:00:00Z"),
+            (-62_167_219_141, 1_500_000_000, "0000-01-01T00:00:60Z"),
+            (253_402_300_799, 0, "9999-12-31T23:59:59Z"),
+            (253_402_300_799, 1_999_999_999, "9999-12-31T23:59:60Z"),
+        ] {
+            let dt = DateTime::<Utc>::from_timestamp(secs, nanos).expect("in range");
+            assert_eq!(dt.to_rfc3339_opts(SecondsFormat::Secs, true), want);
+            assert_eq!(format_datetime_checked(dt).as_deref(), Some(want));
+            let date = &want[..10];
+            assert_eq!(format_date_checked(dt.date_naive()).as_deref(), Some(date));
+        }
+        let past = DateTime::<Utc>::from_timestamp(253_402_300_800, 0).expect("in range");
+        assert_eq!(format_datetime_checked(past), None);
+        assert_eq!(format_date_checked(past.date_naive()), None);
+    }
+
     proptest::proptest! {
         /// The date-time and date texts written by hand are chrono's, leap
         /// seconds and the years at the ends of 0000–9999 included.

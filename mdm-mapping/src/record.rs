@@ -768,8 +768,10 @@ impl Fields {
         self.put_text(key, raw.and_then(normalize::text_compact))
     }
 
-    /// [`text`](Self::text), taking the text (a `String` or a
-    /// [`CompactString`]): already trimmed text moves in without a copy.
+    /// [`text`](Self::text), taking the text (anything that converts into a
+    /// [`CompactString`]: a `String`, a `CompactString`, a `&str`): already
+    /// trimmed text moves in without a copy. A bare `None` needs its type
+    /// named (`None::<String>`).
     pub fn text_owned<S: Into<CompactString>>(&mut self, key: &str, raw: Option<S>) -> &mut Self {
         let text = raw.map(Into::into).and_then(|s: CompactString| {
             if is_trimmed(&s) {
