@@ -76,29 +76,31 @@ impl ValueType {
             _ => None,
         };
         match self {
-            ValueType::Text | ValueType::Money => {
-                as_text().and_then(|s| normalize::text(&s)).map(Value::from)
-            }
+            ValueType::Text | ValueType::Money => as_text()
+                .and_then(|s| normalize::text_compact(&s))
+                .map(Value::Text),
             ValueType::Serial => as_text()
-                .and_then(|s| normalize::serial(&s))
-                .map(Value::from),
+                .and_then(|s| normalize::serial_compact(&s))
+                .map(Value::Text),
             ValueType::MacAddress => match raw {
                 J::Array(items) => items
                     .iter()
                     .filter_map(J::as_str)
-                    .find_map(normalize::mac)
-                    .map(Value::from),
-                _ => as_text().and_then(|s| normalize::mac(&s)).map(Value::from),
+                    .find_map(normalize::mac_compact)
+                    .map(Value::Text),
+                _ => as_text()
+                    .and_then(|s| normalize::mac_compact(&s))
+                    .map(Value::Text),
             },
             ValueType::Email => as_text()
-                .and_then(|s| normalize::email(&s))
-                .map(Value::from),
+                .and_then(|s| normalize::email_compact(&s))
+                .map(Value::Text),
             ValueType::DateTime => match raw {
                 J::Number(n) => n
                     .as_i64()
                     .and_then(normalize::datetime_from_epoch_millis)
                     .map(Value::from),
-                J::String(s) => normalize::datetime(s).map(Value::from),
+                J::String(s) => normalize::datetime_compact(s).map(Value::Text),
                 _ => None,
             },
             ValueType::Date => match raw {
@@ -107,7 +109,7 @@ impl ValueType {
                     .and_then(normalize::datetime_from_epoch_millis)
                     .and_then(|s| normalize::date(&s))
                     .map(Value::from),
-                J::String(s) => normalize::date(s).map(Value::from),
+                J::String(s) => normalize::date_compact(s).map(Value::Text),
                 _ => None,
             },
             ValueType::Boolean => normalize::boolean_json(raw).map(Value::Bool),

@@ -29,7 +29,7 @@
 //! assert_eq!(normalize::boolean_str("Yes"), Some(true));
 //! ```
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use compact_str::CompactString;
 
 /// Placeholder serial numbers that mean "no serial" (compared case-insensitively,
@@ -56,8 +56,7 @@ pub const PLACEHOLDER_SERIALS: &[&str] = &[
 
 /// Trimmed text; `None` when empty or whitespace-only.
 pub fn text(raw: &str) -> Option<String> {
-    let t = raw.trim();
-    (!t.is_empty()).then(|| t.to_string())
+    text_compact(raw).map(String::from)
 }
 
 /// [`text`] as a record holds it: up to 24 bytes inline, no allocation.
@@ -110,8 +109,7 @@ fn squash_upper(raw: &str) -> std::borrow::Cow<'_, str> {
 
 /// A serial number: upper case with no whitespace. Placeholders are no value.
 pub fn serial(raw: &str) -> Option<String> {
-    let s = squash_upper(raw);
-    (!s.is_empty() && !is_placeholder_serial(&s)).then(|| s.into_owned())
+    serial_compact(raw).map(String::from)
 }
 
 /// [`serial`] as a record holds it (inline, no allocation, when short).
@@ -345,24 +343,21 @@ fn epoch_millis(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::<Utc>::from_timestamp_millis(ms).and_then(rfc3339_year)
 }
 
-fn format_datetime(dt: DateTime<Utc>) -> String {
-    dt.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// [`datetime`]'s text of `dt`, or `None` for a year RFC 3339 cannot write.
+pub(crate) fn format_datetime_checked(dt: DateTime<Utc>) -> Option<CompactString> {
+    rfc3339_year(dt).and_then(format_datetime)
 }
 
-/// [`datetime`]'s text of `dt` (`YYYY-MM-DDTHH:MM:SSZ`, inline in the
-/// record, no allocation), or `None` for a year RFC 3339 cannot write.
-pub(crate) fn format_datetime_checked(dt: DateTime<Utc>) -> Option<CompactString> {
+/// `dt` as RFC 3339 UTC with whole seconds (`YYYY-MM-DDTHH:MM:SSZ`, as
+/// chrono's `to_rfc3339_opts(Secs, true)` writes it), held inline: no
+/// allocation. The caller checks the year is within 0000–9999.
+fn format_datetime(dt: DateTime<Utc>) -> Option<CompactString> {
     use chrono::Timelike as _;
-    let dt = rfc3339_year(dt)?;
-    let (date, time) = (dt.date_naive(), dt.time());
+    let time = dt.time();
     // chrono writes a leap second (:60) as such; so does this.
     let second = time.second() + u32::from(time.nanosecond() >= 1_000_000_000);
     let mut text = [0u8; 20];
-    digits(&mut text[0..4], date.year().unsigned_abs());
-    text[4] = b'-';
-    digits(&mut text[5..7], date.month());
-    text[7] = b'-';
-    digits(&mut text[8..10], date.day());
+    write_date(&mut text, dt.date_naive());
     text[10] = b'T';
     digits(&mut text[11..13], time.hour());
     text[13] = b':';
@@ -380,12 +375,18 @@ pub(crate) fn format_date_checked(d: NaiveDate) -> Option<CompactString> {
         return None;
     }
     let mut text = [0u8; 10];
-    digits(&mut text[0..4], d.year().unsigned_abs());
-    text[4] = b'-';
-    digits(&mut text[5..7], d.month());
-    text[7] = b'-';
-    digits(&mut text[8..10], d.day());
+    write_date(&mut text, d);
     std::str::from_utf8(&text).ok().map(CompactString::from)
+}
+
+/// Writes `d` as `YYYY-MM-DD` into the first 10 bytes of `out` (the
+/// caller checks the year is within 0000–9999).
+fn write_date(out: &mut [u8], d: NaiveDate) {
+    digits(&mut out[0..4], d.year().unsigned_abs());
+    out[4] = b'-';
+    digits(&mut out[5..7], d.month());
+    out[7] = b'-';
+    digits(&mut out[8..10], d.day());
 }
 
 /// Writes `n` as decimal digits filling `out`, zero-padded on the left
@@ -400,13 +401,18 @@ fn digits(out: &mut [u8], mut n: u32) {
 /// A date-time as RFC 3339 UTC with whole seconds (`2024-01-26T16:15:36Z`);
 /// see [`parse_datetime`] for the accepted inputs. Fractions are truncated.
 pub fn datetime(raw: &str) -> Option<String> {
-    parse_datetime(raw).map(format_datetime)
+    datetime_compact(raw).map(String::from)
+}
+
+/// [`datetime`] as a record holds it (inline, no allocation).
+pub(crate) fn datetime_compact(raw: &str) -> Option<CompactString> {
+    parse_datetime(raw).and_then(format_datetime)
 }
 
 /// A date-time from epoch milliseconds (Jamf Classic `*_epoch`). `0` and
 /// negative values are Jamf's "not set" and are no value.
 pub fn datetime_from_epoch_millis(ms: i64) -> Option<String> {
-    epoch_millis(ms).map(format_datetime)
+    epoch_millis(ms).and_then(format_datetime).map(String::from)
 }
 
 /// Parses a date: `YYYY-MM-DD`, `YYYY/MM/DD`, or the date part of any
@@ -428,9 +434,12 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
 
 /// A date as `YYYY-MM-DD` (PO date, warranty, lease).
 pub fn date(raw: &str) -> Option<String> {
-    parse_date(raw)
-        .and_then(format_date_checked)
-        .map(String::from)
+    date_compact(raw).map(String::from)
+}
+
+/// [`date`] as a record holds it (inline, no allocation).
+pub(crate) fn date_compact(raw: &str) -> Option<CompactString> {
+    parse_date(raw).and_then(format_date_checked)
 }
 
 /// A boolean from text: `true`/`false`, `yes`/`no`, `1`/`0`, `y`/`n`,
@@ -486,7 +495,7 @@ pub fn int_json(raw: &serde_json::Value) -> Option<i64> {
 
 /// An identifier: trimmed text; Jamf's `-1` "none" id is no value.
 pub fn id(raw: &str) -> Option<String> {
-    text(raw).filter(|s| s != "-1")
+    id_compact(raw).map(String::from)
 }
 
 /// [`id`] as a record holds it (inline, no allocation, when short).
@@ -550,6 +559,7 @@ pub fn catalog_key(display_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::SecondsFormat;
     use serde_json::json;
 
     #[test]

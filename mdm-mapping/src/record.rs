@@ -800,7 +800,7 @@ impl Fields {
 
     /// Stores a date-time in any vendor format ([`normalize::datetime`]).
     pub fn datetime(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.parsed(key, raw, normalize::datetime)
+        self.parsed(key, raw, normalize::datetime_compact)
     }
 
     /// Stores a date-time given as epoch milliseconds ([`normalize::datetime_from_epoch_millis`]).
@@ -819,7 +819,7 @@ impl Fields {
 
     /// Stores a date ([`normalize::date`]).
     pub fn date(&mut self, key: &str, raw: Option<&str>) -> &mut Self {
-        self.parsed(key, raw, normalize::date)
+        self.parsed(key, raw, normalize::date_compact)
     }
 
     /// Stores a date-time a typed model already read, as

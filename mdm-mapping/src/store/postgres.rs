@@ -1797,7 +1797,7 @@ impl<'de> serde::Deserialize<'de> for DocValue {
                 Ok(DocValue(f.is_finite().then_some(Value::Float(f))))
             }
             fn visit_str<E>(self, s: &str) -> Result<DocValue, E> {
-                Ok(DocValue(crate::normalize::text(s).map(Value::from)))
+                Ok(DocValue(crate::normalize::text_compact(s).map(Value::Text)))
             }
             fn visit_unit<E>(self) -> Result<DocValue, E> {
                 Ok(DocValue(None))

@@ -570,7 +570,7 @@ fn decode(s: &str) -> Option<Value> {
     if let Some(inner) = s.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
         && !inner.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20)
     {
-        return crate::normalize::text(inner).map(Value::from);
+        return crate::normalize::text_compact(inner).map(Value::Text);
     }
     serde_json::from_str::<serde_json::Value>(s)
         .ok()

@@ -77,8 +77,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 Derived::DateOf(k) => d.fields.get_str(k).and_then(|raw| {
                     // A normalized UTC date-time holds its date: borrow it.
                     utc_date_prefix(raw).map(MVal::Str).or_else(|| {
-                        crate::normalize::date(raw).map(|s| {
-                            self.owned.push(Value::Text(s.into()));
+                        crate::normalize::date_compact(raw).map(|s| {
+                            self.owned.push(Value::Text(s));
                             MVal::Owned(self.owned.len() as u32 - 1)
                         })
                     })
