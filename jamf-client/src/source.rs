@@ -297,6 +297,11 @@ struct Pipeline<'a> {
     /// of computers (see [`Ahead`]) and handed to `in_flight` when the
     /// listing reaches it.
     ahead: Option<Ahead<'a>>,
+    /// The page read ahead is wanted but waits for the computers-inventory
+    /// version to be settled: the first computers request of a client
+    /// that has not chosen it asks the server's version beside it, and
+    /// the two already fill the request permits.
+    ahead_wanted: bool,
     /// The page nothing can be predicted after until its `totalCount` is
     /// known, and where that count arrives as soon as the response is in
     /// (before the page is decoded): see [`early_total`].
@@ -332,13 +337,17 @@ impl Totals {
     }
 }
 
-/// The first page of mobile devices, requested in the same round as the
-/// first page of computers when both are read: each phase's first page
-/// goes without a prediction (only its `totalCount` tells how many pages
-/// follow), so requested in turn they would each leave the other request
-/// permit idle for a round, and a listing of a few pages would take a
-/// round trip more. Its result waits here until the computers are all
-/// yielded, so pages still come in order.
+/// The first page of mobile devices, read ahead while the computers are
+/// listed when both are read: each phase's first page goes without a
+/// prediction (only its `totalCount` tells how many pages follow), so read
+/// in turn it would leave a request permit idle for a round when the
+/// computers end. It goes in the first round, beside the first computers
+/// page, when the client's computers-inventory version is settled (pinned,
+/// or chosen by an earlier request), so a listing of a few pages takes a
+/// round trip less; otherwise the first computers request asks the
+/// server's version beside it, and the mobile page goes in the next
+/// round. Its result waits here until the computers are all yielded, so
+/// pages still come in order.
 struct Ahead<'a> {
     at: Position,
     page: futures::future::MaybeDone<InFlight<'a>>,
@@ -874,10 +883,12 @@ impl JamfDeviceSource {
     /// count) is read from the body as soon as it is in ([`early_total`],
     /// [`count_results`]), so the next pages are on the wire while the
     /// first is decoded. When both phases are read with more than one
-    /// request in flight, the first mobile page is requested beside the
-    /// first computers page ([`Ahead`]) and held until the computers are
-    /// all yielded: its count is known when the listing reaches it, and a
-    /// small fleet takes a round trip less. When
+    /// request in flight, the first mobile page is read ahead while the
+    /// computers are listed ([`Ahead`]) and held until they are all
+    /// yielded: its count is known when the listing reaches it. The
+    /// listing never has more than its lookahead on the wire: the server
+    /// version asked beside the first computers page, and the site names,
+    /// count as requests too. When
     /// a response disagrees with the prediction (rows
     /// were added or deleted meanwhile), the pages in flight after it are
     /// dropped (cancelled) and the listing goes on from what the response
@@ -889,33 +900,15 @@ impl JamfDeviceSource {
         // One at a time stays one at a time.
         let depth = if lookahead == 1 { 1 } else { lookahead * 2 };
         let requests = Arc::new(tokio::sync::Semaphore::new(lookahead));
-        let ahead = (lookahead > 1
-            && start.phase == Phase::Computers
-            && self.options.mobile_devices)
-            .then(|| {
-                let at = Position::start(Phase::Mobile);
-                let (tx, rx) = futures::channel::oneshot::channel();
-                let requests = Arc::clone(&requests);
-                let page: InFlight<'_> = async move {
-                    (
-                        at,
-                        Predicted::Unknown,
-                        self.fetch_at(at, &requests, Some(tx)).await,
-                    )
-                }
-                .boxed();
-                Ahead {
-                    at,
-                    page: futures::future::maybe_done(page),
-                    early: AheadTotal::Pending(rx),
-                }
-            });
+        let ahead_wanted =
+            lookahead > 1 && start.phase == Phase::Computers && self.options.mobile_devices;
         let state = Pipeline {
             in_flight: FuturesOrdered::new(),
             requests,
             frontier: Some(start),
             totals: Totals::default(),
-            ahead,
+            ahead: None,
+            ahead_wanted,
             awaited: None,
             revised: Vec::new(),
             done: false,
@@ -925,11 +918,19 @@ impl JamfDeviceSource {
                 if st.done {
                     return None;
                 }
+                if st.ahead_wanted && self.client.settled_inventory().await.is_some() {
+                    st.ahead_wanted = false;
+                    st.ahead = Some(self.read_ahead(&st.requests));
+                }
                 while st.in_flight.len() < depth {
                     let Some(at) = st.frontier.take() else { break };
                     if let Some(ahead) = st.ahead.take_if(|a| a.at == at) {
                         self.hand_over(&mut st, ahead);
                         continue;
+                    }
+                    if at.phase == Phase::Mobile {
+                        // Reached before it was read ahead: read in turn.
+                        st.ahead_wanted = false;
                     }
                     let predicted = self.predict(at, st.totals.get(at.phase));
                     let early = match predicted {
@@ -994,6 +995,7 @@ impl JamfDeviceSource {
                         st.done = true;
                         st.in_flight = FuturesOrdered::new();
                         st.ahead = None;
+                        st.ahead_wanted = false;
                         return Some((
                             Err(SourceError::from(e).at_cursor(Some(at.cursor()))),
                             st,
@@ -1027,6 +1029,26 @@ impl JamfDeviceSource {
             }
         })
         .boxed()
+    }
+
+    /// Starts reading the first page of mobile devices ahead ([`Ahead`]).
+    fn read_ahead<'a>(&'a self, requests: &Arc<tokio::sync::Semaphore>) -> Ahead<'a> {
+        let at = Position::start(Phase::Mobile);
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let requests = Arc::clone(requests);
+        let page: InFlight<'a> = async move {
+            (
+                at,
+                Predicted::Unknown,
+                self.fetch_at(at, &requests, Some(tx)).await,
+            )
+        }
+        .boxed();
+        Ahead {
+            at,
+            page: futures::future::maybe_done(page),
+            early: AheadTotal::Pending(rx),
+        }
     }
 
     /// Puts the page read ahead into the pipeline when the listing reaches

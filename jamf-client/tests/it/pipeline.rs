@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{client, query};
+use crate::common::{builder, client, query};
 
 const COMPUTERS: &str = "/api/v1/computers-inventory";
 const MOBILE: &str = "/api/v2/mobile-devices/detail";
@@ -372,6 +372,82 @@ async fn the_site_names_request_counts_toward_the_lookahead() {
         arrivals.len(),
         5,
         "3 computers pages, 1 mobile page, the sites"
+    );
+    assert_eq!(
+        max_in_flight(&arrivals, delay),
+        2,
+        "the lookahead in flight, no more"
+    );
+}
+
+/// Answers `GET /api/v1/jamf-pro-version` after `delay`, recording when
+/// each request arrived.
+#[derive(Clone)]
+struct Version {
+    delay: Duration,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Respond for Version {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.arrivals.lock().unwrap().push(Instant::now());
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"version": "11.30.1-t1784555528405"}))
+            .set_delay(self.delay)
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_asks_the_server_version_reads_the_mobile_page_ahead_after() {
+    // A client that has not chosen its computers-inventory version asks
+    // the server's version beside the first computers page: those two
+    // fill the lookahead, so the first mobile page goes in the next round,
+    // beside the second computers page (the computers are more pages than
+    // the pipeline holds), and never as a third request.
+    let delay = Duration::from_millis(100);
+    let (mut lc, mut lm) = (Listing::new(computers(12)), Listing::new(mobiles(4)));
+    lc.delay = delay;
+    lm.delay = delay;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/computers-inventory"))
+        .respond_with(lc.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(MOBILE))
+        .respond_with(lm.clone())
+        .mount(&server)
+        .await;
+    let version = Version {
+        delay,
+        arrivals: Arc::default(),
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/v1/jamf-pro-version"))
+        .respond_with(version.clone())
+        .mount(&server)
+        .await;
+    let source = builder(&server)
+        .build()
+        .unwrap()
+        .device_source(SourceOptions::default().page_size(2))
+        .with_lookahead(2);
+    let pages: Vec<DevicePage> = source.pages(None).try_collect().await.unwrap();
+    assert_eq!(ids(&pages).len(), 16);
+    let version_at = version.arrivals.lock().unwrap()[0];
+    // The version went beside the first computers page, the first mobile
+    // page only once they were answered, and beside the second computers.
+    assert!(lc.arrival(0) < version_at + delay);
+    assert!(lm.arrival(0) >= lc.arrival(0) + delay);
+    assert!(lm.arrival(0) < lc.arrival(1) + delay);
+    let mut arrivals: Vec<Instant> = lc.arrivals.lock().unwrap().iter().map(|a| a.1).collect();
+    arrivals.extend(lm.arrivals.lock().unwrap().iter().map(|a| a.1));
+    arrivals.push(version_at);
+    assert_eq!(
+        arrivals.len(),
+        9,
+        "6 computers pages, 2 mobile pages, the version"
     );
     assert_eq!(
         max_in_flight(&arrivals, delay),
