@@ -291,17 +291,10 @@ struct Pipeline<'a> {
     /// The next position to request, once it is certain to be needed.
     frontier: Option<Position>,
     /// Each phase's `totalCount` as its latest response said (`None`: not
-    /// said yet, so the next page waits for a response before it).
+    /// said yet, so the next page waits for a response before it). Kept
+    /// per phase: a computers page answered after the first mobile page's
+    /// count arrived must not make the mobile pages after it unpredicted.
     totals: Totals,
-    /// The first page of mobile devices, requested beside the first page
-    /// of computers (see [`Ahead`]) and handed to `in_flight` when the
-    /// listing reaches it.
-    ahead: Option<Ahead<'a>>,
-    /// The page read ahead is wanted but waits for the computers-inventory
-    /// version to be settled: the first computers request of a client
-    /// that has not chosen it asks the server's version beside it, and
-    /// the two already fill the request permits.
-    ahead_wanted: bool,
     /// The page nothing can be predicted after until its `totalCount` is
     /// known, and where that count arrives as soon as the response is in
     /// (before the page is decoded): see [`early_total`].
@@ -335,52 +328,6 @@ impl Totals {
             Phase::Mobile => self.mobile = total,
         }
     }
-}
-
-/// The first page of mobile devices, read ahead while the computers are
-/// listed when both are read: each phase's first page goes without a
-/// prediction (only its `totalCount` tells how many pages follow), so read
-/// in turn it would leave a request permit idle for a round when the
-/// computers end. It goes in the first round, beside the first computers
-/// page, when the client's computers-inventory version is settled (pinned,
-/// or chosen by an earlier request), so a listing of a few pages takes a
-/// round trip less; otherwise the first computers request asks the
-/// server's version beside it, and the mobile page goes in the next
-/// round. Its result waits here until the computers are all yielded, so
-/// pages still come in order.
-struct Ahead<'a> {
-    at: Position,
-    page: futures::future::MaybeDone<InFlight<'a>>,
-    early: AheadTotal,
-}
-
-/// What the page read ahead said of its `totalCount` so far.
-enum AheadTotal {
-    /// Not in yet.
-    Pending(EarlyTotal),
-    /// The body is in: its plain `totalCount` when it has one
-    /// ([`send_early_total`]).
-    Known(Option<u64>),
-}
-
-impl Ahead<'_> {
-    /// Moves the page read ahead on, and takes its early `totalCount` when
-    /// it arrives; never ready itself (its page is handed over in order).
-    fn poll(&mut self, cx: &mut std::task::Context<'_>) {
-        let _ = std::pin::Pin::new(&mut self.page).poll(cx);
-        if let AheadTotal::Pending(rx) = &mut self.early
-            && let std::task::Poll::Ready(total) = std::pin::Pin::new(rx).poll(cx)
-        {
-            self.early = AheadTotal::Known(total.ok().flatten());
-        }
-    }
-}
-
-/// What the pipeline woke up to: the next page in order (`None`: nothing
-/// in flight), or the awaited page's early `totalCount`.
-enum Step {
-    Page(Option<(Position, Predicted, Result<Fetched, Error>)>),
-    Total(Position, Option<u64>),
 }
 
 /// Receives the `totalCount` a response states, read from its body as
@@ -842,9 +789,9 @@ impl JamfDeviceSource {
     }
 
     /// Site names, read once (`GET /api/v1/sites`), the request taking a
-    /// permit of `requests` like the pages (so the listing never has more
-    /// than its lookahead on the wire). Without the "Read Sites" privilege
-    /// the site is left out rather than failing the sync.
+    /// permit of `requests` like the pages, so the site names never go as
+    /// a request beyond the listing's lookahead. Without the "Read Sites"
+    /// privilege the site is left out rather than failing the sync.
     async fn site_names(&self, requests: &tokio::sync::Semaphore) -> Arc<SiteNames> {
         self.sites
             .get_or_init(|| async {
@@ -878,17 +825,10 @@ impl JamfDeviceSource {
     /// `totalCount` with the rules the response itself will be read by
     /// ([`after`](Self::after)), so an unchanged listing makes exactly the
     /// requests of a page-by-page read. The first page of each phase (or
-    /// of a resumed listing) goes without a prediction, since only its
-    /// `totalCount` tells how many follow; that count (and the page's row
-    /// count) is read from the body as soon as it is in ([`early_total`],
-    /// [`count_results`]), so the next pages are on the wire while the
-    /// first is decoded. When both phases are read with more than one
-    /// request in flight, the first mobile page is read ahead while the
-    /// computers are listed ([`Ahead`]) and held until they are all
-    /// yielded: its count is known when the listing reaches it. The
-    /// listing never has more than its lookahead on the wire: the server
-    /// version asked beside the first computers page, and the site names,
-    /// count as requests too. When
+    /// of a resumed listing) goes alone, since only its `totalCount` tells
+    /// how many follow; that count (and the page's row count) is read from
+    /// the body as soon as it is in ([`early_total`], [`count_results`]),
+    /// so the next pages are on the wire while the first is decoded. When
     /// a response disagrees with the prediction (rows
     /// were added or deleted meanwhile), the pages in flight after it are
     /// dropped (cancelled) and the listing goes on from what the response
@@ -899,16 +839,11 @@ impl JamfDeviceSource {
         // holds a request, so the next ones are on the wire meanwhile.
         // One at a time stays one at a time.
         let depth = if lookahead == 1 { 1 } else { lookahead * 2 };
-        let requests = Arc::new(tokio::sync::Semaphore::new(lookahead));
-        let ahead_wanted =
-            lookahead > 1 && start.phase == Phase::Computers && self.options.mobile_devices;
         let state = Pipeline {
             in_flight: FuturesOrdered::new(),
-            requests,
+            requests: Arc::new(tokio::sync::Semaphore::new(lookahead)),
             frontier: Some(start),
             totals: Totals::default(),
-            ahead: None,
-            ahead_wanted,
             awaited: None,
             revised: Vec::new(),
             done: false,
@@ -918,20 +853,8 @@ impl JamfDeviceSource {
                 if st.done {
                     return None;
                 }
-                if st.ahead_wanted && self.client.settled_inventory().await.is_some() {
-                    st.ahead_wanted = false;
-                    st.ahead = Some(self.read_ahead(&st.requests));
-                }
                 while st.in_flight.len() < depth {
                     let Some(at) = st.frontier.take() else { break };
-                    if let Some(ahead) = st.ahead.take_if(|a| a.at == at) {
-                        self.hand_over(&mut st, ahead);
-                        continue;
-                    }
-                    if at.phase == Phase::Mobile {
-                        // Reached before it was read ahead: read in turn.
-                        st.ahead_wanted = false;
-                    }
                     let predicted = self.predict(at, st.totals.get(at.phase));
                     let early = match predicted {
                         Predicted::Known(next) => {
@@ -952,36 +875,26 @@ impl JamfDeviceSource {
                 }
                 // The next page in order, unless the awaited `totalCount`
                 // comes first: then the pages after it are requested now.
-                // The page read ahead moves on meanwhile.
-                let step = std::future::poll_fn(|cx| {
-                    if let Some(ahead) = st.ahead.as_mut() {
-                        ahead.poll(cx);
-                    }
-                    if let std::task::Poll::Ready(next) = st.in_flight.poll_next_unpin(cx) {
-                        return std::task::Poll::Ready(Step::Page(next));
-                    }
-                    if let Some((at, early)) = st.awaited.as_mut()
-                        && let std::task::Poll::Ready(total) = std::pin::Pin::new(early).poll(cx)
-                    {
-                        return std::task::Poll::Ready(Step::Total(*at, total.ok().flatten()));
-                    }
-                    std::task::Poll::Pending
-                })
-                .await;
-                let next = match step {
-                    Step::Total(at, total) => {
-                        st.awaited = None;
-                        if let Some(total) = total {
-                            let predicted = self.predict(at, Some((at.phase, total)));
-                            if let Predicted::Known(next) = predicted {
-                                st.totals.set(at.phase, Some(total));
-                                st.frontier = next;
-                                st.revised.push((at, predicted));
+                let next = match st.awaited.as_mut() {
+                    Some((at, early)) => {
+                        match futures::future::select(st.in_flight.next(), early).await {
+                            futures::future::Either::Left((next, _)) => next,
+                            futures::future::Either::Right((total, _)) => {
+                                let at = *at;
+                                st.awaited = None;
+                                if let Ok(Some(total)) = total {
+                                    let predicted = self.predict(at, Some((at.phase, total)));
+                                    if let Predicted::Known(next) = predicted {
+                                        st.totals.set(at.phase, Some(total));
+                                        st.frontier = next;
+                                        st.revised.push((at, predicted));
+                                    }
+                                }
+                                continue;
                             }
                         }
-                        continue;
                     }
-                    Step::Page(next) => next,
+                    None => st.in_flight.next().await,
                 };
                 let (at, predicted, result) = next?;
                 st.awaited = st.awaited.take().filter(|(a, _)| *a != at);
@@ -994,8 +907,6 @@ impl JamfDeviceSource {
                     Err(e) => {
                         st.done = true;
                         st.in_flight = FuturesOrdered::new();
-                        st.ahead = None;
-                        st.ahead_wanted = false;
                         return Some((
                             Err(SourceError::from(e).at_cursor(Some(at.cursor()))),
                             st,
@@ -1029,69 +940,6 @@ impl JamfDeviceSource {
             }
         })
         .boxed()
-    }
-
-    /// Starts reading the first page of mobile devices ahead ([`Ahead`]).
-    fn read_ahead<'a>(&'a self, requests: &Arc<tokio::sync::Semaphore>) -> Ahead<'a> {
-        let at = Position::start(Phase::Mobile);
-        let (tx, rx) = futures::channel::oneshot::channel();
-        let requests = Arc::clone(requests);
-        let page: InFlight<'a> = async move {
-            (
-                at,
-                Predicted::Unknown,
-                self.fetch_at(at, &requests, Some(tx)).await,
-            )
-        }
-        .boxed();
-        Ahead {
-            at,
-            page: futures::future::maybe_done(page),
-            early: AheadTotal::Pending(rx),
-        }
-    }
-
-    /// Puts the page read ahead into the pipeline when the listing reaches
-    /// it, predicted from its `totalCount` when that is in already, else
-    /// awaited as any first page of a phase.
-    fn hand_over<'a>(&'a self, st: &mut Pipeline<'a>, ahead: Ahead<'a>) {
-        let Ahead {
-            at,
-            mut page,
-            early,
-        } = ahead;
-        let predicted = match early {
-            AheadTotal::Known(Some(total)) => {
-                let predicted = self.predict(at, Some((at.phase, total)));
-                if let Predicted::Known(next) = predicted {
-                    st.totals.set(at.phase, Some(total));
-                    st.frontier = next;
-                }
-                predicted
-            }
-            AheadTotal::Known(None) => Predicted::Unknown,
-            AheadTotal::Pending(rx) => {
-                st.awaited = Some((at, rx));
-                Predicted::Unknown
-            }
-        };
-        st.in_flight.push_back(
-            async move {
-                (&mut page).await;
-                let result = std::pin::Pin::new(&mut page).take_output().map_or_else(
-                    // A `MaybeDone` that was awaited holds its output.
-                    || {
-                        Err(Error::InvalidArgument {
-                            name: "pipeline",
-                            reason: "the page read ahead was taken twice".into(),
-                        })
-                    },
-                    |(_, _, result)| result,
-                );
-                (at, predicted, result)
-            }
-            .boxed(),
-        );
     }
 
     /// Reads the opted-in secrets of each computer, a few at a time. A 404

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{builder, client, query};
+use crate::common::{client, query};
 
 const COMPUTERS: &str = "/api/v1/computers-inventory";
 const MOBILE: &str = "/api/v2/mobile-devices/detail";
@@ -232,87 +232,6 @@ async fn pages_in_order_with_exactly_the_requests_of_a_page_by_page_read() {
     }
 }
 
-#[tokio::test]
-async fn the_first_mobile_page_goes_with_the_first_computers() {
-    // Two pages of each, every answer `delay` after its request: the first
-    // page of each phase can only go without a prediction, so they go in
-    // the same round, and the second pages in the next one. Read in turn,
-    // the mobile pages would each take a round of their own.
-    let delay = Duration::from_millis(150);
-    let (mut lc, mut lm) = (Listing::new(computers(4)), Listing::new(mobiles(4)));
-    lc.delay = delay;
-    lm.delay = delay;
-    let server = serve(&lc, &lm).await;
-    let pages: Vec<DevicePage> = source(&server, 2, 2)
-        .pages(None)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(
-        cursors(&pages),
-        [
-            Some("computers:1"),
-            Some("mobile:0"),
-            Some("mobile:1"),
-            None
-        ]
-        .map(|c| c.map(str::to_string))
-    );
-    assert_eq!(ids(&pages).len(), 8);
-    // Exactly the requests of a page-by-page read.
-    assert_eq!(
-        requests(&server).await,
-        [
-            (COMPUTERS.to_string(), 0),
-            (COMPUTERS.to_string(), 1),
-            (MOBILE.to_string(), 0),
-            (MOBILE.to_string(), 1),
-        ]
-    );
-    // Each mobile page arrived before the computers page beside it was
-    // answered (no timing assumption: every answer is sent `delay` after
-    // its request arrived).
-    assert!(
-        lm.arrival(0) < lc.arrival(0) + delay,
-        "mobile:0 was asked for after computers:0 was answered"
-    );
-    assert!(
-        lm.arrival(1) < lc.arrival(1) + delay,
-        "mobile:1 was asked for after computers:1 was answered"
-    );
-
-    // One request at a time reads in turn, as before.
-    let (lc, lm) = (Listing::new(computers(4)), Listing::new(mobiles(4)));
-    let server = serve(&lc, &lm).await;
-    let one: Vec<DevicePage> = source(&server, 2, 1)
-        .pages(None)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(cursors(&one), cursors(&pages));
-    let order: Vec<(String, usize)> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r.url.path().to_string(),
-                query(r, "page").and_then(|p| p.parse().ok()).unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        order,
-        [
-            (COMPUTERS.to_string(), 0),
-            (COMPUTERS.to_string(), 1),
-            (MOBILE.to_string(), 0),
-            (MOBILE.to_string(), 1),
-        ]
-    );
-}
-
 /// Answers `GET /api/v1/sites` after `delay`, recording when each request
 /// arrived.
 #[derive(Clone)]
@@ -332,15 +251,16 @@ impl Respond for Sites {
 
 #[tokio::test]
 async fn the_site_names_request_counts_toward_the_lookahead() {
-    // The first mobile page (read ahead) names a site while the computers
-    // pages after the first are on the wire: the site names are read
-    // under one of the listing's request permits, never as a third
-    // request beside the two pages.
+    // Once the first mobile page's count is in, the next two mobile pages
+    // take both request permits while the first is mapped, and it names a
+    // site: the site names are read under one of the listing's permits,
+    // never as a third request beside the two pages.
     let delay = Duration::from_millis(100);
-    let (mut lc, mut lm) = (Listing::new(computers(6)), Listing::new(Vec::new()));
+    let (mut lc, lm) = (Listing::new(computers(2)), Listing::new(Vec::new()));
     lc.delay = delay;
+    let mut lm = lm;
     lm.delay = delay;
-    *lm.items.lock().unwrap() = (1..=2)
+    *lm.items.lock().unwrap() = (1..=6)
         .map(|i| json!({"mobileDeviceId": (100 + i).to_string(), "general": {"siteId": "1"}}))
         .collect();
     let server = serve(&lc, &lm).await;
@@ -364,14 +284,14 @@ async fn the_site_names_request_counts_toward_the_lookahead() {
         .filter(|d| d.entity == Entity::MobileDevice)
         .map(|d| d.fields.get_str("site"))
         .collect();
-    assert_eq!(named, [Some("Eau Claire"), Some("Eau Claire")]);
+    assert_eq!(named, [Some("Eau Claire"); 6]);
     let mut arrivals: Vec<Instant> = lc.arrivals.lock().unwrap().iter().map(|a| a.1).collect();
     arrivals.extend(lm.arrivals.lock().unwrap().iter().map(|a| a.1));
     arrivals.extend(sites.arrivals.lock().unwrap().iter().copied());
     assert_eq!(
         arrivals.len(),
         5,
-        "3 computers pages, 1 mobile page, the sites"
+        "1 computers page, 3 mobile pages, the sites"
     );
     assert_eq!(
         max_in_flight(&arrivals, delay),
@@ -380,102 +300,31 @@ async fn the_site_names_request_counts_toward_the_lookahead() {
     );
 }
 
-/// Answers `GET /api/v1/jamf-pro-version` after `delay`, recording when
-/// each request arrived.
-#[derive(Clone)]
-struct Version {
-    delay: Duration,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
-}
-
-impl Respond for Version {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        self.arrivals.lock().unwrap().push(Instant::now());
-        ResponseTemplate::new(200)
-            .set_body_json(json!({"version": "11.30.1-t1784555528405"}))
-            .set_delay(self.delay)
-    }
-}
-
 #[tokio::test]
-async fn a_client_that_asks_the_server_version_reads_the_mobile_page_ahead_after() {
-    // A client that has not chosen its computers-inventory version asks
-    // the server's version beside the first computers page: those two
-    // fill the lookahead, so the first mobile page goes in the next round,
-    // beside the second computers page (the computers are more pages than
-    // the pipeline holds), and never as a third request.
+async fn a_computers_page_answered_late_leaves_the_mobile_pages_predicted() {
+    // The last computers page is slow: the first mobile page's count
+    // arrives before it, and the mobile pages after it are predicted from
+    // that count (mobile:1 and mobile:2 go one after the other on the
+    // permit the slow page leaves). The late computers page must not take
+    // that prediction away: once it is answered, mobile:3 and mobile:4 go
+    // together on both permits, rather than mobile:4 waiting for
+    // mobile:3's own count.
     let delay = Duration::from_millis(100);
-    let (mut lc, mut lm) = (Listing::new(computers(12)), Listing::new(mobiles(4)));
-    lc.delay = delay;
+    let (mut lc, mut lm) = (Listing::new(computers(4)), Listing::new(mobiles(10)));
+    lc.slow.insert(1, Duration::from_millis(600));
     lm.delay = delay;
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/computers-inventory"))
-        .respond_with(lc.clone())
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(MOBILE))
-        .respond_with(lm.clone())
-        .mount(&server)
-        .await;
-    let version = Version {
-        delay,
-        arrivals: Arc::default(),
-    };
-    Mock::given(method("GET"))
-        .and(path("/api/v1/jamf-pro-version"))
-        .respond_with(version.clone())
-        .mount(&server)
-        .await;
-    let source = builder(&server)
-        .build()
-        .unwrap()
-        .device_source(SourceOptions::default().page_size(2))
-        .with_lookahead(2);
-    let pages: Vec<DevicePage> = source.pages(None).try_collect().await.unwrap();
-    assert_eq!(ids(&pages).len(), 16);
-    let version_at = version.arrivals.lock().unwrap()[0];
-    // The version went beside the first computers page, the first mobile
-    // page only once they were answered, and beside the second computers.
-    assert!(lc.arrival(0) < version_at + delay);
-    assert!(lm.arrival(0) >= lc.arrival(0) + delay);
-    assert!(lm.arrival(0) < lc.arrival(1) + delay);
-    let mut arrivals: Vec<Instant> = lc.arrivals.lock().unwrap().iter().map(|a| a.1).collect();
-    arrivals.extend(lm.arrivals.lock().unwrap().iter().map(|a| a.1));
-    arrivals.push(version_at);
-    assert_eq!(
-        arrivals.len(),
-        9,
-        "6 computers pages, 2 mobile pages, the version"
-    );
-    assert_eq!(
-        max_in_flight(&arrivals, delay),
-        2,
-        "the lookahead in flight, no more"
-    );
-}
-
-#[tokio::test]
-async fn a_failing_mobile_page_read_ahead_fails_in_its_place() {
-    // The first mobile page fails at once, while the computers are slow:
-    // every computer is yielded first, then the error with its cursor.
-    let mut lc = Listing::new(computers(6));
-    lc.delay = Duration::from_millis(50);
-    let mut lm = Listing::new(mobiles(4));
-    lm.broken.insert(0, ResponseTemplate::new(400));
     let server = serve(&lc, &lm).await;
-    let results: Vec<_> = source(&server, 2, 2).pages(None).collect().await;
-    assert_eq!(results.len(), 4);
-    let pages: Vec<DevicePage> = results[..3]
-        .iter()
-        .map(|r| r.as_ref().unwrap().clone())
-        .collect();
-    assert_eq!(ids(&pages).len(), 6);
-    let e = results[3].as_ref().unwrap_err();
-    assert_eq!(e.cursor().map(|c| c.as_str()), Some("mobile:0"));
-    assert_eq!(e.kind(), SourceErrorKind::Api);
-    assert_eq!(lm.pages(), [0]);
+    let pages: Vec<DevicePage> = source(&server, 2, 2)
+        .pages(None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&pages).len(), 14);
+    assert_eq!(lm.pages_sorted(), [0, 1, 2, 3, 4]);
+    assert!(
+        lm.arrival(4) < lm.arrival(3) + delay,
+        "mobile:4 waited for mobile:3 to be answered"
+    );
 }
 
 /// Counts, at the arrival of each request, the requests that arrived no
@@ -676,9 +525,8 @@ async fn a_failing_page_ends_the_stream_with_its_cursor_after_the_pages_before_i
         }
         other => panic!("{other:?}"),
     }
-    // Of the mobile devices only the first page was asked for (read ahead
-    // with the first computers): the computers never ended.
-    assert_eq!(lm.pages(), [0]);
+    // No mobile device page was asked for: the computers never ended.
+    assert!(lm.pages().is_empty());
 
     // An API error the same way, on page 1 at once.
     let mut lc = Listing::new(computers(10));
