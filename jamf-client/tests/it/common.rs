@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use jamf_client::{Client, ClientBuilder, Clock, RetryPolicy};
 use serde_json::{Value, json};
@@ -178,4 +178,27 @@ pub async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
         .into_iter()
         .filter(|r| r.url.path() == p)
         .collect()
+}
+
+/// Records when each request arrived and answers `GET /api/v1/sites`
+/// (one site, id 1) after `delay`.
+///
+/// The client releases a permit only after it has the whole response, which
+/// the server sends no earlier than `arrival + delay`. So at the arrival of
+/// request k, the requests still in flight are exactly those j with
+/// `arrival_j <= arrival_k < arrival_j + delay`: counting them needs no
+/// timing assumption.
+#[derive(Clone)]
+pub struct Recorder {
+    pub arrivals: Arc<Mutex<Vec<Instant>>>,
+    pub delay: Duration,
+}
+
+impl Respond for Recorder {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.arrivals.lock().unwrap().push(Instant::now());
+        ResponseTemplate::new(200)
+            .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
+            .set_delay(self.delay)
+    }
 }

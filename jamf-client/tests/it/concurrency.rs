@@ -1,34 +1,13 @@
 //! At most N requests in flight, across clones.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jamf_client::Client;
-use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
-/// Records when each request arrived and answers after `delay`.
-///
-/// The client releases a permit only after it has the whole response, which
-/// the server sends no earlier than `arrival + delay`. So at the arrival of
-/// request k, the requests still in flight are exactly those j with
-/// `arrival_j <= arrival_k < arrival_j + delay`: counting them needs no
-/// timing assumption.
-#[derive(Clone)]
-struct Recorder {
-    arrivals: Arc<Mutex<Vec<Instant>>>,
-    delay: Duration,
-}
-
-impl Respond for Recorder {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        self.arrivals.lock().unwrap().push(Instant::now());
-        ResponseTemplate::new(200)
-            .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
-            .set_delay(self.delay)
-    }
-}
+use crate::common::Recorder;
 
 fn max_in_flight(arrivals: &[Instant], delay: Duration) -> usize {
     arrivals

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::common::{client, query};
+use crate::common::{Recorder, client, query};
 
 const COMPUTERS: &str = "/api/v1/computers-inventory";
 const MOBILE: &str = "/api/v2/mobile-devices/detail";
@@ -232,23 +232,6 @@ async fn pages_in_order_with_exactly_the_requests_of_a_page_by_page_read() {
     }
 }
 
-/// Answers `GET /api/v1/sites` after `delay`, recording when each request
-/// arrived.
-#[derive(Clone)]
-struct Sites {
-    delay: Duration,
-    arrivals: Arc<Mutex<Vec<Instant>>>,
-}
-
-impl Respond for Sites {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        self.arrivals.lock().unwrap().push(Instant::now());
-        ResponseTemplate::new(200)
-            .set_body_json(json!([{"id": "1", "name": "Eau Claire"}]))
-            .set_delay(self.delay)
-    }
-}
-
 #[tokio::test]
 async fn the_site_names_request_counts_toward_the_lookahead() {
     // Once the first mobile page's count is in, the next two mobile pages
@@ -264,7 +247,7 @@ async fn the_site_names_request_counts_toward_the_lookahead() {
         .map(|i| json!({"mobileDeviceId": (100 + i).to_string(), "general": {"siteId": "1"}}))
         .collect();
     let server = serve(&lc, &lm).await;
-    let sites = Sites {
+    let sites = Recorder {
         delay,
         arrivals: Arc::default(),
     };
