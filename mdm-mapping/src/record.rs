@@ -510,6 +510,16 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
+/// [`normalize::text`] of text the caller owns: text that is already
+/// trimmed (and not empty) is kept as it is, without a copy.
+fn keep_trimmed<T: AsRef<str> + for<'a> From<&'a str>>(s: T) -> Option<T> {
+    if is_trimmed(s.as_ref()) {
+        Some(s)
+    } else {
+        normalize::text_compact(s.as_ref()).map(|t| T::from(&t))
+    }
+}
+
 /// Whether `s` is not empty and `str::trim` would leave it as it is. Most
 /// text is: an ASCII character that is not whitespace at each end says so
 /// without walking `trim`'s Unicode checks.
@@ -693,9 +703,7 @@ impl Fields {
     #[inline]
     fn settled(value: Option<Value>) -> Option<Value> {
         match value {
-            // Already trimmed text is kept as it is, without a copy.
-            Some(Value::Text(s)) if is_trimmed(&s) => Some(Value::Text(s)),
-            Some(Value::Text(s)) => normalize::text_compact(&s).map(Value::Text),
+            Some(Value::Text(s)) => keep_trimmed(s).map(Value::Text),
             Some(Value::List(l)) => normalize::list(l.iter().map(String::as_str)).map(Value::List),
             Some(Value::Float(f)) if !f.is_finite() => None,
             other => other,
@@ -773,14 +781,7 @@ impl Fields {
     /// trimmed text moves in without a copy. A bare `None` needs its type
     /// named (`None::<String>`).
     pub fn text_owned<S: Into<CompactString>>(&mut self, key: &str, raw: Option<S>) -> &mut Self {
-        let text = raw.map(Into::into).and_then(|s: CompactString| {
-            if is_trimmed(&s) {
-                Some(s)
-            } else {
-                normalize::text_compact(&s)
-            }
-        });
-        self.put_text(key, text)
+        self.put_text(key, raw.map(Into::into).and_then(keep_trimmed))
     }
 
     /// Stores a serial number ([`normalize::serial`]).
@@ -952,11 +953,7 @@ pub struct Assignee {
 impl Assignee {
     /// Builds an assignee, normalizing every value (trimmed text, lower-case email).
     pub fn normalized(self) -> Assignee {
-        // Text that is already normalized is kept as it is, without a copy.
-        let t = |s: Option<String>| match s {
-            Some(s) if is_trimmed(&s) => Some(s),
-            s => s.as_deref().and_then(normalize::text),
-        };
+        let t = |s: Option<String>| s.and_then(keep_trimmed);
         Assignee {
             id: self.id.as_deref().and_then(normalize::id),
             email: self.email.and_then(normalize::email_owned),
