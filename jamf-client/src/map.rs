@@ -277,15 +277,26 @@ pub fn mobile_device(
     sites: &SiteNames,
     security: &SecurityReads,
 ) -> SourceDevice {
-    mapped_mobile_device(MappedMobileDevice::from(m), sites, security)
+    mapped_mobile_device_in(MappedMobileDevice::from(m), sites, security)
+}
+
+/// [`mapped_mobile_device`] with its site named from `sites`.
+pub(crate) fn mapped_mobile_device_in(
+    m: MappedMobileDevice,
+    sites: &SiteNames,
+    security: &SecurityReads,
+) -> SourceDevice {
+    let site = site_id(&m).and_then(|id| sites.get(id));
+    mapped_mobile_device(m, site.map(String::as_str), security)
 }
 
 /// [`mobile_device`] of the fields it reads, taking their text: text read
-/// already trimmed moves into the record without a copy. The device source
+/// already trimmed moves into the record without a copy. `site` is the
+/// name of the device's site ([`site_id`]), when known. The device source
 /// decodes its pages into [`MappedMobileDevice`] and maps them here.
 pub(crate) fn mapped_mobile_device(
     m: MappedMobileDevice,
-    sites: &SiteNames,
+    site: Option<&str>,
     security: &SecurityReads,
 ) -> SourceDevice {
     let mut d = SourceDevice::new(
@@ -293,7 +304,6 @@ pub(crate) fn mapped_mobile_device(
         Entity::MobileDevice,
         m.mobile_device_id.as_str(),
     );
-    let site = site_id(&m).and_then(|id| sites.get(id));
     // A section the server did not send reads as an empty one: each setter
     // given `None` stores nothing.
     let g = m.general.unwrap_or_default();
@@ -356,7 +366,7 @@ pub(crate) fn mapped_mobile_device(
         .text_owned("purchase_price", p.purchase_price)
         .text_owned("room", u.room)
         .serial("serial_number", h.serial_number.as_deref())
-        .text("site", site.map(String::as_str))
+        .text("site", site)
         .bool("supervised", g.supervised)
         .id("udid", g.udid.as_deref())
         .text("username", u.username.as_deref())

@@ -346,13 +346,18 @@ struct MobileMapping {
 
 impl MobileMapping {
     fn map(&mut self, m: MappedMobileDevice) -> SourceDevice {
-        if let Some(id) = map::site_id(&m)
-            && !self.sites.contains_key(id)
-        {
-            self.unnamed.push((self.index, id.to_string()));
-        }
+        let site = match map::site_id(&m) {
+            Some(id) => {
+                let name = self.sites.get(id);
+                if name.is_none() {
+                    self.unnamed.push((self.index, id.to_string()));
+                }
+                name.map(String::as_str)
+            }
+            None => None,
+        };
         self.index += 1;
-        map::mapped_mobile_device(m, &self.sites, &self.security)
+        map::mapped_mobile_device(m, site, &self.security)
     }
 }
 

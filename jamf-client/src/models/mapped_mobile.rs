@@ -348,7 +348,7 @@ mod tests {
                                 let (read, _) =
                                     decode::<MappedMobileDevice>(body).expect("read above");
                                 let site = map::site_id(&read).map(str::to_string);
-                                let got = map::mapped_mobile_device(read, sites, &security);
+                                let got = map::mapped_mobile_device_in(read, sites, &security);
                                 assert_eq!(got, want, "{body}");
                                 let want_site = full
                                     .general
@@ -370,8 +370,8 @@ mod tests {
                         let security = every_read();
                         assert_eq!(notes, without_notes, "{path:?} in {body}");
                         assert_eq!(
-                            map::mapped_mobile_device(mapped, &sites, &security),
-                            map::mapped_mobile_device(without, &sites, &security),
+                            map::mapped_mobile_device_in(mapped, &sites, &security),
+                            map::mapped_mobile_device_in(without, &sites, &security),
                             "the mapped model read {path:?} in {body}"
                         );
                         unread += 1;
