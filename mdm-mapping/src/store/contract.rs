@@ -56,7 +56,9 @@ fn batch(assets: Vec<AssetWrite>) -> WriteBatch {
 /// batch, per kind of device for Jamf ids), released on clear and delete;
 /// conditional updates; unique emails, names refused on create, and employees resolved inside a
 /// batch; all-or-nothing atomic batches; claims rebuilt when the rules
-/// change; `holders`.
+/// change; `holders`; and, for a store that keeps asset revisions
+/// ([`Revision`](super::Revision)), seals that hold only at the revision
+/// they name and marks cleared by any write.
 pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
     let rules = IdentifierRules::default();
 
@@ -386,6 +388,90 @@ pub async fn check<S: Store + ?Sized>(store: &S) -> Result<(), Violation> {
             .await,
     )?;
     if !matches!(&r.assets[0], Err(StoreError::Claimed { field, .. }) if field == "asset_tag") {
+        return fail(rule, format!("{r:?}"));
+    }
+    check_revisions(store, &rules).await
+}
+
+/// Revisions (for a store that keeps them): a seal holds only for the
+/// revision it names, and any write of the asset's fields moves the
+/// revision on and clears the mark.
+async fn check_revisions<S: Store + ?Sized>(
+    store: &S,
+    rules: &IdentifierRules,
+) -> Result<(), Violation> {
+    let rule = "a seal marks the asset it names, at the revision it names";
+    let id = ok(
+        rule,
+        store
+            .create_asset(&[FieldWrite::set("serial_number", "C02CONTRACT6")])
+            .await,
+    )?;
+    let revision = |assets: Vec<super::Asset>| assets.into_iter().next().and_then(|a| a.revision);
+    let Some(first) = revision(ok(rule, store.load_assets(&[&id]).await)?) else {
+        // This store keeps no revisions: nothing to check.
+        return Ok(());
+    };
+    if first.mark.is_some() {
+        return fail(rule, format!("a new asset is marked: {first:?}"));
+    }
+    let seal = |rev: u64, mark: u64| {
+        batch(vec![AssetWrite::Seal {
+            id: id.clone(),
+            rev,
+            mark,
+        }])
+    };
+    let r = ok(rule, store.write(rules, &seal(first.rev, 42)).await)?;
+    let now = revision(ok(rule, store.load_assets(&[&id]).await)?);
+    if !r.all_ok()
+        || now
+            != Some(super::Revision {
+                rev: first.rev,
+                mark: Some(42),
+            })
+    {
+        return fail(rule, format!("{r:?}, then {now:?}"));
+    }
+    let rule = "a write of the asset's fields moves its revision on and clears its mark";
+    ok(
+        rule,
+        store
+            .update_asset(&id, &[FieldWrite::set("name", "Contract Mac")])
+            .await,
+    )?;
+    let inventory = ok(rule, store.load_for_matching(&["serial_number"]).await)?;
+    let now = inventory
+        .assets
+        .iter()
+        .find(|a| a.id == id)
+        .and_then(|a| a.revision);
+    let Some(after) = now.filter(|r| r.rev != first.rev && r.mark.is_none()) else {
+        return fail(rule, format!("{first:?}, then {now:?}"));
+    };
+    let rule = "a seal naming an older revision is stale and marks nothing";
+    let r = ok(rule, store.write(rules, &seal(first.rev, 43)).await)?;
+    let now = revision(ok(rule, store.load_assets(&[&id]).await)?);
+    if !matches!(&r.assets[0], Err(StoreError::Stale { field, .. }) if field == super::REVISION_FIELD)
+        || now != Some(after)
+    {
+        return fail(rule, format!("{r:?}, then {now:?}"));
+    }
+    let rule = "a seal of an asset that does not exist fails";
+    let r = ok(
+        rule,
+        store
+            .write(
+                rules,
+                &batch(vec![AssetWrite::Seal {
+                    id: "999999999".into(),
+                    rev: 0,
+                    mark: 1,
+                }]),
+            )
+            .await,
+    )?;
+    if !matches!(&r.assets[0], Err(StoreError::AssetNotFound { .. })) {
         return fail(rule, format!("{r:?}"));
     }
     Ok(())

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 
 use super::{
     Asset, AssetWrite, Claim, Employee, FieldWrite, Holding, IdentifierRules, Inventory,
-    NewEmployee, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch, WriteResults,
-    check_expectations, describe_employee, resolve_employees,
+    NewEmployee, REVISION_FIELD, Revision, RunGuard, RunRecord, SourceState, Store, StoreError,
+    WriteBatch, WriteResults, check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, Value};
 
@@ -90,6 +90,9 @@ impl MemoryStore {
             inventory,
             ..Data::default()
         };
+        for a in &mut data.inventory.assets {
+            a.revision = Some(Revision::default());
+        }
         data.reindex_positions();
         let mut duplicates = Vec::new();
         for e in &data.inventory.employees {
@@ -308,7 +311,9 @@ impl Data {
                     self.claims.insert(c, id.clone());
                 }
                 self.at.insert(id.clone(), self.inventory.assets.len());
-                self.inventory.assets.push(Asset::new(id.clone(), f));
+                let mut asset = Asset::new(id.clone(), f);
+                asset.revision = Some(Revision::default());
+                self.inventory.assets.push(asset);
                 Ok(id)
             }
             AssetWrite::Update {
@@ -338,7 +343,25 @@ impl Data {
                 for c in new {
                     self.claims.insert(c, id.clone());
                 }
-                self.inventory.assets[i].fields = f;
+                let asset = &mut self.inventory.assets[i];
+                asset.fields = f;
+                let r = asset.revision.get_or_insert_default();
+                r.rev += 1;
+                r.mark = None;
+                Ok(id.clone())
+            }
+            AssetWrite::Seal { id, rev, mark } => {
+                let Some(&i) = self.at.get(id) else {
+                    return Err(StoreError::AssetNotFound { id: id.clone() });
+                };
+                let r = self.inventory.assets[i].revision.get_or_insert_default();
+                if r.rev != *rev {
+                    return Err(StoreError::Stale {
+                        record,
+                        field: REVISION_FIELD.to_owned(),
+                    });
+                }
+                r.mark = Some(*mark);
                 Ok(id.clone())
             }
             AssetWrite::Delete { id, expect } => {
@@ -474,6 +497,7 @@ impl Store for MemoryStore {
                 AssetWrite::Create { .. } => "create_asset",
                 AssetWrite::Update { .. } => "update_asset",
                 AssetWrite::Delete { .. } => "delete_asset",
+                AssetWrite::Seal { .. } => "seal_asset",
             };
             count(&mut writes, operation, &|| w.describe());
             results.assets.push(tx.write_asset(rules, w, &s.reject));

@@ -60,7 +60,10 @@ pub fn is_secret_field(name: &str) -> bool {
 }
 
 /// One asset of the inventory.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Two assets are equal when their ids and fields are: the
+/// [`revision`](Asset::revision) is the store's bookkeeping, not content.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Asset {
     /// The store's id for it.
     pub id: String,
@@ -68,6 +71,17 @@ pub struct Asset {
     /// objects are read as no value.
     #[serde(default, deserialize_with = "lenient_fields")]
     pub fields: Fields,
+    /// Where the asset stands in the store's write history, for stores
+    /// that keep it (all three of this crate's); `None` otherwise, and
+    /// never read from or written to JSON.
+    #[serde(skip)]
+    pub revision: Option<Revision>,
+}
+
+impl PartialEq for Asset {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.fields == other.fields
+    }
 }
 
 impl Asset {
@@ -76,8 +90,33 @@ impl Asset {
         Asset {
             id: id.into(),
             fields,
+            revision: None,
         }
     }
+}
+
+/// The field a [`StoreError::Stale`] names when an [`AssetWrite::Seal`]
+/// finds the asset written since it was read.
+pub const REVISION_FIELD: &str = "(revision)";
+
+/// An asset's place in the store's write history: what lets
+/// [`apply_staged`](crate::upsert::apply_staged) skip the devices whose
+/// records have not changed since the last sync found their asset up to
+/// date, without reading or planning them.
+///
+/// - `rev` grows with every create, update or delete of the asset's
+///   fields, by any writer.
+/// - `mark` is the digest of the records a sync last found the asset up to
+///   date with ([`AssetWrite::Seal`]); every write of the asset's fields
+///   clears it, in the same transaction. A mark therefore always means:
+///   "these records, planned against this asset, change nothing".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revision {
+    /// Grows with each write of the asset's fields.
+    pub rev: u64,
+    /// The digest of the records the asset was last found up to date
+    /// with, if no write came since.
+    pub mark: Option<u64>,
 }
 
 impl fmt::Debug for Asset {
@@ -85,6 +124,7 @@ impl fmt::Debug for Asset {
         f.debug_struct("Asset")
             .field("id", &self.id)
             .field("fields", &RedactedFields(&self.fields))
+            .field("revision", &self.revision)
             .finish()
     }
 }
@@ -541,6 +581,18 @@ pub enum AssetWrite {
         /// What the fields must still hold.
         expect: Vec<Expect>,
     },
+    /// Mark an asset as up to date with the records of digest `mark`
+    /// ([`Revision::mark`]), if its fields were not written since it was
+    /// read at revision `rev` ([`StoreError::Stale`] otherwise). Changes
+    /// no field and does not move the revision.
+    Seal {
+        /// The asset id.
+        id: String,
+        /// The revision the asset was read at.
+        rev: u64,
+        /// The digest of the records planned against it.
+        mark: u64,
+    },
 }
 
 impl AssetWrite {
@@ -548,7 +600,9 @@ impl AssetWrite {
     pub fn describe(&self) -> String {
         match self {
             AssetWrite::Create { fields } => describe_new(fields),
-            AssetWrite::Update { id, .. } | AssetWrite::Delete { id, .. } => format!("asset {id}"),
+            AssetWrite::Update { id, .. }
+            | AssetWrite::Delete { id, .. }
+            | AssetWrite::Seal { id, .. } => format!("asset {id}"),
         }
     }
 }

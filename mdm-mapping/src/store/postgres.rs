@@ -16,7 +16,9 @@
 //! `employee_emails`, `email_claims`, `claim_duplicates`, `meta`,
 //! `sync_runs` (version 2), `source_state` (version 3, the watermarks
 //! of incremental syncs) and `name_claims` (version 4, the names of
-//! employees, primary key `name`) are as in SQLite (the documents as `JSONB`). They live in the schema named by the
+//! employees, primary key `name`) are as in SQLite (the documents as `JSONB`),
+//! and so are each asset's `rev` and `mark` (version 5, its
+//! [`Revision`](super::Revision)). They live in the schema named by the
 //! URL's `schema=` parameter (default `public`), created and migrated when
 //! the store connects (under an advisory lock, so workers starting together
 //! do not race). `asset_claims` has the primary key `(field, value)` and
@@ -53,13 +55,13 @@ use tokio_postgres::types::ToSql;
 use super::history::{read_source_state, write_source_state};
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldWrite, Holding, IdentifierRules,
-    Inventory, NAME_CLAIM, RunGuard, RunRecord, SourceState, Store, StoreError, WriteBatch,
-    WriteResults, check_expectations, describe_employee, resolve_employees,
+    Inventory, NAME_CLAIM, REVISION_FIELD, Revision, RunGuard, RunRecord, SourceState, Store,
+    StoreError, WriteBatch, WriteResults, check_expectations, describe_employee, resolve_employees,
 };
 use crate::record::{Fields, KeyCache, Value};
 
 /// The schema version this code writes (kept in `meta`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// How many times a transaction that hit a deadlock or a serialization
 /// failure is tried again.
@@ -456,6 +458,20 @@ impl PgStore {
             .await?;
             tx.batch_execute(&format!(
                 "SET LOCAL search_path = {s};
+                 INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
+                s = self.schema,
+                v = SCHEMA_VERSION
+            ))
+            .await?;
+        }
+        if version < 5 {
+            // Version 5 keeps each asset's revision (`rev`, `mark`): every
+            // write of its fields adds one to `rev` and clears `mark`.
+            tx.batch_execute(&format!(
+                "SET LOCAL search_path = {s};
+                 ALTER TABLE assets ADD COLUMN IF NOT EXISTS rev BIGINT NOT NULL DEFAULT 0,
+                                    ADD COLUMN IF NOT EXISTS mark BIGINT;
                  INSERT INTO meta (key, value) VALUES ('schema_version', '{v}')
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value;",
                 s = self.schema,
@@ -986,7 +1002,7 @@ async fn write_once(
         .flat_map(|w| match w {
             AssetWrite::Create { fields } => fields.as_slice(),
             AssetWrite::Update { changes, .. } => changes.as_slice(),
-            AssetWrite::Delete { .. } => &[],
+            AssetWrite::Delete { .. } | AssetWrite::Seal { .. } => &[],
         })
         .filter_map(|w| match &w.value {
             Some(super::FieldValue::EmployeeWithEmail(e)) => Some(e.clone()),
@@ -1143,7 +1159,7 @@ async fn write_once(
                     expect,
                 } => (id, changes.as_slice(), expect.as_slice(), false),
                 AssetWrite::Delete { id, expect } => (id, &[][..], expect.as_slice(), true),
-                AssetWrite::Create { .. } => continue,
+                AssetWrite::Create { .. } | AssetWrite::Seal { .. } => continue,
             };
             let Ok(n) = id.trim().parse::<i64>() else {
                 continue;
@@ -1272,7 +1288,7 @@ async fn write_once(
         }
         if !touched.is_empty() {
             tx.execute(
-                "UPDATE assets SET fields = w.doc::jsonb, updated_at = now() FROM unnest($1::bigint[], $2::text[]) AS w(id, doc) WHERE assets.id = w.id",
+                "UPDATE assets SET fields = w.doc::jsonb, updated_at = now(), rev = assets.rev + 1, mark = NULL FROM unnest($1::bigint[], $2::text[]) AS w(id, doc) WHERE assets.id = w.id",
                 &[&touched, &docs],
             )
             .await?;
@@ -1303,6 +1319,66 @@ async fn write_once(
                     None => Ok(n.to_string()),
                 });
             }
+        }
+    }
+    // 4. Seals, after the writes above (an asset this batch wrote has moved
+    // on from the revision its seal names).
+    let seals: Vec<(usize, i64, i64, i64)> = batch
+        .assets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            AssetWrite::Seal { id, rev, mark } => Some((i, id, *rev, *mark)),
+            _ => None,
+        })
+        .filter_map(|(i, id, rev, mark)| match id.trim().parse::<i64>() {
+            // Stored as PostgreSQL's signed BIGINT, bit for bit.
+            Ok(n) => Some((i, n, rev as i64, mark as i64)),
+            Err(_) => {
+                asset_results[i] = Some(Err(StoreError::AssetNotFound { id: id.clone() }));
+                None
+            }
+        })
+        .collect();
+    if !seals.is_empty() {
+        let ids: Vec<i64> = seals.iter().map(|s| s.1).collect();
+        let revs: Vec<i64> = seals.iter().map(|s| s.2).collect();
+        let marks: Vec<i64> = seals.iter().map(|s| s.3).collect();
+        let sealed: HashSet<i64> = tx
+            .query(
+                "UPDATE assets SET mark = w.mark FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS w(id, rev, mark) WHERE assets.id = w.id AND assets.rev = w.rev RETURNING assets.id",
+                &[&ids, &revs, &marks],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let missed: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|n| !sealed.contains(n))
+            .collect();
+        let present: HashSet<i64> = if missed.is_empty() {
+            HashSet::new()
+        } else {
+            tx.query("SELECT id FROM assets WHERE id = ANY($1)", &[&missed])
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        for (i, n, _, _) in seals {
+            let record = batch.assets[i].describe();
+            asset_results[i] = Some(if sealed.contains(&n) {
+                Ok(n.to_string())
+            } else if present.contains(&n) {
+                Err(StoreError::Stale {
+                    record,
+                    field: REVISION_FIELD.to_owned(),
+                })
+            } else {
+                Err(StoreError::AssetNotFound { id: n.to_string() })
+            });
         }
     }
     results.assets = asset_results
@@ -1480,7 +1556,10 @@ impl Store for PgStore {
         let run = async {
             let client = self.client().await?;
             let rows = client
-                .query("SELECT id, fields::text FROM assets ORDER BY id", &[])
+                .query(
+                    "SELECT id, fields::text, rev, mark FROM assets ORDER BY id",
+                    &[],
+                )
                 .await?;
             let assets = read_assets(&rows);
             let employees = read_employees(&client).await?;
@@ -1521,7 +1600,7 @@ impl Store for PgStore {
             let client = self.client().await?;
             let rows = client
                 .query(
-                    "SELECT id, fields::text FROM assets WHERE id = ANY($1) ORDER BY id",
+                    "SELECT id, fields::text, rev, mark FROM assets WHERE id = ANY($1) ORDER BY id",
                     &[&wanted],
                 )
                 .await?;
@@ -1638,13 +1717,13 @@ fn subset_query(fields: &Vec<String>) -> (String, Vec<&(dyn ToSql + Sync)>) {
         fields.iter().map(|f| f as &(dyn ToSql + Sync)).collect();
     if fields.is_empty() {
         return (
-            "SELECT id, '{}' FROM assets ORDER BY id".to_string(),
+            "SELECT id, '{}', rev, mark FROM assets ORDER BY id".to_string(),
             Vec::new(),
         );
     }
     if fields.len() > 50 {
         return (
-            "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text FROM assets ORDER BY id".to_string(),
+            "SELECT id, (SELECT COALESCE(jsonb_object_agg(key, value), '{}'::jsonb) FROM jsonb_each(fields) WHERE key = ANY($1))::text, rev, mark FROM assets ORDER BY id".to_string(),
             vec![fields as &(dyn ToSql + Sync)],
         );
     }
@@ -1653,7 +1732,7 @@ fn subset_query(fields: &Vec<String>) -> (String, Vec<&(dyn ToSql + Sync)>) {
         .collect();
     (
         format!(
-            "SELECT id, jsonb_strip_nulls(jsonb_build_object({}))::text FROM assets ORDER BY id",
+            "SELECT id, jsonb_strip_nulls(jsonb_build_object({}))::text, rev, mark FROM assets ORDER BY id",
             pairs.join(", ")
         ),
         params,
@@ -1684,10 +1763,16 @@ fn read_assets(rows: &[tokio_postgres::Row]) -> Vec<Asset> {
     rows.iter().map(asset_of).collect()
 }
 
-/// An asset from a row of its id and its field document.
+/// An asset from a row of its id, its field document and its revision.
 fn asset_of(r: &tokio_postgres::Row) -> Asset {
     let id: i64 = r.get(0);
-    Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1)))
+    let mut a = Asset::new(id.to_string(), fields_of(r.get::<_, &str>(1)));
+    // Stored as PostgreSQL's signed BIGINT, bit for bit.
+    a.revision = Some(Revision {
+        rev: r.get::<_, i64>(2) as u64,
+        mark: r.get::<_, Option<i64>>(3).map(|m| m as u64),
+    });
+    a
 }
 
 /// An asset's fields as the JSON object kept in `assets.fields`.

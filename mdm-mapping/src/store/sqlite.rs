@@ -1,11 +1,11 @@
 //! [`SqliteStore`]: the embedded default inventory, a SQLite file (feature
 //! `sqlite`).
 //!
-//! # Schema (version 5, `PRAGMA user_version`)
+//! # Schema (version 6, `PRAGMA user_version`)
 //!
 //! | table | what it holds |
 //! |---|---|
-//! | `assets(id, created_at, updated_at)` | one row per asset; `id` is the asset id |
+//! | `assets(id, created_at, updated_at, rev, mark)` | one row per asset; `id` is the asset id; `rev` and `mark` are its [`Revision`] (version 6): every write of its fields adds one to `rev` and clears `mark` in the same transaction |
 //! | `asset_fields(asset_id, field, value)` | each field, the value as JSON; any mapping's field names fit; `WITHOUT ROWID` (version 5): stored once, in its primary key `(asset_id, field)` |
 //! | `asset_claims(field, value, asset_id)` | the asset's identifier [`Claim`]s; **primary key `(field, value)`**: one holder per value |
 //! | `employees(id, first_name, last_name)` | one row per employee |
@@ -59,13 +59,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::history::{read_source_state, write_source_state};
 use super::{
     Asset, AssetWrite, Claim, EMAIL_CLAIM, Employee, FieldValue, FieldWrite, Holding,
-    IdentifierRules, Inventory, NewEmployee, RunGuard, RunRecord, SourceState, Store, StoreError,
-    WriteBatch, WriteResults, check_expectations, describe_employee, resolve_employees,
+    IdentifierRules, Inventory, NewEmployee, REVISION_FIELD, Revision, RunGuard, RunRecord,
+    SourceState, Store, StoreError, WriteBatch, WriteResults, check_expectations,
+    describe_employee, resolve_employees,
 };
 use crate::record::{Fields, KeyCache, Value};
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// WAL pages written between two automatic checkpoints (64 MiB of 4 KiB
 /// pages).
@@ -81,7 +82,9 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS assets (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+    rev INTEGER NOT NULL DEFAULT 0,
+    mark INTEGER
 );
 CREATE TABLE IF NOT EXISTS asset_fields (
     asset_id INTEGER NOT NULL REFERENCES assets(id),
@@ -384,6 +387,24 @@ fn migrate(tx: &rusqlite::Transaction<'_>, from: i64) -> rusqlite::Result<()> {
         [],
         |r| r.get(0),
     )?;
+    if from < 6 {
+        // Version 6 keeps each asset's revision (`rev`, `mark`). The
+        // columns are added to a file created before it; `SCHEMA` just made
+        // them in a new one.
+        let mut have = Vec::new();
+        {
+            let mut st = tx.prepare("SELECT name FROM pragma_table_info('assets')")?;
+            for name in st.query_map([], |r| r.get::<_, String>(0))? {
+                have.push(name?);
+            }
+        }
+        if !have.iter().any(|c| c == "rev") {
+            tx.execute_batch("ALTER TABLE assets ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")?;
+        }
+        if !have.iter().any(|c| c == "mark") {
+            tx.execute_batch("ALTER TABLE assets ADD COLUMN mark INTEGER")?;
+        }
+    }
     if from < 5 && !fields_table.contains("WITHOUT ROWID") {
         // Version 5 keeps fields in their primary key's tree alone
         // (`WITHOUT ROWID`): before, each field was stored twice, in the
@@ -869,9 +890,27 @@ fn write_asset(
             write_fields(tx, n, &writes, false)?;
             set_claims(tx, n, &old, &new)?;
             tx.prepare_cached(
-                "UPDATE assets SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
+                "UPDATE assets SET updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now'), rev = rev + 1, mark = NULL WHERE id = ?1",
             )?
             .execute(params![n])?;
+            Ok(id.clone())
+        }
+        AssetWrite::Seal { id, rev, mark } => {
+            let Some(n) = exists(tx, id)? else {
+                return Err(ItemError::Store(StoreError::AssetNotFound {
+                    id: id.clone(),
+                }));
+            };
+            // The digest is stored as SQLite's signed integer, bit for bit.
+            let sealed = tx
+                .prepare_cached("UPDATE assets SET mark = ?2 WHERE id = ?1 AND rev = ?3")?
+                .execute(params![n, *mark as i64, *rev as i64])?;
+            if sealed == 0 {
+                return Err(ItemError::Store(StoreError::Stale {
+                    record,
+                    field: REVISION_FIELD.to_owned(),
+                }));
+            }
             Ok(id.clone())
         }
         AssetWrite::Delete { id, expect } => {
@@ -1000,7 +1039,7 @@ impl Store for SqliteStore {
     async fn load(&self) -> Result<Inventory, StoreError> {
         self.with_conn("load", self.name(), |conn| {
             let mut st = conn.prepare_cached(
-                "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id ORDER BY a.id",
+                "SELECT a.id, a.rev, a.mark, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id ORDER BY a.id",
             )?;
             let assets = read_assets(st.query([])?)?;
             Ok(Inventory {
@@ -1027,7 +1066,7 @@ impl Store for SqliteStore {
                 }
             }
             let mut st = conn.prepare_cached(
-                "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id AND f.field IN (SELECT field FROM matching_fields) ORDER BY a.id",
+                "SELECT a.id, a.rev, a.mark, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id AND f.field IN (SELECT field FROM matching_fields) ORDER BY a.id",
             )?;
             let assets = read_assets(st.query([])?)?;
             Ok(Inventory {
@@ -1048,13 +1087,14 @@ impl Store for SqliteStore {
             {
                 // A row of NULLs for an asset without fields, none for no asset.
                 let mut st = tx.prepare_cached(
-                    "SELECT a.id, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id WHERE a.id = ?1",
+                    "SELECT a.id, a.rev, a.mark, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id WHERE a.id = ?1",
                 )?;
                 for id in &ids {
                     // Ids this store did not give (not a number) are not here.
                     let Ok(n) = id.parse::<i64>() else { continue };
-                    for asset in read_assets(st.query(params![n])?)? {
-                        out.push(Asset::new(id.clone(), asset.fields));
+                    for mut asset in read_assets(st.query(params![n])?)? {
+                        asset.id.clone_from(id);
+                        out.push(asset);
                     }
                 }
             }
@@ -1128,36 +1168,47 @@ impl Store for SqliteStore {
     }
 }
 
-/// Assets from rows of `(asset id, field, value)` ordered by asset id
-/// (field and value NULL for an asset without fields).
+/// Assets from rows of `(asset id, rev, mark, field, value)` ordered by
+/// asset id (field and value NULL for an asset without fields).
 fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
     let mut assets: Vec<Asset> = Vec::new();
-    let mut current: Option<(i64, Fields)> = None;
+    let mut current: Option<(i64, Revision, Fields)> = None;
     // Assets of one inventory hold about as many fields as each other:
     // each reserves what the one before held, rather than growing.
     let mut last_len = 0;
     let mut keys = KeyCache::default();
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let field = row.get_ref(1)?.as_str_or_null()?;
-        let value = row.get_ref(2)?.as_str_or_null()?;
-        if current.as_ref().map(|(c, _)| *c) != Some(id) {
-            if let Some((cid, f)) = current.take() {
+        let field = row.get_ref(3)?.as_str_or_null()?;
+        let value = row.get_ref(4)?.as_str_or_null()?;
+        if current.as_ref().map(|(c, _, _)| *c) != Some(id) {
+            if let Some((cid, r, f)) = current.take() {
                 last_len = f.len();
-                assets.push(Asset::new(cid.to_string(), f));
+                assets.push(asset_at(cid, r, f));
             }
             let mut fields = Fields::new();
             fields.reserve(last_len);
-            current = Some((id, fields));
+            // Stored as SQLite's signed integers, bit for bit.
+            let revision = Revision {
+                rev: row.get::<_, i64>(1)? as u64,
+                mark: row.get::<_, Option<i64>>(2)?.map(|m| m as u64),
+            };
+            current = Some((id, revision, fields));
         }
-        if let (Some((_, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
+        if let (Some((_, _, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
             fields.set_key(keys.key(fields.len(), field), decode(value));
         }
     }
-    if let Some((cid, f)) = current {
-        assets.push(Asset::new(cid.to_string(), f));
+    if let Some((cid, r, f)) = current {
+        assets.push(asset_at(cid, r, f));
     }
     Ok(assets)
+}
+
+fn asset_at(id: i64, revision: Revision, fields: Fields) -> Asset {
+    let mut a = Asset::new(id.to_string(), fields);
+    a.revision = Some(revision);
+    a
 }
 
 /// Every employee with their emails.
