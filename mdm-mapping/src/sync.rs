@@ -270,6 +270,11 @@ pub struct SyncOutcome {
     /// directory) or read for the first time. The list each source
     /// remembers is [`SourceState::users`].
     pub users_gone: Vec<GoneUser>,
+    /// Devices neither read from the store nor planned, because the last
+    /// sync found their asset up to date with the same records and nothing
+    /// wrote the asset since ([`StagedOutcome::skipped`](crate::upsert::StagedOutcome::skipped));
+    /// counted as unchanged in the plan. 0 in a dry run.
+    pub skipped: usize,
 }
 
 /// How many records a sync read from one source, and how.
@@ -532,6 +537,7 @@ pub async fn run_with<S: Store + ?Sized>(
         batches,
         cancelled,
         users_gone: Vec::new(),
+        skipped: 0,
     };
     if cancelled() {
         // Nothing is written for a sync cancelled while reading.
@@ -648,8 +654,15 @@ pub async fn run_with<S: Store + ?Sized>(
     for g in &gone.gone {
         on_event(SyncEvent::UserGone(g));
     }
+    tracing::info!(
+        skipped = done.skipped,
+        marked = done.sealed,
+        "devices skipped as unchanged since the last sync, and assets marked up to date for the next"
+    );
+    let skipped = done.skipped;
     let mut outcome = outcome(merged, Some(done.report), done.batches, stopped);
     outcome.users_gone = gone.gone;
+    outcome.skipped = skipped;
     Ok(outcome)
 }
 

@@ -8,7 +8,37 @@
 //! assignee; reading it back allocates only the strings it holds. Secrets
 //! are never encoded ([`Staging`](super::Staging) keeps them in memory).
 
+use super::plan::{Id, SourceRef};
 use crate::record::{Assignee, Entity, Fields, Key, SourceDevice, Value, Vendor};
+
+/// The vendor, entity and id at the start of an encoded record.
+fn header<'b>(r: &mut Reader<'b>) -> Option<(Vendor, Entity, &'b str)> {
+    let vendor = match r.byte()? {
+        0 => Vendor::Jamf,
+        1 => Vendor::Kandji,
+        2 => Vendor::Abm,
+        _ => return None,
+    };
+    let entity = match r.byte()? {
+        0 => Entity::Computer,
+        1 => Entity::MobileDevice,
+        2 => Entity::Device,
+        3 => Entity::User,
+        _ => return None,
+    };
+    Some((vendor, entity, r.str()?))
+}
+
+/// Which record `bytes` encodes (its vendor, entity and id), reading
+/// nothing after the id.
+pub(super) fn decode_ref(bytes: &[u8]) -> Option<SourceRef> {
+    let (vendor, entity, id) = header(&mut Reader(bytes))?;
+    Some(SourceRef {
+        vendor,
+        entity,
+        source_id: Id::from(id),
+    })
+}
 
 /// Appends `d` (without its secrets) to `out`.
 pub(super) fn encode(d: &SourceDevice, out: &mut Vec<u8>) {
@@ -111,20 +141,8 @@ pub(super) fn encode(d: &SourceDevice, out: &mut Vec<u8>) {
 /// Reads back a record [`encode`] wrote; `None` when `bytes` is not one.
 pub(super) fn decode(bytes: &[u8]) -> Option<SourceDevice> {
     let mut r = Reader(bytes);
-    let vendor = match r.byte()? {
-        0 => Vendor::Jamf,
-        1 => Vendor::Kandji,
-        2 => Vendor::Abm,
-        _ => return None,
-    };
-    let entity = match r.byte()? {
-        0 => Entity::Computer,
-        1 => Entity::MobileDevice,
-        2 => Entity::Device,
-        3 => Entity::User,
-        _ => return None,
-    };
-    let mut d = SourceDevice::new(vendor, entity, r.str()?);
+    let (vendor, entity, id) = header(&mut r)?;
+    let mut d = SourceDevice::new(vendor, entity, id);
     let n = r.len()?;
     let mut fields = Fields::new();
     // Written by this process: `n` is the record's own count (capped all the same).

@@ -8,8 +8,8 @@ use std::ops::ControlFlow;
 use super::apply::{ApplyReport, Origin, write_plan};
 use super::config::{Config, ConfigError};
 use super::plan::{
-    EmployeeActionKind, Employees, IdHashes, Plan, Projection, Summary, Users, find, plan_batch,
-    plan_with_users, union,
+    EmployeeActionKind, Employees, IdHashes, Plan, Projection, SourceRef, Summary, Users, find,
+    plan_batch, plan_with_users, union,
 };
 use crate::fast_hash::FastState;
 use crate::record::{Secrets, SourceDevice};
@@ -38,6 +38,9 @@ pub enum StagingError {
         source: serde_json::Error,
     },
 }
+
+mod skip;
+use skip::{Shape, Skips, seal};
 
 fn io_err(what: &'static str) -> impl FnOnce(io::Error) -> StagingError {
     move |source| StagingError::Io { what, source }
@@ -130,6 +133,11 @@ struct Ids {
     secrets: HashMap<u32, Secrets>,
     /// Each user's name and each name's first email, over every record.
     users: Users,
+    /// Each record's digest: `xxh3` of its encoding (what the plan reads
+    /// of it).
+    digests: Vec<u64>,
+    /// Each record's vendor ([`skip::vendor_bit`]).
+    vendors: Vec<u8>,
 }
 
 impl<'c> Staging<'c> {
@@ -165,8 +173,10 @@ impl<'c> Staging<'c> {
                 .secrets
                 .insert(index, std::mem::take(&mut record.secrets));
         }
+        self.ids.vendors.push(skip::vendor_bit(record.vendor));
         self.buf.clear();
         super::codec::encode(&record, &mut self.buf);
+        self.ids.digests.push(xxhash_rust::xxh3::xxh3_64(&self.buf));
         self.file.write_all(&self.buf).map_err(io_err("write"))?;
         self.ids.spans.push((self.written, self.buf.len() as u32));
         self.written += self.buf.len() as u64;
@@ -245,6 +255,12 @@ impl Staged<'_> {
     /// so assets no source reports any more are still seen (missing
     /// devices).
     pub fn batches(&self, inventory: &Inventory, max_records: usize) -> Vec<Batch> {
+        self.split(inventory, max_records).0
+    }
+
+    /// [`batches`](Staged::batches), and the component of every asset and
+    /// record (assets first, then records, as indexes).
+    fn split(&self, inventory: &Inventory, max_records: usize) -> (Vec<Batch>, Vec<u32>) {
         let max = max_records.max(1);
         let assets = inventory.assets.len();
         let records = self.len();
@@ -310,15 +326,47 @@ impl Staged<'_> {
         for (r, c) in comp.iter().skip(assets).enumerate() {
             batches[batch_of[*c as usize]].records.push(r);
         }
-        batches
+        (batches, comp)
+    }
+
+    /// Which records `records` (ascending staging indexes) are: their
+    /// vendor, entity and id, read from the staging file and nothing after.
+    fn refs(&mut self, records: &[usize]) -> Result<Vec<SourceRef>, StagingError> {
+        self.read(records, |r, bytes| {
+            super::codec::decode_ref(bytes).ok_or_else(|| StagingError::Decode {
+                record: r,
+                source: serde::de::Error::custom("not a staged record"),
+            })
+        })
     }
 
     /// Reads back the records of `batch`, in staging order, with their
     /// secrets.
     pub fn records(&mut self, batch: &Batch) -> Result<Vec<SourceDevice>, StagingError> {
+        let secrets = std::mem::take(&mut self.ids.secrets);
+        let out = self.read(&batch.records, |r, bytes| {
+            let mut d = super::codec::decode(bytes).ok_or_else(|| StagingError::Decode {
+                record: r,
+                source: serde::de::Error::custom("not a staged record"),
+            })?;
+            if let Some(s) = secrets.get(&(r as u32)) {
+                d.secrets = s.clone();
+            }
+            Ok(d)
+        });
+        self.ids.secrets = secrets;
+        out
+    }
+
+    /// Reads the staged bytes of `records` (ascending staging indexes) and
+    /// makes each into a `T`, in order.
+    fn read<T>(
+        &mut self,
+        records: &[usize],
+        mut each: impl FnMut(usize, &[u8]) -> Result<T, StagingError>,
+    ) -> Result<Vec<T>, StagingError> {
         let mut buf = Vec::new();
-        let spans: Vec<(usize, u64, u32)> = batch
-            .records
+        let spans: Vec<(usize, u64, u32)> = records
             .iter()
             .filter_map(|&r| self.ids.spans.get(r).map(|&(o, l)| (r, o, l)))
             .collect();
@@ -344,17 +392,8 @@ impl Staged<'_> {
                 .map_err(io_err("read"))?;
             for &(r, o, l) in &spans[i..j] {
                 let at = (o - start) as usize;
-                let mut d = buf
-                    .get(at..at + l as usize)
-                    .and_then(super::codec::decode)
-                    .ok_or_else(|| StagingError::Decode {
-                        record: r,
-                        source: serde::de::Error::custom("not a staged record"),
-                    })?;
-                if let Some(s) = self.ids.secrets.get(&(r as u32)) {
-                    d.secrets = s.clone();
-                }
-                out.push(d);
+                let bytes = buf.get(at..at + l as usize).unwrap_or_default();
+                out.push(each(r, bytes)?);
             }
             i = j;
         }
@@ -379,6 +418,14 @@ pub struct StagedOutcome {
     pub batches: usize,
     /// [`apply_staged_until`]'s callback stopped it before the last batch.
     pub stopped: bool,
+    /// Devices neither read nor planned: their records are those the last
+    /// sync found their asset up to date with, and nothing wrote the asset
+    /// since (see [`apply_staged`], "Unchanged devices"). Counted in
+    /// `summary.unchanged` too.
+    pub skipped: usize,
+    /// Assets marked up to date with their records this time
+    /// ([`AssetWrite::Seal`]), for the next sync to skip.
+    pub sealed: usize,
 }
 
 /// [`apply_staged`] stopped.
@@ -455,6 +502,24 @@ fn add(total: &mut Summary, s: &Summary) {
 /// inventory's employees and every asset's id: the inventory is read with
 /// [`Store::load_for_matching`] (identifier fields only) to form the
 /// batches, then each batch's assets with [`Store::load_assets`].
+///
+/// # Unchanged devices
+///
+/// A device (records and the one asset they match) that a sync planned and
+/// found up to date is *marked*: its asset gets the digest of the records
+/// ([`AssetWrite::Seal`](crate::store::AssetWrite::Seal), conditional on
+/// the asset's [`Revision`](crate::store::Revision) when it was read). The
+/// next sync that stages the same records for it skips it: the asset is
+/// not read, the records are not read back nor planned, and the plan
+/// reports it as unchanged ([`StagedOutcome::skipped`]). The store clears
+/// a mark with any write of the asset's fields, by any writer, so a device
+/// is planned again as soon as its records or its asset change. The digest
+/// covers the configuration, this crate's version, and the full listings
+/// of vendors the device has no record from (it may be missing from
+/// them). Devices with secrets, with a user who is not an employee yet, or
+/// that the plan reports anything else about (a conflict, a superseded
+/// record, a lifecycle event) are never marked. A store that keeps no
+/// revisions (`Asset::revision` is `None`) marks nothing and skips nothing.
 pub async fn apply_staged<S: Store + ?Sized>(
     staged: &mut Staged<'_>,
     config: &Config,
@@ -520,7 +585,9 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
     mut on_batch: impl FnMut(Plan, &ApplyReport) -> ControlFlow<()>,
 ) -> Result<StagedOutcome, StagedError> {
     config.validate()?;
-    let batches = staged.batches(&skeleton, batch_records);
+    let (mut batches, comp) = staged.split(&skeleton, batch_records);
+    let shape = Shape::of(comp, &skeleton, staged, config, full_listings);
+    let skips = Skips::take(&mut batches, staged, &skeleton, &shape);
     let ids: Vec<String> = skeleton.assets.into_iter().map(|a| a.id).collect();
     let mut employees = skeleton.employees;
     let mut done = StagedOutcome::default();
@@ -637,7 +704,28 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
                 });
             }
         };
+        let mut p = p;
+        done.sealed += seal(
+            &p,
+            &records,
+            &batches[bi],
+            &sub.assets,
+            &ids,
+            &shape,
+            staged,
+            store,
+        )
+        .await;
         drop(records);
+        match skips.report(bi, &ids, staged, &mut p) {
+            Ok(n) => done.skipped += n,
+            Err(error) => {
+                return Err(StagedError::Staging {
+                    error,
+                    done: Box::new(done),
+                });
+            }
+        }
         // The employees this batch created are existing ones for the next.
         let planned: HashMap<&str, &NewEmployee> = p
             .employees

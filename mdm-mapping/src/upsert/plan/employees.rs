@@ -206,6 +206,30 @@ impl Users {
         u
     }
 
+    /// A digest of everything noted (names by email, the email that
+    /// claims each name), in a fixed order.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let mut names: Vec<_> = self.names.iter().collect();
+        names.sort_unstable();
+        let mut winners: Vec<_> = self.winner.iter().collect();
+        winners.sort_unstable();
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        for (email, (first, last)) in names {
+            for part in [email, first, last] {
+                h.update(part.as_bytes());
+                h.update(&[0]);
+            }
+        }
+        h.update(&[1]);
+        for ((first, last), email) in winners {
+            for part in [first, last, email] {
+                h.update(part.as_bytes());
+                h.update(&[0]);
+            }
+        }
+        h.digest()
+    }
+
     /// Notes the user of `d`.
     pub(crate) fn add(&mut self, d: &SourceDevice) {
         let Some(a) = &d.assignee else { return };
