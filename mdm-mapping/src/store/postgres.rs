@@ -18,7 +18,7 @@
 //! of incremental syncs) and `name_claims` (version 4, the names of
 //! employees, primary key `name`) are as in SQLite (the documents as `JSONB`),
 //! and so are each asset's `rev` and `mark` (version 5, its
-//! [`Revision`](super::Revision)). They live in the schema named by the
+//! [`Revision`]). They live in the schema named by the
 //! URL's `schema=` parameter (default `public`), created and migrated when
 //! the store connects (under an advisory lock, so workers starting together
 //! do not race). `asset_claims` has the primary key `(field, value)` and

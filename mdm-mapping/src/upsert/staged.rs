@@ -424,7 +424,8 @@ pub struct StagedOutcome {
     /// `summary.unchanged` too.
     pub skipped: usize,
     /// Assets marked up to date with their records this time
-    /// ([`AssetWrite::Seal`]), for the next sync to skip.
+    /// ([`AssetWrite::Seal`](crate::store::AssetWrite::Seal)), for the next
+    /// sync to skip.
     pub sealed: usize,
 }
 
