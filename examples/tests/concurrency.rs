@@ -117,41 +117,64 @@ async fn four_processes_at_once(db: String, reference: String) {
     let sim = simulator(300, 21).await;
     let physical = sim.fleet().counts().physical_devices;
     let env = env_for(&sim);
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            mdm_sync(&env, &db, &["--format", "json", "--batch-size", "64"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("mdm starts")
+    // Round 0 creates the fleet; round 1 finds it up to date and marks
+    // the assets; round 2 skips the marked devices (README, "Resyncs skip
+    // what did not change"). Each round is four processes at once.
+    for round in 0..3 {
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                mdm_sync(&env, &db, &["--format", "json", "--batch-size", "64", "-v"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("mdm starts")
+            })
+            .collect();
+        let outputs = tokio::task::spawn_blocking(move || {
+            children
+                .into_iter()
+                .map(|c| c.wait_with_output().expect("mdm ends"))
+                .collect::<Vec<_>>()
         })
-        .collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        children
-            .into_iter()
-            .map(|c| c.wait_with_output().expect("mdm ends"))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .expect("join");
-    let (mut created, mut retried) = (0, 0);
-    for o in &outputs {
-        ok(o);
-        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-        created += doc["summary"]["create"].as_u64().unwrap_or(0);
-        retried += doc["retried"]
-            .as_u64()
-            .expect("the outcome counts re-planned writes");
+        .await
+        .expect("join");
+        let (mut created, mut retried, mut written, mut skipped) = (0, 0, 0, 0);
+        for o in &outputs {
+            ok(o);
+            // `-v`'s line: "devices skipped as unchanged … skipped=N marked=M".
+            let log = String::from_utf8_lossy(&o.stderr);
+            skipped += log
+                .split("skipped=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+            created += doc["summary"]["create"].as_u64().unwrap_or(0);
+            written += doc["summary"]["update"].as_u64().unwrap_or(0);
+            retried += doc["retried"]
+                .as_u64()
+                .expect("the outcome counts re-planned writes");
+        }
+        eprintln!("round {round}: {retried} writes re-planned across the four runs");
+        if round == 0 {
+            // Together they report each device created once: the losers of
+            // a race report an update or unchanged, not a second create.
+            assert_eq!(
+                created as usize, physical,
+                "creates reported across the four runs"
+            );
+        } else {
+            // Resyncs of an unchanged fleet, marking or skipping at once,
+            // create and change nothing.
+            assert_eq!((created, written), (0, 0), "round {round}");
+        }
+        if round == 2 {
+            assert!(skipped > 0, "the last round skipped no device");
+        }
+        let got = load(&db).await;
+        assert_no_duplicates(&got, physical);
     }
-    eprintln!("{retried} writes re-planned across the four runs");
-    // Together they report each device created once: the losers of a race
-    // report an update or unchanged, not a second create.
-    assert_eq!(
-        created as usize, physical,
-        "creates reported across the four runs"
-    );
-    let got = load(&db).await;
-    assert_no_duplicates(&got, physical);
 
     let env2 = env_for(&sim);
     let o = tokio::task::spawn_blocking(move || mdm_sync(&env2, &reference, &[]).output())
