@@ -659,10 +659,9 @@ pub async fn run_with<S: Store + ?Sized>(
         marked = done.sealed,
         "devices skipped as unchanged since the last sync, and assets marked up to date for the next"
     );
-    let skipped = done.skipped;
     let mut outcome = outcome(merged, Some(done.report), done.batches, stopped);
     outcome.users_gone = gone.gone;
-    outcome.skipped = skipped;
+    outcome.skipped = done.skipped;
     Ok(outcome)
 }
 

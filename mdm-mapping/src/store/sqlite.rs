@@ -896,22 +896,27 @@ fn write_asset(
             Ok(id.clone())
         }
         AssetWrite::Seal { id, rev, mark } => {
-            let Some(n) = exists(tx, id)? else {
-                return Err(ItemError::Store(StoreError::AssetNotFound {
-                    id: id.clone(),
-                }));
+            // One statement for a seal that holds; why it did not, only
+            // when it did not. The digest is stored as SQLite's signed
+            // integer, bit for bit.
+            let n = id.trim().parse::<i64>().ok();
+            let sealed = match n {
+                Some(n) => tx
+                    .prepare_cached("UPDATE assets SET mark = ?2 WHERE id = ?1 AND rev = ?3")?
+                    .execute(params![n, *mark as i64, *rev as i64])?,
+                None => 0,
             };
-            // The digest is stored as SQLite's signed integer, bit for bit.
-            let sealed = tx
-                .prepare_cached("UPDATE assets SET mark = ?2 WHERE id = ?1 AND rev = ?3")?
-                .execute(params![n, *mark as i64, *rev as i64])?;
-            if sealed == 0 {
-                return Err(ItemError::Store(StoreError::Stale {
+            if sealed > 0 {
+                return Ok(id.clone());
+            }
+            Err(ItemError::Store(if exists(tx, id)?.is_some() {
+                StoreError::Stale {
                     record,
                     field: REVISION_FIELD.to_owned(),
-                }));
-            }
-            Ok(id.clone())
+                }
+            } else {
+                StoreError::AssetNotFound { id: id.clone() }
+            }))
         }
         AssetWrite::Delete { id, expect } => {
             let Some(n) = exists(tx, id)? else {

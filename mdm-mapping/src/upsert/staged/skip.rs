@@ -3,16 +3,16 @@
 //! marks, after a batch is written, the assets found up to date.
 //!
 //! A device is one component of a batch (its records and the assets they
-//! share an identifier with). Its *digest* is `xxh3` over the
-//! configuration (and this crate's version) and the digests of its
-//! records' staged encodings, in staging order: what the plan reads of
-//! them. An asset's [`Revision::mark`] is the digest of a device the last
+//! share an identifier with). Its *digest* is `xxh3` over a seed (below)
+//! and the digests of its records' staged encodings, in staging order:
+//! what the plan reads of them. An asset's [`Revision::mark`] is the digest of a device the last
 //! sync planned against it and found up to date, and the store clears it
 //! with any write of the asset's fields. So when a device's digest equals
 //! its one asset's mark, planning it again would find it up to date again:
 //! the same records, the same asset, the same configuration.
 //!
-//! What a device's plan says of its user depends on the inventory's
+//! The seed is the configuration and this crate's version. What a
+//! device's plan says of its user depends on the inventory's
 //! employees (by email and by name) and on the users of every staged
 //! record (who first claims a name): both are part of the seed of every
 //! digest, so a new employee, or a user's new name anywhere in the fleet,
@@ -47,8 +47,9 @@ pub(super) struct Shape {
     assets: usize,
     n_assets: Vec<u32>,
     n_records: Vec<u32>,
-    /// The seed of every device digest: the configuration and this crate's
-    /// version (a plan of other rules, or of another version, may differ).
+    /// The seed of every device digest: the configuration, this crate's
+    /// version, the employees and the fleet's users (a plan of other rules,
+    /// of another version, or against other employees or users, may differ).
     seed: u64,
     /// The sources read in full (vendor bit, digest of the listing): an
     /// asset none of whose records come from one of them may be reported
@@ -147,15 +148,14 @@ pub(super) struct Skips {
 }
 
 impl Skips {
-    /// Takes out of `batches` every device whose digest is its one asset's
-    /// mark, and whose users are all employees of `inventory`.
+    /// Takes out of `batches` every device without secrets whose digest is
+    /// its one asset's mark in `inventory`.
     pub(super) fn take(
         batches: &mut [Batch],
         staged: &Staged<'_>,
         inventory: &Inventory,
         shape: &Shape,
     ) -> Skips {
-        let secret_free = |r: usize| secret_free(staged, r);
         let mut per_batch = Vec::with_capacity(batches.len());
         for b in batches.iter_mut() {
             let mut asset_of: HashMap<usize, usize> = HashMap::new();
@@ -178,7 +178,9 @@ impl Skips {
             }
             let mut skipped = Vec::new();
             for (c, records) in devices {
-                if shape.n_assets.get(c) != Some(&1) || !records.iter().all(|&r| secret_free(r)) {
+                if shape.n_assets.get(c) != Some(&1)
+                    || !records.iter().all(|&r| secret_free(staged, r))
+                {
                     continue;
                 }
                 let Some(&a) = asset_of.get(&c) else { continue };
@@ -267,38 +269,23 @@ pub(super) async fn seal<S: Store + ?Sized>(
             .or_insert(Some(k));
     }
     let position = |vendor, entity, id: &str| at.get(&(vendor, entity, id)).copied().flatten();
-    // How many actions and events name each record and each asset.
+    // How many actions, employee actions, likely duplicates and lifecycle
+    // events name each record and each asset.
     let mut named = vec![0u32; records.len()];
-    let mut asset_named: HashMap<&str, u32> = HashMap::new();
-    for a in &p.actions {
-        for s in a.sources.as_slice() {
-            if let Some(k) = position(s.vendor, s.entity, &s.source_id) {
-                named[k] += 1;
-            }
-        }
-        if let Some(t) = &a.target_id {
-            *asset_named.entry(t.as_str()).or_default() += 1;
-        }
-    }
-    let reported = p
-        .employees
-        .iter()
-        .flat_map(|e| &e.sources)
-        .chain(p.likely_duplicates.iter().flat_map(|d| &d.sources));
-    for s in reported {
+    let sources = (p.actions.iter().flat_map(|a| a.sources.as_slice()))
+        .chain(p.employees.iter().flat_map(|e| &e.sources))
+        .chain(p.likely_duplicates.iter().flat_map(|d| &d.sources))
+        .chain(p.lifecycle.iter().flat_map(|e| &e.sources));
+    for s in sources {
         if let Some(k) = position(s.vendor, s.entity, &s.source_id) {
             named[k] += 1;
         }
     }
-    for e in &p.lifecycle {
-        for s in &e.sources {
-            if let Some(k) = position(s.vendor, s.entity, &s.source_id) {
-                named[k] += 1;
-            }
-        }
-        if let Some(t) = &e.target_id {
-            *asset_named.entry(t.as_str()).or_default() += 1;
-        }
+    let mut asset_named: HashMap<&str, u32> = HashMap::new();
+    let targets = (p.actions.iter().filter_map(|a| a.target_id.as_deref()))
+        .chain(p.lifecycle.iter().filter_map(|e| e.target_id.as_deref()));
+    for t in targets {
+        *asset_named.entry(t).or_default() += 1;
     }
     let read: HashMap<&str, &Asset> = assets.iter().map(|a| (a.id.as_str(), a)).collect();
     let index: HashMap<&str, usize> = batch
