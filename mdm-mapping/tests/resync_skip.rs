@@ -301,3 +301,37 @@ async fn a_new_employee_has_every_device_planned_again_once() {
     assert_eq!((done.skipped, done.sealed), (0, 6));
     assert_eq!(sync(&store, &records, &config, &[]).await.0.skipped, 6);
 }
+
+#[tokio::test]
+async fn a_jamf_computer_and_a_mobile_device_of_one_id_number_are_skipped_apart() {
+    let store = Counting::default();
+    let config = Config::default();
+    // Jamf numbers computers and mobile devices apart: computer 7 and
+    // mobile device 7 are two devices, with two assets of known kinds.
+    let mut phone = SourceDevice::new(Vendor::Jamf, Entity::MobileDevice, "7");
+    phone
+        .fields
+        .serial("serial_number", Some("F9FZSKIP0007"))
+        .text("model", Some("iPhone 15"))
+        .text("model_identifier", Some("iPhone15,4"))
+        .text("os_version", Some("18.1"));
+    let records = vec![jamf("7", "C02SKIP00007", "user7@example.com"), phone];
+
+    let (first, _) = sync(&store, &records, &config, &[]).await;
+    assert_eq!(first.summary.create, 2);
+    let types: BTreeSet<String> = store
+        .inner
+        .snapshot()
+        .assets
+        .iter()
+        .filter_map(|a| a.fields.get_str("asset_type").map(str::to_owned))
+        .collect();
+    assert_eq!(types.len(), 2, "two assets of two known kinds: {types:?}");
+
+    // Each is a device of its own: marked, then skipped.
+    let (again, _) = sync(&store, &records, &config, &[]).await;
+    assert_eq!((again.summary.unchanged, again.sealed), (2, 2));
+    let (skipping, _) = sync(&store, &records, &config, &[]).await;
+    assert_eq!((skipping.summary.unchanged, skipping.skipped), (2, 2));
+    assert_eq!(store.take_read(), 2, "only the first resync read them");
+}

@@ -315,9 +315,29 @@ impl<'c> IdHashes<'c> {
         if d.entity == Entity::User {
             return;
         }
+        let class_of = entity_class(d.entity);
         Planner::record_ids(&self.c, d, |ki, value| {
-            out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
+            let class = if self.qualified(ki) { class_of } else { ANY };
+            out.push(self.hash(ki, class, value));
         });
+    }
+
+    /// Whether match key `ki` is qualified by the kind of device (a Jamf
+    /// id: computers and mobile devices are numbered apart).
+    fn qualified(&self, ki: u8) -> bool {
+        self.c
+            .keys
+            .get(usize::from(ki))
+            .is_some_and(|k| k.qualified)
+    }
+
+    /// The hash of `value` under match key `ki` and device class `class`.
+    /// Two identifiers the planner can join (the same key, class and value)
+    /// hash alike; the class is mixed in so that a Jamf computer and a Jamf
+    /// mobile device of the same id number are not batched together.
+    fn hash(&self, ki: u8, class: u8, value: Cow<'_, str>) -> u64 {
+        let h = IdKey::new(ki, ANY, value).value_hash(&self.state);
+        h ^ u64::from(class).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     /// The inventory fields [`IdHashes::asset`] reads.
@@ -328,8 +348,15 @@ impl<'c> IdHashes<'c> {
     /// Appends the hash of every identifier of `asset` to `out`.
     pub(crate) fn asset(&self, asset: &Asset, out: &mut Vec<u64>) {
         let mut found = Vec::new();
-        Planner::asset_ids(&self.c, asset, &mut found, |ki, _, value| {
-            out.push(IdKey::new(ki, ANY, value).value_hash(&self.state));
+        Planner::asset_ids(&self.c, asset, &mut found, |ki, class, value| {
+            if class == ANY && self.qualified(ki) {
+                // An asset of unknown kind matches a record of either kind
+                // (and one of no kind) by a qualified key: it joins all three.
+                for class in [COMPUTER, MOBILE] {
+                    out.push(self.hash(ki, class, Cow::Borrowed(value.as_ref())));
+                }
+            }
+            out.push(self.hash(ki, class, value));
         });
     }
 }
