@@ -675,6 +675,12 @@ impl Fields {
         self.0.retain(|(k, v)| keep(k.as_str(), v));
     }
 
+    /// Keeps only the fields whose key `keep` is true of (a known name by
+    /// its index, without reading the name).
+    pub(crate) fn retain_keys(&mut self, mut keep: impl FnMut(&Key) -> bool) {
+        self.0.retain(|(k, _)| keep(k));
+    }
+
     /// Stores an already-normalized value; `None` removes nothing and stores nothing.
     /// Text is trimmed and an empty text or list is dropped, so the "no empty
     /// values" rule holds even for callers that skip the typed setters.

@@ -355,11 +355,11 @@ pub async fn run_with<S: Store + ?Sized>(
     // A dry run keeps projected records in memory for one plan; a sync
     // stages them on disk.
     enum Collected<'c> {
-        InMemory(Projection, Vec<SourceDevice>),
+        InMemory(Box<Projection>, Vec<SourceDevice>),
         Staged(Box<Staging<'c>>),
     }
     let mut collected = if options.dry_run {
-        Collected::InMemory(Projection::new(config), Vec::new())
+        Collected::InMemory(Box::new(Projection::new(config)), Vec::new())
     } else {
         Collected::Staged(Box::new(Staging::new(config)?))
     };

@@ -63,7 +63,7 @@ use super::{
     SourceState, Store, StoreError, WriteBatch, WriteResults, check_expectations,
     describe_employee, resolve_employees,
 };
-use crate::record::{Fields, KeyCache, Value};
+use crate::record::{Fields, Key, KeyCache, Value};
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 6;
@@ -1070,14 +1070,21 @@ impl Store for SqliteStore {
                     ins.execute(params![f])?;
                 }
             }
-            let mut st = conn.prepare_cached(
-                "SELECT a.id, a.rev, a.mark, f.field, f.value FROM assets a LEFT JOIN asset_fields f ON f.asset_id = a.id AND f.field IN (SELECT field FROM matching_fields) ORDER BY a.id",
-            )?;
-            let assets = read_assets(st.query([])?)?;
-            Ok(Inventory {
-                assets,
-                employees: read_employees(conn)?,
-            })
+            // One read transaction: the assets and their fields from one
+            // snapshot. Two scans in id order, joined here: a scan of the
+            // fields that skips the others takes about half the time of a
+            // seek per asset and field.
+            let tx = conn.transaction()?;
+            let assets = {
+                let mut heads = tx.prepare_cached("SELECT id, rev, mark FROM assets ORDER BY id")?;
+                let mut fields = tx.prepare_cached(
+                    "SELECT asset_id, field, value FROM asset_fields WHERE field IN (SELECT field FROM matching_fields) ORDER BY asset_id",
+                )?;
+                read_assets_merged(heads.query([])?, fields.query([])?)?
+            };
+            let employees = read_employees(&tx)?;
+            tx.commit()?;
+            Ok(Inventory { assets, employees })
         })
         .await
     }
@@ -1206,6 +1213,60 @@ fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
     }
     if let Some((cid, r, f)) = current {
         assets.push(asset_at(cid, r, f));
+    }
+    Ok(assets)
+}
+
+/// The assets of `heads` (`id, rev, mark`, by id) with their fields from
+/// `fields` (`asset_id, field, value`, by asset id): a merge of two scans.
+/// A field of no asset in `heads` is passed over.
+fn read_assets_merged(
+    mut heads: rusqlite::Rows<'_>,
+    mut fields: rusqlite::Rows<'_>,
+) -> rusqlite::Result<Vec<Asset>> {
+    let mut assets: Vec<Asset> = Vec::new();
+    let mut keys = KeyCache::default();
+    // Assets of one inventory hold about as many fields as each other.
+    let mut last_len = 0;
+    // The field row read ahead of the asset it belongs to.
+    let mut ahead: Option<(i64, Key, Option<Value>)> = None;
+    let mut fields_done = false;
+    while let Some(row) = heads.next()? {
+        let id: i64 = row.get(0)?;
+        // Stored as SQLite's signed integers, bit for bit.
+        let revision = Revision {
+            rev: row.get::<_, i64>(1)? as u64,
+            mark: row.get::<_, Option<i64>>(2)?.map(|m| m as u64),
+        };
+        let mut f = Fields::new();
+        f.reserve(last_len);
+        loop {
+            if ahead.is_none() && !fields_done {
+                match fields.next()? {
+                    None => fields_done = true,
+                    Some(r) => {
+                        let fid: i64 = r.get(0)?;
+                        // The key cache guesses by position in the asset.
+                        let position = if fid == id { f.len() } else { 0 };
+                        let key = keys.key(position, r.get_ref(1)?.as_str()?);
+                        ahead = Some((fid, key, decode(r.get_ref(2)?.as_str()?)));
+                    }
+                }
+            }
+            match ahead.take() {
+                Some((fid, key, value)) if fid == id => {
+                    f.set_key(key, value);
+                }
+                // A field of no asset: passed over.
+                Some((fid, _, _)) if fid < id => {}
+                later => {
+                    ahead = later;
+                    break;
+                }
+            }
+        }
+        last_len = f.len();
+        assets.push(asset_at(id, revision, f));
     }
     Ok(assets)
 }

@@ -492,44 +492,76 @@ struct Planner<'a, 'c> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Projection {
-    keys: [HashSet<String, FastState>; 3],
+    keys: [KeySet; 3],
+}
+
+/// Field names: the names the crate knows by their index, others by name.
+#[derive(Debug, Clone, Default)]
+struct KeySet {
+    known: Vec<bool>,
+    other: HashSet<String, FastState>,
+}
+
+impl KeySet {
+    fn insert(&mut self, name: &str) {
+        match Key::new(name) {
+            Key::Known(i) => {
+                let i = usize::from(i);
+                if self.known.len() <= i {
+                    self.known.resize(i + 1, false);
+                }
+                self.known[i] = true;
+            }
+            Key::Other(_) => {
+                self.other.insert(name.to_owned());
+            }
+        }
+    }
+
+    fn contains(&self, key: &Key) -> bool {
+        match key {
+            Key::Known(i) => self.known.get(usize::from(*i)).copied().unwrap_or(false),
+            Key::Other(name) => self.other.contains(&**name),
+        }
+    }
 }
 
 impl Projection {
     /// The fields `config` makes [`plan`] read.
     pub fn new(config: &Config) -> Projection {
         let compiled = Compiled::new(config);
-        let mut keys: [HashSet<String, FastState>; 3] = Default::default();
+        let mut keys: [KeySet; 3] = Default::default();
         for v in Vendor::ALL {
             let vm = &compiled.vendors[vi(v)];
             let set = &mut keys[vi(v)];
-            set.extend(vm.catalog.iter().map(|(k, _)| (*k).to_string()));
+            for (k, _) in &vm.catalog {
+                set.insert(k);
+            }
             for (d, _, _) in &vm.derived {
                 if let Derived::DateOf(k) = d {
-                    set.insert(k.clone());
+                    set.insert(k);
                 }
             }
             // Match fields are also read under their inventory names.
-            set.extend(
-                compiled
-                    .keys
-                    .iter()
-                    .map(|k| compiled.targets[usize::from(k.target)].name.to_string()),
-            );
-            set.extend(super::plan_keys().map(str::to_string));
+            for k in &compiled.keys {
+                set.insert(&compiled.targets[usize::from(k.target)].name);
+            }
+            for k in super::plan_keys() {
+                set.insert(k);
+            }
         }
         Projection { keys }
     }
 
     /// Whether [`plan`] reads `key` of `vendor`'s records.
     pub fn keeps(&self, vendor: Vendor, key: &str) -> bool {
-        self.keys[vi(vendor)].contains(key)
+        self.keys[vi(vendor)].contains(&Key::new(key))
     }
 
     /// Drops the fields of `device` that [`plan`] never reads.
     pub fn project(&self, device: &mut SourceDevice) {
         let keys = &self.keys[vi(device.vendor)];
-        device.fields.retain(|k, _| keys.contains(k));
+        device.fields.retain_keys(|k| keys.contains(k));
     }
 }
 
@@ -738,8 +770,22 @@ impl<'a, 'c> Planner<'a, 'c> {
 
 #[cfg(test)]
 mod tests {
-    use super::utc_date_prefix;
+    use super::{KeySet, utc_date_prefix};
     use crate::normalize;
+    use crate::record::Key;
+
+    #[test]
+    fn a_key_set_holds_known_names_by_index_and_others_by_name() {
+        let mut set = KeySet::default();
+        set.insert("serial_number");
+        set.insert("x_custom_attribute");
+        assert!(matches!(Key::new("serial_number"), Key::Known(_)));
+        assert!(matches!(Key::new("x_custom_attribute"), Key::Other(_)));
+        assert!(set.contains(&Key::new("serial_number")));
+        assert!(set.contains(&Key::new("x_custom_attribute")));
+        assert!(!set.contains(&Key::new("udid")));
+        assert!(!set.contains(&Key::new("x_other_attribute")));
+    }
 
     #[test]
     fn the_borrowed_date_of_a_utc_date_time_is_what_normalize_date_gives() {

@@ -27,6 +27,15 @@ fn partial_loads_agree_with_load() {
             .create_asset(&[FieldWrite::set("model", "iPad")])
             .await
             .expect("b");
+        // After an asset without a matching field, one with two.
+        let c = store
+            .create_asset(&[
+                FieldWrite::set("udid", "0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9"),
+                FieldWrite::set("model", "iPhone"),
+                FieldWrite::set("serial_number", "F9FZ3LLJMF3M"),
+            ])
+            .await
+            .expect("c");
         store
             .create_employee(&NewEmployee {
                 first_name: "Ana".into(),
@@ -55,7 +64,8 @@ fn partial_loads_agree_with_load() {
             fields,
             [
                 (a.clone(), vec!["serial_number".to_string()]),
-                (b.clone(), vec![])
+                (b.clone(), vec![]),
+                (c, vec!["serial_number".to_string(), "udid".to_string()])
             ]
         );
         let got = store
