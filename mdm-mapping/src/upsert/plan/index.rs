@@ -294,7 +294,9 @@ pub(crate) fn union(parent: &mut [u32], a: u32, b: u32) {
 }
 
 /// Hashes of the identifiers the planner matches on, of records and of
-/// assets: two that share an identifier share a hash. Used to split a sync
+/// assets: two that the planner can join by an identifier share a hash (a
+/// Jamf id's hash also names the kind of device; an asset of unknown kind
+/// has one for each kind). Used to split a sync
 /// into batches that [`plan`] can take one at a time (`upsert::Staging`).
 pub(crate) struct IdHashes<'c> {
     pub(super) c: Compiled<'c>,
