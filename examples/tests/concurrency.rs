@@ -138,17 +138,19 @@ async fn four_processes_at_once(db: String, reference: String) {
         })
         .await
         .expect("join");
-        let (mut created, mut retried, mut written, mut skipped) = (0, 0, 0, 0);
+        let (mut created, mut retried, mut written) = (0, 0, 0);
+        let mut skipped = Vec::new();
         for o in &outputs {
             ok(o);
             // `-v`'s line: "devices skipped as unchanged … skipped=N marked=M".
             let log = String::from_utf8_lossy(&o.stderr);
-            skipped += log
-                .split("skipped=")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
+            skipped.push(
+                log.split("skipped=")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0),
+            );
             let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
             created += doc["summary"]["create"].as_u64().unwrap_or(0);
             written += doc["summary"]["update"].as_u64().unwrap_or(0);
@@ -156,7 +158,9 @@ async fn four_processes_at_once(db: String, reference: String) {
                 .as_u64()
                 .expect("the outcome counts re-planned writes");
         }
-        eprintln!("round {round}: {retried} writes re-planned across the four runs");
+        eprintln!(
+            "round {round}: {retried} writes re-planned across the four runs; skipped {skipped:?} of {physical}"
+        );
         if round == 0 {
             // Together they report each device created once: the losers of
             // a race report an update or unchanged, not a second create.
@@ -170,7 +174,15 @@ async fn four_processes_at_once(db: String, reference: String) {
             assert_eq!((created, written), (0, 0), "round {round}");
         }
         if round == 2 {
-            assert!(skipped > 0, "the last round skipped no device");
+            // Each run skips nearly every device: the ones the marking round
+            // found up to date (not those with a likely duplicate or a
+            // superseded record to report, which are planned every time).
+            for s in &skipped {
+                assert!(
+                    *s * 10 >= physical * 9,
+                    "a run of the last round skipped {s} of {physical} devices"
+                );
+            }
         }
         let got = load(&db).await;
         assert_no_duplicates(&got, physical);
