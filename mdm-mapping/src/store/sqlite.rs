@@ -1200,12 +1200,7 @@ fn read_assets(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Asset>> {
             }
             let mut fields = Fields::new();
             fields.reserve(last_len);
-            // Stored as SQLite's signed integers, bit for bit.
-            let revision = Revision {
-                rev: row.get::<_, i64>(1)? as u64,
-                mark: row.get::<_, Option<i64>>(2)?.map(|m| m as u64),
-            };
-            current = Some((id, revision, fields));
+            current = Some((id, revision_at(row)?, fields));
         }
         if let (Some((_, _, fields)), Some(field), Some(value)) = (current.as_mut(), field, value) {
             fields.set_key(keys.key(fields.len(), field), decode(value));
@@ -1233,11 +1228,7 @@ fn read_assets_merged(
     let mut fields_done = false;
     while let Some(row) = heads.next()? {
         let id: i64 = row.get(0)?;
-        // Stored as SQLite's signed integers, bit for bit.
-        let revision = Revision {
-            rev: row.get::<_, i64>(1)? as u64,
-            mark: row.get::<_, Option<i64>>(2)?.map(|m| m as u64),
-        };
+        let revision = revision_at(row)?;
         let mut f = Fields::new();
         f.reserve(last_len);
         loop {
@@ -1269,6 +1260,15 @@ fn read_assets_merged(
         assets.push(asset_at(id, revision, f));
     }
     Ok(assets)
+}
+
+/// The revision in columns 1 (`rev`) and 2 (`mark`) of an asset row, stored
+/// as SQLite's signed integers, bit for bit.
+fn revision_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<Revision> {
+    Ok(Revision {
+        rev: row.get::<_, i64>(1)? as u64,
+        mark: row.get::<_, Option<i64>>(2)?.map(|m| m as u64),
+    })
 }
 
 fn asset_at(id: i64, revision: Revision, fields: Fields) -> Asset {

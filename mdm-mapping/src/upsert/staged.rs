@@ -515,9 +515,9 @@ fn add(total: &mut Summary, s: &Summary) {
 /// reports it as unchanged ([`StagedOutcome::skipped`]). The store clears
 /// a mark with any write of the asset's fields, by any writer, so a device
 /// is planned again as soon as its records or its asset change. The digest
-/// covers the configuration, this crate's version, and the full listings
-/// of vendors the device has no record from (it may be missing from
-/// them). Devices with secrets, with a user who is not an employee yet, or
+/// covers the configuration, this crate's version, the inventory's
+/// employees, the users of every staged record, and the full listings of
+/// vendors the device has no record from (it may be missing from them). Devices with secrets, with a user who is not an employee yet, or
 /// that the plan reports anything else about (a conflict, a superseded
 /// record, a lifecycle event) are never marked. A store that keeps no
 /// revisions (`Asset::revision` is `None`) marks nothing and skips nothing.
@@ -692,7 +692,7 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
         .await;
         ahead = later;
         next = planned;
-        let p = match written {
+        let mut p = match written {
             Ok(p) => p,
             Err((what, error, p)) => {
                 add(&mut done.summary, &p.summary);
@@ -705,7 +705,6 @@ pub(crate) async fn apply_staged_loaded<S: Store + ?Sized>(
                 });
             }
         };
-        let mut p = p;
         done.sealed += seal(
             &p,
             &records,
