@@ -4,84 +4,55 @@
 //! report something (a device gone from a full listing), and none once the
 //! employees change.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+mod common;
 
-use async_trait::async_trait;
-use mdm_mapping::store::{
-    Asset, Claim, FieldWrite, Holding, IdentifierRules, Inventory, MemoryStore, NewEmployee, Store,
-    StoreError, WriteBatch, WriteResults,
-};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Hook, Hooked, abm};
+use mdm_mapping::store::{Asset, FieldWrite, MemoryStore, NewEmployee, Store};
 use mdm_mapping::upsert::{
     ActionKind, Config, LifecycleKind, Plan, StagedOutcome, Staging, apply_staged,
 };
 use mdm_mapping::{Assignee, Entity, Listing, SourceDevice, Vendor};
 
-/// A [`MemoryStore`] that counts the assets a sync reads one by one.
+/// Counts the assets a sync reads one by one.
 #[derive(Default)]
-struct Counting {
-    inner: MemoryStore,
-    read: Mutex<usize>,
-}
+struct Count(AtomicUsize);
 
-#[async_trait]
-impl Store for Counting {
-    async fn load(&self) -> Result<Inventory, StoreError> {
-        self.inner.load().await
-    }
-    async fn write(
-        &self,
-        rules: &IdentifierRules,
-        batch: &WriteBatch,
-    ) -> Result<WriteResults, StoreError> {
-        self.inner.write(rules, batch).await
-    }
-    async fn load_for_matching(&self, fields: &[&str]) -> Result<Inventory, StoreError> {
-        self.inner.load_for_matching(fields).await
-    }
-    async fn load_assets(&self, ids: &[&str]) -> Result<Vec<Asset>, StoreError> {
-        *self.read.lock().unwrap() += ids.len();
-        self.inner.load_assets(ids).await
-    }
-    async fn holders(
-        &self,
-        rules: &IdentifierRules,
-        claims: &[Claim],
-    ) -> Result<Vec<Holding>, StoreError> {
-        self.inner.holders(rules, claims).await
+#[async_trait::async_trait]
+impl Hook for Count {
+    async fn enter(&self, call: &'static str, items: usize) -> Option<Box<dyn Send + '_>> {
+        if call == "assets" {
+            self.0.fetch_add(items, Ordering::SeqCst);
+        }
+        None
     }
 }
 
-impl Counting {
-    fn take_read(&self) -> usize {
-        std::mem::take(&mut *self.read.lock().unwrap())
+/// A [`MemoryStore`] that counts the assets a sync reads one by one.
+type Counting<'a> = Hooked<'a, Count>;
+
+fn counting(inner: &MemoryStore) -> Counting<'_> {
+    Hooked {
+        inner,
+        hook: Count::default(),
     }
 }
 
+/// The assets read one by one since the last call.
+fn take_read(store: &Counting<'_>) -> usize {
+    store.hook.0.swap(0, Ordering::SeqCst)
+}
+
+/// A Jamf computer whose user is `email`.
 fn jamf(id: &str, serial: &str, email: &str) -> SourceDevice {
-    let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, id);
-    d.fields
-        .serial("serial_number", Some(serial))
-        .text("model", Some("MacBook Pro (13-inch, 2018)"))
-        .text("model_identifier", Some("MacBookPro15,2"))
-        .text("operating_system", Some("macOS 15.2.0"))
-        .text("computer_name", Some("ana-mbp"));
+    let mut d = common::jamf(id, serial);
     d.assignee = Some(Assignee {
         email: Some(email.into()),
         full_name: Some(format!("Ana {id}")),
         ..Assignee::default()
     });
-    d
-}
-
-fn abm(serial: &str) -> SourceDevice {
-    let mut d = SourceDevice::new(Vendor::Abm, Entity::Device, serial);
-    d.fields
-        .serial("serial_number", Some(serial))
-        .text("device_model", Some("MacBook Pro 13\""))
-        .text("product_type", Some("MacBookPro15,2"))
-        .text("order_number", Some("ORD-1"))
-        .text("status", Some("ASSIGNED"));
     d
 }
 
@@ -105,7 +76,7 @@ fn fleet() -> Vec<SourceDevice> {
 }
 
 async fn sync(
-    store: &Counting,
+    store: &Counting<'_>,
     records: &[SourceDevice],
     config: &Config,
     full: &[Listing],
@@ -143,7 +114,7 @@ fn unchanged(plans: &[Plan]) -> BTreeSet<(String, Vec<String>)> {
         .collect()
 }
 
-fn asset_with_serial(store: &Counting, serial: &str) -> Asset {
+fn asset_with_serial(store: &Counting<'_>, serial: &str) -> Asset {
     store
         .inner
         .snapshot()
@@ -155,7 +126,8 @@ fn asset_with_serial(store: &Counting, serial: &str) -> Asset {
 
 #[tokio::test]
 async fn unchanged_devices_are_skipped_from_the_second_resync_on() {
-    let store = Counting::default();
+    let inner = MemoryStore::default();
+    let store = counting(&inner);
     let config = Config::default();
     let records = fleet();
 
@@ -164,7 +136,7 @@ async fn unchanged_devices_are_skipped_from_the_second_resync_on() {
         (first.summary.create, first.skipped, first.sealed),
         (6, 0, 0)
     );
-    store.take_read();
+    take_read(&store);
 
     // The first resync plans every device, finds each up to date and
     // marks its asset.
@@ -173,7 +145,7 @@ async fn unchanged_devices_are_skipped_from_the_second_resync_on() {
         (again.summary.unchanged, again.skipped, again.sealed),
         (6, 0, 6)
     );
-    assert_eq!(store.take_read(), 6, "the first resync reads every asset");
+    assert_eq!(take_read(&store), 6, "the first resync reads every asset");
     let planned = unchanged(&plans);
     let inventory = store.inner.snapshot();
 
@@ -188,7 +160,7 @@ async fn unchanged_devices_are_skipped_from_the_second_resync_on() {
         (6, 6, 0)
     );
     assert_eq!(skipping.summary.update + skipping.summary.create, 0);
-    assert_eq!(store.take_read(), 0, "no asset read one by one");
+    assert_eq!(take_read(&store), 0, "no asset read one by one");
     assert_eq!(
         unchanged(&plans),
         planned,
@@ -199,7 +171,8 @@ async fn unchanged_devices_are_skipped_from_the_second_resync_on() {
 
 #[tokio::test]
 async fn an_asset_another_writer_changed_is_planned_again_and_put_back() {
-    let store = Counting::default();
+    let inner = MemoryStore::default();
+    let store = counting(&inner);
     let config = Config::default();
     let records = fleet();
     sync(&store, &records, &config, &[]).await;
@@ -221,7 +194,8 @@ async fn an_asset_another_writer_changed_is_planned_again_and_put_back() {
 
 #[tokio::test]
 async fn a_changed_record_is_planned_again() {
-    let store = Counting::default();
+    let inner = MemoryStore::default();
+    let store = counting(&inner);
     let config = Config::default();
     let mut records = fleet();
     sync(&store, &records, &config, &[]).await;
@@ -242,7 +216,8 @@ async fn a_changed_record_is_planned_again() {
 
 #[tokio::test]
 async fn a_device_gone_from_a_full_listing_is_reported_though_its_asset_was_marked() {
-    let store = Counting::default();
+    let inner = MemoryStore::default();
+    let store = counting(&inner);
     let config = Config::default();
     let mut records = fleet();
     // Device 4's Jamf record names no user, so that leaving Jamf changes
@@ -280,7 +255,8 @@ async fn a_device_gone_from_a_full_listing_is_reported_though_its_asset_was_mark
 
 #[tokio::test]
 async fn a_new_employee_has_every_device_planned_again_once() {
-    let store = Counting::default();
+    let inner = MemoryStore::default();
+    let store = counting(&inner);
     let config = Config::default();
     let records = fleet();
     sync(&store, &records, &config, &[]).await;
@@ -304,7 +280,8 @@ async fn a_new_employee_has_every_device_planned_again_once() {
 
 #[tokio::test]
 async fn a_jamf_computer_and_a_mobile_device_of_one_id_number_are_skipped_apart() {
-    let store = Counting::default();
+    let inner = MemoryStore::default();
+    let store = counting(&inner);
     let config = Config::default();
     // Jamf numbers computers and mobile devices apart: computer 7 and
     // mobile device 7 are two devices, with two assets of known kinds.
@@ -333,5 +310,5 @@ async fn a_jamf_computer_and_a_mobile_device_of_one_id_number_are_skipped_apart(
     assert_eq!((again.summary.unchanged, again.sealed), (2, 2));
     let (skipping, _) = sync(&store, &records, &config, &[]).await;
     assert_eq!((skipping.summary.unchanged, skipping.skipped), (2, 2));
-    assert_eq!(store.take_read(), 2, "only the first resync read them");
+    assert_eq!(take_read(&store), 2, "only the first resync read them");
 }

@@ -148,7 +148,7 @@ struct Stuck;
 
 #[async_trait::async_trait]
 impl common::Hook for Stuck {
-    async fn enter(&self, call: &'static str) -> Option<Box<dyn Send + '_>> {
+    async fn enter(&self, call: &'static str, _items: usize) -> Option<Box<dyn Send + '_>> {
         if call == "matching" {
             std::future::pending::<()>().await;
         }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{abm, jamf};
+
 use mdm_mapping::store::{FailMode, Inventory, MemoryStore, Store};
 use mdm_mapping::upsert::{
     self, ActionKind, ChangeValue, Config, EmployeeActionKind, LifecycleKind, Plan,
@@ -15,17 +17,6 @@ fn inv(json: serde_json::Value) -> Inventory {
     Inventory::from_json(&json.to_string()).unwrap()
 }
 
-fn jamf(id: &str, serial: &str) -> SourceDevice {
-    let mut d = SourceDevice::new(Vendor::Jamf, Entity::Computer, id);
-    d.fields
-        .serial("serial_number", Some(serial))
-        .text("model", Some("MacBook Pro (13-inch, 2018)"))
-        .text("model_identifier", Some("MacBookPro15,2"))
-        .text("operating_system", Some("macOS 15.2.0"))
-        .text("computer_name", Some("ana-mbp"));
-    d
-}
-
 fn kandji(id: &str, serial: &str) -> SourceDevice {
     let mut d = SourceDevice::new(Vendor::Kandji, Entity::Device, id);
     d.fields
@@ -34,20 +25,6 @@ fn kandji(id: &str, serial: &str) -> SourceDevice {
         .text("platform", Some("Mac"))
         .text("os_version", Some("15.1"))
         .text("device_name", Some("Ana's MacBook Pro"));
-    d
-}
-
-fn abm(serial: &str) -> SourceDevice {
-    let mut d = SourceDevice::new(Vendor::Abm, Entity::Device, serial);
-    d.fields
-        .serial("serial_number", Some(serial))
-        .text("device_model", Some("MacBook Pro 13\""))
-        .text("product_type", Some("MacBookPro15,2"))
-        .text("product_family", Some("Mac"))
-        .text("order_number", Some("ORD-1"))
-        .datetime("order_date_time", Some("2018-07-20T00:00:00Z"))
-        .text("color", Some("SPACE GRAY"))
-        .text("status", Some("ASSIGNED"));
     d
 }
 
@@ -839,7 +816,7 @@ struct Serial {
 
 #[async_trait::async_trait]
 impl common::Hook for Serial {
-    async fn enter(&self, call: &'static str) -> Option<Box<dyn Send + '_>> {
+    async fn enter(&self, call: &'static str, _items: usize) -> Option<Box<dyn Send + '_>> {
         let guard = self.lock.lock().await;
         self.log.lock().unwrap().push(call);
         tokio::task::yield_now().await;

@@ -515,7 +515,7 @@ struct Stepper {
 
 #[async_trait::async_trait]
 impl common::Hook for Stepper {
-    async fn enter(&self, _call: &'static str) -> Option<Box<dyn Send + '_>> {
+    async fn enter(&self, _call: &'static str, _items: usize) -> Option<Box<dyn Send + '_>> {
         let n = {
             let mut s = self.rng.lock().unwrap();
             *s = s
